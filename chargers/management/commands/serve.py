@@ -1,0 +1,38 @@
+"""Run the portal under Daphne with the settings chargers need."""
+
+from typing import Any
+
+from daphne.cli import CommandLineInterface
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve HTTP and websockets (chargers, live pages) with Daphne."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default=settings.PORTAL_BIND)
+        parser.add_argument("--port", type=int, default=settings.PORTAL_PORT)
+        parser.add_argument(
+            "--fd", type=int, default=None, help="Serve on an inherited socket descriptor."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        argv = [
+            # Chargers stay connected for days: never close an idle websocket.
+            "--websocket_timeout",
+            "-1",
+            "--ping-interval",
+            str(settings.OCPP_WS_PING_INTERVAL),
+            "--ping-timeout",
+            str(settings.OCPP_WS_PING_TIMEOUT),
+            "--proxy-headers",
+        ]
+        if options["fd"] is not None:
+            argv += ["--fd", str(options["fd"])]
+        else:
+            argv += ["--bind", options["bind"], "--port", str(options["port"])]
+            self.stdout.write(f"Portal: http://{options['bind']}:{options['port']}/")
+            self.stdout.write(f"Chargers: ws://{options['bind']}:{options['port']}/ocpp/<id>")
+        module, _, attribute = settings.ASGI_APPLICATION.rpartition(".")
+        CommandLineInterface().run([*argv, f"{module}:{attribute}"])
