@@ -1,0 +1,187 @@
+"""Collecting findings and turning them into a verdict, the same way for every rule.
+
+`step_rule` wraps each rule with what the plan says holds for every step: frames are read in
+capture order, an empty step is a clear "nothing arrived" instead of a crash, and every schema
+violation in the step is a finding whatever the rule itself looks at.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Collection
+from dataclasses import replace
+from typing import Any
+
+from certification.judge.sequence import (
+    Exchange,
+    SequenceMatch,
+    frame_ids,
+    ordered,
+)
+from certification.judge.types import (
+    CALL,
+    CALLERROR,
+    Finding,
+    Frame,
+    Judgement,
+    Severity,
+    StepContext,
+)
+
+Rule = Callable[[StepContext], Judgement]
+
+
+class Findings:
+    """An append-only list of findings that knows how to become a Judgement."""
+
+    def __init__(self) -> None:
+        self._items: list[Finding] = []
+
+    def add(self, severity: Severity, message: str, *frames: Frame | None) -> None:
+        self._items.append(Finding(severity, message, frame_ids(*frames)))
+
+    def fail(self, message: str, *frames: Frame | None) -> None:
+        self.add("fail", message, *frames)
+
+    def minor(self, message: str, *frames: Frame | None) -> None:
+        self.add("minor", message, *frames)
+
+    def info(self, message: str, *frames: Frame | None) -> None:
+        self.add("info", message, *frames)
+
+    @property
+    def failed(self) -> bool:
+        return any(item.severity == "fail" for item in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def judgement(self, measurements: dict[str, Any] | None = None) -> Judgement:
+        """N with any fail finding, Y otherwise; minor findings keep Y but are reported."""
+        return Judgement(
+            verdict="N" if self.failed else "Y",
+            findings=tuple(self._items),
+            measurements=measurements or {},
+        )
+
+    def not_applicable(self, message: str, *frames: Frame | None) -> Judgement:
+        self.info(message, *frames)
+        return Judgement(verdict="NA", findings=tuple(self._items), measurements={})
+
+    # Common checks -----------------------------------------------------------------------
+
+    def expect_reply(self, exchange: Exchange, accepted: Collection[str], what: str) -> bool:
+        """Check that the charger answered a command the step needs with one of `accepted`.
+
+        A CALLERROR, a missing reply and an unexpected status are each a fail naming the
+        command; returns True when the answer was one of `accepted`.
+        """
+        expected = " or ".join(accepted)
+        if exchange.reply is None:
+            self.fail(
+                f"{what} got no reply from the charger; {expected} was expected", exchange.call
+            )
+        elif exchange.is_error or exchange.status not in accepted:
+            self.fail(
+                f"{what} answered {exchange.answer} where {expected} was expected",
+                *exchange.frames,
+            )
+        else:
+            return True
+        return False
+
+    def expect_result(self, exchange: Exchange, what: str) -> bool:
+        """For commands whose reply has no status (UpdateFirmware): any CALLRESULT will do."""
+        if exchange.reply is None:
+            self.fail(f"{what} got no reply from the charger", exchange.call)
+            return False
+        if exchange.is_error:
+            self.fail(f"{what} answered {exchange.answer}", *exchange.frames)
+            return False
+        return True
+
+    def report_sequence(self, match: SequenceMatch, severity: Severity = "fail") -> None:
+        """Word each missing or early message of an expected sequence as a finding."""
+        for label, previous in match.missing:
+            self.add(severity, f"Expected {label} after {previous}; none was recorded")
+        for label, frame, previous in match.early:
+            self.add(
+                severity,
+                f"{label} arrived before {previous}, where it was expected after it",
+                frame,
+            )
+
+
+def schema_findings(frames: tuple[Frame, ...]) -> Findings:
+    """Every frame that broke the OCPP 1.6 schema or OCPP-J framing, as a fail finding."""
+    findings = Findings()
+    for frame in frames:
+        if frame.validation_error is None and frame.message_type is not None:
+            continue
+        side = "from the charger" if frame.direction == "in" else "to the charger"
+        if frame.message_type is None:
+            findings.fail(
+                f"A frame {side} is not valid OCPP-J: {frame.validation_error or 'unparsed'}",
+                frame,
+            )
+            continue
+        kind = {CALL: "request", CALLERROR: "error reply"}.get(frame.message_type, "reply")
+        findings.fail(
+            f"{frame.action or 'Unknown'} {kind} {side} violates the OCPP 1.6 schema: "
+            f"{frame.validation_error}",
+            frame,
+        )
+    return findings
+
+
+def step_rule(first_expected: str) -> Callable[[Rule], Rule]:
+    """Wrap a rule with the checks every step shares.
+
+    `first_expected` completes "No ... : the step recorded no frames" for an empty step,
+    e.g. "BootNotification received".
+    """
+
+    def decorate(rule: Rule) -> Rule:
+        @functools.wraps(rule)
+        def judged(context: StepContext) -> Judgement:
+            if not context.frames:
+                return Judgement(
+                    verdict="N",
+                    findings=(
+                        Finding("fail", f"No {first_expected}: the step recorded no frames"),
+                    ),
+                    measurements={},
+                )
+            frames = ordered(context.frames)
+            events = tuple(sorted(context.events, key=lambda event: event.at))
+            judgement = rule(replace(context, frames=frames, events=events))
+            schema = schema_findings(frames)
+            if not len(schema):
+                return judgement
+            findings = (*schema.judgement().findings, *judgement.findings)
+            verdict = judgement.verdict
+            if verdict == "Y" and any(f.severity == "fail" for f in findings):
+                verdict = "N"
+            return Judgement(verdict, findings, judgement.measurements)
+
+        return judged
+
+    return decorate
+
+
+def int_param(context: StepContext, name: str, default: int | None) -> int | None:
+    value = context.params.get(name, default)
+    return None if value is None else int(value)
+
+
+def float_param(context: StepContext, name: str, default: float | None) -> float | None:
+    value = context.params.get(name, default)
+    return None if value is None else float(value)
+
+
+def bool_param(context: StepContext, name: str, default: bool) -> bool:
+    return bool(context.params.get(name, default))
+
+
+def str_param(context: StepContext, name: str, default: str) -> str:
+    return str(context.params.get(name, default))

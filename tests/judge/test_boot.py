@@ -1,0 +1,261 @@
+"""Steps 1 and 5: booting and the heartbeat."""
+
+from __future__ import annotations
+
+from certification.judge.boot import boot, heartbeat
+from certification.judge.types import RunSettings
+from tests.judge.frames import Wire, empty_step
+
+TWO_CONNECTORS = RunSettings(connectors=2)
+
+
+def booted_wire(interval: int = 60) -> Wire:
+    wire = Wire()
+    wire.boot(interval=interval)
+    for connector in (0, 1, 2):
+        wire.status(connector, "Available")
+    return wire
+
+
+def test_boot_passes_with_accepted_boot_statuses_and_heartbeats() -> None:
+    wire = booted_wire()
+    for _ in range(3):
+        wire.wait(60)
+        wire.heartbeat()
+
+    judgement = boot(wire.context(TWO_CONNECTORS))
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["heartbeat_intervals_s"] == [60.0, 60.0]
+    assert judgement.measurements["charge_point"]["firmware_version"] == "V1.0.0"
+    assert judgement.measurements["boot_attempts"] == 1
+
+
+def test_boot_without_frames_says_no_boot_notification_arrived() -> None:
+    judgement = boot(empty_step())
+
+    assert judgement.verdict == "N"
+    assert "No BootNotification received" in judgement.findings[0].message
+
+
+def test_boot_fails_when_a_connector_sends_no_status() -> None:
+    wire = Wire()
+    wire.boot()
+    wire.status(0, "Available")
+    wire.status(1, "Available")
+
+    judgement = boot(wire.context(TWO_CONNECTORS))
+
+    assert judgement.verdict == "N"
+    assert any("connector 2" in f.message for f in judgement.findings)
+
+
+def test_boot_accepts_a_short_unavailable_self_check_before_available() -> None:
+    wire = Wire()
+    wire.boot()
+    wire.status(0, "Available")
+    wire.status(1, "Unavailable")
+    wire.wait(5)
+    wire.status(1, "Available")
+
+    judgement = boot(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert any("Unavailable for 5 s" in f.message for f in judgement.findings)
+
+
+def test_boot_fails_when_a_connector_settles_on_faulted() -> None:
+    wire = Wire()
+    wire.boot()
+    wire.status(0, "Available")
+    wire.status(1, "Faulted", "GroundFailure")
+
+    judgement = boot(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any("Faulted after boot where Available" in f.message for f in judgement.findings)
+
+
+def test_boot_records_vendor_data_transfer_without_changing_the_verdict() -> None:
+    wire = booted_wire()
+    wire.request(
+        "DataTransfer", {"vendorId": "XCHARGE", "data": "battery=98"}, {"status": "Accepted"}
+    )
+    wire.request(
+        "DataTransfer", {"vendorId": "XCHARGE", "data": "battery=97"}, {"status": "Accepted"}
+    )
+
+    judgement = boot(wire.context(TWO_CONNECTORS))
+
+    assert judgement.verdict == "Y"
+    assert not judgement.minor
+    assert judgement.measurements["data_transfers"] == 2
+    info = [f for f in judgement.findings if "DataTransfer" in f.message]
+    assert info[0].severity == "info"
+    assert "XCHARGE" in info[0].message
+
+
+def test_boot_notes_missing_iccid_as_information() -> None:
+    judgement = boot(booted_wire().context(TWO_CONNECTORS))
+
+    assert any(f.severity == "info" and "ICCID" in f.message for f in judgement.findings)
+
+
+def test_boot_fails_when_charger_resends_before_the_rejected_interval() -> None:
+    wire = Wire()
+    wire.boot(status="Rejected", interval=60)
+    wire.wait(10)
+    wire.boot()
+    wire.status(0, "Available")
+    wire.status(1, "Available")
+
+    judgement = boot(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any(
+        "resent after 10 s" in f.message and "wait 60 s" in f.message for f in judgement.findings
+    )
+
+
+def test_boot_accepts_a_resend_after_the_rejected_interval() -> None:
+    wire = Wire()
+    wire.boot(status="Rejected", interval=60)
+    wire.wait(60)
+    wire.boot()
+    wire.status(0, "Available")
+    wire.status(1, "Available")
+
+    judgement = boot(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["boot_attempts"] == 2
+
+
+def test_boot_fails_when_never_accepted() -> None:
+    wire = Wire()
+    wire.boot(status="Pending")
+
+    judgement = boot(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any("No BootNotification answered Accepted" in f.message for f in judgement.findings)
+
+
+def test_boot_fails_when_no_heartbeat_arrives_within_the_interval() -> None:
+    wire = booted_wire(interval=60)
+    wire.wait(200)
+    wire.status(1, "Available")
+
+    judgement = boot(wire.context(TWO_CONNECTORS))
+
+    assert judgement.verdict == "N"
+    assert any("No Heartbeat received" in f.message for f in judgement.findings)
+
+
+def test_boot_flags_a_schema_violation_naming_the_action() -> None:
+    wire = booted_wire()
+    wire.call_in("StatusNotification", {"connectorId": 1}, validation_error="'status' is required")
+
+    judgement = boot(wire.context(TWO_CONNECTORS))
+
+    assert judgement.verdict == "N"
+    message = judgement.findings[0].message
+    assert "StatusNotification" in message
+    assert "'status' is required" in message
+
+
+def heartbeats(wire: Wire, *gaps: float) -> None:
+    wire.heartbeat()
+    for gap in gaps:
+        wire.wait(gap)
+        wire.heartbeat()
+
+
+def test_heartbeat_measures_intervals_against_the_configured_one() -> None:
+    wire = Wire()
+    heartbeats(wire, 60, 61, 59)
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["heartbeat_intervals_s"] == [60.0, 61.0, 59.0]
+    assert judgement.measurements["heartbeat_interval_min_s"] == 59.0
+    assert judgement.measurements["heartbeat_interval_max_s"] == 61.0
+    assert judgement.measurements["heartbeat_interval_mean_s"] == 60.0
+    assert judgement.measurements["configured_interval_s"] == 60
+
+
+def test_heartbeat_without_frames_says_no_heartbeat_arrived() -> None:
+    judgement = heartbeat(empty_step())
+
+    assert judgement.verdict == "N"
+    assert "No Heartbeat received" in judgement.findings[0].message
+
+
+def test_heartbeat_fails_when_the_charger_stays_silent_past_the_interval() -> None:
+    wire = Wire()
+    heartbeats(wire, 60, 180)
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert judgement.verdict == "N"
+    assert any("No message from the charger for 180 s" in f.message for f in judgement.findings)
+
+
+def test_heartbeat_may_be_skipped_when_other_messages_were_sent() -> None:
+    wire = Wire()
+    wire.heartbeat()
+    wire.wait(50)
+    wire.status(1, "Available")
+    wire.wait(50)
+    wire.heartbeat()
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert judgement.verdict == "Y"
+    assert any("skipped" in f.message for f in judgement.findings)
+
+
+def test_heartbeat_too_often_is_a_minor_finding() -> None:
+    wire = Wire()
+    heartbeats(wire, 10, 10)
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+    assert any("10 s after the previous one where 60 s" in f.message for f in judgement.findings)
+
+
+def test_heartbeat_reads_the_interval_from_a_change_configuration() -> None:
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "30"}, {"status": "Accepted"}
+    )
+    heartbeats(wire, 30, 30)
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=300)))
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["configured_interval_s"] == 30
+
+
+def test_heartbeat_tolerance_param_widens_the_accepted_gap() -> None:
+    wire = Wire()
+    heartbeats(wire, 60, 90)
+
+    strict = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+    lenient = heartbeat(wire.context(RunSettings(heartbeat_interval=60), tolerance_s=40))
+
+    assert strict.verdict == "N"
+    assert lenient.verdict == "Y"
+
+
+def test_heartbeat_needs_two_heartbeats_to_measure() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert judgement.verdict == "N"
+    assert any("Only one Heartbeat" in f.message for f in judgement.findings)
