@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -181,3 +183,371 @@ class User(AbstractUser):
     @property
     def is_manufacturer_user(self) -> bool:
         return self.is_active and self.role == self.Role.MANUFACTURER and not self.is_superuser
+
+
+# --- The OCPP 1.6-J central system -------------------------------------------------------
+
+
+class ChargePoint(models.Model):
+    """An identity a charge station under test connects as (``/ocpp/<charge_point_id>``),
+    with how the portal answers it: the behaviour an engineer sets per charge point."""
+
+    class SecurityProfile(models.IntegerChoices):
+        NONE = 0, "0: no authentication (set on purpose)"
+        BASIC = 1, "1: HTTP Basic authentication"
+
+    class BootAnswer(models.TextChoices):
+        ACCEPTED = "Accepted"
+        PENDING = "Pending"
+        REJECTED = "Rejected"
+
+    class DataTransferAnswer(models.TextChoices):
+        ACCEPTED = "Accepted"
+        REJECTED = "Rejected"
+        UNKNOWN_MESSAGE_ID = "UnknownMessageId"
+        UNKNOWN_VENDOR_ID = "UnknownVendorId"
+
+    charge_point_id = models.CharField(
+        "chargePointId",
+        max_length=48,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9._:*+|@-]{1,48}$",
+                "Use letters, digits and . _ - : * + | @ (at most 48 characters).",
+            )
+        ],
+    )
+    charger_model = models.ForeignKey(
+        ChargerModel,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="charge_points",
+    )
+    firmware_version = models.ForeignKey(
+        FirmwareVersion,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="charge_points",
+    )
+    security_profile = models.PositiveSmallIntegerField(
+        choices=SecurityProfile.choices, default=SecurityProfile.BASIC
+    )
+    auth_key_hash = models.CharField(max_length=200, blank=True, editable=False)
+    enabled = models.BooleanField(
+        default=True, help_text="A disabled identity is refused before the upgrade."
+    )
+    # The central system's answers, set by the engineer.
+    boot_answer = models.CharField(
+        "BootNotification answer", max_length=8, choices=BootAnswer.choices, default="Accepted"
+    )
+    heartbeat_interval = models.PositiveIntegerField(
+        "heartbeat interval (s)", default=60, help_text="Sent in the BootNotification answer."
+    )
+    data_transfer_answer = models.CharField(
+        "DataTransfer answer",
+        max_length=16,
+        choices=DataTransferAnswer.choices,
+        default=DataTransferAnswer.ACCEPTED,
+    )
+    # What the charge station said about itself in its last BootNotification.
+    reported_vendor = models.CharField(max_length=20, blank=True)
+    reported_model = models.CharField(max_length=20, blank=True)
+    reported_serial = models.CharField(max_length=25, blank=True)
+    reported_firmware = models.CharField(max_length=50, blank=True)
+    reported_iccid = models.CharField(max_length=20, blank=True)
+    last_boot_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    manufacturer_path: ClassVar[str] = "charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["charge_point_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(security_profile=0) | ~models.Q(auth_key_hash=""),
+                name="charge_point_basic_auth_has_a_key",
+                violation_error_message="Security profile 1 needs an AuthorizationKey.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.charge_point_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("chargers:chargepoint-detail", args=[self.pk])
+
+    def group_name(self) -> str:
+        """The channel-layer group of this identity's live connection."""
+        return charge_point_group(self.charge_point_id)
+
+
+def charge_point_group(charge_point_id: str) -> str:
+    """Channel-layer group names allow only ``[a-zA-Z0-9-_.]`` and under 100 characters;
+    other characters of a chargePointId are hex-escaped so that no two ids collide."""
+    safe = "".join(
+        c if (c.isascii() and (c.isalnum() or c in "-.")) else f"_{ord(c):02x}"
+        for c in charge_point_id
+    )
+    return f"ocpp.cp.{safe}"[:99]
+
+
+class Connection(models.Model):
+    """One websocket connection of a charge point, from handshake to close."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="connections"
+    )
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_code = models.PositiveIntegerField(null=True, blank=True)
+    remote_address = models.CharField(max_length=64, blank=True)
+    subprotocol = models.CharField(max_length=20, blank=True)
+    worker = models.CharField(max_length=80, blank=True, help_text="host:pid of the Daphne worker")
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["charge_point", "-opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point} connection {self.pk}"
+
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ConnectionEvent(models.Model):
+    """Every attempt to connect and every close: "the charger cannot connect" is the first
+    thing a lab debugs."""
+
+    class Kind(models.TextChoices):
+        CONNECTED = "connected"
+        REFUSED = "refused"
+        CLOSED = "closed"
+        REPLACED = "replaced"
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    # As presented in the URL, also when no such identity exists.
+    charge_point_identity = models.CharField(max_length=200)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    close_code = models.PositiveIntegerField(null=True, blank=True)
+    remote_address = models.CharField(max_length=64, blank=True)
+
+    manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["charge_point", "-at"]),
+            models.Index(fields=["charge_point_identity", "-at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_identity} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Frame(models.Model):
+    """One OCPP-J websocket frame, in either direction, exactly as it went over the wire:
+    the evidence everything else is judged on."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "charger → portal"
+        OUT = "out", "portal → charger"
+
+    class MessageType(models.IntegerChoices):
+        CALL = 2, "CALL"
+        CALLRESULT = 3, "CALLRESULT"
+        CALLERROR = 4, "CALLERROR"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="frames")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="frames")
+    seq = models.PositiveIntegerField(help_text="Order within the connection, from 1.")
+    captured_at = models.DateTimeField(help_text="When the portal received or sent it (UTC, µs).")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    message_type = models.PositiveSmallIntegerField(
+        choices=MessageType.choices, null=True, blank=True
+    )
+    unique_id = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=64, blank=True)
+    raw = models.TextField(help_text="The exact text of the frame.")
+    payload = models.JSONField(null=True, blank=True)
+    validation_error = models.TextField(blank=True)
+    # Deliberately invalid frames the engineer sent in expert mode (negative tests).
+    deliberately_invalid = models.BooleanField(default=False)
+
+    manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["captured_at", "seq"]
+        constraints = [
+            models.UniqueConstraint("connection", "seq", name="frame_seq_unique_per_connection")
+        ]
+        indexes = [
+            models.Index(fields=["charge_point", "captured_at"]),
+            models.Index(fields=["charge_point", "action"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.action or '?'} #{self.seq}"
+
+
+class IdTag(models.Model):
+    """An idTag the central system knows, with the status Authorize answers.
+    Tags that are not listed are answered Invalid."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "Accepted"
+        BLOCKED = "Blocked"
+        EXPIRED = "Expired"
+        INVALID = "Invalid"
+        CONCURRENT_TX = "ConcurrentTx"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="id_tags")
+    id_tag = models.CharField("idTag", max_length=20)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACCEPTED)
+    expiry_date = models.DateTimeField(null=True, blank=True)
+    parent_id_tag = models.CharField("parentIdTag", max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["id_tag"]
+        constraints = [
+            models.UniqueConstraint(
+                "charge_point",
+                "id_tag",
+                name="id_tag_unique_per_charge_point",
+                violation_error_message="This charge point already has this idTag.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id_tag} ({self.status})"
+
+    def id_tag_info(self) -> dict[str, str]:
+        info = {"status": self.status}
+        if self.expiry_date:
+            info["expiryDate"] = self.expiry_date.isoformat()
+        if self.parent_id_tag:
+            info["parentIdTag"] = self.parent_id_tag
+        return info
+
+
+class Transaction(models.Model):
+    """A charging session; its primary key is the transactionId the charger receives."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="transactions"
+    )
+    connector_id = models.PositiveIntegerField()
+    id_tag = models.CharField(max_length=20)
+    meter_start = models.BigIntegerField()
+    started_at = models.DateTimeField(help_text="The charger's timestamp.")
+    reservation_id = models.IntegerField(null=True, blank=True)
+    meter_stop = models.BigIntegerField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=20, blank=True)
+    stop_id_tag = models.CharField(max_length=20, blank=True)
+    stop_repeats = models.PositiveIntegerField(
+        default=0, help_text="StopTransaction frames resent after the first."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # A StartTransaction resent after a reconnect is the same transaction.
+            models.UniqueConstraint(
+                "charge_point",
+                "connector_id",
+                "id_tag",
+                "started_at",
+                "meter_start",
+                name="transaction_start_identity",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"transaction {self.pk} on {self.charge_point}/{self.connector_id}"
+
+    def is_ongoing(self) -> bool:
+        return self.stopped_at is None
+
+    def energy_wh(self) -> int | None:
+        return None if self.meter_stop is None else self.meter_stop - self.meter_start
+
+
+class Connector(models.Model):
+    """The last StatusNotification of a connector (0 is the charge point itself)."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="connectors"
+    )
+    connector_id = models.PositiveIntegerField()
+    status = models.CharField(max_length=16)
+    error_code = models.CharField(max_length=24, default="NoError")
+    info = models.CharField(max_length=50, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    status_at = models.DateTimeField()
+    current_transaction = models.ForeignKey(
+        Transaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["charge_point", "connector_id"]
+        constraints = [
+            models.UniqueConstraint(
+                "charge_point", "connector_id", name="connector_unique_per_charge_point"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point}/{self.connector_id}: {self.status}"
+
+
+class Command(models.Model):
+    """A CSMS-initiated call an engineer (or the API, or a script) sent to a charger."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the answer"
+        ANSWERED = "answered", "Answered"
+        CALLERROR = "callerror", "Answered with CALLERROR"
+        TIMEOUT = "timeout", "No answer in time"
+        NOT_CONNECTED = "not_connected", "Charger not connected"
+        FAILED = "failed", "Could not be sent"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="commands")
+    action = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    deliberately_invalid = models.BooleanField(
+        default=False, help_text="Expert mode: sent without schema validation."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    unique_id = models.CharField(max_length=36, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    round_trip_ms = models.PositiveIntegerField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["charge_point", "-requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} to {self.charge_point} ({self.status})"

@@ -235,3 +235,7 @@ LOGGING = {
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "data-table"}
+
+# --- OCPP -----------------------------------------------------------------------------
+# Seconds the portal waits for a charger's answer to a command.
+OCPP_RESPONSE_TIMEOUT = env_int("OCPP_RESPONSE_TIMEOUT", 30)

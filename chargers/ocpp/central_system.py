@@ -1,0 +1,308 @@
+"""The portal as an OCPP 1.6 central system: one handler per charger-initiated action.
+
+The ocpp library routes and validates; this subclass adds what certification needs around
+it: every frame in either direction becomes a ``Frame`` row (with the action correlated onto
+results and errors), malformed frames are recorded and answered as OCPP-J 1.6 says, and an
+answer leaves only after its evidence is committed (see evidence.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from ocpp.charge_point import snake_to_camel_case
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, CallResult, _validate_payload
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as OcppChargePoint
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from chargers import services
+from chargers.models import Frame
+from chargers.ocpp import frames
+from chargers.ocpp.evidence import get_writer
+
+
+def ocpp_now() -> str:
+    """The current time as OCPP timestamps are written: UTC, milliseconds, "Z"."""
+    return (
+        datetime.datetime.now(datetime.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def describe_error(error: OCPPError) -> str:
+    cause = error.details.get("cause") if isinstance(error.details, dict) else None
+    return f"{frames.spell_1_6(error.code)}: {cause or error.description}"
+
+
+@dataclass
+class CommandOutcome:
+    """What became of a CSMS-initiated call."""
+
+    status: str  # answered | callerror | timeout
+    unique_id: str
+    response: Any = None
+    error: str = ""
+    round_trip_ms: int | None = None
+
+
+class CentralSystem(OcppChargePoint):
+    def __init__(
+        self,
+        *,
+        charge_point_pk: int,
+        charge_point_id: str,
+        connection_id: int,
+        transport_send: Callable[[str], Awaitable[None]],
+        response_timeout: float = 30,
+    ) -> None:
+        super().__init__(charge_point_id, connection=None, response_timeout=response_timeout)
+        self.charge_point_pk = charge_point_pk
+        self.connection_id = connection_id
+        self._transport_send = transport_send
+        self._writer = get_writer()
+        self._seq = 0
+        # Our CALLs waiting for the charger's answer: unique id -> action.
+        self._outstanding: dict[str, str] = {}
+        # The charger's CALLs we are answering: unique id -> its frame, queued with the answer.
+        self._answering: dict[str, Frame] = {}
+        self._sending_invalid = False
+
+    # --- evidence ---------------------------------------------------------------------
+
+    def _frame(self, direction: str, raw: str, parsed: frames.ParsedFrame) -> Frame:
+        self._seq += 1
+        return Frame(
+            charge_point_id=self.charge_point_pk,
+            connection_id=self.connection_id,
+            seq=self._seq,
+            captured_at=datetime.datetime.now(datetime.UTC),
+            direction=direction,
+            message_type=parsed.message_type
+            if parsed.message_type in (frames.CALL, frames.CALLRESULT, frames.CALLERROR)
+            else None,
+            unique_id=(parsed.unique_id or "")[:100],
+            action=(parsed.action or "")[:64],
+            raw=raw,
+            payload=parsed.payload,
+            validation_error=parsed.problem or "",
+        )
+
+    async def record_unreadable(self, raw: str, problem: str) -> None:
+        """A frame the transport could not hand over as text (binary, oversized)."""
+        frame = self._frame(
+            Frame.Direction.IN, raw, frames.ParsedFrame(None, None, None, None, None)
+        )
+        frame.validation_error = problem
+        await self._writer.add(frame)
+
+    async def flush_evidence(self) -> None:
+        await self._writer.flush()
+
+    # --- routing ----------------------------------------------------------------------
+
+    async def route_message(self, raw_msg: str) -> None:
+        parsed = frames.parse(raw_msg)
+        frame = self._frame(Frame.Direction.IN, raw_msg, parsed)
+        message = parsed.message
+        if message is None:
+            # Not valid OCPP-J: recorded, and answered only where a unique id is known.
+            if parsed.reply_error_code and parsed.unique_id:
+                self._answering[parsed.unique_id] = frame
+                await self._send_call_error(
+                    parsed.unique_id, parsed.reply_error_code, parsed.problem or "", {}
+                )
+            else:
+                self._writer.add(frame)
+            return
+
+        if isinstance(message, Call):
+            self._answering[message.unique_id] = frame
+            if message.action not in frames.OCPP16_ACTIONS:
+                frame.validation_error = f"unknown action {message.action!r}"
+                await self._send_call_error(
+                    message.unique_id,
+                    "NotImplemented",
+                    f"{message.action} is not an OCPP 1.6 action",
+                    {},
+                )
+            elif message.action not in self.route_map:
+                frame.validation_error = f"{message.action} is not sent by a charge point"
+                await self._send_call_error(
+                    message.unique_id,
+                    "NotSupported",
+                    f"The central system does not take {message.action}",
+                    {},
+                )
+            else:
+                try:
+                    await self._handle_call(message)
+                except OCPPError as error:
+                    frame.validation_error = describe_error(error)
+                    await self._send_call_error(
+                        message.unique_id,
+                        frames.spell_1_6(error.code),
+                        error.description,
+                        {"cause": str(error.details.get("cause", ""))[:500]}
+                        if isinstance(error.details, dict)
+                        else {},
+                    )
+            if self._answering.pop(message.unique_id, None) is not None:
+                self._writer.add(frame)  # answered by nobody: still evidence
+            return
+
+        # A result or an error: the answer to one of our CALLs.
+        action = self._outstanding.pop(message.unique_id, None)
+        frame.action = action or ""
+        if action is None:
+            frame.validation_error = "answer to no outstanding CALL"
+        elif isinstance(message, CallResult):
+            message.action = action
+            try:
+                _validate_payload(message, "1.6")
+            except OCPPError as error:
+                frame.validation_error = describe_error(error)
+        self._writer.add(frame)
+        if action is not None:
+            self._response_queue.put_nowait(message)
+
+    async def _send_call_error(
+        self, unique_id: str, code: str, description: str, details: dict[str, Any]
+    ) -> None:
+        await self._send(frames.call_error_text(unique_id, code, description, details))
+
+    async def _send(self, message: str) -> None:
+        """Every frame the portal sends passes here: recorded first, sent once committed."""
+        parsed = frames.parse(message)
+        frame = self._frame(Frame.Direction.OUT, message, parsed)
+        if parsed.message_type == frames.CALL and parsed.unique_id:
+            self._outstanding[parsed.unique_id] = parsed.action or ""
+            frame.deliberately_invalid = self._sending_invalid
+        elif parsed.unique_id is not None:
+            answered = self._answering.pop(parsed.unique_id, None)
+            if answered is not None:
+                frame.action = answered.action
+                self._writer.add(answered)
+        await self._writer.add(frame)
+        await self._transport_send(message)
+
+    # --- commands (CSMS-initiated calls) ------------------------------------------------
+
+    async def send_command(
+        self, action: str, payload: dict[str, Any], *, deliberately_invalid: bool = False
+    ) -> CommandOutcome:
+        """Send a CSMS-initiated call and wait for its answer. The payload is camelCase, as on
+        the wire; it was validated by the caller unless ``deliberately_invalid``."""
+        unique_id = str(uuid.uuid4())
+        message = Call(unique_id=unique_id, action=action, payload=payload)
+        async with self._call_lock:
+            self._sending_invalid = deliberately_invalid
+            try:
+                await self._send(message.to_json())
+            finally:
+                self._sending_invalid = False
+            started = time.monotonic()
+            try:
+                response = await self._get_specific_response(unique_id, self._response_timeout)
+            except TimeoutError:
+                self._outstanding.pop(unique_id, None)
+                return CommandOutcome(
+                    "timeout",
+                    unique_id,
+                    error=f"no answer within {self._response_timeout:g} s",
+                )
+        rtt = round((time.monotonic() - started) * 1000)
+        if isinstance(response, CallResult):
+            return CommandOutcome("answered", unique_id, response.payload, round_trip_ms=rtt)
+        return CommandOutcome(
+            "callerror",
+            unique_id,
+            {
+                "errorCode": response.error_code,
+                "errorDescription": response.error_description,
+                "errorDetails": response.error_details,
+            },
+            error=f"{response.error_code}: {response.error_description}",
+            round_trip_ms=rtt,
+        )
+
+    # --- handlers, one per charger-initiated action ------------------------------------
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(self, **payload: Any) -> call_result.BootNotification:
+        status, interval = await database_sync_to_async(services.record_boot)(
+            self.charge_point_pk, snake_to_camel_case(payload)
+        )
+        return call_result.BootNotification(
+            current_time=ocpp_now(), interval=interval, status=status
+        )
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=ocpp_now())
+
+    @on(Action.status_notification)
+    async def on_status_notification(self, **payload: Any) -> call_result.StatusNotification:
+        await database_sync_to_async(services.record_status)(
+            self.charge_point_pk, snake_to_camel_case(payload)
+        )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        info = await database_sync_to_async(services.id_tag_info)(self.charge_point_pk, id_tag)
+        return call_result.Authorize(id_tag_info=info)
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(self, **payload: Any) -> call_result.StartTransaction:
+        transaction_id, info = await database_sync_to_async(services.start_transaction)(
+            self.charge_point_pk, snake_to_camel_case(payload)
+        )
+        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=info)
+
+    @on(Action.stop_transaction)
+    async def on_stop_transaction(self, **payload: Any) -> call_result.StopTransaction:
+        info = await database_sync_to_async(services.stop_transaction)(
+            self.charge_point_pk, snake_to_camel_case(payload)
+        )
+        return call_result.StopTransaction(id_tag_info=info)
+
+    @on(Action.meter_values)
+    async def on_meter_values(self, **payload: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, **payload: Any) -> call_result.DataTransfer:
+        status = await database_sync_to_async(services.data_transfer_answer)(self.charge_point_pk)
+        return call_result.DataTransfer(status=status)
+
+    @on(Action.diagnostics_status_notification)
+    async def on_diagnostics_status_notification(
+        self, status: str
+    ) -> call_result.DiagnosticsStatusNotification:
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status_notification(
+        self, status: str
+    ) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
+
+async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
+    if task is None or task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

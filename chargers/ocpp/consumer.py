@@ -1,0 +1,154 @@
+"""Transport between a charge station's websocket and the central system.
+
+Authenticates before the upgrade (a refused handshake is answered HTTP 403 by Daphne and
+logged as a connection event), accepts ``ocpp1.6``, hands every text frame to the central
+system, and runs the commands other processes send through the channel layer. Decisions
+about the domain are made by chargers.services and the central system, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chargers import services
+from chargers.models import ChargePoint, charge_point_group
+from chargers.ocpp.central_system import CentralSystem, cancel_quietly
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"
+WORKER = f"{socket.gethostname()}:{os.getpid()}"[:80]
+
+# Close codes the portal uses (4000-4999 are for applications).
+CLOSE_NO_SUBPROTOCOL = 1002
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_REPLACED = 4000
+
+
+class OcppConsumer(AsyncWebsocketConsumer):
+    charge_point: ChargePoint | None = None
+    central_system: CentralSystem | None = None
+    connection_id: int | None = None
+    close_detail = ""
+    replaced = False
+
+    async def connect(self) -> None:
+        self.identity = self.scope["url_route"]["kwargs"]["charge_point_id"]
+        self.remote = _remote_address(self.scope)
+        self.command_tasks: set[asyncio.Task[None]] = set()
+        authorization = dict(self.scope.get("headers", [])).get(b"authorization")
+        result = await database_sync_to_async(services.authenticate_charge_point)(
+            self.identity, authorization
+        )
+        if result.refused:
+            log.warning("ocpp: refused %r from %s: %s", self.identity, self.remote, result.refused)
+            await database_sync_to_async(services.record_refusal)(
+                self.identity, result.refused, self.remote
+            )
+            await self.close()  # before accept: Daphne answers HTTP 403
+            return
+        assert result.charge_point is not None
+        self.charge_point = result.charge_point
+        offered = self.scope.get("subprotocols") or []
+        subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else ""
+
+        # A newer connection replaces any older one of the same identity, in any worker.
+        self.group = charge_point_group(self.charge_point.charge_point_id)
+        await self.channel_layer.group_send(
+            self.group, {"type": "ocpp.replace", "by": self.channel_name}
+        )
+        connection = await database_sync_to_async(services.open_connection)(
+            self.charge_point, remote_address=self.remote, subprotocol=subprotocol, worker=WORKER
+        )
+        self.connection_id = connection.pk
+        if not subprotocol:
+            # OCPP-J: with no acceptable subprotocol, close right after the handshake.
+            await self.accept()
+            self.close_detail = (
+                f"no acceptable subprotocol (offered: {', '.join(offered) or 'none'})"
+            )
+            await self.close(code=CLOSE_NO_SUBPROTOCOL)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.central_system = CentralSystem(
+            charge_point_pk=self.charge_point.pk,
+            charge_point_id=self.charge_point.charge_point_id,
+            connection_id=connection.pk,
+            transport_send=self._send_text,
+            response_timeout=settings.OCPP_RESPONSE_TIMEOUT,
+        )
+        await self.accept(subprotocol=SUBPROTOCOL)
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.central_system is None:
+            return
+        if text_data is None:
+            # OCPP-J frames are text; a binary frame is recorded and the socket closed.
+            raw = (bytes_data or b"")[:4096].decode("utf-8", errors="replace")
+            await self.central_system.record_unreadable(
+                raw, f"binary frame of {len(bytes_data or b'')} bytes; OCPP-J frames are text"
+            )
+            self.close_detail = "binary frame received"
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            return
+        await self.central_system.route_message(text_data)
+
+    async def disconnect(self, code: int) -> None:
+        for task in list(self.command_tasks):
+            await cancel_quietly(task)
+        if self.central_system is not None:
+            await self.central_system.flush_evidence()
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.connection_id is not None:
+            await database_sync_to_async(services.close_connection)(
+                self.connection_id,
+                close_code=code if isinstance(code, int) else None,
+                replaced=self.replaced,
+                detail=self.close_detail,
+            )
+
+    # --- channel-layer events ------------------------------------------------------------
+
+    async def ocpp_replace(self, event: dict[str, Any]) -> None:
+        if event["by"] == self.channel_name:
+            return
+        self.replaced = True
+        await self.close(code=CLOSE_REPLACED)
+
+    async def ocpp_command(self, event: dict[str, Any]) -> None:
+        """Run a command as a task: awaiting the charger's answer here would block this
+        consumer's dispatch loop, and with it the very frame that carries the answer."""
+        task = asyncio.get_running_loop().create_task(self._run_command(event))
+        self.command_tasks.add(task)
+        task.add_done_callback(self.command_tasks.discard)
+
+    async def _run_command(self, event: dict[str, Any]) -> None:
+        assert self.central_system is not None
+        outcome = await self.central_system.send_command(
+            event["action"], event["payload"], deliberately_invalid=event["invalid"]
+        )
+        await database_sync_to_async(services.complete_command)(event["command_id"], outcome)
+        if event.get("reply_channel"):
+            await self.channel_layer.send(
+                event["reply_channel"],
+                {"type": "ocpp.command.done", "command_id": event["command_id"]},
+            )
+
+
+def _remote_address(scope: dict[str, Any]) -> str:
+    client = scope.get("client")
+    if not client:
+        return ""
+    host, port = client[0], client[1]
+    return f"{host}:{port}"[:64]

@@ -1,0 +1,155 @@
+"""OCPP-J framing: what a raw websocket text is, and how the portal answers a bad one.
+
+Pure functions over text, no Django. The ocpp library does the unpacking and the schema
+validation; this module classifies what it rejects so that every frame, valid or not, can
+be recorded and answered as OCPP-J 1.6 says:
+
+* not JSON, not a list, no message type: nothing can be answered (no unique id);
+* an unknown message type: ignored (recorded only);
+* a known type with the wrong number of elements: CALLERROR FormationViolation when the
+  unique id can be recovered;
+* an unknown action: CALLERROR NotImplemented; a known action the portal does not take
+  (a CSMS-initiated one sent by the charger): CALLERROR NotSupported.
+
+1.6 spells two schema-error codes differently from the library (FormationViolation,
+OccurenceConstraintViolation); the portal sends the 1.6 spellings, since certification
+evidence must show what the specification asks for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, CallError, CallResult, unpack
+from ocpp.v16.enums import Action
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
+MAX_UNIQUE_ID_LENGTH = 36
+
+OCPP16_ACTIONS = frozenset(action.value for action in Action)
+
+# The library's codes and the spelling OCPP-J 1.6 uses on the wire.
+ERROR_CODE_1_6 = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+}
+
+
+def spell_1_6(code: str) -> str:
+    """The OCPP 1.6 spelling of a library error code."""
+    return ERROR_CODE_1_6.get(code, code)
+
+
+@dataclass
+class ParsedFrame:
+    """What the portal understood of one frame. ``message`` is the library's object when
+    the frame is valid OCPP-J; ``problem`` says why it is not."""
+
+    message_type: int | None
+    unique_id: str | None
+    action: str | None
+    payload: Any
+    message: Call | CallResult | CallError | None
+    problem: str | None = None
+    # The CALLERROR the portal answers with, when it answers at all.
+    reply_error_code: str | None = None
+
+
+def parse(text: str) -> ParsedFrame:
+    """Parse one websocket text frame; never raises."""
+    try:
+        message = unpack(text)
+    except OCPPError as error:
+        return _explain(text, error)
+    unique_id = message.unique_id
+    if not isinstance(unique_id, str):
+        return ParsedFrame(
+            message.message_type_id,
+            None,
+            getattr(message, "action", None),
+            None,
+            None,
+            problem=f"unique id {unique_id!r} is not a string",
+        )
+    if isinstance(message, Call):
+        problem = None
+        reply = None
+        if len(unique_id) > MAX_UNIQUE_ID_LENGTH:
+            problem = f"unique id is {len(unique_id)} characters, more than 36"
+        if not isinstance(message.action, str):
+            return ParsedFrame(
+                CALL,
+                unique_id,
+                None,
+                message.payload,
+                None,
+                problem=f"action {message.action!r} is not a string",
+                reply_error_code="FormationViolation",
+            )
+        if not isinstance(message.payload, dict):
+            return ParsedFrame(
+                CALL,
+                unique_id,
+                message.action,
+                message.payload,
+                None,
+                problem="payload is not a JSON object",
+                reply_error_code="FormationViolation",
+            )
+        return ParsedFrame(
+            CALL, unique_id, message.action, message.payload, message, problem, reply
+        )
+    if isinstance(message, CallResult):
+        return ParsedFrame(CALLRESULT, unique_id, None, message.payload, message)
+    payload = {
+        "errorCode": message.error_code,
+        "errorDescription": message.error_description,
+        "errorDetails": message.error_details,
+    }
+    return ParsedFrame(CALLERROR, unique_id, None, payload, message)
+
+
+def _explain(text: str, error: OCPPError) -> ParsedFrame:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ParsedFrame(None, None, None, None, None, problem="not valid JSON")
+    if not isinstance(data, list):
+        return ParsedFrame(
+            None, None, None, data, None, problem=f"not a JSON array but {type(data).__name__}"
+        )
+    if not data:
+        return ParsedFrame(None, None, None, data, None, problem="empty array")
+    message_type = data[0]
+    if message_type not in (CALL, CALLRESULT, CALLERROR):
+        return ParsedFrame(
+            message_type if isinstance(message_type, int) else None,
+            _unique_id_of(data),
+            None,
+            data,
+            None,
+            problem=f"unknown message type {message_type!r}, ignored",
+        )
+    unique_id = _unique_id_of(data)
+    expected = {CALL: 4, CALLRESULT: 3, CALLERROR: 5}[message_type]
+    problem = f"message type {message_type} has {len(data)} elements, {expected} expected"
+    if message_type == CALL and unique_id is not None:
+        action = data[2] if len(data) > 2 and isinstance(data[2], str) else None
+        return ParsedFrame(
+            CALL, unique_id, action, data, None, problem, reply_error_code="FormationViolation"
+        )
+    return ParsedFrame(message_type, unique_id, None, data, None, problem=problem)
+
+
+def _unique_id_of(data: list[Any]) -> str | None:
+    if len(data) > 1 and isinstance(data[1], str):
+        return data[1]
+    return None
+
+
+def call_error_text(unique_id: str, code: str, description: str, details: Any = None) -> str:
+    """A CALLERROR frame, serialised as the library does (no spaces)."""
+    return CallError(unique_id, code, description, details or {}).to_json()

@@ -1,0 +1,443 @@
+"""Everything that writes the central system's state. The consumer, the views, the API and
+the management commands call these functions; none of them saves such rows on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, _validate_payload
+
+from chargers.models import (
+    ChargePoint,
+    Command,
+    Connection,
+    ConnectionEvent,
+    Connector,
+    IdTag,
+    Transaction,
+)
+
+
+class AuthorizationKeyHasher(PBKDF2PasswordHasher):
+    """AuthorizationKeys are checked at every (re)connect of every charger: a lighter work
+    factor than login passwords keeps a reconnect storm of hundreds of chargers cheap, while
+    the stored value is still a salted, stretched hash."""
+
+    algorithm = "ocpp_pbkdf2_sha256"
+    iterations = 20_000
+
+
+_hasher = AuthorizationKeyHasher()
+
+
+def hash_authorization_key(key: str) -> str:
+    return _hasher.encode(key, _hasher.salt())
+
+
+def generate_authorization_key() -> str:
+    """A key for security profile 1: 32 characters, within OCPP's 16..40."""
+    return secrets.token_urlsafe(24)
+
+
+@transaction.atomic
+def create_charge_point(
+    charge_point_id: str,
+    *,
+    authorization_key: str | None = None,
+    no_auth: bool = False,
+    **fields: Any,
+) -> tuple[ChargePoint, str | None]:
+    """Create an identity. Returns it and the AuthorizationKey in clear, which is shown once
+    and never stored (None for security profile 0)."""
+    charge_point = ChargePoint(charge_point_id=charge_point_id, **fields)
+    key: str | None = None
+    if no_auth:
+        charge_point.security_profile = ChargePoint.SecurityProfile.NONE
+    else:
+        charge_point.security_profile = ChargePoint.SecurityProfile.BASIC
+        key = authorization_key or generate_authorization_key()
+        charge_point.auth_key_hash = hash_authorization_key(key)
+    charge_point.full_clean()
+    charge_point.save()
+    return charge_point, key
+
+
+def rotate_authorization_key(charge_point: ChargePoint, key: str | None = None) -> str:
+    """Give the identity a new AuthorizationKey (security profile 1 from now on)."""
+    key = key or generate_authorization_key()
+    charge_point.auth_key_hash = hash_authorization_key(key)
+    charge_point.security_profile = ChargePoint.SecurityProfile.BASIC
+    charge_point.save(update_fields=["auth_key_hash", "security_profile", "updated_at"])
+    return key
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    charge_point: ChargePoint | None
+    refused: str | None = None
+
+
+def authenticate_charge_point(identity: str, authorization: bytes | None) -> AuthResult:
+    """Decide whether a websocket handshake for ``identity`` may be upgraded."""
+    charge_point = (
+        ChargePoint.objects.select_related("charger_model").filter(charge_point_id=identity).first()
+    )
+    if charge_point is None:
+        return AuthResult(None, "unknown chargePointId")
+    if not charge_point.enabled:
+        return AuthResult(charge_point, "identity is disabled")
+    if charge_point.security_profile == ChargePoint.SecurityProfile.NONE:
+        return AuthResult(charge_point)
+    if not authorization:
+        return AuthResult(charge_point, "no HTTP Basic credentials (security profile 1)")
+    scheme, _, encoded = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "basic":
+        return AuthResult(charge_point, f"authorization scheme {scheme!r} is not Basic")
+    try:
+        user, _, key = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return AuthResult(charge_point, "malformed HTTP Basic credentials")
+    if user != identity:
+        return AuthResult(charge_point, f"Basic user {user!r} differs from the chargePointId")
+    if not _hasher.verify(key, charge_point.auth_key_hash):
+        return AuthResult(charge_point, "wrong AuthorizationKey")
+    return AuthResult(charge_point)
+
+
+def record_refusal(identity: str, reason: str, remote_address: str = "") -> None:
+    charge_point = ChargePoint.objects.filter(charge_point_id=identity).first()
+    ConnectionEvent.objects.create(
+        charge_point=charge_point,
+        charge_point_identity=identity[:200],
+        at=timezone.now(),
+        kind=ConnectionEvent.Kind.REFUSED,
+        detail=reason[:300],
+        remote_address=remote_address,
+    )
+
+
+@transaction.atomic
+def open_connection(
+    charge_point: ChargePoint, *, remote_address: str, subprotocol: str, worker: str
+) -> Connection:
+    now = timezone.now()
+    connection = Connection.objects.create(
+        charge_point=charge_point,
+        opened_at=now,
+        remote_address=remote_address,
+        subprotocol=subprotocol,
+        worker=worker,
+    )
+    detail = f"subprotocol {subprotocol}" if subprotocol else "no acceptable subprotocol offered"
+    ConnectionEvent.objects.create(
+        charge_point=charge_point,
+        charge_point_identity=charge_point.charge_point_id,
+        connection=connection,
+        at=now,
+        kind=ConnectionEvent.Kind.CONNECTED,
+        detail=detail,
+        remote_address=remote_address,
+    )
+    return connection
+
+
+@transaction.atomic
+def close_connection(
+    connection_id: int, *, close_code: int | None, replaced: bool = False, detail: str = ""
+) -> None:
+    connection = Connection.objects.select_related("charge_point").get(pk=connection_id)
+    if connection.closed_at is not None:
+        return
+    now = timezone.now()
+    connection.closed_at = now
+    connection.close_code = close_code
+    connection.save(update_fields=["closed_at", "close_code"])
+    kind = ConnectionEvent.Kind.REPLACED if replaced else ConnectionEvent.Kind.CLOSED
+    if replaced and not detail:
+        detail = "replaced by a newer connection of the same identity"
+    ConnectionEvent.objects.create(
+        charge_point=connection.charge_point,
+        charge_point_identity=connection.charge_point.charge_point_id,
+        connection=connection,
+        at=now,
+        kind=kind,
+        detail=detail[:300],
+        close_code=close_code,
+        remote_address=connection.remote_address,
+    )
+
+
+def close_stale_connections(worker: str) -> int:
+    """Connections a killed worker left open are closed when that worker's successor starts."""
+    stale = Connection.objects.filter(worker=worker, closed_at__isnull=True)
+    count = 0
+    for connection_id in stale.values_list("pk", flat=True):
+        close_connection(connection_id, close_code=None, detail="worker stopped unexpectedly")
+        count += 1
+    return count
+
+
+def is_connected(charge_point: ChargePoint) -> bool:
+    return charge_point.connections.filter(closed_at__isnull=True).exists()
+
+
+# --- Answers of the central system --------------------------------------------------------
+
+
+def record_boot(charge_point_id: int, payload: dict[str, Any]) -> tuple[str, int]:
+    """Remember what the charger reported; return the configured (status, interval)."""
+    charge_point = ChargePoint.objects.get(pk=charge_point_id)
+    charge_point.reported_vendor = payload.get("chargePointVendor", "")[:20]
+    charge_point.reported_model = payload.get("chargePointModel", "")[:20]
+    charge_point.reported_serial = (
+        payload.get("chargePointSerialNumber") or payload.get("chargeBoxSerialNumber") or ""
+    )[:25]
+    charge_point.reported_firmware = payload.get("firmwareVersion", "")[:50]
+    charge_point.reported_iccid = payload.get("iccid", "")[:20]
+    charge_point.last_boot_at = timezone.now()
+    charge_point.save(
+        update_fields=[
+            "reported_vendor",
+            "reported_model",
+            "reported_serial",
+            "reported_firmware",
+            "reported_iccid",
+            "last_boot_at",
+            "updated_at",
+        ]
+    )
+    return charge_point.boot_answer, charge_point.heartbeat_interval
+
+
+def data_transfer_answer(charge_point_id: int) -> str:
+    return ChargePoint.objects.values_list("data_transfer_answer", flat=True).get(
+        pk=charge_point_id
+    )
+
+
+def id_tag_info(charge_point_id: int, id_tag: str) -> dict[str, str]:
+    """The idTagInfo for a tag: as configured, Expired past its expiry date, Invalid when
+    unknown."""
+    tag = IdTag.objects.filter(charge_point_id=charge_point_id, id_tag=id_tag).first()
+    if tag is None:
+        return {"status": IdTag.Status.INVALID}
+    info = tag.id_tag_info()
+    if tag.expiry_date and tag.expiry_date < timezone.now():
+        info["status"] = IdTag.Status.EXPIRED
+    return info
+
+
+def _ocpp_time(value: str) -> datetime.datetime:
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, datetime.UTC)
+    return parsed
+
+
+def start_transaction(charge_point_id: int, payload: dict[str, Any]) -> tuple[int, dict[str, str]]:
+    """Assign a transactionId; a StartTransaction resent after a reconnect gets the same."""
+    info = id_tag_info(charge_point_id, payload["idTag"])
+    fields = {
+        "charge_point_id": charge_point_id,
+        "connector_id": payload["connectorId"],
+        "id_tag": payload["idTag"],
+        "started_at": _ocpp_time(payload["timestamp"]),
+        "meter_start": payload["meterStart"],
+    }
+    try:
+        with transaction.atomic():
+            tx, _ = Transaction.objects.get_or_create(
+                **fields, defaults={"reservation_id": payload.get("reservationId")}
+            )
+    except IntegrityError:  # the same start raced in from two connections
+        tx = Transaction.objects.get(**fields)
+    Connector.objects.filter(
+        charge_point_id=charge_point_id, connector_id=payload["connectorId"]
+    ).update(current_transaction=tx)
+    return tx.pk, info
+
+
+def stop_transaction(charge_point_id: int, payload: dict[str, Any]) -> dict[str, str] | None:
+    """Close the transaction once; a resent StopTransaction is acknowledged and counted as a
+    repeat, not as a second stop."""
+    id_tag = payload.get("idTag")
+    with transaction.atomic():
+        tx = (
+            Transaction.objects.select_for_update()
+            .filter(charge_point_id=charge_point_id, pk=payload["transactionId"])
+            .first()
+        )
+        if tx is not None:
+            if tx.stopped_at is None:
+                tx.meter_stop = payload["meterStop"]
+                tx.stopped_at = _ocpp_time(payload["timestamp"])
+                tx.stop_reason = payload.get("reason", "Local")
+                tx.stop_id_tag = id_tag or ""
+                tx.save(update_fields=["meter_stop", "stopped_at", "stop_reason", "stop_id_tag"])
+                Connector.objects.filter(current_transaction=tx).update(current_transaction=None)
+            else:
+                tx.stop_repeats += 1
+                tx.save(update_fields=["stop_repeats"])
+    return id_tag_info(charge_point_id, id_tag) if id_tag else None
+
+
+def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
+    timestamp = payload.get("timestamp")
+    Connector.objects.update_or_create(
+        charge_point_id=charge_point_id,
+        connector_id=payload["connectorId"],
+        defaults={
+            "status": payload["status"],
+            "error_code": payload.get("errorCode", "NoError"),
+            "info": payload.get("info", "")[:50],
+            "vendor_error_code": payload.get("vendorErrorCode", "")[:50],
+            "status_at": _ocpp_time(timestamp) if timestamp else timezone.now(),
+        },
+    )
+
+
+# --- Commands: CSMS-initiated calls, from any process -------------------------------------
+
+CSMS_ACTIONS = (
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "ClearCache",
+    "DataTransfer",
+    "GetConfiguration",
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "Reset",
+    "UnlockConnector",
+    "GetDiagnostics",
+    "UpdateFirmware",
+    "TriggerMessage",
+    "SendLocalList",
+    "GetLocalListVersion",
+    "ReserveNow",
+    "CancelReservation",
+    "SetChargingProfile",
+    "ClearChargingProfile",
+    "GetCompositeSchedule",
+)
+
+
+class CommandPayloadError(ValueError):
+    """The payload does not match the action's OCPP 1.6 schema."""
+
+
+def validate_command(action: str, payload: Any) -> None:
+    """Raise CommandPayloadError with a sentence an engineer can act on."""
+    if action not in CSMS_ACTIONS:
+        raise CommandPayloadError(f"{action} is not a command a central system sends.")
+    if not isinstance(payload, dict):
+        raise CommandPayloadError("The payload must be a JSON object.")
+    try:
+        _validate_payload(Call("validation", action, payload), "1.6")
+    except OCPPError as error:
+        cause = error.details.get("cause") if isinstance(error.details, dict) else None
+        raise CommandPayloadError(
+            f"{action} payload is not valid OCPP 1.6: {cause or error.description}"
+        ) from None
+
+
+def complete_command(command_id: int, outcome: Any) -> None:
+    """Store what became of a command (outcome: central_system.CommandOutcome)."""
+    Command.objects.filter(pk=command_id).update(
+        status=outcome.status,
+        unique_id=outcome.unique_id,
+        response=outcome.response,
+        error=outcome.error,
+        round_trip_ms=outcome.round_trip_ms,
+        answered_at=timezone.now(),
+    )
+
+
+async def send_command_async(
+    charge_point: ChargePoint,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    requested_by_id: int | None = None,
+    deliberately_invalid: bool = False,
+) -> Command:
+    """Send a CSMS-initiated call to a connected charger, whichever worker holds its
+    websocket, and wait for the answer. Always returns the stored Command row."""
+    if not deliberately_invalid:
+        validate_command(action, payload)
+    command = await database_sync_to_async(Command.objects.create)(
+        charge_point=charge_point,
+        action=action,
+        payload=payload,
+        deliberately_invalid=deliberately_invalid,
+        requested_by_id=requested_by_id,
+        requested_at=timezone.now(),
+    )
+    if not await database_sync_to_async(is_connected)(charge_point):
+        await database_sync_to_async(_finish_command)(
+            command.pk, Command.Status.NOT_CONNECTED, f"{charge_point} is not connected"
+        )
+        return await database_sync_to_async(Command.objects.get)(pk=command.pk)
+    layer = get_channel_layer()
+    assert layer is not None
+    reply_channel = await layer.new_channel()
+    await layer.group_send(
+        charge_point.group_name(),
+        {
+            "type": "ocpp.command",
+            "command_id": command.pk,
+            "action": action,
+            "payload": payload,
+            "invalid": deliberately_invalid,
+            "reply_channel": reply_channel,
+        },
+    )
+    try:
+        await asyncio.wait_for(layer.receive(reply_channel), settings.OCPP_RESPONSE_TIMEOUT + 5)
+    except TimeoutError:
+        await database_sync_to_async(_finish_command)(
+            command.pk,
+            Command.Status.TIMEOUT,
+            "no worker answered: the connection may have dropped while the command was sent",
+        )
+    return await database_sync_to_async(Command.objects.get)(pk=command.pk)
+
+
+def send_command(
+    charge_point: ChargePoint,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    requested_by_id: int | None = None,
+    deliberately_invalid: bool = False,
+) -> Command:
+    """Synchronous face of send_command_async, for views and management commands."""
+    return async_to_sync(send_command_async)(
+        charge_point,
+        action,
+        payload,
+        requested_by_id=requested_by_id,
+        deliberately_invalid=deliberately_invalid,
+    )
+
+
+def _finish_command(command_id: int, status: str, error: str) -> None:
+    Command.objects.filter(pk=command_id, status=Command.Status.PENDING).update(
+        status=status, error=error, answered_at=timezone.now()
+    )

@@ -1,0 +1,44 @@
+"""Helpers for talking OCPP-J to the consumer in tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+
+adb = database_sync_to_async
+
+
+def basic_auth(identity: str, key: str) -> list[tuple[bytes, bytes]]:
+    token = base64.b64encode(f"{identity}:{key}".encode()).decode()
+    return [(b"authorization", f"Basic {token}".encode())]
+
+
+def communicator(
+    identity: str = "CP1",
+    key: str | None = "right-key-0123456789",
+    subprotocols: list[str] | None = None,
+) -> WebsocketCommunicator:
+    headers = basic_auth(identity, key) if key is not None else []
+    return WebsocketCommunicator(
+        application,
+        f"/ocpp/{identity}",
+        headers=headers,
+        subprotocols=["ocpp1.6"] if subprotocols is None else subprotocols,
+    )
+
+
+async def call(
+    ws: WebsocketCommunicator, action: str, payload: dict[str, Any], unique_id: str = "1"
+) -> list[Any]:
+    """Send a CALL and return the decoded answer frame."""
+    await ws.send_to(text_data=json.dumps([2, unique_id, action, payload]))
+    return json.loads(await ws.receive_from(timeout=5))
+
+
+BOOT = {"chargePointVendor": "Xcharge", "chargePointModel": "C8EU", "firmwareVersion": "V1.0.0"}

@@ -1,0 +1,274 @@
+"""The OCPP 1.6-J endpoint: handshake, every handler, malformed input, evidence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chargers import services
+from chargers.models import (
+    ChargePoint,
+    Connection,
+    ConnectionEvent,
+    Connector,
+    Frame,
+    IdTag,
+    Transaction,
+)
+from tests.chargers.ocpp_helpers import BOOT, adb, call, communicator
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+KEY = "right-key-0123456789"
+
+
+@pytest.fixture
+def charge_point(db: None) -> ChargePoint:
+    charge_point, _ = services.create_charge_point("CP1", authorization_key=KEY)
+    return charge_point
+
+
+async def frames_of(charge_point: ChargePoint) -> list[Frame]:
+    return await adb(
+        lambda: list(Frame.objects.filter(charge_point=charge_point).order_by("seq"))
+    )()
+
+
+async def events_of(identity: str) -> list[ConnectionEvent]:
+    return await adb(
+        lambda: list(ConnectionEvent.objects.filter(charge_point_identity=identity).order_by("pk"))
+    )()
+
+
+async def test_it_accepts_ocpp16_and_answers_boot_with_the_configured_interval(
+    charge_point: ChargePoint,
+) -> None:
+    charge_point.heartbeat_interval = 300
+    await adb(charge_point.save)()
+    ws = communicator()
+    connected, subprotocol = await ws.connect()
+    assert connected and subprotocol == "ocpp1.6"
+    answer = await call(ws, "BootNotification", BOOT | {"iccid": "8931"})
+    assert answer[:2] == [3, "1"]
+    assert answer[2]["status"] == "Accepted" and answer[2]["interval"] == 300
+    assert answer[2]["currentTime"].endswith("Z")
+    await ws.disconnect()
+
+    await adb(charge_point.refresh_from_db)()
+    assert (charge_point.reported_vendor, charge_point.reported_iccid) == ("Xcharge", "8931")
+    inbound, outbound = await frames_of(charge_point)
+    assert (inbound.direction, inbound.message_type, inbound.action) == (
+        "in",
+        2,
+        "BootNotification",
+    )
+    assert (outbound.direction, outbound.message_type, outbound.action) == (
+        "out",
+        3,
+        "BootNotification",
+    )
+    assert (inbound.seq, outbound.seq) == (1, 2)
+    assert json.loads(outbound.raw) == answer
+    assert inbound.payload["iccid"] == "8931" and inbound.validation_error == ""
+    assert [e.kind for e in await events_of("CP1")] == ["connected", "closed"]
+
+
+@pytest.mark.parametrize("boot_answer", ["Pending", "Rejected"])
+async def test_boot_answer_is_what_the_engineer_set(
+    charge_point: ChargePoint, boot_answer: str
+) -> None:
+    charge_point.boot_answer = boot_answer
+    await adb(charge_point.save)()
+    ws = communicator()
+    await ws.connect()
+    assert (await call(ws, "BootNotification", BOOT))[2]["status"] == boot_answer
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("identity", "key", "reason"),
+    [
+        ("NOPE", KEY, "unknown chargePointId"),
+        ("CP1", "wrong-key-0123456789", "wrong AuthorizationKey"),
+        ("CP1", None, "no HTTP Basic credentials"),
+    ],
+)
+async def test_it_refuses_before_the_upgrade_and_logs_why(
+    charge_point: ChargePoint, identity: str, key: str | None, reason: str
+) -> None:
+    ws = communicator(identity, key)
+    connected, code = await ws.connect()
+    assert not connected
+    [event] = await events_of(identity)
+    assert event.kind == "refused" and reason in event.detail
+    assert not await adb(Connection.objects.exists)()
+
+
+async def test_it_refuses_a_disabled_identity(charge_point: ChargePoint) -> None:
+    charge_point.enabled = False
+    await adb(charge_point.save)()
+    connected, _ = await communicator().connect()
+    assert not connected
+    [event] = await events_of("CP1")
+    assert event.detail == "identity is disabled"
+
+
+async def test_it_accepts_profile_0_without_credentials(db: None) -> None:
+    await adb(services.create_charge_point)("OPEN1", no_auth=True)
+    ws = communicator("OPEN1", key=None)
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.disconnect()
+
+
+async def test_without_ocpp16_it_closes_right_after_the_handshake(
+    charge_point: ChargePoint,
+) -> None:
+    ws = communicator(subprotocols=["ocpp2.0.1"])
+    connected, _ = await ws.connect()
+    assert connected
+    closed = await ws.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 1002}
+    await ws.wait()
+    events = await events_of("CP1")
+    assert events[0].kind == "connected"
+    assert "no acceptable subprotocol" in events[0].detail
+
+
+async def test_a_second_connection_replaces_the_first(charge_point: ChargePoint) -> None:
+    first = communicator()
+    await first.connect()
+    second = communicator()
+    await second.connect()
+    assert await first.receive_output(timeout=2) == {"type": "websocket.close", "code": 4000}
+    await first.disconnect(code=4000)
+    assert (await call(second, "Heartbeat", {}))[0] == 3
+    await second.disconnect()
+    kinds = [e.kind for e in await events_of("CP1")]
+    assert kinds.count("connected") == 2 and "replaced" in kinds
+
+
+@pytest.mark.parametrize(
+    ("frame", "reply"),
+    [
+        ("this is not json", None),
+        ('{"not": "a list"}', None),
+        ('[7, "u1", "Heartbeat", {}]', None),
+        ('[2, "u1", "Heartbeat"]', "FormationViolation"),
+        ('[2, "u1", "FlyToTheMoon", {}]', "NotImplemented"),
+        ('[2, "u1", "Reset", {"type": "Hard"}]', "NotSupported"),
+        ('[2, "u1", "BootNotification", {"chargePointVendor": "X"}]', "ProtocolError"),
+        (
+            '[2, "u1", "StatusNotification", {"connectorId": "one", "errorCode": "NoError", '
+            '"status": "Available"}]',
+            "TypeConstraintViolation",
+        ),
+        ('[2, "u1", "Heartbeat", {"surprise": 1}]', "FormationViolation"),
+    ],
+)
+async def test_malformed_frames_are_recorded_and_answered_per_ocpp_j(
+    charge_point: ChargePoint, frame: str, reply: str | None
+) -> None:
+    ws = communicator()
+    await ws.connect()
+    await ws.send_to(text_data=frame)
+    if reply is None:
+        assert await ws.receive_nothing(timeout=0.3)
+    else:
+        answer = json.loads(await ws.receive_from(timeout=5))
+        assert answer[0] == 4 and answer[1] == "u1" and answer[2] == reply
+    # The connection survives bad input.
+    assert (await call(ws, "Heartbeat", {}, "after"))[0] == 3
+    await ws.disconnect()
+    recorded = await frames_of(charge_point)
+    assert recorded[0].raw == frame
+    assert recorded[0].validation_error
+    if reply:
+        assert recorded[1].direction == "out" and json.loads(recorded[1].raw)[2] == reply
+
+
+async def test_authorize_answers_the_configured_status_and_invalid_for_unknown_tags(
+    charge_point: ChargePoint,
+) -> None:
+    await adb(IdTag.objects.create)(charge_point=charge_point, id_tag="GOOD", status="Accepted")
+    await adb(IdTag.objects.create)(charge_point=charge_point, id_tag="BAD", status="Blocked")
+    ws = communicator()
+    await ws.connect()
+    assert (await call(ws, "Authorize", {"idTag": "GOOD"}))[2]["idTagInfo"]["status"] == "Accepted"
+    assert (await call(ws, "Authorize", {"idTag": "BAD"}))[2]["idTagInfo"]["status"] == "Blocked"
+    assert (await call(ws, "Authorize", {"idTag": "WHO"}))[2]["idTagInfo"]["status"] == "Invalid"
+    await ws.disconnect()
+
+
+async def test_a_resent_start_gets_the_same_transaction_and_a_resent_stop_counts_once(
+    charge_point: ChargePoint,
+) -> None:
+    await adb(IdTag.objects.create)(charge_point=charge_point, id_tag="GOOD")
+    start = {
+        "connectorId": 1,
+        "idTag": "GOOD",
+        "meterStart": 1000,
+        "timestamp": "2026-11-23T10:00:00Z",
+    }
+    ws = communicator()
+    await ws.connect()
+    first = await call(ws, "StartTransaction", start, "s1")
+    await ws.disconnect()
+    ws = communicator()
+    await ws.connect()
+    again = await call(ws, "StartTransaction", start, "s2")
+    assert first[2]["transactionId"] == again[2]["transactionId"]
+    assert first[2]["idTagInfo"]["status"] == "Accepted"
+    stop = {
+        "transactionId": first[2]["transactionId"],
+        "meterStop": 4500,
+        "timestamp": "2026-11-23T11:00:00Z",
+        "reason": "Local",
+        "idTag": "GOOD",
+    }
+    assert (await call(ws, "StopTransaction", stop, "t1"))[0] == 3
+    assert (await call(ws, "StopTransaction", stop, "t2"))[0] == 3
+    await ws.disconnect()
+    tx = await adb(Transaction.objects.get)()
+    assert tx.energy_wh() == 3500 and tx.stop_repeats == 1 and tx.stop_reason == "Local"
+
+
+async def test_status_notifications_update_the_connector(charge_point: ChargePoint) -> None:
+    ws = communicator()
+    await ws.connect()
+    status = {"connectorId": 1, "errorCode": "GroundFailure", "status": "Faulted"}
+    assert (await call(ws, "StatusNotification", status))[2] == {}
+    await ws.disconnect()
+    connector = await adb(Connector.objects.get)(charge_point=charge_point, connector_id=1)
+    assert (connector.status, connector.error_code) == ("Faulted", "GroundFailure")
+
+
+async def test_every_remaining_charger_action_is_answered(charge_point: ChargePoint) -> None:
+    charge_point.data_transfer_answer = "UnknownVendorId"
+    await adb(charge_point.save)()
+    ws = communicator()
+    await ws.connect()
+    assert (await call(ws, "Heartbeat", {}))[2]["currentTime"]
+    meter = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2026-11-23T10:00:00Z", "sampledValue": [{"value": "10"}]}],
+    }
+    assert (await call(ws, "MeterValues", meter))[2] == {}
+    transfer = await call(ws, "DataTransfer", {"vendorId": "Xcharge", "messageId": "Battery"})
+    assert transfer[2] == {"status": "UnknownVendorId"}
+    assert (await call(ws, "DiagnosticsStatusNotification", {"status": "Uploaded"}))[2] == {}
+    assert (await call(ws, "FirmwareStatusNotification", {"status": "Installed"}))[2] == {}
+    await ws.disconnect()
+    actions = [f.action for f in await frames_of(charge_point)]
+    assert actions.count("DataTransfer") == 2 and actions.count("FirmwareStatusNotification") == 2
+
+
+async def test_a_binary_frame_is_recorded_and_the_socket_closed(charge_point: ChargePoint) -> None:
+    ws = communicator()
+    await ws.connect()
+    await ws.send_to(bytes_data=b"\x00\x01binary")
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 1003}
+    await ws.disconnect(code=1003)
+    [frame] = await frames_of(charge_point)
+    assert "binary frame" in frame.validation_error
