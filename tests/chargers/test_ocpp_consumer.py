@@ -70,7 +70,8 @@ async def test_it_accepts_ocpp16_and_answers_boot_with_the_configured_interval(
     )
     assert (inbound.seq, outbound.seq) == (1, 2)
     assert json.loads(outbound.raw) == answer
-    assert inbound.payload["iccid"] == "8931" and inbound.validation_error == ""
+    assert inbound.payload is not None and inbound.payload["iccid"] == "8931"
+    assert inbound.validation_error == ""
     assert [e.kind for e in await events_of("CP1")] == ["connected", "closed"]
 
 
@@ -98,7 +99,7 @@ async def test_it_refuses_before_the_upgrade_and_logs_why(
     charge_point: ChargePoint, identity: str, key: str | None, reason: str
 ) -> None:
     ws = communicator(identity, key)
-    connected, code = await ws.connect()
+    connected, _ = await ws.connect()
     assert not connected
     [event] = await events_of(identity)
     assert event.kind == "refused" and reason in event.detail
