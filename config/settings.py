@@ -136,6 +136,11 @@ else:
         }
     }
 
+# Point a process at another database of the same server (end-to-end tests start Daphne
+# on the test database this way).
+if env_str("DATABASE_NAME", ""):
+    DATABASES["default"]["NAME"] = env_str("DATABASE_NAME", "")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer --------------------------------------------------------------------

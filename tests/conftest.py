@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.test import Client
 
@@ -86,3 +88,14 @@ def manufacturer_client(manufacturer_user: User) -> Client:
 def fast_password_hashing(settings: object) -> None:
     """PBKDF2 at production strength makes every login in a test take ~0.3 s."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def close_connections_of_the_async_db_thread() -> Iterator[None]:
+    """Async tests reach the database from asgiref's single sync thread; its connection
+    must be closed after the test, or PostgreSQL refuses to drop the test database."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)

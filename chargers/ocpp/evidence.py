@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import weakref
+from typing import Any
 
 from channels.db import database_sync_to_async
-from django.db import close_old_connections, transaction
+from django.db import DataError, close_old_connections, transaction
 
 from chargers.models import Frame
 
@@ -28,8 +30,56 @@ RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
 
 def _write_batch(frames: list[Frame]) -> None:
-    with transaction.atomic():
-        Frame.objects.bulk_create(frames, batch_size=MAX_BATCH)
+    try:
+        with transaction.atomic():
+            Frame.objects.bulk_create(frames, batch_size=MAX_BATCH)
+    except DataError:
+        # One row the database refuses must not hold back the others: write them one by
+        # one and keep a refused row in a form the database takes, saying why.
+        for frame in frames:
+            try:
+                with transaction.atomic():
+                    frame.save(force_insert=True)
+            except DataError as error:
+                with transaction.atomic():
+                    storable_copy(frame, error).save(force_insert=True)
+
+
+def storable_copy(frame: Frame, error: Exception) -> Frame:
+    frame.pk = None
+    frame.raw = frame.raw.encode("unicode_escape").decode("ascii")
+    frame.payload = None
+    frame.validation_error = (
+        f"{frame.validation_error}; " if frame.validation_error else ""
+    ) + f"stored escaped: the database refused the frame as sent ({error})"[:500]
+    return frame
+
+
+def without_nul(frame: Frame) -> Frame:
+    """PostgreSQL's text and jsonb cannot hold U+0000; a frame that contains it is stored
+    with ``\\u0000`` instead, and the evidence says so."""
+    if "\x00" in frame.raw or (frame.payload is not None and "\\u0000" in _json(frame.payload)):
+        frame.raw = frame.raw.replace("\x00", "\\u0000")
+        frame.payload = _replace_nul(frame.payload)
+        note = "contained NUL characters, stored as \\u0000"
+        frame.validation_error = (
+            f"{frame.validation_error}; {note}" if frame.validation_error else note
+        )
+    return frame
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def _replace_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, list):
+        return [_replace_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_nul(k): _replace_nul(v) for k, v in value.items()}
+    return value
 
 
 class EvidenceWriter:
@@ -48,7 +98,7 @@ class EvidenceWriter:
     def add(self, frame: Frame) -> asyncio.Future[None]:
         """Queue a frame; the future resolves once it is committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((frame, future))
+        self._pending.append((without_nul(frame), future))
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())

@@ -273,3 +273,16 @@ async def test_a_binary_frame_is_recorded_and_the_socket_closed(charge_point: Ch
     await ws.disconnect(code=1003)
     [frame] = await frames_of(charge_point)
     assert "binary frame" in frame.validation_error
+
+
+async def test_a_frame_with_nul_characters_is_stored_escaped_and_answered(
+    charge_point: ChargePoint,
+) -> None:
+    ws = communicator()
+    await ws.connect()
+    answer = await call(ws, "DataTransfer", {"vendorId": "X", "data": "a\u0000b"})
+    assert answer[0] == 3
+    await ws.disconnect()
+    inbound = (await frames_of(charge_point))[0]
+    assert inbound.payload == {"vendorId": "X", "data": "a\\u0000b"}
+    assert "NUL" in inbound.validation_error
