@@ -76,7 +76,7 @@ def daphne_server(
     env.update(extra_env or {})
     log_path = tmp_path / f"daphne-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,

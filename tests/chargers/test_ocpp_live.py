@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 from django.core.management import call_command
 
 from chargers import services
@@ -21,6 +22,7 @@ from tests.live import TEST_REDIS_URL, LiveServer, daphne_server, eventually, re
 pytestmark = pytest.mark.django_db(transaction=True)
 
 KEY = "live-key-0123456789"
+OCPP16 = Subprotocol("ocpp1.6")
 
 
 def auth_header(identity: str, key: str) -> dict[str, str]:
@@ -43,7 +45,7 @@ def server(tmp_path: Path, db: None) -> Iterator[LiveServer]:
 async def boot_and_idle(url: str, key: str) -> list[Any]:
     answers = []
     async with websockets.connect(
-        url, subprotocols=["ocpp1.6"], additional_headers=auth_header("LIVE-1", key)
+        url, subprotocols=[OCPP16], additional_headers=auth_header("LIVE-1", key)
     ) as ws:
         assert ws.subprotocol == "ocpp1.6"
         for unique_id, action, payload in [
@@ -96,7 +98,7 @@ def test_a_wrong_key_is_refused_with_http_403_before_the_upgrade(
         try:
             async with websockets.connect(
                 f"{server.ws_url}/ocpp/LIVE-1",
-                subprotocols=["ocpp1.6"],
+                subprotocols=[OCPP16],
                 additional_headers=auth_header("LIVE-1", "not-the-key-000000"),
             ):
                 return 101
@@ -123,7 +125,7 @@ class AnsweringCharger(threading.Thread):
 
     async def _main(self) -> None:
         async with websockets.connect(
-            self.url, subprotocols=["ocpp1.6"], additional_headers=auth_header("LIVE-1", KEY)
+            self.url, subprotocols=[OCPP16], additional_headers=auth_header("LIVE-1", KEY)
         ) as ws:
             self.connected.set()
             while not self.stop.is_set():
