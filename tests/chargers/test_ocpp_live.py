@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import websockets
-from websockets.typing import Subprotocol
 from django.core.management import call_command
+from websockets.typing import Subprotocol
 
 from chargers import services
 from chargers.models import ChargePoint, Command, ConnectionEvent, Frame
