@@ -2,5 +2,94 @@
 
 A rule reads a step's recorded frames and connection events and the run's settings, and
 returns a Judgement (verdict, findings, measurements). The engineer always has the last word:
-the judgement is a proposal with its reasons.
+the judgement is a proposal with its reasons. No Django and no database in here, so every
+rule is unit-tested with plain lists of frames.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from certification.judge.availability import change_availability, hardware_fault
+from certification.judge.boot import boot, heartbeat
+from certification.judge.cache import clear_cache
+from certification.judge.configuration import change_configuration, get_configuration
+from certification.judge.diagnostics import diagnostics_upload, diagnostics_upload_failed
+from certification.judge.firmware import (
+    firmware_download_failed,
+    firmware_install,
+    firmware_installation_failed,
+)
+from certification.judge.remote import remote_start_stop_cable_first, remote_start_unlock
+from certification.judge.resets import (
+    hard_reset_charging,
+    hard_reset_idle,
+    soft_reset_charging,
+    soft_reset_idle,
+)
+from certification.judge.sessions import (
+    local_id_first_connection_loss,
+    local_id_first_connection_timeout,
+    local_plugin_first,
+    local_unauthorized,
+)
+from certification.judge.triggers import trigger_message
+from certification.judge.types import (
+    ConnectionEvent,
+    Finding,
+    Frame,
+    Judgement,
+    RunSettings,
+    StepContext,
+)
+
+__all__ = [
+    "DEFAULT_PLAN_RULES",
+    "RULES",
+    "ConnectionEvent",
+    "Finding",
+    "Frame",
+    "Judgement",
+    "RunSettings",
+    "StepContext",
+    "judge",
+]
+
+# In the order of the default plan's steps 1..23; a plan step names its rule by this key.
+RULES: dict[str, Callable[[StepContext], Judgement]] = {
+    "boot": boot,
+    "change_availability": change_availability,
+    "get_configuration": get_configuration,
+    "change_configuration": change_configuration,
+    "heartbeat": heartbeat,
+    "local_plugin_first": local_plugin_first,
+    "local_id_first_connection_loss": local_id_first_connection_loss,
+    "local_id_first_connection_timeout": local_id_first_connection_timeout,
+    "hard_reset_charging": hard_reset_charging,
+    "hard_reset_idle": hard_reset_idle,
+    "soft_reset_charging": soft_reset_charging,
+    "soft_reset_idle": soft_reset_idle,
+    "local_unauthorized": local_unauthorized,
+    "remote_start_stop_cable_first": remote_start_stop_cable_first,
+    "remote_start_unlock": remote_start_unlock,
+    "hardware_fault": hardware_fault,
+    "firmware_download_failed": firmware_download_failed,
+    "firmware_installation_failed": firmware_installation_failed,
+    "firmware_install": firmware_install,
+    "diagnostics_upload": diagnostics_upload,
+    "diagnostics_upload_failed": diagnostics_upload_failed,
+    "clear_cache": clear_cache,
+    "trigger_message": trigger_message,
+}
+
+DEFAULT_PLAN_RULES: tuple[str, ...] = tuple(RULES)
+
+
+def judge(rule: str, context: StepContext) -> Judgement:
+    """Run the named rule over a step's evidence; an unknown name is a plan error."""
+    try:
+        judged = RULES[rule]
+    except KeyError:
+        known = ", ".join(RULES)
+        raise ValueError(f"Unknown judging rule {rule!r}; known rules: {known}") from None
+    return judged(context)

@@ -1,0 +1,161 @@
+"""Steps 2 and 16: connectors taken out of and back into service, by command or by a fault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certification.judge.outcome import Findings, step_rule
+from certification.judge.sequence import (
+    Exchange,
+    as_int,
+    between,
+    charger_call,
+    connector_of,
+    exchanges,
+    first,
+    format_seconds,
+    payload_of,
+    seconds_between,
+    status_is,
+    status_notifications,
+    status_of,
+)
+from certification.judge.types import Frame, Judgement, StepContext
+
+AVAILABILITY_STATUS = {"Inoperative": "Unavailable", "Operative": "Available"}
+
+
+@step_rule("ChangeAvailability sent to the charger")
+def change_availability(context: StepContext) -> Judgement:
+    """Step 2, Change availability (in TC_013, TC_014, TC_034).
+
+    ChangeAvailability(N, Inoperative) -> Accepted -> SN(N, Unavailable), then Operative ->
+    Accepted -> SN(N, Available). Connector 0 means every connector. Scheduled is accepted
+    (it is the answer during a transaction) and then no immediate StatusNotification is due.
+    Both an Inoperative and an Operative command must be in the step.
+
+    Measures: per command its connector, type, answer and the delay to the status.
+    """
+    frames, findings = context.frames, Findings()
+    commands = exchanges(frames, "ChangeAvailability")
+    if not commands:
+        findings.fail("No ChangeAvailability sent to the charger")
+        return findings.judgement()
+    results: list[dict[str, Any]] = []
+    for index, command in enumerate(commands):
+        following = commands[index + 1].call if index + 1 < len(commands) else None
+        results.append(_judge_command(context, command, following, findings))
+    sent_types = {command.request.get("type") for command in commands}
+    for kind, purpose in (
+        ("Inoperative", "taken out of service"),
+        ("Operative", "returned to service"),
+    ):
+        if kind not in sent_types:
+            findings.fail(f"No ChangeAvailability {kind} sent: the connector was never {purpose}")
+    return findings.judgement({"commands": results})
+
+
+def _judge_command(
+    context: StepContext, command: Exchange, following: Frame | None, findings: Findings
+) -> dict[str, Any]:
+    connector = as_int(command.request.get("connectorId"))
+    kind = str(command.request.get("type"))
+    what = f"ChangeAvailability(connector {connector}, {kind})"
+    result: dict[str, Any] = {"connector_id": connector, "type": kind, "answer": command.answer}
+    if not findings.expect_reply(command, ("Accepted", "Scheduled"), what):
+        return result
+    if command.status == "Scheduled":
+        findings.info(f"{what} answered Scheduled: the change waits for the transaction to end")
+        return result
+    expected = AVAILABILITY_STATUS.get(kind)
+    if expected is None or connector is None:
+        return result
+    targets = range(1, context.settings.connectors + 1) if connector == 0 else (connector,)
+    window = between(context.frames, command.last, following)
+    delays: dict[int, float] = {}
+    for target in targets:
+        notification = first(window, status_is(expected, target))
+        if notification is None:
+            reported = [status_of(n) for n in status_notifications(window, target)]
+            arrived = f"; it reported {', '.join(map(str, reported))}" if reported else ""
+            findings.fail(
+                f"{what} was accepted but connector {target} sent no StatusNotification "
+                f"{expected}{arrived}",
+                *command.frames,
+            )
+        else:
+            delays[target] = seconds_between(command.last, notification)
+    result["status_delay_s"] = delays
+    return result
+
+
+@step_rule("StatusNotification Faulted received")
+def hardware_fault(context: StepContext) -> Judgement:
+    """Step 16, Hardware related notification / error condition (TC_041, TC_024).
+
+    [cause a fault] -> SN Faulted with an errorCode other than NoError -> no transaction can
+    start -> [clear] -> SN Available on the same connector. An errorCode with a status other
+    than Faulted is a warning, reported as information, not as the fault.
+
+    Measures: the connector, errorCode, vendorErrorCode and info of the fault, and how long
+    the connector stayed Faulted.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    for warning in status_notifications(frames):
+        payload = payload_of(warning)
+        if status_of(warning) != "Faulted" and payload.get("errorCode") not in (None, "NoError"):
+            findings.info(
+                f"StatusNotification {status_of(warning)} with errorCode "
+                f"{payload.get('errorCode')} on connector {payload.get('connectorId')} is a "
+                "warning, not a fault",
+                warning,
+            )
+    faults = [n for n in status_notifications(frames) if status_of(n) == "Faulted"]
+    if not faults:
+        findings.fail("No StatusNotification Faulted received")
+        return findings.judgement(measurements)
+    fault = next((f for f in faults if payload_of(f).get("errorCode") != "NoError"), faults[0])
+    payload = payload_of(fault)
+    connector = connector_of(fault)
+    measurements.update(
+        connector_id=connector,
+        error_code=payload.get("errorCode"),
+        vendor_error_code=payload.get("vendorErrorCode"),
+        info=payload.get("info"),
+    )
+    if payload.get("errorCode") in (None, "NoError"):
+        findings.fail(
+            f"StatusNotification Faulted on connector {connector} carries errorCode NoError "
+            "where an errorCode naming the fault was expected",
+            fault,
+        )
+    cleared = first(frames, status_is("Available", connector), after=fault)
+    started = first(
+        between(frames, fault, cleared),
+        lambda frame: (
+            charger_call("StartTransaction")(frame) and connector in (0, connector_of(frame))
+        ),
+    )
+    if started is not None:
+        findings.fail(
+            f"StartTransaction on connector {connector_of(started)} while connector "
+            f"{connector} was Faulted; no transaction should start during a fault",
+            started,
+        )
+    if cleared is None:
+        findings.fail(
+            f"Connector {connector} sent no StatusNotification Available after the fault; "
+            "it was expected once the fault was cleared",
+            fault,
+        )
+    else:
+        duration = seconds_between(fault, cleared)
+        measurements["faulted_s"] = duration
+        findings.info(
+            f"Connector {connector} was Faulted ({payload.get('errorCode')}) for "
+            f"{format_seconds(duration)}",
+            fault,
+            cleared,
+        )
+    return findings.judgement(measurements)

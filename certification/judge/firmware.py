@@ -1,0 +1,280 @@
+"""Steps 17 to 19: remote firmware updates that fail to download, fail to install, succeed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from certification.judge.outcome import Findings, bool_param, step_rule
+from certification.judge.sequence import (
+    Exchange,
+    Expect,
+    between,
+    calls,
+    charger_call,
+    exchange_of,
+    firmware_status_is,
+    first,
+    match_in_order,
+    payload_of,
+    portal_call,
+    seconds_between,
+    status_is,
+    status_notifications,
+    status_of,
+)
+from certification.judge.types import Frame, Judgement, StepContext
+
+FAILURES = ("DownloadFailed", "InstallationFailed")
+
+
+def firmware_statuses(frames: Sequence[Frame], after: Frame) -> list[Frame]:
+    return calls(between(frames, after, None), "FirmwareStatusNotification")
+
+
+def start_update(context: StepContext, findings: Findings) -> Exchange | None:
+    """The UpdateFirmware command and its (status-less) reply; a CALLERROR is a fail."""
+    update = exchange_of(context.frames, first(context.frames, portal_call("UpdateFirmware")))
+    if update is None:
+        findings.fail("No UpdateFirmware sent to the charger")
+        return None
+    findings.expect_result(update, "UpdateFirmware")
+    return update
+
+
+def unexpected_status(
+    findings: Findings, notifications: Sequence[Frame], allowed: Sequence[str], expected: str
+) -> None:
+    for notification in notifications:
+        status = payload_of(notification).get("status")
+        if status not in allowed:
+            findings.fail(
+                f"FirmwareStatusNotification {status} received where {expected} was expected",
+                notification,
+            )
+
+
+def check_stays_available(
+    context: StepContext,
+    after: Frame,
+    findings: Findings,
+    measurements: dict[str, Any],
+    failure: str = "the update failed",
+) -> None:
+    """After a failed update or upload the charger keeps working: it ends the step Available.
+
+    A reboot is not forbidden but worth a minor remark: nothing should have changed.
+    """
+    frames = context.frames
+    boots = calls(between(frames, after, None), "BootNotification")
+    measurements["reboots"] = len(boots)
+    if boots:
+        findings.minor(f"The charger rebooted {len(boots)} time(s) although {failure}", *boots)
+    for connector in range(1, context.settings.connectors + 1):
+        notifications = status_notifications(frames, connector, after=after)
+        if notifications and status_of(notifications[-1]) != "Available":
+            findings.fail(
+                f"Connector {connector} ended the step {status_of(notifications[-1])} where it "
+                f"was expected to stay Available although {failure}",
+                notifications[-1],
+            )
+        elif boots and not notifications:
+            findings.fail(
+                f"No StatusNotification Available for connector {connector} after the reboot",
+                boots[-1],
+            )
+
+
+@step_rule("UpdateFirmware sent to the charger")
+def firmware_download_failed(context: StepContext) -> Judgement:
+    """Step 17, Remote Firmware update - Download failed (TC_044_2).
+
+    UpdateFirmware(unreachable location, retries 0) -> FSN Downloading (optional) -> FSN
+    DownloadFailed; the charger keeps its firmware and stays Available.
+
+    Measures: the time from UpdateFirmware to DownloadFailed, reboots.
+    """
+    findings = Findings()
+    measurements: dict[str, Any] = {}
+    update = start_update(context, findings)
+    if update is None:
+        return findings.judgement(measurements)
+    notifications = firmware_statuses(context.frames, update.call)
+    failed = first(notifications, firmware_status_is("DownloadFailed"))
+    if failed is None:
+        findings.fail("No FirmwareStatusNotification DownloadFailed received", update.call)
+    else:
+        measurements["download_failed_after_s"] = seconds_between(update.call, failed)
+    unexpected_status(findings, notifications, ("Downloading", "DownloadFailed"), "DownloadFailed")
+    check_stays_available(context, update.call, findings, measurements)
+    return findings.judgement(measurements)
+
+
+@step_rule("UpdateFirmware sent to the charger")
+def firmware_installation_failed(context: StepContext) -> Judgement:
+    """Step 18, Remote Firmware update - Installation failed (TC_044_3).
+
+    UpdateFirmware(corrupt image) -> FSN Downloading -> Downloaded -> Installing (optional)
+    -> optional reboot -> FSN InstallationFailed -> the charger stays (or comes back)
+    Available. DownloadFailed instead of InstallationFailed is a deviation: minor by default,
+    as the seed report still passed it.
+
+    Params: `download_failed_is_fail` (default False) makes that deviation a fail.
+    Measures: the final firmware status, the time from UpdateFirmware to it, reboots.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    update = start_update(context, findings)
+    if update is None:
+        return findings.judgement(measurements)
+    notifications = firmware_statuses(frames, update.call)
+    installation_failed = first(notifications, firmware_status_is("InstallationFailed"))
+    download_failed = first(notifications, firmware_status_is("DownloadFailed"))
+    final = installation_failed or download_failed
+    if final is not None:
+        measurements["final_status"] = payload_of(final).get("status")
+        measurements["failed_after_s"] = seconds_between(update.call, final)
+    if installation_failed is not None:
+        match = match_in_order(
+            frames,
+            [
+                Expect("FirmwareStatusNotification Downloading", firmware_status_is("Downloading")),
+                Expect("FirmwareStatusNotification Downloaded", firmware_status_is("Downloaded")),
+                Expect(
+                    "FirmwareStatusNotification Installing",
+                    firmware_status_is("Installing"),
+                    optional=True,
+                ),
+                Expect(
+                    "FirmwareStatusNotification InstallationFailed",
+                    firmware_status_is("InstallationFailed"),
+                ),
+            ],
+            after=update.call,
+            start_label="UpdateFirmware",
+        )
+        findings.report_sequence(match)
+    elif download_failed is not None:
+        message = (
+            "FirmwareStatusNotification DownloadFailed received where InstallationFailed was "
+            "expected"
+        )
+        if bool_param(context, "download_failed_is_fail", False):
+            findings.fail(message, download_failed)
+        else:
+            findings.minor(message, download_failed)
+    else:
+        findings.fail("No FirmwareStatusNotification InstallationFailed received", update.call)
+    unexpected_status(
+        findings,
+        notifications,
+        ("Downloading", "Downloaded", "Installing", *FAILURES),
+        "InstallationFailed",
+    )
+    check_stays_available(context, update.call, findings, measurements)
+    return findings.judgement(measurements)
+
+
+@step_rule("UpdateFirmware sent to the charger")
+def firmware_install(context: StepContext) -> Judgement:
+    """Step 19, Remote Firmware update - Download & install (TC_044_1).
+
+    UpdateFirmware(valid image) -> FSN Downloading -> Downloaded -> Installing ->
+    BootNotification with a new firmwareVersion and FSN Installed in either order -> SN
+    Available. No SN Unavailable while installing is minor (recommended).
+
+    Params: `previous_firmware_version` (default: the firmwareVersion of a BootNotification
+    before the update in the step); `expected_firmware_version` (default None: any new one).
+    Measures: firmware_before, firmware_after, download_s, install_s, total_s.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    update = start_update(context, findings)
+    if update is None:
+        return findings.judgement(measurements)
+    match = match_in_order(
+        frames,
+        [
+            Expect("FirmwareStatusNotification Downloading", firmware_status_is("Downloading")),
+            Expect("FirmwareStatusNotification Downloaded", firmware_status_is("Downloaded")),
+            Expect("FirmwareStatusNotification Installing", firmware_status_is("Installing")),
+            (
+                Expect("BootNotification", charger_call("BootNotification")),
+                Expect("FirmwareStatusNotification Installed", firmware_status_is("Installed")),
+            ),
+        ],
+        after=update.call,
+        start_label="UpdateFirmware",
+    )
+    findings.report_sequence(match)
+    notifications = firmware_statuses(frames, update.call)
+    unexpected_status(
+        findings,
+        notifications,
+        ("Downloading", "Downloaded", "Installing", "Installed"),
+        "Installed",
+    )
+    downloading = match.get("FirmwareStatusNotification Downloading")
+    downloaded = match.get("FirmwareStatusNotification Downloaded")
+    installing = match.get("FirmwareStatusNotification Installing")
+    installed = match.get("FirmwareStatusNotification Installed")
+    boot = match.get("BootNotification")
+    if downloading and downloaded:
+        measurements["download_s"] = seconds_between(downloading, downloaded)
+    if installing and installed:
+        measurements["install_s"] = seconds_between(installing, installed)
+    if installed:
+        measurements["total_s"] = seconds_between(update.call, installed)
+
+    previous = context.params.get("previous_firmware_version")
+    if previous is None:
+        earlier = [b for b in calls(frames, "BootNotification") if b.seq < update.call.seq]
+        previous = payload_of(earlier[-1]).get("firmwareVersion") if earlier else None
+    measurements["firmware_before"] = previous
+    if boot is not None:
+        _check_new_version(context, boot, previous, findings, measurements)
+        available = first(frames, status_is("Available"), after=boot)
+        if available is None:
+            findings.fail("No StatusNotification Available after the reboot into the new firmware")
+
+    window_start = installing or downloaded or update.call
+    window_end = boot or installed
+    unavailable = [
+        n
+        for n in status_notifications(frames, after=window_start, before=window_end)
+        if status_of(n) == "Unavailable"
+    ]
+    if not unavailable:
+        findings.minor(
+            "No StatusNotification Unavailable while the firmware was installing; it is "
+            "recommended that the charger reports Unavailable during the installation",
+            window_start,
+        )
+    return findings.judgement(measurements)
+
+
+def _check_new_version(
+    context: StepContext,
+    boot: Frame,
+    previous: object,
+    findings: Findings,
+    measurements: dict[str, Any],
+) -> None:
+    after = payload_of(boot).get("firmwareVersion")
+    measurements["firmware_after"] = after
+    expected = context.params.get("expected_firmware_version")
+    if expected is not None and after != expected:
+        findings.fail(
+            f"BootNotification reports firmwareVersion {after} where {expected} was expected",
+            boot,
+        )
+    elif previous is not None and after == previous:
+        findings.fail(
+            f"BootNotification reports firmwareVersion {after}, the same as before the update",
+            boot,
+        )
+    elif previous is None and expected is None:
+        findings.info(
+            f"The firmware version before the update is unknown; the charger now reports {after}",
+            boot,
+        )
