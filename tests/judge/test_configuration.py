@@ -1,0 +1,217 @@
+"""Steps 3 and 4: reading and changing configuration keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certification.judge.configuration import REQUIRED_KEYS, change_configuration, get_configuration
+from certification.judge.types import RunSettings
+from tests.judge.frames import Wire
+
+
+def listing(keys: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    return {"configurationKey": [{"key": k, "readonly": False, "value": "1"} for k in keys]}
+
+
+def full_wire(keys: tuple[str, ...] | list[str] = REQUIRED_KEYS["Core"]) -> Wire:
+    wire = Wire()
+    wire.command("GetConfiguration", {}, listing(keys))
+    return wire
+
+
+def test_get_configuration_passes_with_every_core_key_and_a_keyed_read() -> None:
+    wire = full_wire()
+    wire.command(
+        "GetConfiguration",
+        {"key": ["HeartbeatInterval", "NoSuchKey"]},
+        {
+            "configurationKey": [{"key": "HeartbeatInterval", "value": "300"}],
+            "unknownKey": ["NoSuchKey"],
+        },
+    )
+
+    judgement = get_configuration(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["missing_keys"] == []
+    assert judgement.measurements["key_count"] == len(REQUIRED_KEYS["Core"])
+
+
+def test_get_configuration_names_each_missing_required_key() -> None:
+    keys = [k for k in REQUIRED_KEYS["Core"] if k not in ("ConnectionTimeOut", "ResetRetries")]
+    wire = full_wire(keys)
+    wire.command("GetConfiguration", {"key": ["HeartbeatInterval"]}, listing(["HeartbeatInterval"]))
+
+    judgement = get_configuration(wire.context())
+
+    assert judgement.verdict == "N"
+    assert judgement.measurements["missing_keys"] == ["ConnectionTimeOut", "ResetRetries"]
+    messages = [f.message for f in judgement.findings]
+    assert "Required Core key ConnectionTimeOut missing from the GetConfiguration reply" in messages
+
+
+def test_get_configuration_checks_keys_of_every_supported_profile() -> None:
+    wire = full_wire()
+    wire.command("GetConfiguration", {"key": ["HeartbeatInterval"]}, listing(["HeartbeatInterval"]))
+    settings = RunSettings(supported_profiles=("Core", "Smart Charging"))
+
+    judgement = get_configuration(wire.context(settings))
+
+    assert judgement.verdict == "N"
+    assert "ChargeProfileMaxStackLevel" in judgement.measurements["missing_keys"]
+
+
+def test_get_configuration_fails_when_a_known_key_is_reported_unknown() -> None:
+    wire = full_wire()
+    wire.command(
+        "GetConfiguration", {"key": ["HeartbeatInterval"]}, {"unknownKey": ["HeartbeatInterval"]}
+    )
+
+    judgement = get_configuration(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "reported HeartbeatInterval in unknownKey" in judgement.findings[0].message
+
+
+def test_get_configuration_needs_a_keyed_request_after_the_listing() -> None:
+    judgement = get_configuration(full_wire().context())
+
+    assert judgement.verdict == "N"
+    assert "No GetConfiguration with a key list" in judgement.findings[0].message
+
+
+def change(wire: Wire, key: str, value: str, answer: str) -> None:
+    wire.command("ChangeConfiguration", {"key": key, "value": value}, {"status": answer})
+
+
+def passing_change_wire() -> Wire:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
+    )
+    change(wire, "VendorMagicKey", "1", "NotSupported")
+    change(wire, "MeterValueSampleInterval", "-1", "Rejected")
+    return wire
+
+
+def test_change_configuration_passes_when_the_value_reads_back() -> None:
+    judgement = change_configuration(passing_change_wire().context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["value_set"] == "30"
+    assert judgement.measurements["value_read_back"] == "30"
+    assert judgement.measurements["unknown_key_answer"] == "NotSupported"
+
+
+def test_change_configuration_fails_when_the_read_back_differs() -> None:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "60"}]},
+    )
+
+    judgement = change_configuration(wire.context(require_negative_cases=False))
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0].message == (
+        "GetConfiguration after the change read MeterValueSampleInterval as 60 where 30 was set"
+    )
+
+
+def test_change_configuration_fails_when_the_unknown_key_is_accepted() -> None:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
+    )
+    change(wire, "VendorMagicKey", "1", "Accepted")
+    change(wire, "MeterValueSampleInterval", "-1", "Rejected")
+
+    judgement = change_configuration(wire.context())
+
+    assert judgement.verdict == "N"
+    assert (
+        "unknown key VendorMagicKey answered Accepted where NotSupported"
+        in judgement.findings[0].message
+    )
+
+
+def test_change_configuration_accepts_property_constraint_violation_for_the_invalid_value() -> None:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
+    )
+    change(wire, "VendorMagicKey", "1", "NotSupported")
+    probe = wire.call_out("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "-1"})
+    wire.error_in(probe, "PropertyConstraintViolation")
+
+    judgement = change_configuration(wire.context())
+
+    assert judgement.verdict == "Y"
+
+
+def test_change_configuration_fails_when_the_invalid_value_is_accepted() -> None:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "-1", "Accepted")
+
+    judgement = change_configuration(wire.context(require_negative_cases=False))
+
+    assert judgement.verdict == "N"
+    assert any("invalid value -1 answered Accepted" in f.message for f in judgement.findings)
+
+
+def test_change_configuration_takes_the_key_as_a_param() -> None:
+    wire = Wire()
+    change(wire, "HeartbeatInterval", "120", "RebootRequired")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["HeartbeatInterval"]},
+        {"configurationKey": [{"key": "HeartbeatInterval", "value": "120"}]},
+    )
+
+    judgement = change_configuration(
+        wire.context(key="HeartbeatInterval", require_negative_cases=False)
+    )
+
+    assert judgement.verdict == "Y"
+    assert any("RebootRequired" in f.message for f in judgement.findings)
+
+
+def test_change_configuration_requires_the_negative_probes_by_default() -> None:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
+    )
+
+    judgement = change_configuration(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert "No ChangeConfiguration of an unknown key sent" in messages
+    assert (
+        "No ChangeConfiguration of MeterValueSampleInterval to the invalid value -1 sent"
+        in messages
+    )
+
+
+def test_change_configuration_fails_without_a_read_back() -> None:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+
+    judgement = change_configuration(wire.context(require_negative_cases=False))
+
+    assert judgement.verdict == "N"
+    assert "was not read back" in judgement.findings[0].message
