@@ -1,0 +1,475 @@
+"""Steps 6, 7, 8 and 13: local charging sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from certification.judge.sessions import (
+    local_id_first_connection_loss,
+    local_id_first_connection_timeout,
+    local_plugin_first,
+    local_unauthorized,
+)
+from tests.judge.frames import Wire
+
+
+def plugin_first_session(charging_first: bool = False, finishing_first: bool = False) -> Wire:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.wait(5)
+    wire.authorize()
+    if charging_first:
+        wire.status(1, "Charging")
+        wire.start_transaction()
+    else:
+        wire.start_transaction()
+        wire.status(1, "Charging")
+    wire.wait(60)
+    wire.meter_values()
+    wire.wait(60)
+    if finishing_first:
+        wire.status(1, "Finishing")
+        wire.stop_transaction()
+    else:
+        wire.stop_transaction()
+        wire.status(1, "Finishing")
+    wire.wait(30)
+    wire.status(1, "Available")
+    return wire
+
+
+@pytest.mark.parametrize("charging_first", [False, True])
+@pytest.mark.parametrize("finishing_first", [False, True])
+def test_plugin_first_session_passes_in_either_order(
+    charging_first: bool, finishing_first: bool
+) -> None:
+    wire = plugin_first_session(charging_first, finishing_first)
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == ()
+    assert judgement.measurements["transaction_id"] == 42
+    assert judgement.measurements["energy_wh"] == 1500
+    assert judgement.measurements["meter_values"] == 1
+    assert judgement.measurements["finishing_to_available_s"] == 30.0
+
+
+def test_plugin_first_session_fails_when_authorize_comes_before_plug_in() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.meter_values()
+    wire.stop_transaction()
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "Authorize arrived before StatusNotification Preparing" in judgement.findings[0].message
+
+
+def test_plugin_first_session_fails_on_a_wrong_stop_reason() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.meter_values()
+    wire.stop_transaction(reason="EVDisconnected")
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert (
+        "reason EVDisconnected where Local or omitted was expected" in judgement.findings[0].message
+    )
+
+
+def test_plugin_first_session_accepts_an_omitted_stop_reason() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.meter_values()
+    wire.stop_transaction(reason=None)
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    assert local_plugin_first(wire.context()).verdict == "Y"
+
+
+def test_plugin_first_session_without_meter_values_is_minor() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.stop_transaction()
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+    assert "No MeterValues" in judgement.findings[0].message
+
+
+def test_plugin_first_session_fails_without_the_final_available() -> None:
+    wire = plugin_first_session()
+    wire.frames.pop()
+    wire.frames.pop()
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "Expected StatusNotification Available after StopTransaction and " in (
+        judgement.findings[0].message
+    )
+
+
+def test_plugin_first_session_fails_when_start_uses_another_card() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("CARD-1")
+    wire.start_transaction(id_tag="CARD-2")
+    wire.status(1, "Charging")
+    wire.meter_values()
+    wire.stop_transaction()
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "idTag CARD-2 where CARD-1 was expected" in judgement.findings[0].message
+
+
+def test_plugin_first_session_flags_a_schema_violation() -> None:
+    wire = plugin_first_session()
+    wire.call_in(
+        "MeterValues", {"connectorId": 1}, validation_error="'meterValue' is a required property"
+    )
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "MeterValues request from the charger violates the OCPP 1.6 schema" in (
+        judgement.findings[0].message
+    )
+
+
+# Step 7 ------------------------------------------------------------------------------------
+
+
+def connection_loss_session(queued_in_order: bool = True, offline_stop: bool = True) -> Wire:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.wait(30)
+    wire.meter_values()
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(100)
+    stop_time = wire.now
+    wire.wait(20)
+    wire.event("connected")
+    samples = [
+        cut + timedelta(seconds=30),
+        cut + timedelta(seconds=60),
+        cut + timedelta(seconds=90),
+    ]
+    if not queued_in_order:
+        samples = [samples[1], samples[0], samples[2]]
+    for sampled in samples:
+        wire.meter_values(sampled=sampled)
+    if offline_stop:
+        wire.stop_transaction(timestamp=stop_time)
+    return wire
+
+
+def test_connection_loss_passes_with_gap_and_ordered_catch_up() -> None:
+    wire = connection_loss_session()
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["queued_meter_values"] == 3
+    assert judgement.measurements["gap_s"] == 120.0
+    assert judgement.measurements["stopped_offline"] is True
+
+
+def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
+    wire = connection_loss_session(queued_in_order=False)
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "out of chronological order" in judgement.findings[0].message
+
+
+def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(120)
+    wire.meter_values()
+    wire.meter_values(sampled=cut + timedelta(seconds=30))
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "arrived after new MeterValues" in judgement.findings[0].message
+
+
+def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    for _ in range(3):
+        wire.wait(10)
+        wire.meter_values()
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "No connection loss in the evidence" in judgement.findings[0].message
+
+
+def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    silent_from = wire.now
+    wire.wait(180)
+    wire.meter_values(sampled=silent_from + timedelta(seconds=60))
+    wire.meter_values()
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["gap_s"] == 180.0
+    assert judgement.measurements["queued_meter_values"] == 1
+    assert judgement.measurements["new_meter_values"] == 1
+
+
+def test_connection_loss_fails_without_queued_meter_values() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    wire.wait(120)
+    wire.meter_values()
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "No queued MeterValues" in judgement.findings[0].message
+
+
+def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(120)
+    wire.stop_transaction(timestamp=cut + timedelta(seconds=90))
+    wire.meter_values(sampled=cut + timedelta(seconds=30))
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "arrived after StopTransaction" in judgement.findings[0].message
+
+
+def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValueSampleInterval", "value": "60"},
+        {"status": "Accepted"},
+    )
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(90)
+    wire.meter_values(sampled=cut + timedelta(seconds=60))
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+    assert "less than 3 sample intervals (3 x 60 s)" in judgement.findings[0].message
+
+
+# Step 8 ------------------------------------------------------------------------------------
+
+
+def timeout_session(configured: int | None, measured: int) -> Wire:
+    wire = Wire()
+    if configured is not None:
+        wire.command(
+            "ChangeConfiguration",
+            {"key": "ConnectionTimeOut", "value": str(configured)},
+            {"status": "Accepted"},
+        )
+    wire.authorize()
+    wire.wait(1)
+    wire.status(1, "Preparing")
+    wire.wait(measured)
+    wire.status(1, "Available")
+    return wire
+
+
+def test_connection_timeout_passes_when_measured_matches_configured() -> None:
+    judgement = local_id_first_connection_timeout(timeout_session(60, 61).context())
+
+    assert judgement.verdict == "Y"
+    assert not judgement.minor
+    assert judgement.measurements["connection_timeout_s"] == 61.0
+    assert judgement.measurements["configured_timeout_s"] == 60
+    assert judgement.measurements["authorize_to_available_s"] == 62.0
+
+
+def test_connection_timeout_raised_by_the_charger_is_minor_naming_both_values() -> None:
+    judgement = local_id_first_connection_timeout(timeout_session(30, 60).context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+    assert judgement.findings[0].message == (
+        "ConnectionTimeOut configured as 30 s but the connector returned to Available after 60 s"
+    )
+
+
+def test_connection_timeout_reads_the_configured_value_from_get_configuration() -> None:
+    wire = Wire()
+    wire.command(
+        "GetConfiguration",
+        {"key": ["ConnectionTimeOut"]},
+        {"configurationKey": [{"key": "ConnectionTimeOut", "readonly": False, "value": "45"}]},
+    )
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.wait(45)
+    wire.status(1, "Available")
+
+    judgement = local_id_first_connection_timeout(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["configured_timeout_s"] == 45
+
+
+def test_connection_timeout_param_overrides_the_frames() -> None:
+    judgement = local_id_first_connection_timeout(
+        timeout_session(None, 90).context(configured_timeout_s=90)
+    )
+
+    assert judgement.verdict == "Y"
+    assert not judgement.minor
+
+
+def test_connection_timeout_unknown_configuration_is_reported_as_information() -> None:
+    judgement = local_id_first_connection_timeout(timeout_session(None, 60).context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["configured_timeout_s"] is None
+    assert "not known" in judgement.findings[0].message
+
+
+def test_connection_timeout_fails_when_a_transaction_starts() -> None:
+    wire = timeout_session(60, 10)
+    wire.start_transaction()
+
+    judgement = local_id_first_connection_timeout(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any(
+        "StartTransaction received although no cable" in f.message for f in judgement.findings
+    )
+
+
+def test_connection_timeout_fails_when_the_connector_never_returns_to_available() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+
+    judgement = local_id_first_connection_timeout(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "Expected StatusNotification Available" in judgement.findings[0].message
+
+
+# Step 13 -----------------------------------------------------------------------------------
+
+
+def test_unauthorized_card_passes_when_no_transaction_starts() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("BLOCKED-1", status="Blocked")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements == {"id_tag": "BLOCKED-1", "authorize_status": "Blocked"}
+
+
+def test_unauthorized_card_fails_when_a_transaction_starts_anyway() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("UNKNOWN-1", status="Invalid")
+    wire.start_transaction(id_tag="UNKNOWN-1")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "StartTransaction received after Authorize was answered Invalid" in (
+        judgement.findings[0].message
+    )
+
+
+def test_unauthorized_step_fails_when_the_card_was_accepted() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("CARD-1", status="Accepted")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "answered Accepted; the step needs an unknown" in judgement.findings[0].message
+
+
+def test_unauthorized_step_fails_without_authorize() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "Expected Authorize after StatusNotification Preparing" in judgement.findings[0].message
