@@ -1,0 +1,153 @@
+"""Steps 14 and 15: remote start, remote stop and unlock."""
+
+from __future__ import annotations
+
+from certification.judge.remote import remote_start_stop_cable_first, remote_start_unlock
+from certification.judge.types import RunSettings
+from tests.judge.frames import Wire
+
+REMOTE_START = {"idTag": "CARD-1", "connectorId": 1}
+
+
+def cable_first(
+    stop_reason: str = "Remote", authorize: bool = False, finishing_first: bool = False
+) -> Wire:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.command("RemoteStartTransaction", REMOTE_START, {"status": "Accepted"})
+    if authorize:
+        wire.authorize()
+    wire.wait(3)
+    wire.status(1, "Charging")
+    wire.start_transaction()
+    wire.wait(60)
+    wire.command("RemoteStopTransaction", {"transactionId": 42}, {"status": "Accepted"})
+    wire.wait(2)
+    if finishing_first:
+        wire.status(1, "Finishing")
+    wire.stop_transaction(reason=stop_reason)
+    if not finishing_first:
+        wire.status(1, "Finishing")
+    return wire
+
+
+def test_remote_start_stop_passes_and_measures_the_delays() -> None:
+    judgement = remote_start_stop_cable_first(cable_first().context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["remote_start_to_start_s"] == 3.0
+    assert judgement.measurements["remote_stop_to_stop_s"] == 2.0
+    assert judgement.measurements["authorized"] is False
+
+
+def test_remote_start_stop_accepts_finishing_before_stop() -> None:
+    assert remote_start_stop_cable_first(cable_first(finishing_first=True).context()).verdict == "Y"
+
+
+def test_remote_stop_with_local_reason_fails() -> None:
+    judgement = remote_start_stop_cable_first(cable_first(stop_reason="Local").context())
+
+    assert judgement.verdict == "N"
+    assert "reason Local where Remote was expected" in judgement.findings[0].message
+
+
+def test_remote_start_requires_authorize_when_configured() -> None:
+    wire = cable_first()
+
+    judgement = remote_start_stop_cable_first(wire.context(authorize_remote_tx_requests="true"))
+
+    assert judgement.verdict == "N"
+    assert "AuthorizeRemoteTxRequests is true but no Authorize" in judgement.findings[0].message
+
+
+def test_remote_start_with_authorize_when_not_required_is_minor() -> None:
+    wire = cable_first(authorize=True)
+
+    judgement = remote_start_stop_cable_first(wire.context(authorize_remote_tx_requests=False))
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+
+
+def test_remote_start_rejected_fails() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.command("RemoteStartTransaction", REMOTE_START, {"status": "Rejected"})
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert "RemoteStartTransaction answered Rejected where Accepted was expected" in messages
+
+
+def test_remote_stop_for_another_transaction_fails() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.command("RemoteStartTransaction", REMOTE_START, {"status": "Accepted"})
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.command("RemoteStopTransaction", {"transactionId": 7}, {"status": "Accepted"})
+    wire.stop_transaction(reason="Remote")
+    wire.status(1, "Finishing")
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "stop transaction 7 where transaction 42 was started" in judgement.findings[0].message
+
+
+def unlock_session(answer: str = "Unlocked", reason: str = "UnlockCommand") -> Wire:
+    wire = Wire()
+    wire.command("RemoteStartTransaction", REMOTE_START, {"status": "Accepted"})
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.wait(30)
+    wire.command("UnlockConnector", {"connectorId": 1}, {"status": answer})
+    wire.wait(1)
+    if answer == "Unlocked":
+        wire.stop_transaction(reason=reason)
+        wire.status(1, "Finishing")
+        wire.status(1, "Available")
+    return wire
+
+
+def test_unlock_step_passes_with_unlock_command_stop() -> None:
+    judgement = remote_start_unlock(unlock_session().context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["unlock_to_stop_s"] == 1.0
+
+
+def test_unlock_step_is_not_applicable_for_a_fixed_cable_charger() -> None:
+    judgement = remote_start_unlock(Wire().context(RunSettings(can_unlock_connector=False)))
+
+    assert judgement.verdict == "NA"
+    assert judgement.findings[0].severity == "info"
+    assert "fixed cable" in judgement.findings[0].message
+
+
+def test_unlock_step_is_not_applicable_when_unlock_is_not_supported() -> None:
+    judgement = remote_start_unlock(unlock_session(answer="NotSupported").context())
+
+    assert judgement.verdict == "NA"
+    assert "NotSupported" in judgement.findings[0].message
+
+
+def test_unlock_failed_fails() -> None:
+    wire = unlock_session(answer="UnlockFailed")
+
+    judgement = remote_start_unlock(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any(
+        "answered UnlockFailed where Unlocked was expected" in f.message for f in judgement.findings
+    )
+
+
+def test_unlock_with_wrong_stop_reason_fails() -> None:
+    judgement = remote_start_unlock(unlock_session(reason="Local").context())
+
+    assert judgement.verdict == "N"
+    assert "reason Local where UnlockCommand was expected" in judgement.findings[0].message
