@@ -1,0 +1,187 @@
+"""Steps 22 and 23: clearing the cache and triggered messages."""
+
+from __future__ import annotations
+
+from certification.judge.cache import clear_cache
+from certification.judge.triggers import TRIGGER_KINDS, trigger_message
+from certification.judge.types import RunSettings
+from tests.judge.frames import Wire
+
+
+def test_clear_cache_passes_when_the_same_card_is_authorized_again() -> None:
+    wire = Wire()
+    wire.authorize("CARD-1")
+    wire.command("ClearCache", {}, {"status": "Accepted"})
+    wire.wait(15)
+    wire.authorize("CARD-1")
+
+    judgement = clear_cache(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements == {"id_tag": "CARD-1", "clear_to_authorize_s": 15.0}
+
+
+def test_clear_cache_fails_without_a_new_authorize() -> None:
+    wire = Wire()
+    wire.authorize("CARD-1")
+    wire.command("ClearCache", {}, {"status": "Accepted"})
+    wire.start_transaction(id_tag="CARD-1")
+
+    judgement = clear_cache(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "No Authorize after ClearCache" in judgement.findings[0].message
+
+
+def test_clear_cache_fails_when_another_card_is_authorized() -> None:
+    wire = Wire()
+    wire.command("ClearCache", {}, {"status": "Accepted"})
+    wire.authorize("CARD-2")
+
+    judgement = clear_cache(wire.context(id_tag="CARD-1"))
+
+    assert judgement.verdict == "N"
+    assert "idTag CARD-2 where the cached card CARD-1 was expected" in judgement.findings[0].message
+
+
+def test_clear_cache_rejected_fails() -> None:
+    wire = Wire()
+    wire.command("ClearCache", {}, {"status": "Rejected"})
+    wire.authorize("CARD-1")
+
+    judgement = clear_cache(wire.context())
+
+    assert judgement.verdict == "N"
+    assert (
+        "ClearCache answered Rejected where Accepted was expected" in judgement.findings[0].message
+    )
+
+
+def trigger(wire: Wire, kind: str, answer: str = "Accepted", connector: int | None = None) -> None:
+    payload: dict[str, object] = {"requestedMessage": kind}
+    if connector is not None:
+        payload["connectorId"] = connector
+    wire.command("TriggerMessage", payload, {"status": answer})
+    if answer != "Accepted":
+        return
+    wire.wait(1)
+    if kind == "BootNotification":
+        wire.boot()
+    elif kind == "Heartbeat":
+        wire.heartbeat()
+    elif kind == "StatusNotification":
+        wire.status(connector or 1, "Available")
+    elif kind == "MeterValues":
+        wire.meter_values(connector=connector or 1)
+    elif kind == "DiagnosticsStatusNotification":
+        wire.diagnostics_status("Idle")
+    else:
+        wire.firmware_status("Idle")
+
+
+def all_triggers(wire: Wire, **answers: str) -> None:
+    for kind in TRIGGER_KINDS:
+        connector = 1 if kind in ("StatusNotification", "MeterValues") else None
+        trigger(wire, kind, answers.get(kind, "Accepted"), connector)
+    trigger(wire, "MeterValues", "Rejected", connector=3)
+
+
+def test_trigger_message_passes_when_every_kind_is_accepted_and_follows() -> None:
+    wire = Wire()
+    all_triggers(wire)
+
+    judgement = trigger_message(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == ()
+    assert judgement.measurements["max_delay_s"] == 1.0
+    assert len(judgement.measurements["triggers"]) == 7
+
+
+def test_trigger_message_names_the_rejected_kind() -> None:
+    wire = Wire()
+    all_triggers(wire, MeterValues="Rejected")
+
+    judgement = trigger_message(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+    assert (
+        judgement.findings[0].message
+        == "TriggerMessage MeterValues for connector 1 answered Rejected"
+    )
+
+
+def test_trigger_message_rejected_can_be_a_fail() -> None:
+    wire = Wire()
+    all_triggers(wire, Heartbeat="Rejected")
+
+    judgement = trigger_message(wire.context(rejected_is_fail=True))
+
+    assert judgement.verdict == "N"
+    assert "TriggerMessage Heartbeat answered Rejected" in judgement.findings[0].message
+
+
+def test_trigger_message_allows_firmware_status_not_implemented() -> None:
+    wire = Wire()
+    all_triggers(wire, FirmwareStatusNotification="NotImplemented")
+
+    judgement = trigger_message(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings[0].severity == "info"
+
+
+def test_trigger_message_heartbeat_not_implemented_fails() -> None:
+    wire = Wire()
+    all_triggers(wire, Heartbeat="NotImplemented")
+
+    judgement = trigger_message(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "TriggerMessage Heartbeat answered NotImplemented" in judgement.findings[0].message
+
+
+def test_trigger_message_for_a_missing_connector_must_be_rejected() -> None:
+    wire = Wire()
+    for kind in TRIGGER_KINDS:
+        trigger(wire, kind, connector=1 if kind in ("StatusNotification", "MeterValues") else None)
+    wire.command(
+        "TriggerMessage",
+        {"requestedMessage": "MeterValues", "connectorId": 3},
+        {"status": "Accepted"},
+    )
+
+    judgement = trigger_message(wire.context(RunSettings(connectors=2)))
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0].message == (
+        "TriggerMessage MeterValues for connector 3, which does not exist, answered Accepted "
+        "where Rejected was expected"
+    )
+
+
+def test_trigger_message_fails_when_the_triggered_message_never_comes() -> None:
+    wire = Wire()
+    all_triggers(wire)
+    wire.command("TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"})
+
+    judgement = trigger_message(wire.context())
+
+    assert judgement.verdict == "N"
+    assert (
+        "TriggerMessage Heartbeat was accepted but no Heartbeat followed"
+        in judgement.findings[0].message
+    )
+
+
+def test_trigger_message_fails_when_a_kind_was_never_triggered() -> None:
+    wire = Wire()
+    trigger(wire, "Heartbeat")
+
+    judgement = trigger_message(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert "No TriggerMessage BootNotification sent" in messages
+    assert any("connector that does not exist" in m for m in messages)

@@ -1,0 +1,339 @@
+"""Steps 17 to 21: firmware updates and diagnostics uploads."""
+
+from __future__ import annotations
+
+from certification.judge.diagnostics import diagnostics_upload, diagnostics_upload_failed
+from certification.judge.firmware import (
+    firmware_download_failed,
+    firmware_install,
+    firmware_installation_failed,
+)
+from tests.judge.frames import Wire
+
+UPDATE = {"location": "https://portal.example/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}
+
+
+def update(wire: Wire) -> None:
+    wire.command("UpdateFirmware", UPDATE, {})
+
+
+def test_download_failed_step_passes_with_download_failed() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("Downloading")
+    wire.wait(20)
+    wire.firmware_status("DownloadFailed")
+
+    judgement = firmware_download_failed(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["download_failed_after_s"] == 20.0
+
+
+def test_download_failed_step_fails_when_the_charger_installs() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("Downloading")
+    wire.firmware_status("Downloaded")
+
+    judgement = firmware_download_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert "No FirmwareStatusNotification DownloadFailed received" in messages
+    assert (
+        "FirmwareStatusNotification Downloaded received where DownloadFailed was expected"
+        in messages
+    )
+
+
+def test_download_failed_step_fails_when_update_firmware_gets_a_callerror() -> None:
+    wire = Wire()
+    call = wire.call_out("UpdateFirmware", UPDATE)
+    wire.error_in(call, "NotImplemented")
+
+    judgement = firmware_download_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "UpdateFirmware answered CALLERROR NotImplemented" in judgement.findings[0].message
+
+
+def test_download_failed_step_fails_when_the_charger_stays_faulted() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("DownloadFailed")
+    wire.status(1, "Faulted", "OtherError")
+
+    judgement = firmware_download_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "ended the step Faulted" in judgement.findings[0].message
+
+
+def test_installation_failed_step_passes_with_installation_failed() -> None:
+    wire = Wire()
+    update(wire)
+    for status in ("Downloading", "Downloaded", "Installing", "InstallationFailed"):
+        wire.wait(5)
+        wire.firmware_status(status)
+    wire.status(1, "Available")
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["final_status"] == "InstallationFailed"
+
+
+def test_installation_failed_step_flags_download_failed_as_minor() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("Downloading")
+    wire.firmware_status("DownloadFailed")
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+    assert judgement.findings[0].message == (
+        "FirmwareStatusNotification DownloadFailed received where InstallationFailed was expected"
+    )
+
+
+def test_installation_failed_step_can_make_download_failed_a_fail() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("DownloadFailed")
+
+    judgement = firmware_installation_failed(wire.context(download_failed_is_fail=True))
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0].severity == "fail"
+
+
+def test_installation_failed_step_fails_when_the_firmware_installs() -> None:
+    wire = Wire()
+    update(wire)
+    for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+        wire.firmware_status(status)
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert "No FirmwareStatusNotification InstallationFailed received" in messages
+    assert (
+        "FirmwareStatusNotification Installed received where InstallationFailed was expected"
+        in messages
+    )
+
+
+def test_installation_failed_step_needs_the_download_before_the_failure() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("InstallationFailed")
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "Expected FirmwareStatusNotification Downloading after UpdateFirmware" in (
+        judgement.findings[0].message
+    )
+
+
+def install(wire: Wire, installed_first: bool = False, firmware: str = "V1.1.0") -> None:
+    wire.boot(firmware="V1.0.0")
+    update(wire)
+    wire.firmware_status("Downloading")
+    wire.wait(60)
+    wire.firmware_status("Downloaded")
+    wire.firmware_status("Installing")
+    wire.status(1, "Unavailable")
+    wire.wait(120)
+    if installed_first:
+        wire.firmware_status("Installed")
+    wire.boot(firmware=firmware)
+    wire.status(1, "Available")
+    if not installed_first:
+        wire.firmware_status("Installed")
+
+
+def test_firmware_install_passes_with_a_new_version() -> None:
+    wire = Wire()
+    install(wire)
+
+    judgement = firmware_install(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["firmware_before"] == "V1.0.0"
+    assert judgement.measurements["firmware_after"] == "V1.1.0"
+    assert judgement.measurements["download_s"] == 60.0
+    assert judgement.measurements["install_s"] == 120.0
+
+
+def test_firmware_install_accepts_installed_before_the_boot() -> None:
+    wire = Wire()
+    install(wire, installed_first=True)
+
+    assert firmware_install(wire.context()).verdict == "Y"
+
+
+def test_firmware_install_fails_when_the_version_does_not_change() -> None:
+    wire = Wire()
+    install(wire, firmware="V1.0.0")
+
+    judgement = firmware_install(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "firmwareVersion V1.0.0, the same as before the update" in judgement.findings[0].message
+
+
+def test_firmware_install_checks_the_expected_version_param() -> None:
+    wire = Wire()
+    install(wire)
+
+    judgement = firmware_install(wire.context(expected_firmware_version="V2.0.0"))
+
+    assert judgement.verdict == "N"
+    assert "V1.1.0 where V2.0.0 was expected" in judgement.findings[0].message
+
+
+def test_firmware_install_without_unavailable_while_installing_is_minor() -> None:
+    wire = Wire()
+    update(wire)
+    for status in ("Downloading", "Downloaded", "Installing"):
+        wire.firmware_status(status)
+    wire.boot(firmware="V1.1.0")
+    wire.status(1, "Available")
+    wire.firmware_status("Installed")
+
+    judgement = firmware_install(wire.context(previous_firmware_version="V1.0.0"))
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
+    assert "Unavailable while the firmware was installing" in judgement.findings[0].message
+
+
+def test_firmware_install_fails_without_installed() -> None:
+    wire = Wire()
+    update(wire)
+    for status in ("Downloading", "Downloaded", "Installing"):
+        wire.firmware_status(status)
+    wire.status(1, "Unavailable")
+    wire.boot(firmware="V1.1.0")
+    wire.status(1, "Available")
+
+    judgement = firmware_install(wire.context(previous_firmware_version="V1.0.0"))
+
+    assert judgement.verdict == "N"
+    assert (
+        "Expected FirmwareStatusNotification Installed after FirmwareStatusNotification Installing"
+        in (judgement.findings[0].message)
+    )
+
+
+def diagnostics(wire: Wire, file_name: str | None = "diag-0001.zip") -> None:
+    reply = {"fileName": file_name} if file_name else {}
+    wire.command("GetDiagnostics", {"location": "ftp://portal.example/upload"}, reply)
+
+
+def test_diagnostics_upload_passes_when_the_file_arrives() -> None:
+    wire = Wire()
+    diagnostics(wire)
+    wire.diagnostics_status("Uploading")
+    wire.wait(12)
+    wire.diagnostics_status("Uploaded")
+
+    judgement = diagnostics_upload(wire.context(received_file_names=["diag-0001.zip"]))
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == ()
+    assert judgement.measurements["file_name"] == "diag-0001.zip"
+    assert judgement.measurements["upload_s"] == 12.0
+
+
+def test_diagnostics_upload_fails_when_the_file_never_arrives() -> None:
+    wire = Wire()
+    diagnostics(wire)
+    wire.diagnostics_status("Uploading")
+    wire.diagnostics_status("Uploaded")
+
+    judgement = diagnostics_upload(wire.context(received_file_names=[]))
+
+    assert judgement.verdict == "N"
+    assert "diag-0001.zip never arrived" in judgement.findings[0].message
+
+
+def test_diagnostics_upload_without_portal_confirmation_is_information() -> None:
+    wire = Wire()
+    diagnostics(wire)
+    wire.diagnostics_status("Uploading")
+    wire.diagnostics_status("Uploaded")
+
+    judgement = diagnostics_upload(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings[0].severity == "info"
+
+
+def test_diagnostics_upload_fails_on_upload_failed_and_missing_file_name() -> None:
+    wire = Wire()
+    diagnostics(wire, file_name=None)
+    wire.diagnostics_status("Uploading")
+    wire.diagnostics_status("UploadFailed")
+
+    judgement = diagnostics_upload(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert any("answered without a fileName" in m for m in messages)
+    assert (
+        "DiagnosticsStatusNotification UploadFailed received where Uploaded was expected"
+        in messages
+    )
+
+
+def test_diagnostics_upload_failed_step_passes_with_upload_failed() -> None:
+    wire = Wire()
+    diagnostics(wire)
+    wire.wait(8)
+    wire.diagnostics_status("UploadFailed")
+
+    judgement = diagnostics_upload_failed(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["upload_failed_after_s"] == 8.0
+
+
+def test_diagnostics_upload_failed_step_fails_when_the_upload_succeeds() -> None:
+    wire = Wire()
+    diagnostics(wire)
+    wire.diagnostics_status("Uploading")
+    wire.diagnostics_status("Uploaded")
+
+    judgement = diagnostics_upload_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert "No DiagnosticsStatusNotification UploadFailed received" in messages
+    assert (
+        "DiagnosticsStatusNotification Uploaded received where UploadFailed was expected"
+        in messages
+    )
+
+
+def test_diagnostics_upload_failed_step_flags_a_schema_violation_in_the_notification() -> None:
+    wire = Wire()
+    diagnostics(wire)
+    wire.call_in(
+        "DiagnosticsStatusNotification",
+        {"status": "Broken"},
+        validation_error="'Broken' is not one of",
+    )
+
+    judgement = diagnostics_upload_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    assert (
+        "DiagnosticsStatusNotification request from the charger violates"
+        in judgement.findings[0].message
+    )
