@@ -72,7 +72,7 @@ def _judge_command(
         return result
     targets = range(1, context.settings.connectors + 1) if connector == 0 else (connector,)
     window = between(context.frames, command.last, following)
-    delays: dict[int, float] = {}
+    delays: dict[str, float] = {}
     for target in targets:
         notification = first(window, status_is(expected, target))
         if notification is None:
@@ -84,7 +84,7 @@ def _judge_command(
                 *command.frames,
             )
         else:
-            delays[target] = seconds_between(command.last, notification)
+            delays[str(target)] = seconds_between(command.last, notification)
     result["status_delay_s"] = delays
     return result
 

@@ -25,7 +25,7 @@ def test_change_availability_passes_inoperative_then_operative_with_statuses() -
 
     assert judgement.verdict == "Y"
     assert judgement.findings == ()
-    assert judgement.measurements["commands"][0]["status_delay_s"] == {1: 2.0}
+    assert judgement.measurements["commands"][0]["status_delay_s"] == {"1": 2.0}
 
 
 def test_change_availability_fails_without_the_unavailable_status() -> None:
