@@ -315,27 +315,55 @@ def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
 
 # --- Commands: CSMS-initiated calls, from any process -------------------------------------
 
-CSMS_ACTIONS = (
-    "ChangeAvailability",
-    "ChangeConfiguration",
-    "ClearCache",
-    "DataTransfer",
-    "GetConfiguration",
-    "RemoteStartTransaction",
-    "RemoteStopTransaction",
-    "Reset",
-    "UnlockConnector",
-    "GetDiagnostics",
-    "UpdateFirmware",
-    "TriggerMessage",
-    "SendLocalList",
-    "GetLocalListVersion",
-    "ReserveNow",
-    "CancelReservation",
-    "SetChargingProfile",
-    "ClearChargingProfile",
-    "GetCompositeSchedule",
-)
+# Every CSMS-initiated OCPP 1.6 call, with a valid example payload that the command forms
+# start from (an engineer edits it; the test plan's steps carry their own defaults).
+COMMAND_EXAMPLES: dict[str, dict[str, Any]] = {
+    "ChangeAvailability": {"connectorId": 1, "type": "Inoperative"},
+    "ChangeConfiguration": {"key": "MeterValueSampleInterval", "value": "30"},
+    "ClearCache": {},
+    "DataTransfer": {"vendorId": "OCPPCertificationPortal", "messageId": "Ping"},
+    "GetConfiguration": {},
+    "RemoteStartTransaction": {"connectorId": 1, "idTag": "CERT-TAG-1"},
+    "RemoteStopTransaction": {"transactionId": 1},
+    "Reset": {"type": "Hard"},
+    "UnlockConnector": {"connectorId": 1},
+    "GetDiagnostics": {"location": "ftp://user:password@127.0.0.1/diagnostics/", "retries": 0},
+    "UpdateFirmware": {
+        "location": "http://127.0.0.1:8000/firmware/image.bin",
+        "retrieveDate": "2026-01-01T00:00:00Z",
+        "retries": 0,
+    },
+    "TriggerMessage": {"requestedMessage": "StatusNotification", "connectorId": 1},
+    "SendLocalList": {
+        "listVersion": 1,
+        "updateType": "Full",
+        "localAuthorizationList": [{"idTag": "CERT-TAG-1", "idTagInfo": {"status": "Accepted"}}],
+    },
+    "GetLocalListVersion": {},
+    "ReserveNow": {
+        "connectorId": 1,
+        "expiryDate": "2030-01-01T00:00:00Z",
+        "idTag": "CERT-TAG-1",
+        "reservationId": 1,
+    },
+    "CancelReservation": {"reservationId": 1},
+    "SetChargingProfile": {
+        "connectorId": 1,
+        "csChargingProfiles": {
+            "chargingProfileId": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}],
+            },
+        },
+    },
+    "ClearChargingProfile": {"id": 1},
+    "GetCompositeSchedule": {"connectorId": 1, "duration": 3600, "chargingRateUnit": "A"},
+}
+CSMS_ACTIONS = tuple(COMMAND_EXAMPLES)
 
 
 class CommandPayloadError(ValueError):
@@ -441,3 +469,16 @@ def _finish_command(command_id: int, status: str, error: str) -> None:
     Command.objects.filter(pk=command_id, status=Command.Status.PENDING).update(
         status=status, error=error, answered_at=timezone.now()
     )
+
+
+def set_enabled(charge_point: ChargePoint, enabled: bool) -> None:
+    """Enable or disable an identity; disabling also closes its live connection."""
+    charge_point.enabled = enabled
+    charge_point.save(update_fields=["enabled", "updated_at"])
+    if not enabled:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(
+                charge_point.group_name(),
+                {"type": "ocpp.disconnect", "reason": "identity disabled by an engineer"},
+            )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import django_tables2 as tables
 
-from chargers.models import ChargerModel, FirmwareVersion, Manufacturer
+from chargers.models import (
+    ChargePoint,
+    ChargerModel,
+    Command,
+    Connection,
+    ConnectionEvent,
+    FirmwareVersion,
+    Frame,
+    Manufacturer,
+)
 
 
 class ManufacturerTable(tables.Table):
@@ -70,3 +79,99 @@ class ModelFirmwareTable(tables.Table):
         fields = ["version", "release_date", "notes"]
         order_by = "-release_date"
         empty_text = "No firmware version recorded yet."
+
+
+class ChargePointTable(tables.Table):
+    charge_point_id = tables.Column(linkify=True)
+    charger_model = tables.Column(
+        order_by=("charger_model__manufacturer__name", "charger_model__name")
+    )
+    connected = tables.BooleanColumn(verbose_name="Connected", orderable=True)
+    security_profile = tables.Column("Profile")
+
+    class Meta:
+        model = ChargePoint
+        fields = [
+            "charge_point_id",
+            "connected",
+            "charger_model",
+            "firmware_version",
+            "security_profile",
+            "enabled",
+            "reported_firmware",
+            "last_boot_at",
+        ]
+        order_by = "charge_point_id"
+        empty_text = "No charge point identity yet."
+
+    def render_security_profile(self, value: int) -> str:
+        return str(value)
+
+
+class ConnectionEventTable(tables.Table):
+    at = tables.DateTimeColumn(format="Y-m-d H:i:s.u")
+    charge_point_identity = tables.Column("chargePointId")
+
+    class Meta:
+        model = ConnectionEvent
+        fields = ["at", "charge_point_identity", "kind", "detail", "close_code", "remote_address"]
+        order_by = "-at"
+        empty_text = "No connection attempt recorded."
+        row_attrs = {"class": lambda record: f"event-{record.kind}"}
+
+
+class FrameTable(tables.Table):
+    captured_at = tables.DateTimeColumn(verbose_name="Time (UTC)", format="Y-m-d H:i:s.u")
+    direction = tables.Column("Dir.")
+    message_type = tables.Column("Type")
+    raw = tables.TemplateColumn(
+        template_name="chargers/_frame_raw_cell.html", verbose_name="Frame", orderable=False
+    )
+
+    class Meta:
+        model = Frame
+        fields = [
+            "captured_at",
+            "connection",
+            "seq",
+            "direction",
+            "message_type",
+            "action",
+            "unique_id",
+            "raw",
+            "validation_error",
+        ]
+        order_by = ("captured_at", "seq")
+        empty_text = "No frame recorded."
+        row_attrs = {"class": lambda record: "frame-invalid" if record.validation_error else ""}
+
+    def render_direction(self, value: str) -> str:
+        return "→ portal" if value == "in" else "→ charger"
+
+    def value_direction(self, value: str) -> str:
+        return value
+
+    def render_connection(self, value: Connection) -> int:
+        return value.pk
+
+
+class CommandTable(tables.Table):
+    requested_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    payload = tables.JSONColumn()
+    response = tables.JSONColumn()
+
+    class Meta:
+        model = Command
+        fields = [
+            "requested_at",
+            "action",
+            "payload",
+            "status",
+            "response",
+            "error",
+            "round_trip_ms",
+            "requested_by",
+            "deliberately_invalid",
+        ]
+        order_by = "-requested_at"
+        empty_text = "No command sent yet."

@@ -5,35 +5,61 @@ from chargers import views
 app_name = "chargers"
 
 urlpatterns = [
-    path("manufacturers/", views.ManufacturerListView.as_view(), name="manufacturer-list"),
+    path("catalog/manufacturers/", views.ManufacturerListView.as_view(), name="manufacturer-list"),
     path(
-        "manufacturers/new/",
+        "catalog/manufacturers/new/",
         views.ManufacturerCreateView.as_view(),
         name="manufacturer-create",
     ),
     path(
-        "manufacturers/<int:pk>/",
+        "catalog/manufacturers/<int:pk>/",
         views.ManufacturerDetailView.as_view(),
         name="manufacturer-detail",
     ),
     path(
-        "manufacturers/<int:pk>/edit/",
+        "catalog/manufacturers/<int:pk>/edit/",
         views.ManufacturerUpdateView.as_view(),
         name="manufacturer-update",
     ),
-    path("models/", views.ChargerModelListView.as_view(), name="model-list"),
-    path("models/new/", views.ChargerModelCreateView.as_view(), name="model-create"),
-    path("models/<int:pk>/", views.ChargerModelDetailView.as_view(), name="model-detail"),
-    path("models/<int:pk>/edit/", views.ChargerModelUpdateView.as_view(), name="model-update"),
+    path("catalog/models/", views.ChargerModelListView.as_view(), name="model-list"),
+    path("catalog/models/new/", views.ChargerModelCreateView.as_view(), name="model-create"),
+    path("catalog/models/<int:pk>/", views.ChargerModelDetailView.as_view(), name="model-detail"),
     path(
-        "models/<int:model_pk>/firmware/new/",
+        "catalog/models/<int:pk>/edit/", views.ChargerModelUpdateView.as_view(), name="model-update"
+    ),
+    path(
+        "catalog/models/<int:model_pk>/firmware/new/",
         views.FirmwareVersionCreateView.as_view(),
         name="firmware-create",
     ),
-    path("firmware/", views.FirmwareVersionListView.as_view(), name="firmware-list"),
+    path("catalog/firmware/", views.FirmwareVersionListView.as_view(), name="firmware-list"),
     path(
-        "firmware/<int:pk>/edit/",
+        "catalog/firmware/<int:pk>/edit/",
         views.FirmwareVersionUpdateView.as_view(),
         name="firmware-update",
     ),
+    path("charge-points/", views.ChargePointListView.as_view(), name="chargepoint-list"),
+    path("charge-points/new/", views.ChargePointCreateView.as_view(), name="chargepoint-create"),
+    path("charge-points/connected/", views.connected_charge_points, name="connected"),
+    path("charge-points/events/", views.ConnectionEventListView.as_view(), name="event-list"),
+    path("charge-points/<int:pk>/", views.chargepoint_detail, name="chargepoint-detail"),
+    path(
+        "charge-points/<int:pk>/settings/",
+        views.chargepoint_settings,
+        name="chargepoint-settings",
+    ),
+    path(
+        "charge-points/<int:pk>/rotate-key/",
+        views.chargepoint_rotate_key,
+        name="chargepoint-rotate-key",
+    ),
+    path("charge-points/<int:pk>/toggle/", views.chargepoint_toggle, name="chargepoint-toggle"),
+    path("charge-points/<int:pk>/id-tags/", views.idtag_add, name="idtag-add"),
+    path(
+        "charge-points/<int:pk>/id-tags/<int:tag_pk>/delete/",
+        views.idtag_delete,
+        name="idtag-delete",
+    ),
+    path("charge-points/<int:pk>/commands/", views.command_send, name="command-send"),
+    path("charge-points/<int:pk>/frames/", views.FrameListView.as_view(), name="frame-list"),
 ]

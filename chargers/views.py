@@ -6,26 +6,58 @@ another manufacturer's rows (they get a 404, not a hint that the row exists).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, user_passes_test
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
-from django.db.models import Count, QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.functional import cached_property
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 from django.views.generic import CreateView, DetailView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from chargers import filters, tables
+from chargers import filters, services, tables
 from chargers.access import can_edit, visible
-from chargers.forms import ChargerModelForm, FirmwareVersionForm, ManufacturerForm
-from chargers.models import ChargerModel, FirmwareVersion, Manufacturer
+from chargers.forms import (
+    ChargePointCreateForm,
+    ChargePointSettingsForm,
+    ChargerModelForm,
+    CommandForm,
+    FirmwareVersionForm,
+    IdTagForm,
+    ManufacturerForm,
+)
+from chargers.models import (
+    ChargePoint,
+    ChargerModel,
+    Command,
+    Connection,
+    ConnectionEvent,
+    FirmwareVersion,
+    Frame,
+    Manufacturer,
+)
+
+
+def engineer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Function views for engineers: anonymous users log in, others get 403."""
+
+    def check(user: Any) -> bool:
+        if user.is_authenticated and not can_edit(user):
+            raise PermissionDenied
+        return bool(user.is_authenticated)
+
+    return user_passes_test(check)(view)
 
 
 class EngineerRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
@@ -286,3 +318,227 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_edit": can_edit(user),
     }
     return render(request, "home.html", context)
+
+
+# --- Charge point identities and the central system (engineers only) -----------------------
+
+
+def _charge_points(user: Any) -> QuerySet[ChargePoint]:
+    open_connection = Connection.objects.filter(charge_point=OuterRef("pk"), closed_at__isnull=True)
+    return (
+        visible(ChargePoint.objects.all(), user)
+        .select_related("charger_model__manufacturer", "firmware_version")
+        .annotate(connected=Exists(open_connection))
+    )
+
+
+class ChargePointListView(EngineerRequiredMixin, CatalogListView):
+    table_class = tables.ChargePointTable
+    filterset_class = filters.ChargePointFilter
+    title = "Charge points"
+    create_url_name = "chargers:chargepoint-create"
+
+    def get_queryset(self) -> QuerySet[ChargePoint]:
+        return _charge_points(self.request.user).order_by("charge_point_id")
+
+
+class ConnectionEventListView(EngineerRequiredMixin, CatalogListView):
+    table_class = tables.ConnectionEventTable
+    filterset_class = filters.ConnectionEventFilter
+    title = "Connection events"
+    table_pagination = {"per_page": 50}
+
+    def get_queryset(self) -> QuerySet[ConnectionEvent]:
+        # Refused attempts of unknown identities belong to no charge point: engineers see all.
+        return ConnectionEvent.objects.order_by("-at", "-pk")
+
+
+class ChargePointCreateView(EngineerRequiredMixin, CreateView):
+    model = ChargePoint
+    form_class = ChargePointCreateForm
+    template_name = "chargers/form.html"
+    extra_context = {"title": "New charge point identity"}
+
+    def form_valid(self, form: ModelForm) -> HttpResponse:
+        data = form.cleaned_data
+        try:
+            charge_point, key = services.create_charge_point(
+                data["charge_point_id"],
+                authorization_key=data.get("authorization_key") or None,
+                no_auth=data.get("no_auth", False),
+                charger_model=data.get("charger_model"),
+                firmware_version=data.get("firmware_version"),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        if key:
+            self.request.session[f"new-key-{charge_point.pk}"] = key
+        messages.success(self.request, f"Charge point {charge_point} created.")
+        return redirect(charge_point)
+
+
+@require_safe
+@engineer_required
+def chargepoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    return render_chargepoint(request, charge_point)
+
+
+def render_chargepoint(
+    request: HttpRequest,
+    charge_point: ChargePoint,
+    *,
+    settings_form: ChargePointSettingsForm | None = None,
+    id_tag_form: IdTagForm | None = None,
+    command_form: CommandForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    commands = tables.CommandTable(
+        charge_point.commands.select_related("requested_by")[:15], orderable=False
+    )
+    events = tables.ConnectionEventTable(
+        charge_point.events.all()[:15], orderable=False, exclude=("charge_point_identity",)
+    )
+    context = {
+        "charge_point": charge_point,
+        "new_key": request.session.pop(f"new-key-{charge_point.pk}", None),
+        "connectors": charge_point.connectors.select_related("current_transaction"),
+        "transactions": charge_point.transactions.all()[:10],
+        "id_tags": charge_point.id_tags.all(),
+        "settings_form": settings_form or ChargePointSettingsForm(instance=charge_point),
+        "id_tag_form": id_tag_form or IdTagForm(charge_point=charge_point),
+        "command_form": command_form
+        or CommandForm(initial={"action": "Reset", "payload": '{"type": "Hard"}'}),
+        "command_examples": services.COMMAND_EXAMPLES,
+        "commands_table": commands,
+        "events_table": events,
+        "frame_count": charge_point.frames.count(),
+    }
+    return render(request, "chargers/chargepoint_detail.html", context, status=status)
+
+
+@require_POST
+@engineer_required
+def chargepoint_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    form = ChargePointSettingsForm(request.POST, instance=charge_point)
+    if not form.is_valid():
+        return render_chargepoint(request, charge_point, settings_form=form, status=400)
+    form.save()
+    messages.success(request, "Central system answers saved; they apply to the next frames.")
+    return redirect(charge_point)
+
+
+@require_POST
+@engineer_required
+def chargepoint_rotate_key(request: HttpRequest, pk: int) -> HttpResponse:
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    key = services.rotate_authorization_key(charge_point)
+    request.session[f"new-key-{charge_point.pk}"] = key
+    messages.success(request, "New AuthorizationKey set; the old one no longer connects.")
+    return redirect(charge_point)
+
+
+@require_POST
+@engineer_required
+def chargepoint_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    services.set_enabled(charge_point, not charge_point.enabled)
+    state = "enabled" if charge_point.enabled else "disabled: its connection was closed"
+    messages.success(request, f"{charge_point} {state}.")
+    return redirect(charge_point)
+
+
+@require_POST
+@engineer_required
+def idtag_add(request: HttpRequest, pk: int) -> HttpResponse:
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    form = IdTagForm(request.POST, charge_point=charge_point)
+    if not form.is_valid():
+        return render_chargepoint(request, charge_point, id_tag_form=form, status=400)
+    form.save()
+    messages.success(request, f"idTag {form.instance.id_tag} is {form.instance.status}.")
+    return redirect(charge_point)
+
+
+@require_POST
+@engineer_required
+def idtag_delete(request: HttpRequest, pk: int, tag_pk: int) -> HttpResponse:
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    tag = get_object_or_404(charge_point.id_tags, pk=tag_pk)
+    tag.delete()
+    messages.success(request, f"idTag {tag.id_tag} removed: it is Invalid from now on.")
+    return redirect(charge_point)
+
+
+@require_POST
+@engineer_required
+def command_send(request: HttpRequest, pk: int) -> HttpResponse:
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    form = CommandForm(request.POST)
+    if not form.is_valid():
+        return render_chargepoint(request, charge_point, command_form=form, status=400)
+    command = services.send_command(
+        charge_point,
+        form.cleaned_data["action"],
+        form.cleaned_data["payload"],
+        requested_by_id=request.user.pk,
+        deliberately_invalid=form.cleaned_data["deliberately_invalid"],
+    )
+    if command.status == Command.Status.ANSWERED:
+        messages.success(
+            request,
+            f"{command.action}: {json.dumps(command.response)} ({command.round_trip_ms} ms)",
+        )
+    else:
+        messages.error(
+            request, f"{command.action}: {command.get_status_display()}. {command.error}"
+        )
+    return redirect(charge_point)
+
+
+class FrameListView(EngineerRequiredMixin, CatalogListView):
+    """The evidence of one charge point, newest connection first, exportable."""
+
+    table_class = tables.FrameTable
+    filterset_class = filters.FrameFilter
+    table_pagination = {"per_page": 100}
+    export_formats = ("csv", "xlsx")
+
+    @cached_property
+    def charge_point(self) -> ChargePoint:
+        return get_object_or_404(
+            visible(ChargePoint.objects.all(), self.request.user), pk=self.kwargs["pk"]
+        )
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"Evidence of {self.charge_point}"
+
+    def get_queryset(self) -> QuerySet[Frame]:
+        return Frame.objects.filter(charge_point=self.charge_point).order_by("captured_at", "seq")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["back_url"] = self.charge_point.get_absolute_url()
+        return context
+
+
+@require_safe
+@engineer_required
+def connected_charge_points(request: HttpRequest) -> HttpResponse:
+    """Who is connected now, with each connector's last status; the page refreshes the
+    table itself (``?fragment=1`` returns only the table)."""
+    charge_points = (
+        _charge_points(request.user)  # type: ignore[misc]
+        .filter(connected=True)
+        .prefetch_related("connectors")
+        .order_by("charge_point_id")
+    )
+    template = (
+        "chargers/_connected_table.html"
+        if request.GET.get("fragment")
+        else "chargers/connected.html"
+    )
+    return render(request, template, {"charge_points": charge_points, "now": timezone.now()})

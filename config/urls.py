@@ -18,6 +18,6 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("catalog/", include("chargers.urls")),
+    path("", include("chargers.urls")),
     path("admin/", admin.site.urls),
 ]

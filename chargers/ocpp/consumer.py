@@ -31,6 +31,7 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"[:80]
 CLOSE_NO_SUBPROTOCOL = 1002
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_REPLACED = 4000
+CLOSE_DISABLED = 4001
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -125,6 +126,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         self.replaced = True
         await self.close(code=CLOSE_REPLACED)
+
+    async def ocpp_disconnect(self, event: dict[str, Any]) -> None:
+        self.close_detail = event["reason"]
+        await self.close(code=CLOSE_DISABLED)
 
     async def ocpp_command(self, event: dict[str, Any]) -> None:
         """Run a command as a task: awaiting the charger's answer here would block this

@@ -23,3 +23,37 @@
     if (event.key === "g") { pendingG = true; setTimeout(function () { pendingG = false; }, 1200); }
   });
 })();
+
+// The command form: choosing an action fills in its example payload (unless edited).
+(function () {
+  "use strict";
+  var examples = document.getElementById("command-examples");
+  var form = document.getElementById("command-form");
+  if (!examples || !form) { return; }
+  var payloads = JSON.parse(examples.textContent);
+  var action = form.querySelector("select[name=action]");
+  var payload = form.querySelector("textarea[name=payload]");
+  var lastFilled = payload.value;
+  action.addEventListener("change", function () {
+    if (payload.value.trim() === lastFilled.trim() || payload.value.trim() === "{}") {
+      payload.value = JSON.stringify(payloads[action.value] || {}, null, 2);
+      lastFilled = payload.value;
+    }
+  });
+})();
+
+// Parts of a page that refresh themselves: data-refresh-url, data-refresh-ms.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-refresh-url]").forEach(function (box) {
+    var every = parseInt(box.getAttribute("data-refresh-ms"), 10) || 2000;
+    function refresh() {
+      if (document.hidden) { return; }
+      fetch(box.getAttribute("data-refresh-url"), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) { if (html !== null) { box.innerHTML = html; } })
+        .catch(function () { /* offline for a moment: try again at the next tick */ });
+    }
+    setInterval(refresh, every);
+  });
+})();
