@@ -1,0 +1,62 @@
+"""What a simulated charger is: identity, hardware, behaviour and the speed of its clock."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chargers.simulator.misbehaviours import check_misbehaviours
+
+# Called with ("send" | "recv", raw frame) for every OCPP frame on the wire.
+FrameObserver = Callable[[str, str], None]
+
+
+@dataclass
+class ChargerConfig:
+    """Everything a run needs. Durations are in the charger's own seconds; ``time_scale``
+    converts them to real ones (0.01 plays a 300 s heartbeat interval every 3 s), so tests can
+    play minutes-long scenarios in a fraction of a second."""
+
+    charge_point_id: str
+    url: str
+    password: str | None = None  # None: no Authorization header (security profile 0)
+    connectors: int = 1
+    vendor: str = "SimuCharge"
+    model: str = "SIM-22"
+    serial: str = "SIM-0001"
+    firmware: str = "1.0.0"
+    iccid: str | None = None
+    id_tag: str = "04A2B3C4D5E6F7"
+    unknown_id_tag: str = "DEADBEEF000000"  # the card the `unauthorized` scenario presents
+    heartbeat_interval: int = 300  # until the BootNotification answer says otherwise
+    meter_sample_interval: int = 60
+    connection_timeout: int = 60
+    misbehaviours: frozenset[str] = frozenset()
+    time_scale: float = 1.0
+    duration: float | None = None  # how long a scenario stays connected after its actions
+    session_seconds: float = 180  # how long a scripted session charges
+    reboot_seconds: float = 5  # how long the charger is offline while it reboots
+    fixed_cable: bool = False  # a DC charger's cable cannot be unlocked
+    power_w: float = 11_000
+    response_timeout: float = 30  # real seconds to wait for the CSMS's answer
+    transfer_timeout: float = 10  # real seconds for a firmware download or diagnostics upload
+    on_frame: FrameObserver | None = None
+
+    def __post_init__(self) -> None:
+        self.misbehaviours = frozenset(self.misbehaviours)
+        check_misbehaviours(self.misbehaviours)
+        if self.connectors < 1:
+            raise ValueError("a charger has at least one connector")
+        if self.time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+
+    @classmethod
+    def for_url(cls, url: str, **options: object) -> ChargerConfig:
+        """A config whose charge point id is the URL's last path segment, as the portal
+        expects (``ws://host/ocpp/<chargePointId>``)."""
+        path = urllib.parse.urlsplit(url).path.rstrip("/")
+        charge_point_id = urllib.parse.unquote(path.rsplit("/", 1)[-1])
+        if not charge_point_id:
+            raise ValueError(f"{url!r} does not end with a charge point id")
+        return cls(charge_point_id, url, **options)  # type: ignore[arg-type]

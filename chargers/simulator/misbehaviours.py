@@ -1,0 +1,36 @@
+"""The deviations the simulator can be told to commit, one line each.
+
+They reproduce what real chargers did during certification (the seed report's remarks) and a
+few protocol slips, so that the portal's judge can be shown to notice each of them.
+"""
+
+from __future__ import annotations
+
+MISBEHAVIOURS: dict[str, str] = {
+    "download-failed-instead-of-installation-failed": (
+        "a corrupt firmware image is reported as DownloadFailed, not InstallationFailed"
+    ),
+    "preparing-after-reset": (
+        "after a reboot with the cable still in, the connector reports Preparing, not Finishing"
+    ),
+    "no-unavailable-during-reset": "no StatusNotification Unavailable while resetting",
+    "double-reboot": "a hard reset reboots twice (two BootNotifications)",
+    "connection-timeout-floor-60": "a ConnectionTimeOut below 60 s behaves as 60 s",
+    "battery-datatransfer": "frequent vendor DataTransfer messages with a battery status",
+    "no-metervalues-trigger-when-idle": (
+        "TriggerMessage MeterValues is Rejected when no transaction is running"
+    ),
+    "skip-heartbeat": "never sends a Heartbeat",
+    "schema-violation": "after booting, sends one StatusNotification whose status is not in 1.6",
+    "unknown-action": "after booting, sends a CALL of an action OCPP 1.6 does not have",
+    "boot-retry-too-soon": "after a Pending/Rejected boot, retries after a tenth of the interval",
+    "meter-values-out-of-order": "MeterValues queued while offline are delivered newest first",
+}
+
+
+def check_misbehaviours(names: set[str] | frozenset[str]) -> None:
+    """Refuse unknown names early: a typo would otherwise make a test pass for nothing."""
+    unknown = sorted(set(names) - MISBEHAVIOURS.keys())
+    if unknown:
+        known = ", ".join(sorted(MISBEHAVIOURS))
+        raise ValueError(f"unknown misbehaviour(s) {', '.join(unknown)}; known: {known}")
