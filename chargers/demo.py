@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from certification.services import install_default_plan
 from chargers.models import ChargerModel, FirmwareVersion, Manufacturer, User
 
 
@@ -50,6 +51,7 @@ def load_demo_catalog() -> list[DemoLogin]:
             ),
         },
     )
+    install_default_plan()
     FirmwareVersion.objects.get_or_create(
         charger_model=c8eu,
         version="V1.0.0_C8_Standard",

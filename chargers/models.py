@@ -342,6 +342,20 @@ class ConnectionEvent(models.Model):
     detail = models.CharField(max_length=300, blank=True)
     close_code = models.PositiveIntegerField(null=True, blank=True)
     remote_address = models.CharField(max_length=64, blank=True)
+    run = models.ForeignKey(
+        "certification.TestRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="connection_events",
+    )
+    step_result = models.ForeignKey(
+        "certification.StepResult",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="connection_events",
+    )
 
     manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
 
@@ -384,6 +398,21 @@ class Frame(models.Model):
     validation_error = models.TextField(blank=True)
     # Deliberately invalid frames the engineer sent in expert mode (negative tests).
     deliberately_invalid = models.BooleanField(default=False)
+    # The certification run and step attempt that were running when the frame was captured.
+    run = models.ForeignKey(
+        "certification.TestRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="frames",
+    )
+    step_result = models.ForeignKey(
+        "certification.StepResult",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="frames",
+    )
 
     manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
 
@@ -395,6 +424,8 @@ class Frame(models.Model):
         indexes = [
             models.Index(fields=["charge_point", "captured_at"]),
             models.Index(fields=["charge_point", "action"]),
+            models.Index(fields=["run", "captured_at"]),
+            models.Index(fields=["step_result", "captured_at"]),
         ]
 
     def __str__(self) -> str:

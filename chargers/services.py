@@ -119,9 +119,20 @@ def authenticate_charge_point(identity: str, authorization: bytes | None) -> Aut
     return AuthResult(charge_point)
 
 
+def _run_context(charge_point: ChargePoint | None) -> dict[str, int | None]:
+    """The run and step attempt a connection event of this charge point belongs to."""
+    from certification.services import current_context
+
+    if charge_point is None:
+        return {"run_id": None, "step_result_id": None}
+    run_id, step_result_id = current_context(charge_point.pk)
+    return {"run_id": run_id, "step_result_id": step_result_id}
+
+
 def record_refusal(identity: str, reason: str, remote_address: str = "") -> None:
     charge_point = ChargePoint.objects.filter(charge_point_id=identity).first()
     ConnectionEvent.objects.create(
+        **_run_context(charge_point),
         charge_point=charge_point,
         charge_point_identity=identity[:200],
         at=timezone.now(),
@@ -145,6 +156,7 @@ def open_connection(
     )
     detail = f"subprotocol {subprotocol}" if subprotocol else "no acceptable subprotocol offered"
     ConnectionEvent.objects.create(
+        **_run_context(charge_point),
         charge_point=charge_point,
         charge_point_identity=charge_point.charge_point_id,
         connection=connection,
@@ -171,6 +183,7 @@ def close_connection(
     if replaced and not detail:
         detail = "replaced by a newer connection of the same identity"
     ConnectionEvent.objects.create(
+        **_run_context(connection.charge_point),
         charge_point=connection.charge_point,
         charge_point_identity=connection.charge_point.charge_point_id,
         connection=connection,

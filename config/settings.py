@@ -132,7 +132,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": str(VAR_DIR / "test-portal.sqlite3")},
+            # A file (live-server tests share it with a Daphne subprocess), one per test
+            # process so that two test sessions on one machine do not collide.
+            "TEST": {"NAME": str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3")},
         }
     }
 

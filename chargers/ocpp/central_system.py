@@ -78,6 +78,12 @@ class CentralSystem(OcppChargePoint):
         # The charger's CALLs we are answering: unique id -> its frame, queued with the answer.
         self._answering: dict[str, Frame] = {}
         self._sending_invalid = False
+        # The certification run and step attempt the frames belong to (see set_context).
+        self.run_id: int | None = None
+        self.step_result_id: int | None = None
+
+    def set_context(self, run_id: int | None, step_result_id: int | None) -> None:
+        self.run_id, self.step_result_id = run_id, step_result_id
 
     # --- evidence ---------------------------------------------------------------------
 
@@ -97,6 +103,8 @@ class CentralSystem(OcppChargePoint):
             raw=raw,
             payload=parsed.payload,
             validation_error=parsed.problem or "",
+            run_id=self.run_id,
+            step_result_id=self.step_result_id,
         )
 
     async def record_unreadable(self, raw: str, problem: str) -> None:

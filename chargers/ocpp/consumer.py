@@ -18,6 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from certification.services import current_context
 from chargers import services
 from chargers.models import ChargePoint, charge_point_group
 from chargers.ocpp.central_system import CentralSystem, cancel_quietly
@@ -86,6 +87,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             transport_send=self._send_text,
             response_timeout=settings.OCPP_RESPONSE_TIMEOUT,
         )
+        self.central_system.set_context(
+            *await database_sync_to_async(current_context)(self.charge_point.pk)
+        )
         await self.accept(subprotocol=SUBPROTOCOL)
 
     async def _send_text(self, text: str) -> None:
@@ -126,6 +130,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         self.replaced = True
         await self.close(code=CLOSE_REPLACED)
+
+    async def ocpp_context(self, event: dict[str, Any]) -> None:
+        """A step started or finished: later frames belong to it (or to no step)."""
+        if self.central_system is not None:
+            self.central_system.set_context(event["run_id"], event["step_result_id"])
 
     async def ocpp_disconnect(self, event: dict[str, Any]) -> None:
         self.close_detail = event["reason"]

@@ -19,6 +19,7 @@ import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.db import DataError, close_old_connections, transaction
 
 from chargers.models import Frame
@@ -121,10 +122,12 @@ class EvidenceWriter:
             while self._pending:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
-                await self._write_with_retries([frame for frame, _ in batch])
+                frames = [frame for frame, _ in batch]
+                await self._write_with_retries(frames)
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)
+                await publish_to_runs(frames)
 
     async def _write_with_retries(self, frames: list[Frame]) -> None:
         attempt = 0
@@ -158,6 +161,41 @@ class EvidenceWriter:
         if frames:
             _write_batch(frames)
         return len(frames)
+
+
+def live_frame(frame: Frame) -> dict[str, Any]:
+    """What a run's console shows of a frame as it arrives."""
+    return {
+        "id": frame.pk,
+        "seq": frame.seq,
+        "at": frame.captured_at.isoformat(),
+        "direction": frame.direction,
+        "message_type": frame.message_type,
+        "action": frame.action,
+        "unique_id": frame.unique_id,
+        "raw": frame.raw[:2000],
+        "validation_error": frame.validation_error,
+        "step_result_id": frame.step_result_id,
+    }
+
+
+async def publish_to_runs(frames: list[Frame]) -> None:
+    """Stream committed frames to the consoles of the runs they belong to. A failure here
+    never touches the evidence, which is already written."""
+    by_run: dict[int, list[dict[str, Any]]] = {}
+    for frame in frames:
+        if frame.run_id is not None:
+            by_run.setdefault(frame.run_id, []).append(live_frame(frame))
+    if not by_run:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for run_id, rows in by_run.items():
+        try:
+            await layer.group_send(f"run.{run_id}", {"type": "run.frames", "frames": rows})
+        except Exception:
+            log.exception("evidence: could not stream %d frames to run %s", len(rows), run_id)
 
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EvidenceWriter] = (

@@ -1,0 +1,373 @@
+"""The default plan: the seed report's 23 steps (titles and profiles word for word), with
+what the engineer does, what is expected on the wire (OCPP 1.6 edition 2 and the OCA
+compliance test cases named in brackets), the commands the step typically needs, and the
+judge rule that proposes its verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PLAN_NAME = "OCPP 1.6-J: Core, Firmware Management, Remote Trigger"
+PLAN_DESCRIPTION = (
+    "The 23 steps of a CSMS operator's acceptance test of a charge station over OCPP 1.6-J, "
+    "traced to the Open Charge Alliance's compliance test cases for a charge point."
+)
+
+UNREACHABLE_FIRMWARE = "http://127.0.0.1:9/firmware/unreachable.bin"
+PAST = "2020-01-01T00:00:00Z"
+
+
+def cmd(label: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"label": label, "action": action, "payload": payload}
+
+
+def trigger(kind: str, connector: int | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"requestedMessage": kind}
+    if connector is not None:
+        payload["connectorId"] = connector
+    label = f"Trigger {kind}" + (f" (connector {connector})" if connector is not None else "")
+    return cmd(label, "TriggerMessage", payload)
+
+
+STEPS: list[dict[str, Any]] = [
+    {
+        "profile": "Core",
+        "title": "Boot charging station",
+        "description": "The charge station boots, is accepted and reports every connector. "
+        "[TC_001, TC_002]",
+        "manual_actions": "Power-cycle the charge station.\n"
+        "Wait until every connector reports a status and a Heartbeat arrives.",
+        "expected_sequence": "BootNotification → Accepted with interval → StatusNotification "
+        "Available for connector 0 and every connector → Heartbeat every interval seconds. "
+        "Vendor, model, serial, firmware and ICCID are recorded from the BootNotification.",
+        "commands": [trigger("BootNotification")],
+        "judge_rule": "boot",
+    },
+    {
+        "profile": "Core",
+        "title": "Change availability",
+        "description": "The connector follows ChangeAvailability. [TC_013, TC_014, TC_034]",
+        "expected_sequence": "ChangeAvailability(1, Inoperative) → Accepted → StatusNotification "
+        "Unavailable; ChangeAvailability(1, Operative) → Accepted → StatusNotification "
+        "Available. During a transaction the answer is Scheduled.",
+        "commands": [
+            cmd(
+                "Connector 1 Inoperative",
+                "ChangeAvailability",
+                {"connectorId": 1, "type": "Inoperative"},
+            ),
+            cmd(
+                "Connector 1 Operative",
+                "ChangeAvailability",
+                {"connectorId": 1, "type": "Operative"},
+            ),
+        ],
+        "judge_rule": "change_availability",
+    },
+    {
+        "profile": "Core",
+        "title": "Get Configuration",
+        "description": "Every key required by the supported profiles is reported. [TC_019]",
+        "expected_sequence": "GetConfiguration() lists every required key; GetConfiguration"
+        "(key list) answers the known keys with unknownKey empty.",
+        "commands": [
+            cmd("All keys", "GetConfiguration", {}),
+            cmd(
+                "Some keys",
+                "GetConfiguration",
+                {"key": ["HeartbeatInterval", "MeterValueSampleInterval", "ConnectionTimeOut"]},
+            ),
+        ],
+        "judge_rule": "get_configuration",
+    },
+    {
+        "profile": "Core",
+        "title": "Change Configuration",
+        "description": "A changed key reads back; unknown keys and invalid values are refused. "
+        "[TC_021, TC_040]",
+        "expected_sequence": "ChangeConfiguration(MeterValueSampleInterval, 30) → Accepted and "
+        "GetConfiguration reads 30 back; unknown key → NotSupported; value -1 → Rejected.",
+        "commands": [
+            cmd(
+                "Set interval 30",
+                "ChangeConfiguration",
+                {"key": "MeterValueSampleInterval", "value": "30"},
+            ),
+            cmd("Read it back", "GetConfiguration", {"key": ["MeterValueSampleInterval"]}),
+            cmd(
+                "Unknown key", "ChangeConfiguration", {"key": "CertPortalUnknownKey", "value": "1"}
+            ),
+            cmd(
+                "Invalid value",
+                "ChangeConfiguration",
+                {"key": "MeterValueSampleInterval", "value": "-1"},
+            ),
+        ],
+        "judge_rule": "change_configuration",
+    },
+    {
+        "profile": "Core",
+        "title": "Heartbeat",
+        "description": "Heartbeats arrive at the configured interval. [TC_001 step 7]",
+        "manual_actions": "Leave the charge station idle for at least three heartbeat intervals.",
+        "expected_sequence": "Heartbeat every HeartbeatInterval seconds (a charger may skip one "
+        "when it sent another message within the interval). The observed intervals are reported.",
+        "commands": [trigger("Heartbeat")],
+        "judge_rule": "heartbeat",
+    },
+    {
+        "profile": "Core",
+        "title": "Charging Session - Local - Plugin first",
+        "description": "A local session, cable first. [TC_003, TC_068]",
+        "manual_actions": "Plug in the cable.\nPresent an accepted card.\n"
+        "Let it charge for a few sample intervals.\nPresent the same card.\nUnplug.",
+        "expected_sequence": "SN Preparing → Authorize → Accepted → StartTransaction + SN Charging "
+        "→ MeterValues → StopTransaction (reason Local) + SN Finishing → SN Available.",
+        "judge_rule": "local_plugin_first",
+    },
+    {
+        "profile": "Core",
+        "title": "Charging Session - Local - Identification first - Connection Loss",
+        "description": "Meter values queued while offline arrive in order. "
+        "[TC_004_1, TC_036, TC_038]",
+        "manual_actions": "Present an accepted card.\nPlug in the cable.\n"
+        "Cut the charger's network for at least three sample intervals.\n"
+        "Optionally stop the session while offline.\nRestore the network.",
+        "expected_sequence": "Authorize → SN Preparing → StartTransaction + SN Charging → "
+        "connection lost → reconnect → queued MeterValues in chronological order before new "
+        "ones → StopTransaction if stopped offline.",
+        "judge_rule": "local_id_first_connection_loss",
+    },
+    {
+        "profile": "Core",
+        "title": "Charging session - Local - Identification first - Connection TimeOut",
+        "description": "Without a cable the authorization lapses after ConnectionTimeOut. "
+        "[TC_004_2]",
+        "manual_actions": "Present an accepted card.\nDo not plug in; wait for the connector "
+        "to return to Available.",
+        "expected_sequence": "Authorize → SN Preparing → after ConnectionTimeOut seconds SN "
+        "Available, no StartTransaction. The measured timeout is compared with the configured one.",
+        "commands": [
+            cmd(
+                "Set ConnectionTimeOut 30",
+                "ChangeConfiguration",
+                {"key": "ConnectionTimeOut", "value": "30"},
+            ),
+            cmd("Read ConnectionTimeOut", "GetConfiguration", {"key": ["ConnectionTimeOut"]}),
+        ],
+        "judge_rule": "local_id_first_connection_timeout",
+    },
+    {
+        "profile": "Core",
+        "title": "Hard Reset - During Charging session",
+        "description": "A hard reset stops the session and reboots. [TC_015]",
+        "manual_actions": "Start a charging session.\nSend the hard reset.",
+        "expected_sequence": "Reset(Hard) → Accepted → StopTransaction reason HardReset → "
+        "BootNotification → SN per connector (charging connector Finishing). Recommended: SN "
+        "Unavailable during the reset.",
+        "commands": [cmd("Hard reset", "Reset", {"type": "Hard"})],
+        "judge_rule": "hard_reset_charging",
+    },
+    {
+        "profile": "Core",
+        "title": "Hard Reset - No charging session",
+        "description": "An idle hard reset reboots once. [TC_013]",
+        "expected_sequence": "Reset(Hard) → Accepted → BootNotification → SN Available per "
+        "connector; an Inoperative connector stays Unavailable. Reboots are counted.",
+        "commands": [cmd("Hard reset", "Reset", {"type": "Hard"})],
+        "judge_rule": "hard_reset_idle",
+    },
+    {
+        "profile": "Core",
+        "title": "Soft Reset - During Charging session",
+        "description": "A soft reset stops the session. [TC_016]",
+        "manual_actions": "Start a charging session.\nSend the soft reset.",
+        "expected_sequence": "As step 9 with reason SoftReset; BootNotification is optional.",
+        "commands": [cmd("Soft reset", "Reset", {"type": "Soft"})],
+        "judge_rule": "soft_reset_charging",
+    },
+    {
+        "profile": "Core",
+        "title": "Soft Reset - No charging session",
+        "description": "An idle soft reset. [TC_014]",
+        "expected_sequence": "As step 10; BootNotification optional.",
+        "commands": [cmd("Soft reset", "Reset", {"type": "Soft"})],
+        "judge_rule": "soft_reset_idle",
+    },
+    {
+        "profile": "Core",
+        "title": "Charging session - Local - Unauthorized",
+        "description": "An unknown or blocked card starts nothing. [TC_023]",
+        "manual_actions": "Plug in the cable.\nPresent an unknown or blocked card.",
+        "expected_sequence": "SN Preparing → Authorize → Invalid (or Blocked/Expired) → no "
+        "StartTransaction.",
+        "judge_rule": "local_unauthorized",
+    },
+    {
+        "profile": "Core",
+        "title": "Charging session - Remote Start and Stop Transaction - Cable first",
+        "description": "Remote start and stop with the cable plugged in first. [TC_010, TC_012]",
+        "manual_actions": "Plug in the cable.\nSend the remote start.\n"
+        "Send the remote stop with the transactionId.",
+        "expected_sequence": "SN Preparing → RemoteStartTransaction → Accepted → (Authorize if "
+        "AuthorizeRemoteTxRequests) → StartTransaction + SN Charging → RemoteStopTransaction → "
+        "Accepted → StopTransaction reason Remote → SN Finishing.",
+        "commands": [
+            cmd(
+                "Remote start", "RemoteStartTransaction", {"connectorId": 1, "idTag": "CERT-TAG-1"}
+            ),
+            cmd("Remote stop", "RemoteStopTransaction", {"transactionId": 1}),
+        ],
+        "judge_rule": "remote_start_stop_cable_first",
+    },
+    {
+        "profile": "Core",
+        "title": "Charging session - Remote Start Transaction - Request first - Unlock Connector",
+        "description": "Remote start before the cable, then unlock. N/A for a fixed cable. "
+        "[TC_011_1, TC_018_1]",
+        "manual_actions": "Send the remote start.\nPlug in the cable.\nSend the unlock.\nUnplug.",
+        "expected_sequence": "RemoteStartTransaction → Accepted → SN Preparing → StartTransaction "
+        "+ SN Charging → UnlockConnector → Unlocked → StopTransaction reason UnlockCommand → SN "
+        "Finishing → SN Available. A fixed-cable charger answers NotSupported: N/A.",
+        "commands": [
+            cmd(
+                "Remote start", "RemoteStartTransaction", {"connectorId": 1, "idTag": "CERT-TAG-1"}
+            ),
+            cmd("Unlock connector 1", "UnlockConnector", {"connectorId": 1}),
+        ],
+        "judge_rule": "remote_start_unlock",
+    },
+    {
+        "profile": "Core",
+        "title": "Hardware related notification / error condition",
+        "description": "A fault is reported and cleared. [TC_041, TC_024]",
+        "manual_actions": "Cause a fault (e.g. trip the ground-fault protection).\n"
+        "Clear the fault.",
+        "expected_sequence": "SN Faulted with an errorCode other than NoError → no transaction "
+        "can start → SN Available once cleared.",
+        "judge_rule": "hardware_fault",
+    },
+    {
+        "profile": "Firmware Management",
+        "title": "Remote Firmware update - Download failed",
+        "description": "A firmware location that cannot be reached. [TC_044_2]",
+        "expected_sequence": "UpdateFirmware(unreachable location, retries 0) → FSN Downloading "
+        "(optional) → FSN DownloadFailed; the charger keeps its firmware and stays Available.",
+        "commands": [
+            cmd(
+                "Unreachable location",
+                "UpdateFirmware",
+                {"location": UNREACHABLE_FIRMWARE, "retrieveDate": PAST, "retries": 0},
+            )
+        ],
+        "judge_rule": "firmware_download_failed",
+    },
+    {
+        "profile": "Firmware Management",
+        "title": "Remote Firmware update - Installation failed",
+        "description": "A corrupt image of the model's file type. [TC_044_3]",
+        "manual_actions": "Put the location of a corrupt image of the model's file type in the "
+        "UpdateFirmware payload.",
+        "expected_sequence": "UpdateFirmware(corrupt image) → FSN Downloading → Downloaded → "
+        "Installing (optional) → optional reboot → FSN InstallationFailed → SN Available. "
+        "DownloadFailed here is a deviation.",
+        "commands": [
+            cmd(
+                "Corrupt image",
+                "UpdateFirmware",
+                {
+                    "location": "http://127.0.0.1:8000/firmware/corrupt.bin",
+                    "retrieveDate": PAST,
+                    "retries": 0,
+                },
+            )
+        ],
+        "judge_rule": "firmware_installation_failed",
+    },
+    {
+        "profile": "Firmware Management",
+        "title": "Remote Firmware update - Download & install",
+        "description": "A valid image is installed and reported. [TC_044_1]",
+        "manual_actions": "Put the location of a valid image in the UpdateFirmware payload.",
+        "expected_sequence": "UpdateFirmware(valid image) → FSN Downloading → Downloaded → "
+        "Installing → BootNotification with the new firmwareVersion → SN Available → FSN "
+        "Installed (Boot and Installed may swap). Recommended: SN Unavailable while installing.",
+        "commands": [
+            cmd(
+                "Valid image",
+                "UpdateFirmware",
+                {
+                    "location": "http://127.0.0.1:8000/firmware/valid.bin",
+                    "retrieveDate": PAST,
+                    "retries": 1,
+                },
+            )
+        ],
+        "judge_rule": "firmware_install",
+    },
+    {
+        "profile": "Firmware Management",
+        "title": "Remote get diagnostics report",
+        "description": "The diagnostics file is uploaded to the location. [TC_045_1]",
+        "manual_actions": "Put the portal's diagnostics upload location in the payload.",
+        "expected_sequence": "GetDiagnostics(location) → fileName → DSN Uploading → DSN "
+        "Uploaded, and the file arrived.",
+        "commands": [
+            cmd(
+                "Upload diagnostics",
+                "GetDiagnostics",
+                {"location": "http://127.0.0.1:8000/diagnostics/upload/", "retries": 0},
+            )
+        ],
+        "judge_rule": "diagnostics_upload",
+    },
+    {
+        "profile": "Firmware Management",
+        "title": "Remote get diagnostics - fail",
+        "description": "An invalid location makes the upload fail. [TC_045_2]",
+        "expected_sequence": "GetDiagnostics(invalid location, retries 0) → DSN Uploading "
+        "(optional) → DSN UploadFailed; the charger keeps working.",
+        "commands": [
+            cmd(
+                "Invalid location",
+                "GetDiagnostics",
+                {"location": "ftp://127.0.0.1:9/nowhere/", "retries": 0},
+            )
+        ],
+        "judge_rule": "diagnostics_upload_failed",
+    },
+    {
+        "profile": "Core",
+        "title": "Clear cache",
+        "description": "After ClearCache a known card is authorized again. [TC_061]",
+        "preconditions": "LocalPreAuthorize=true and the card used in the cache.",
+        "manual_actions": "Send ClearCache.\nPresent the same card as before.",
+        "expected_sequence": "ClearCache → Accepted → an Authorize request for the card is sent "
+        "again (proof the cache is empty).",
+        "commands": [cmd("Clear cache", "ClearCache", {})],
+        "judge_rule": "clear_cache",
+    },
+    {
+        "profile": "Remote Trigger",
+        "title": "TriggerMessage",
+        "description": "Every message kind can be triggered. [TC_054, TC_055]",
+        "expected_sequence": "TriggerMessage for BootNotification, Heartbeat, StatusNotification, "
+        "MeterValues, DiagnosticsStatusNotification, FirmwareStatusNotification → Accepted and "
+        "the message follows; MeterValues for a connector that does not exist → Rejected.",
+        "commands": [
+            trigger("BootNotification"),
+            trigger("Heartbeat"),
+            trigger("StatusNotification", 1),
+            trigger("MeterValues", 1),
+            trigger("DiagnosticsStatusNotification"),
+            trigger("FirmwareStatusNotification"),
+            trigger("MeterValues", 99),
+        ],
+        "judge_rule": "trigger_message",
+    },
+]
+
+COMMON_PRECONDITIONS = (
+    "Charge station booted and Accepted, connectors Available, no transaction running, "
+    "no queued messages."
+)

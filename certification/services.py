@@ -1,0 +1,347 @@
+"""The certification workflow: every write of plans, runs and step results goes through
+these functions (views, the API and management commands call them)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Literal, cast
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from certification import judge
+from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
+from certification.models import StepResult, TestPlan, TestRun, TestStep, Verdict
+from chargers.models import ChargePoint, ConnectionEvent, Frame, IdTag, User
+
+
+class WorkflowError(Exception):
+    """An action that the run's state does not allow; the message says what to do instead."""
+
+
+# --- Plans ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def install_default_plan() -> TestPlan:
+    """Create version 1 of the default plan unless it exists (idempotent)."""
+    plan, created = TestPlan.objects.get_or_create(
+        name=PLAN_NAME, version=1, defaults={"description": PLAN_DESCRIPTION}
+    )
+    if created or not plan.steps.exists():
+        TestStep.objects.bulk_create(
+            TestStep(
+                plan=plan,
+                number=number,
+                profile=step["profile"],
+                title=step["title"],
+                description=step.get("description", ""),
+                manual_actions=step.get("manual_actions", ""),
+                preconditions=step.get("preconditions", COMMON_PRECONDITIONS),
+                expected_sequence=step.get("expected_sequence", ""),
+                commands=step.get("commands", []),
+                judge_rule=step.get("judge_rule", ""),
+                judge_params=step.get("judge_params", {}),
+                mandatory=step.get("mandatory", True),
+            )
+            for number, step in enumerate(STEPS, start=1)
+        )
+    return plan
+
+
+@transaction.atomic
+def copy_plan(plan: TestPlan, user: User | None, *, name: str | None = None) -> TestPlan:
+    """A new, editable version of ``plan`` (or a new plan when ``name`` is given)."""
+    name = name or plan.name
+    latest = TestPlan.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
+    copy = TestPlan.objects.create(
+        name=name,
+        version=latest + 1,
+        ocpp_version=plan.ocpp_version,
+        description=plan.description,
+        based_on=plan,
+        created_by=user,
+    )
+    steps = list(plan.steps.all())
+    for step in steps:
+        step.pk = None
+        step.plan = copy
+    TestStep.objects.bulk_create(steps)
+    return copy
+
+
+# --- Runs ----------------------------------------------------------------------------------
+
+
+def create_run(
+    *,
+    charge_point: ChargePoint,
+    plan: TestPlan,
+    tester: User,
+    firmware_version: Any,
+    notes: str = "",
+) -> TestRun:
+    return TestRun.objects.create(
+        charge_point=charge_point,
+        plan=plan,
+        tester=tester,
+        firmware_version=firmware_version,
+        charger_model=firmware_version.charger_model,
+        notes=notes,
+    )
+
+
+def _begin_run(run: TestRun) -> None:
+    if run.status == TestRun.Status.IN_PROGRESS:
+        return
+    if run.status != TestRun.Status.DRAFT:
+        raise WorkflowError(f"Run {run.pk} is {run.get_status_display().lower()}: it is closed.")
+    run.status = TestRun.Status.IN_PROGRESS
+    run.started_at = run.started_at or timezone.now()
+    try:
+        with transaction.atomic():
+            run.save(update_fields=["status", "started_at", "updated_at"])
+    except IntegrityError:
+        other = TestRun.objects.filter(
+            charge_point=run.charge_point, status=TestRun.Status.IN_PROGRESS
+        ).first()
+        raise WorkflowError(
+            f"{run.charge_point} is already under test in run {other.pk if other else '?'}; "
+            "finish or send that run to review first."
+        ) from None
+
+
+def running_result(run: TestRun) -> StepResult | None:
+    return run.results.filter(started_at__isnull=False, finished_at__isnull=True).first()
+
+
+def latest_results(run: TestRun) -> dict[int, StepResult]:
+    """The current result of each step (its latest attempt), by step number."""
+    latest: dict[int, StepResult] = {}
+    for result in run.results.select_related("step").order_by("step__number", "attempt"):
+        latest[result.step.number] = result
+    return latest
+
+
+@transaction.atomic
+def start_step(run: TestRun, step: TestStep, user: User | None = None) -> StepResult:
+    """Start an attempt at ``step`` (a repeat when it was done before). Frames captured from
+    now on belong to it."""
+    run = TestRun.objects.select_for_update().get(pk=run.pk)
+    if step.plan_id != run.plan_id:
+        raise WorkflowError(f"Step {step.number} is not part of this run's plan.")
+    _begin_run(run)
+    running = running_result(run)
+    if running is not None:
+        raise WorkflowError(
+            f"Step {running.step.number} is still running: finish it before starting another."
+        )
+    attempt = (run.results.filter(step=step).aggregate(a=Max("attempt"))["a"] or 0) + 1
+    result = StepResult.objects.create(
+        run=run, step=step, attempt=attempt, started_at=timezone.now()
+    )
+    transaction.on_commit(lambda: _announce(run, result))
+    return result
+
+
+@transaction.atomic
+def finish_step(result: StepResult) -> StepResult:
+    """Close the attempt, attach the evidence captured during it, and let the judge propose
+    a verdict with its findings."""
+    result = StepResult.objects.select_for_update().select_related("run", "step").get(pk=result.pk)
+    if result.finished_at is not None:
+        raise WorkflowError(f"Step {result.step.number} attempt {result.attempt} is finished.")
+    result.finished_at = timezone.now()
+    run = result.run
+    window = Q(captured_at__gte=result.started_at, captured_at__lte=result.finished_at)
+    # Frames captured in the window belong to this attempt even if the charger's worker had
+    # not yet heard of the step when it recorded them.
+    Frame.objects.filter(window, charge_point=run.charge_point_id).update(
+        run=run, step_result=result
+    )
+    ConnectionEvent.objects.filter(
+        at__gte=result.started_at, at__lte=result.finished_at, charge_point=run.charge_point_id
+    ).update(run=run, step_result=result)
+    _apply_judgement(result)
+    result.save()
+    transaction.on_commit(lambda: _announce(run, None, finished=result))
+    return result
+
+
+def _apply_judgement(result: StepResult) -> None:
+    step = result.step
+    if not step.judge_rule:
+        result.proposed_verdict = ""
+        result.findings = [
+            {
+                "severity": "info",
+                "message": "This step has no judge rule: the engineer decides.",
+                "frame_ids": [],
+            }
+        ]
+        result.measurements = {}
+        return
+    judgement = judge.judge(step.judge_rule, judge_context(result))
+    result.proposed_verdict = judgement.verdict
+    result.findings = [
+        {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
+        for f in judgement.findings
+    ]
+    result.measurements = _jsonable(judgement.measurements)
+    result.minor_issue = judgement.minor
+
+
+def judge_context(result: StepResult) -> judge.StepContext:
+    """What the judge sees of an attempt: its frames and connection events, and the run's
+    settings. Frames the engineer sent invalid on purpose (expert mode) are not held
+    against the charger."""
+    run = result.run
+    frames = tuple(
+        judge.Frame(
+            id=f.pk,
+            seq=f.seq,
+            at=f.captured_at,
+            direction="in" if f.direction == Frame.Direction.IN else "out",
+            message_type=f.message_type,
+            unique_id=f.unique_id or None,
+            action=f.action or None,
+            payload=f.payload if isinstance(f.payload, dict) else None,
+            validation_error=(f.validation_error or None) if not f.deliberately_invalid else None,
+            connection_id=f.connection_id,
+        )
+        for f in Frame.objects.filter(step_result=result).order_by("captured_at", "seq")
+    )
+    events = tuple(
+        judge.ConnectionEvent(
+            id=e.pk,
+            at=e.at,
+            kind=cast(Literal["connected", "refused", "closed", "replaced"], e.kind),
+            detail=e.detail,
+            close_code=e.close_code,
+        )
+        for e in ConnectionEvent.objects.filter(step_result=result).order_by("at", "pk")
+    )
+    return judge.StepContext(
+        frames=frames,
+        events=events,
+        settings=run_settings(run),
+        params=dict(result.step.judge_params or {}),
+    )
+
+
+def run_settings(run: TestRun) -> judge.RunSettings:
+    charge_point = run.charge_point
+    tags = IdTag.objects.filter(charge_point=charge_point)
+    return judge.RunSettings(
+        connectors=run.charger_model.connectors,
+        can_unlock_connector=run.charger_model.can_unlock_connector(),
+        heartbeat_interval=charge_point.heartbeat_interval,
+        accepted_id_tags=tuple(t.id_tag for t in tags if t.status == IdTag.Status.ACCEPTED),
+        rejected_id_tags=tuple(t.id_tag for t in tags if t.status != IdTag.Status.ACCEPTED),
+    )
+
+
+@transaction.atomic
+def skip_step(run: TestRun, step: TestStep, reason: str, user: User) -> StepResult:
+    """Record the step as not applicable, with the reason, without running it."""
+    if not reason.strip():
+        raise WorkflowError("Say why the step does not apply (it goes into the report).")
+    run = TestRun.objects.select_for_update().get(pk=run.pk)
+    _begin_run(run)
+    running = running_result(run)
+    if running is not None and running.step_id == step.pk:
+        raise WorkflowError(f"Step {step.number} is running: finish it first.")
+    attempt = (run.results.filter(step=step).aggregate(a=Max("attempt"))["a"] or 0) + 1
+    now = timezone.now()
+    result = StepResult.objects.create(
+        run=run,
+        step=step,
+        attempt=attempt,
+        final_verdict=Verdict.NOT_APPLICABLE,
+        skip_reason=reason.strip()[:300],
+        remarks=reason.strip(),
+        decided_by=user,
+        decided_at=now,
+    )
+    transaction.on_commit(lambda: _announce(run, None, finished=result))
+    return result
+
+
+def decide_step(
+    result: StepResult,
+    *,
+    verdict: str,
+    remarks: str,
+    minor_issue: bool,
+    user: User,
+) -> StepResult:
+    """The engineer's last word: confirm or override the proposal, with remarks."""
+    if result.is_running():
+        raise WorkflowError("Finish the step before deciding its verdict.")
+    if result.run.status not in {TestRun.Status.DRAFT, TestRun.Status.IN_PROGRESS}:
+        raise WorkflowError("The run is closed; its verdicts no longer change.")
+    if verdict not in Verdict.values:
+        raise WorkflowError(f"{verdict!r} is not a verdict: use Y, N or NA.")
+    if result.proposed_verdict and verdict != result.proposed_verdict and not remarks.strip():
+        raise WorkflowError("You override the proposed verdict: write in the remarks why.")
+    result.final_verdict = verdict
+    result.remarks = remarks.strip()
+    result.minor_issue = minor_issue
+    result.decided_by = user
+    result.decided_at = timezone.now()
+    result.save(
+        update_fields=["final_verdict", "remarks", "minor_issue", "decided_by", "decided_at"]
+    )
+    _announce(result.run, None, finished=result)
+    return result
+
+
+# --- Live updates --------------------------------------------------------------------------
+
+
+def current_context(charge_point_pk: int) -> tuple[int | None, int | None]:
+    """The run in progress on a charge point and its running step attempt, if any."""
+    run = (
+        TestRun.objects.filter(charge_point_id=charge_point_pk, status=TestRun.Status.IN_PROGRESS)
+        .only("pk")
+        .first()
+    )
+    if run is None:
+        return None, None
+    result = running_result(run)
+    return run.pk, result.pk if result else None
+
+
+def _announce(run: TestRun, running: StepResult | None, finished: StepResult | None = None) -> None:
+    """Tell the charger's consumer (any worker) which run and step its frames belong to,
+    and the run's open consoles that a step changed."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    from chargers.models import charge_point_group
+
+    run_id, result_id = current_context(run.charge_point_id)
+    async_to_sync(layer.group_send)(
+        charge_point_group(run.charge_point.charge_point_id),
+        {"type": "ocpp.context", "run_id": run_id, "step_result_id": result_id},
+    )
+    changed = running or finished
+    async_to_sync(layer.group_send)(
+        run.group_name(),
+        {"type": "run.step", "step_result_id": changed.pk if changed else None},
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    return value
