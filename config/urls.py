@@ -19,5 +19,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("", include("chargers.urls")),
+    path("", include("certification.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from certification.models import TestPlan, TestRun, TestStep, Verdict
+from chargers.models import ChargePoint, FirmwareVersion
+
+
+class RunCreateForm(forms.ModelForm):
+    firmware_version = forms.ModelChoiceField(
+        queryset=FirmwareVersion.objects.select_related("charger_model__manufacturer"),
+        help_text="The firmware under test; the charger model follows from it.",
+    )
+
+    class Meta:
+        model = TestRun
+        fields = ["charge_point", "firmware_version", "plan", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        charge_point = self.fields["charge_point"]
+        plan = self.fields["plan"]
+        assert isinstance(charge_point, forms.ModelChoiceField)
+        assert isinstance(plan, forms.ModelChoiceField)
+        charge_point.queryset = ChargePoint.objects.filter(enabled=True)
+        plan.queryset = TestPlan.objects.all()
+        latest = TestPlan.objects.order_by("name", "-version").first()
+        if latest and not self.initial.get("plan"):
+            self.initial["plan"] = latest.pk
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        charge_point, firmware = cleaned.get("charge_point"), cleaned.get("firmware_version")
+        if (
+            charge_point
+            and firmware
+            and charge_point.charger_model_id
+            and charge_point.charger_model_id != firmware.charger_model_id
+        ):
+            self.add_error(
+                "firmware_version",
+                f"{charge_point} is registered as a {charge_point.charger_model}; "
+                f"{firmware} is firmware of another model.",
+            )
+        return cleaned
+
+
+class DecisionForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
+    remarks = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Goes into the report. Start lines with '* ' for bullet points.",
+    )
+    minor_issue = forms.BooleanField(required=False, label="Minor issue")
+
+
+class SkipForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, help_text='Goes into the report, e.g. "DC charger: no unlock".'
+    )
+
+
+class StepForm(forms.ModelForm):
+    class Meta:
+        model = TestStep
+        fields = [
+            "number",
+            "profile",
+            "title",
+            "description",
+            "manual_actions",
+            "preconditions",
+            "expected_sequence",
+            "commands",
+            "judge_rule",
+            "judge_params",
+            "mandatory",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "manual_actions": forms.Textarea(attrs={"rows": 4}),
+            "preconditions": forms.Textarea(attrs={"rows": 2}),
+            "expected_sequence": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_commands(self) -> Any:
+        from chargers.services import CommandPayloadError, validate_command
+
+        commands = self.cleaned_data["commands"]
+        if not isinstance(commands, list):
+            raise forms.ValidationError('A list of {"label", "action", "payload"} objects.')
+        for index, command in enumerate(commands, start=1):
+            if not isinstance(command, dict) or "action" not in command:
+                raise forms.ValidationError(f"Command {index} needs an action.")
+            try:
+                validate_command(command["action"], command.get("payload", {}))
+            except CommandPayloadError as error:
+                raise forms.ValidationError(f"Command {index}: {error}") from None
+        return commands

@@ -1,0 +1,342 @@
+"""Runs and the step console: the page an engineer keeps open all day."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+from django.views.generic import CreateView
+
+from certification import filters, services, tables
+from certification.forms import DecisionForm, RunCreateForm, SkipForm, StepForm
+from certification.models import StepResult, TestPlan, TestRun, TestStep
+from chargers import services as charger_services
+from chargers.access import can_edit, visible
+from chargers.models import Frame
+from chargers.views import CatalogListView, EngineerRequiredMixin, engineer_required
+
+
+def _latest_count(verdict: str) -> Coalesce:
+    """How many steps of a run have ``verdict`` in their latest attempt (one query)."""
+    later = StepResult.objects.filter(
+        run=OuterRef("run"), step=OuterRef("step"), attempt__gt=OuterRef("attempt")
+    )
+    counted = (
+        StepResult.objects.filter(run=OuterRef("pk"), final_verdict=verdict)
+        .exclude(Exists(later))
+        .order_by()
+        .values("run")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def runs_for(user: Any) -> QuerySet[TestRun]:
+    return visible(TestRun.objects.all(), user).select_related(
+        "charger_model__manufacturer", "firmware_version", "charge_point", "plan", "tester"
+    )
+
+
+class RunListView(CatalogListView):
+    table_class = tables.RunTable
+    filterset_class = filters.RunFilter
+    title = "Test runs"
+    create_url_name = "certification:run-create"
+
+    def get_queryset(self) -> QuerySet[TestRun]:
+        return (
+            runs_for(self.request.user)
+            .annotate(
+                passed=_latest_count("Y"),
+                failed=_latest_count("N"),
+                not_applicable=_latest_count("NA"),
+            )
+            .order_by("-pk")
+        )
+
+
+class RunCreateView(EngineerRequiredMixin, CreateView):
+    model = TestRun
+    form_class = RunCreateForm
+    template_name = "chargers/form.html"
+    extra_context = {"title": "New test run"}
+
+    def get_initial(self) -> dict[str, Any]:
+        initial = super().get_initial()
+        for field in ("charge_point", "firmware_version"):
+            value = self.request.GET.get(field, "")
+            if value.isdigit():
+                initial[field] = int(value)
+        return initial
+
+    def form_valid(self, form: ModelForm) -> HttpResponse:
+        data = form.cleaned_data
+        run = services.create_run(
+            charge_point=data["charge_point"],
+            plan=data["plan"],
+            tester=self.request.user,  # type: ignore[arg-type]
+            firmware_version=data["firmware_version"],
+            notes=data.get("notes", ""),
+        )
+        messages.success(self.request, f"{run} created: start its first step when ready.")
+        return redirect(run)
+
+
+@require_safe
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(runs_for(request.user), pk=pk)
+    if request.GET.get("fragment") == "status" and can_edit(request.user):
+        return render(
+            request,
+            "certification/_charger_status.html",
+            {
+                "run": run,
+                "connectors": run.charge_point.connectors.all(),
+                "connected": charger_services.is_connected(run.charge_point),
+            },
+        )
+    steps = list(run.plan.steps.all())
+    latest = services.latest_results(run)
+    running = services.running_result(run)
+    editable = can_edit(request.user) and run.is_open()
+    number = request.GET.get("step", "")
+    selected: TestStep | None
+    if number.isdigit() and any(s.number == int(number) for s in steps):
+        selected = next(s for s in steps if s.number == int(number))
+    elif running is not None:
+        selected = running.step
+    else:
+        selected = next((s for s in steps if s.number not in latest), steps[0] if steps else None)
+    context: dict[str, Any] = {
+        "run": run,
+        "rows": [(step, latest.get(step.number)) for step in steps],
+        "running": running,
+        "editable": editable,
+        "is_engineer": can_edit(request.user),
+        "selected": selected,
+        "all_actions": charger_services.CSMS_ACTIONS,
+    }
+    if selected is not None:
+        attempts = list(run.results.filter(step=selected).order_by("attempt"))
+        attempt_no = request.GET.get("attempt", "")
+        result = next(
+            (a for a in attempts if str(a.attempt) == attempt_no),
+            attempts[-1] if attempts else None,
+        )
+        frames = (
+            list(Frame.objects.filter(step_result=result).order_by("captured_at", "seq"))
+            if result
+            else []
+        )
+        cited = {i for f in (result.findings if result else []) for i in f.get("frame_ids", [])}
+        context.update(
+            {
+                "attempts": attempts,
+                "result": result,
+                "frames": frames,
+                "cited": cited,
+                "decision_form": DecisionForm(
+                    initial={
+                        "verdict": (result.final_verdict or result.proposed_verdict)
+                        if result
+                        else "",
+                        "remarks": result.remarks if result else "",
+                        "minor_issue": result.minor_issue if result else False,
+                    }
+                ),
+                "skip_form": SkipForm(),
+                "step_commands": [
+                    {**c, "payload_json": json.dumps(c.get("payload", {}), indent=2)}
+                    for c in selected.commands
+                ],
+                "connectors": run.charge_point.connectors.all(),
+                "connected": charger_services.is_connected(run.charge_point),
+            }
+        )
+    return render(request, "certification/run_console.html", context)
+
+
+def _step_of(request: HttpRequest, pk: int, number: int) -> tuple[TestRun, TestStep]:
+    run = get_object_or_404(runs_for(request.user), pk=pk)
+    step = get_object_or_404(run.plan.steps, number=number)
+    return run, step
+
+
+def _back(run: TestRun, step: TestStep) -> HttpResponse:
+    return redirect(f"{reverse('certification:run-detail', args=[run.pk])}?step={step.number}")
+
+
+@require_POST
+@engineer_required
+def step_start(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    run, step = _step_of(request, pk, number)
+    try:
+        result = services.start_step(run, step, request.user)  # type: ignore[arg-type]
+    except services.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Step {step.number} attempt {result.attempt} started.")
+    return _back(run, step)
+
+
+@require_POST
+@engineer_required
+def step_finish(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    run, step = _step_of(request, pk, number)
+    result = services.running_result(run)
+    if result is None or result.step_id != step.pk:
+        messages.error(request, f"Step {step.number} is not running.")
+        return _back(run, step)
+    try:
+        result = services.finish_step(result)
+    except services.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Step {step.number} finished: the judge proposes "
+            f"{result.get_proposed_verdict_display() or 'nothing'}.",
+        )
+    return _back(run, step)
+
+
+@require_POST
+@engineer_required
+def step_skip(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    run, step = _step_of(request, pk, number)
+    form = SkipForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the step does not apply.")
+        return _back(run, step)
+    try:
+        services.skip_step(run, step, form.cleaned_data["reason"], request.user)  # type: ignore[arg-type]
+    except services.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Step {step.number} recorded as N/A.")
+    return _back(run, step)
+
+
+@require_POST
+@engineer_required
+def step_decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    run, step = _step_of(request, pk, number)
+    result = run.results.filter(step=step).order_by("-attempt").first()
+    form = DecisionForm(request.POST)
+    if result is None:
+        messages.error(request, f"Step {step.number} has not been run yet.")
+    elif not form.is_valid():
+        messages.error(request, "Choose a verdict: Y, N or N/A.")
+    else:
+        try:
+            services.decide_step(
+                result,
+                verdict=form.cleaned_data["verdict"],
+                remarks=form.cleaned_data["remarks"],
+                minor_issue=form.cleaned_data["minor_issue"],
+                user=request.user,  # type: ignore[arg-type]
+            )
+        except services.WorkflowError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"Verdict of step {step.number} saved.")
+    return _back(run, step)
+
+
+@require_POST
+@engineer_required
+def run_command(request: HttpRequest, pk: int) -> JsonResponse:
+    """Send a command to the run's charger from the console (fetch, JSON in and out)."""
+    run = get_object_or_404(runs_for(request.user), pk=pk)
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError:
+        return JsonResponse({"error": "The request body is not JSON."}, status=400)
+    action, payload = body.get("action", ""), body.get("payload", {})
+    try:
+        command = charger_services.send_command(
+            run.charge_point,
+            action,
+            payload,
+            requested_by_id=request.user.pk,
+            deliberately_invalid=bool(body.get("deliberately_invalid")),
+        )
+    except charger_services.CommandPayloadError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(
+        {
+            "id": command.pk,
+            "action": command.action,
+            "status": command.status,
+            "status_display": command.get_status_display(),
+            "response": command.response,
+            "error": command.error,
+            "round_trip_ms": command.round_trip_ms,
+        }
+    )
+
+
+# --- Plans ---------------------------------------------------------------------------------
+
+
+class PlanListView(EngineerRequiredMixin, CatalogListView):
+    table_class = tables.PlanTable
+    title = "Test plans"
+    filterset_class = filters.PlanFilter
+
+    def get_queryset(self) -> QuerySet[TestPlan]:
+        return TestPlan.objects.annotate(
+            step_count=Count("steps", distinct=True), run_count=Count("runs", distinct=True)
+        ).order_by("name", "-version")
+
+
+@require_safe
+@engineer_required
+def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = get_object_or_404(TestPlan, pk=pk)
+    return render(
+        request,
+        "certification/plan_detail.html",
+        {"plan": plan, "steps": plan.steps.all(), "in_use": plan.is_in_use()},
+    )
+
+
+@require_POST
+@engineer_required
+def plan_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = get_object_or_404(TestPlan, pk=pk)
+    copy = services.copy_plan(plan, request.user)  # type: ignore[arg-type]
+    messages.success(request, f"{copy} created from {plan}: edit its steps here.")
+    return redirect(copy)
+
+
+@engineer_required
+def step_edit(request: HttpRequest, pk: int, number: int | None = None) -> HttpResponse:
+    plan = get_object_or_404(TestPlan, pk=pk)
+    if plan.is_in_use():
+        messages.error(request, f"{plan} is used by runs: copy it into a new version to edit.")
+        return redirect(plan)
+    step = get_object_or_404(plan.steps, number=number) if number is not None else None
+    form = StepForm(request.POST or None, instance=step or TestStep(plan=plan))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Step {form.instance.number} saved.")
+        return redirect(plan)
+    title = f"Edit step {step.number} of {plan}" if step else f"New step in {plan}"
+    return render(
+        request,
+        "chargers/form.html",
+        {"form": form, "title": title, "cancel_url": plan.get_absolute_url()},
+        status=400 if request.method == "POST" else 200,
+    )
