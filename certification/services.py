@@ -335,6 +335,10 @@ def _announce(run: TestRun, running: StepResult | None, finished: StepResult | N
     )
 
 
+def _iso(moment: datetime.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -345,3 +349,60 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime.timedelta):
         return value.total_seconds()
     return value
+
+
+# --- The result of a run -------------------------------------------------------------------
+
+
+def run_report(run: TestRun) -> dict[str, Any]:
+    """The whole result of a run as plain data (the API's report, and later the PDF's)."""
+    latest = latest_results(run)
+    steps = []
+    for step in run.plan.steps.all():
+        result = latest.get(step.number)
+        steps.append(
+            {
+                "number": step.number,
+                "profile": step.profile,
+                "title": step.title,
+                "mandatory": step.mandatory,
+                "attempts": run.results.filter(step=step).count(),
+                "timestamp": _iso(result.started_at or result.decided_at) if result else None,
+                "proposed_verdict": result.proposed_verdict if result else None,
+                "final_verdict": (result.final_verdict or None) if result else None,
+                "minor_issue": result.minor_issue if result else False,
+                "remarks": result.remarks if result else "",
+                "findings": result.findings if result else [],
+                "measurements": result.measurements if result else {},
+            }
+        )
+    verdicts = [s["final_verdict"] for s in steps]
+    charge_point = run.charge_point
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "manufacturer": run.charger_model.manufacturer.name,
+        "hardware_model": run.charger_model.name,
+        "firmware": run.firmware_version.version,
+        "tester": str(run.tester),
+        "reviewer": str(run.reviewer) if run.reviewer else None,
+        "plan": {"name": run.plan.name, "version": run.plan.version},
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "charge_point": {
+            "id": charge_point.charge_point_id,
+            "vendor": charge_point.reported_vendor,
+            "model": charge_point.reported_model,
+            "serial": charge_point.reported_serial,
+            "firmware": charge_point.reported_firmware,
+            "iccid": charge_point.reported_iccid,
+        },
+        "summary": {
+            "steps": len(steps),
+            "passed": verdicts.count("Y"),
+            "failed": verdicts.count("N"),
+            "not_applicable": verdicts.count("NA"),
+            "undecided": verdicts.count(None),
+            "minor_issues": sum(1 for s in steps if s["minor_issue"]),
+        },
+        "steps": steps,
+    }

@@ -1,8 +1,25 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
+from certification.api import TestPlanViewSet, TestRunViewSet
 from chargers import views as charger_views
+from chargers.api import (
+    ChargePointViewSet,
+    ChargerModelViewSet,
+    FirmwareVersionViewSet,
+    ManufacturerViewSet,
+)
+
+api = DefaultRouter()
+api.register("manufacturers", ManufacturerViewSet, basename="manufacturer")
+api.register("charger-models", ChargerModelViewSet, basename="charger-model")
+api.register("firmware-versions", FirmwareVersionViewSet, basename="firmware-version")
+api.register("charge-points", ChargePointViewSet, basename="charge-point")
+api.register("test-plans", TestPlanViewSet, basename="test-plan")
+api.register("runs", TestRunViewSet, basename="run")
 
 urlpatterns = [
     path("", charger_views.home, name="home"),
@@ -20,5 +37,8 @@ urlpatterns = [
     ),
     path("", include("chargers.urls")),
     path("", include("certification.urls")),
+    path("api/", include(api.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,343 @@
+"""Runs in the automation API: what a lab's script or a manufacturer's build pipeline uses
+to drive a certification run and read its result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from certification import services
+from certification.models import StepResult, TestPlan, TestRun, TestStep, Verdict
+from chargers import services as charger_services
+from chargers.access import can_edit, visible
+from chargers.api import EngineersOnly, EngineerWrites
+from chargers.models import Command, FirmwareVersion, Frame
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class TestStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TestStep
+        fields = [
+            "number",
+            "profile",
+            "title",
+            "description",
+            "manual_actions",
+            "preconditions",
+            "expected_sequence",
+            "commands",
+            "judge_rule",
+            "judge_params",
+            "mandatory",
+        ]
+
+
+class TestPlanSerializer(serializers.ModelSerializer):
+    steps = TestStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TestPlan
+        fields = ["id", "name", "version", "ocpp_version", "description", "based_on", "steps"]
+
+
+class TestPlanViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TestPlanSerializer
+    permission_classes = [permissions.IsAuthenticated, EngineersOnly]
+    queryset = TestPlan.objects.prefetch_related("steps").order_by("name", "-version")
+
+
+class StepResultSerializer(serializers.ModelSerializer):
+    number = serializers.IntegerField(source="step.number", read_only=True)
+    title = serializers.CharField(source="step.title", read_only=True)
+    profile = serializers.CharField(source="step.profile", read_only=True)
+    decided_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = StepResult
+        fields = [
+            "id",
+            "number",
+            "title",
+            "profile",
+            "attempt",
+            "started_at",
+            "finished_at",
+            "proposed_verdict",
+            "findings",
+            "measurements",
+            "final_verdict",
+            "remarks",
+            "minor_issue",
+            "skip_reason",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.Serializer):
+    final_verdict = serializers.ChoiceField(choices=Verdict.choices)
+    remarks = serializers.CharField(required=False, allow_blank=True, default="")
+    minor_issue = serializers.BooleanField(required=False, default=False)
+
+
+class SkipSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class CommandRequestSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=charger_services.CSMS_ACTIONS)
+    payload = serializers.DictField(default=dict)
+    deliberately_invalid = serializers.BooleanField(default=False)
+
+
+class CommandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Command
+        fields = [
+            "id",
+            "action",
+            "payload",
+            "deliberately_invalid",
+            "status",
+            "unique_id",
+            "response",
+            "error",
+            "round_trip_ms",
+            "requested_at",
+            "answered_at",
+        ]
+
+
+class FrameSerializer(serializers.ModelSerializer):
+    step = serializers.IntegerField(source="step_result.step.number", default=None)
+    attempt = serializers.IntegerField(source="step_result.attempt", default=None)
+
+    class Meta:
+        model = Frame
+        fields = [
+            "id",
+            "connection",
+            "seq",
+            "captured_at",
+            "direction",
+            "message_type",
+            "unique_id",
+            "action",
+            "raw",
+            "payload",
+            "validation_error",
+            "deliberately_invalid",
+            "step",
+            "attempt",
+        ]
+
+
+class TestRunSerializer(serializers.ModelSerializer):
+    firmware_version = serializers.PrimaryKeyRelatedField(queryset=FirmwareVersion.objects.all())
+    tester = serializers.StringRelatedField()
+
+    class Meta:
+        model = TestRun
+        fields = [
+            "id",
+            "charger_model",
+            "firmware_version",
+            "charge_point",
+            "plan",
+            "tester",
+            "status",
+            "started_at",
+            "finished_at",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = ["charger_model", "status", "started_at", "finished_at", "created_at"]
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        charge_point, firmware = data.get("charge_point"), data.get("firmware_version")
+        if (
+            charge_point
+            and firmware
+            and charge_point.charger_model_id
+            and charge_point.charger_model_id != firmware.charger_model_id
+        ):
+            raise ValidationError(
+                {"firmware_version": f"{firmware} is not firmware of {charge_point.charger_model}."}
+            )
+        return data
+
+    def create(self, validated_data: dict[str, Any]) -> TestRun:
+        return services.create_run(
+            charge_point=validated_data["charge_point"],
+            plan=validated_data["plan"],
+            tester=self.context["request"].user,
+            firmware_version=validated_data["firmware_version"],
+            notes=validated_data.get("notes", ""),
+        )
+
+
+STEP = r"steps/(?P<number>\d+)"
+
+
+class TestRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Runs, their steps, commands, evidence and report. Manufacturer users read their own
+    published runs; everything else is for engineers."""
+
+    serializer_class = TestRunSerializer
+    permission_classes = [permissions.IsAuthenticated, EngineerWrites]
+    filterset_fields = ["status", "charger_model", "firmware_version", "charge_point"]
+
+    def get_queryset(self) -> QuerySet[TestRun]:
+        return (
+            visible(TestRun.objects.all(), self.request.user)
+            .select_related(
+                "charger_model__manufacturer", "firmware_version", "charge_point", "plan", "tester"
+            )
+            .order_by("-pk")
+        )
+
+    def _step(self, run: TestRun, number: str) -> TestStep:
+        return get_object_or_404(run.plan.steps, number=int(number))
+
+    def _latest(self, run: TestRun, step: TestStep) -> StepResult:
+        result = run.results.filter(step=step).order_by("-attempt").first()
+        if result is None:
+            raise Conflict(f"Step {step.number} has not been run yet.")
+        return result
+
+    @extend_schema(request=None, responses=StepResultSerializer)
+    @action(detail=True, methods=["post"], url_path=f"{STEP}/start")
+    def start(self, request: Request, pk: str, number: str) -> Response:
+        """Start an attempt at the step (a repeat when it ran before)."""
+        run = self.get_object()
+        try:
+            result = services.start_step(run, self._step(run, number), request.user)
+        except services.WorkflowError as error:
+            raise Conflict(str(error)) from None
+        return Response(StepResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=StepResultSerializer)
+    @action(detail=True, methods=["post"], url_path=f"{STEP}/finish")
+    def finish(self, request: Request, pk: str, number: str) -> Response:
+        """Finish the running attempt; the answer holds the judge's proposal and findings."""
+        run = self.get_object()
+        step = self._step(run, number)
+        running = services.running_result(run)
+        if running is None or running.step_id != step.pk:
+            raise Conflict(f"Step {step.number} is not running.")
+        try:
+            result = services.finish_step(running)
+        except services.WorkflowError as error:
+            raise Conflict(str(error)) from None
+        return Response(StepResultSerializer(result).data)
+
+    @extend_schema(request=SkipSerializer, responses=StepResultSerializer)
+    @action(detail=True, methods=["post"], url_path=f"{STEP}/skip")
+    def skip(self, request: Request, pk: str, number: str) -> Response:
+        """Record the step as N/A with the reason."""
+        run = self.get_object()
+        body = SkipSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = services.skip_step(
+                run,
+                self._step(run, number),
+                body.validated_data["reason"],
+                request.user,
+            )
+        except services.WorkflowError as error:
+            raise Conflict(str(error)) from None
+        return Response(StepResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], request=None, responses=StepResultSerializer)
+    @extend_schema(methods=["PATCH"], request=DecisionSerializer, responses=StepResultSerializer)
+    @action(detail=True, methods=["get", "patch"], url_path=STEP)
+    def step(self, request: Request, pk: str, number: str) -> Response:
+        """The step's latest attempt; PATCH sets the final verdict and remarks."""
+        run = self.get_object()
+        result = self._latest(run, self._step(run, number))
+        if request.method == "GET":
+            return Response(StepResultSerializer(result).data)
+        if not can_edit(request.user):
+            self.permission_denied(request)
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = services.decide_step(
+                result,
+                verdict=body.validated_data["final_verdict"],
+                remarks=body.validated_data["remarks"],
+                minor_issue=body.validated_data["minor_issue"],
+                user=request.user,
+            )
+        except services.WorkflowError as error:
+            raise Conflict(str(error)) from None
+        return Response(StepResultSerializer(result).data)
+
+    @extend_schema(request=CommandRequestSerializer, responses=CommandSerializer)
+    @action(detail=True, methods=["post"])
+    def commands(self, request: Request, pk: str) -> Response:
+        """Send a CSMS-initiated call to the run's charger and wait for its answer."""
+        run = self.get_object()
+        body = CommandRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            command = charger_services.send_command(
+                run.charge_point,
+                body.validated_data["action"],
+                body.validated_data["payload"],
+                requested_by_id=request.user.pk,
+                deliberately_invalid=body.validated_data["deliberately_invalid"],
+            )
+        except charger_services.CommandPayloadError as error:
+            raise ValidationError({"payload": [str(error)]}) from None
+        return Response(CommandSerializer(command).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("step", int, description="Only the frames of this step number"),
+            OpenApiParameter("attempt", int, description="With step: only this attempt"),
+        ],
+        responses=FrameSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def evidence(self, request: Request, pk: str) -> Response:
+        """Every frame of the run in capture order, paginated."""
+        run = self.get_object()
+        frames = Frame.objects.filter(run=run).select_related("step_result__step")
+        step = request.query_params.get("step", "")
+        if step.isdigit():
+            frames = frames.filter(step_result__step__number=int(step))
+            attempt = request.query_params.get("attempt", "")
+            if attempt.isdigit():
+                frames = frames.filter(step_result__attempt=int(attempt))
+        frames = frames.order_by("captured_at", "seq")
+        page = self.paginate_queryset(frames)
+        return self.get_paginated_response(FrameSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses=dict)
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str) -> Response:
+        """The whole result: run header, the charger's BootNotification, every step's latest
+        attempt with verdicts and findings, and the summary."""
+        run = self.get_object()
+        return Response(services.run_report(run))

@@ -1,0 +1,167 @@
+"""The catalog and charge points in the automation API. Rows come through access.visible,
+like the pages; writes need an engineer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.request import Request
+
+from chargers import services
+from chargers.access import can_edit, visible
+from chargers.models import ChargePoint, ChargerModel, Connection, FirmwareVersion, Manufacturer
+
+
+class EngineerWrites(permissions.BasePermission):
+    """Anyone logged in reads what they may see; only engineers change anything."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return can_edit(request.user)
+
+
+class EngineersOnly(permissions.BasePermission):
+    """Lab resources (charge points, plans): engineers only, as on the pages."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return can_edit(request.user)
+
+
+class ManufacturerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Manufacturer
+        fields = ["id", "name", "country", "website", "contact_email"]
+
+
+class ChargerModelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChargerModel
+        fields = [
+            "id",
+            "manufacturer",
+            "name",
+            "current_type",
+            "connectors",
+            "max_power_kw",
+            "outlet",
+            "notes",
+        ]
+
+
+class FirmwareVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FirmwareVersion
+        fields = ["id", "charger_model", "version", "release_date", "notes"]
+
+
+class ScopedViewSet(viewsets.ModelViewSet):
+    permission_classes = [permissions.IsAuthenticated, EngineerWrites]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scoped(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return visible(queryset, self.request.user)
+
+
+class ManufacturerViewSet(ScopedViewSet):
+    serializer_class = ManufacturerSerializer
+    filterset_fields = ["country"]
+
+    def get_queryset(self) -> QuerySet[Manufacturer]:
+        return self.scoped(Manufacturer.objects.order_by("name"))
+
+
+class ChargerModelViewSet(ScopedViewSet):
+    serializer_class = ChargerModelSerializer
+    filterset_fields = ["manufacturer", "current_type", "outlet"]
+
+    def get_queryset(self) -> QuerySet[ChargerModel]:
+        return self.scoped(ChargerModel.objects.order_by("manufacturer__name", "name"))
+
+
+class FirmwareVersionViewSet(ScopedViewSet):
+    serializer_class = FirmwareVersionSerializer
+    filterset_fields = ["charger_model"]
+
+    def get_queryset(self) -> QuerySet[FirmwareVersion]:
+        return self.scoped(FirmwareVersion.objects.order_by("charger_model", "version"))
+
+
+class ChargePointSerializer(serializers.ModelSerializer):
+    connected = serializers.BooleanField(read_only=True)
+    authorization_key = serializers.CharField(
+        write_only=True,
+        required=False,
+        min_length=16,
+        max_length=40,
+        help_text="Profile 1 key; generated when omitted and returned once in the answer.",
+    )
+    no_auth = serializers.BooleanField(write_only=True, required=False, default=False)
+
+    class Meta:
+        model = ChargePoint
+        fields = [
+            "id",
+            "charge_point_id",
+            "charger_model",
+            "firmware_version",
+            "security_profile",
+            "enabled",
+            "boot_answer",
+            "heartbeat_interval",
+            "data_transfer_answer",
+            "reported_vendor",
+            "reported_model",
+            "reported_serial",
+            "reported_firmware",
+            "reported_iccid",
+            "last_boot_at",
+            "connected",
+            "authorization_key",
+            "no_auth",
+        ]
+        read_only_fields = [
+            "security_profile",
+            "reported_vendor",
+            "reported_model",
+            "reported_serial",
+            "reported_firmware",
+            "reported_iccid",
+            "last_boot_at",
+        ]
+
+    def create(self, validated_data: dict[str, Any]) -> ChargePoint:
+        key = validated_data.pop("authorization_key", None)
+        no_auth = validated_data.pop("no_auth", False)
+        charge_point_id = validated_data.pop("charge_point_id")
+        charge_point, clear_key = services.create_charge_point(
+            charge_point_id, authorization_key=key, no_auth=no_auth, **validated_data
+        )
+        charge_point.new_authorization_key = clear_key  # type: ignore[attr-defined]
+        return charge_point
+
+    def to_representation(self, instance: ChargePoint) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        new_key = getattr(instance, "new_authorization_key", None)
+        if new_key:
+            data["authorization_key"] = new_key
+        data.setdefault("connected", services.is_connected(instance))
+        return data
+
+
+class ChargePointViewSet(ScopedViewSet):
+    serializer_class = ChargePointSerializer
+    permission_classes = [permissions.IsAuthenticated, EngineersOnly]
+    filterset_fields = ["enabled", "charger_model"]
+
+    def get_queryset(self) -> QuerySet[ChargePoint]:
+        open_connection = Connection.objects.filter(
+            charge_point=OuterRef("pk"), closed_at__isnull=True
+        )
+        return self.scoped(
+            ChargePoint.objects.annotate(connected=Exists(open_connection)).order_by(
+                "charge_point_id"
+            )
+        )
