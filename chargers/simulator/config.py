@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chargers.simulator.misbehaviours import check_misbehaviours
 
@@ -52,11 +53,11 @@ class ChargerConfig:
             raise ValueError("time_scale must be positive")
 
     @classmethod
-    def for_url(cls, url: str, **options: object) -> ChargerConfig:
+    def for_url(cls, url: str, **options: Any) -> ChargerConfig:
         """A config whose charge point id is the URL's last path segment, as the portal
         expects (``ws://host/ocpp/<chargePointId>``)."""
         path = urllib.parse.urlsplit(url).path.rstrip("/")
         charge_point_id = urllib.parse.unquote(path.rsplit("/", 1)[-1])
         if not charge_point_id:
             raise ValueError(f"{url!r} does not end with a charge point id")
-        return cls(charge_point_id, url, **options)  # type: ignore[arg-type]
+        return cls(charge_point_id, url, **options)

@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint, call
@@ -140,6 +140,15 @@ class ChargeStation(ChargePoint):
             await play(self)
         finally:
             await self.close()
+
+    async def __aenter__(self) -> Self:
+        """``async with SimulatedCharger(config) as charger:`` connects and boots; a test then
+        drives the hardware (``plug_in``, ``present_card``...) itself."""
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     async def connect(self) -> None:
         """Open the connection and return once the charger has booted and is online."""
