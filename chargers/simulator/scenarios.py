@@ -36,9 +36,9 @@ def scenario(name: str) -> Callable[[Scenario], Scenario]:
 
 
 def describe(name: str) -> str:
-    """The first line of a scenario's docstring, for --help."""
-    doc = SCENARIOS[name].__doc__ or ""
-    return doc.strip().splitlines()[0] if doc.strip() else name
+    """A scenario's docstring as one line, for --help."""
+    doc = " ".join((SCENARIOS[name].__doc__ or "").split())
+    return doc.rstrip(".") or name
 
 
 async def linger(charger: SimulatedCharger, default: float | None) -> None:

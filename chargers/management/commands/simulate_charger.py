@@ -30,9 +30,9 @@ class Command(BaseCommand):
     help = (
         "Connect a simulated OCPP 1.6-J charge point to URL (ws://HOST/ocpp/<chargePointId>) "
         "and play a scenario. Scenarios: "
-        + "; ".join(f"{name}: {describe(name)}" for name in SCENARIOS)
+        + " | ".join(f"{name}: {describe(name)}" for name in SCENARIOS)
         + ". Misbehaviours: "
-        + "; ".join(f"{name}: {text}" for name, text in MISBEHAVIOURS.items())
+        + " | ".join(f"{name}: {text}" for name, text in MISBEHAVIOURS.items())
         + "."
     )
     # The charger needs neither the database nor the project's checks.
