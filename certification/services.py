@@ -199,10 +199,13 @@ def judge_context(result: StepResult) -> judge.StepContext:
     settings. Frames the engineer sent invalid on purpose (expert mode) are not held
     against the charger."""
     run = result.run
+    # The judge orders by ``seq`` across the whole attempt, while a Frame's own seq counts
+    # within one connection (it restarts after every reboot): number them in capture order.
+    ordered = Frame.objects.filter(step_result=result).order_by("captured_at", "connection", "seq")
     frames = tuple(
         judge.Frame(
             id=f.pk,
-            seq=f.seq,
+            seq=position,
             at=f.captured_at,
             direction="in" if f.direction == Frame.Direction.IN else "out",
             message_type=f.message_type,
@@ -212,7 +215,7 @@ def judge_context(result: StepResult) -> judge.StepContext:
             validation_error=(f.validation_error or None) if not f.deliberately_invalid else None,
             connection_id=f.connection_id,
         )
-        for f in Frame.objects.filter(step_result=result).order_by("captured_at", "seq")
+        for position, f in enumerate(ordered, start=1)
     )
     events = tuple(
         judge.ConnectionEvent(
@@ -228,8 +231,30 @@ def judge_context(result: StepResult) -> judge.StepContext:
         frames=frames,
         events=events,
         settings=run_settings(run),
-        params=dict(result.step.judge_params or {}),
+        params=derived_params(result) | dict(result.step.judge_params or {}),
     )
+
+
+def derived_params(result: StepResult) -> dict[str, Any]:
+    """Rule parameters the portal knows from outside the step's window (the plan's own
+    parameters take precedence)."""
+    if result.step.judge_rule != "firmware_install" or result.started_at is None:
+        return {}
+    last_boot = (
+        Frame.objects.filter(
+            charge_point=result.run.charge_point_id,
+            action="BootNotification",
+            direction=Frame.Direction.IN,
+            message_type=Frame.MessageType.CALL,
+            captured_at__lt=result.started_at,
+        )
+        .order_by("-captured_at")
+        .first()
+    )
+    if last_boot is None or not isinstance(last_boot.payload, dict):
+        return {}
+    version = last_boot.payload.get("firmwareVersion")
+    return {"previous_firmware_version": version} if version else {}
 
 
 def run_settings(run: TestRun) -> judge.RunSettings:

@@ -183,3 +183,38 @@ async def test_a_connected_charger_learns_the_step_and_tags_frames_as_they_arriv
     assert after.step_result_id is None and after.run_id == run.pk
     await ws.disconnect()
     assert await adb(StepResult.objects.filter(pk=result.pk).exists)()
+
+
+@pytest.mark.django_db
+def test_the_judge_sees_frames_numbered_across_reconnections(run: TestRun, engineer: User) -> None:
+    """A frame's own seq restarts with every connection (a reboot); the judge must still
+    see them in capture order."""
+    import datetime
+
+    from django.utils import timezone
+
+    from chargers import services as charger_services
+
+    step = run.plan.steps.get(number=19)
+    result = services.start_step(run, step, engineer)
+    first = charger_services.open_connection(
+        run.charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
+    )
+    second = charger_services.open_connection(
+        run.charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
+    )
+    start = timezone.now()
+    for index, (connection, seq) in enumerate([(first, 7), (first, 8), (second, 1), (second, 2)]):
+        Frame.objects.create(
+            charge_point=run.charge_point,
+            connection=connection,
+            seq=seq,
+            direction="in",
+            captured_at=start + datetime.timedelta(milliseconds=index),
+            raw="[]",
+            run=run,
+            step_result=result,
+        )
+    context = services.judge_context(result)
+    assert [f.seq for f in context.frames] == [1, 2, 3, 4]
+    assert [f.connection_id for f in context.frames] == [first.pk, first.pk, second.pk, second.pk]
