@@ -28,14 +28,14 @@ class Api:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.1)
+        request = urllib.request.Request(
             f"{self.base_url}{path}",
             data=data,
             method=method,
             headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             raise AssertionError(

@@ -7,7 +7,7 @@ engineer would write, in the judge's own sentences."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,9 +115,10 @@ class Run:
         settle(wait)
         return answer
 
-    def step(self, number: int, drive: Callable[[], None]) -> dict[str, Any]:
+    def step(self, number: int) -> dict[str, Any]:
+        """Start the step, do what it asks at the charger and from the portal, finish it."""
         self.api.post(f"/api/runs/{self.id}/steps/{number}/start/")
-        drive()
+        drive_step(self, number)
         result = self.api.post(f"/api/runs/{self.id}/steps/{number}/finish/")
         self.results[number] = result
         return result
@@ -249,10 +250,10 @@ def drive_step(run: Run, number: int) -> None:
                 ("FirmwareStatusNotification", None),
                 ("MeterValues", 99),
             ]:
-                payload: dict[str, Any] = {"requestedMessage": kind}
+                trigger: dict[str, Any] = {"requestedMessage": kind}
                 if connector is not None:
-                    payload["connectorId"] = connector
-                run.command("TriggerMessage", payload, wait=0.7)
+                    trigger["connectorId"] = connector
+                run.command("TriggerMessage", trigger, wait=0.7)
 
 
 def explain(results: dict[int, dict[str, Any]]) -> str:
@@ -268,7 +269,7 @@ def test_a_well_behaved_dc_charger_passes_every_step_it_supports(lab: Lab) -> No
     try:
         run = Run(lab, charger)
         for number in range(1, 24):
-            run.step(number, lambda n=number: drive_step(run, n))
+            run.step(number)
     finally:
         charger.stop()
     verdicts = {n: r["proposed_verdict"] for n, r in run.results.items()}
@@ -312,7 +313,7 @@ def test_a_misbehaving_charger_gets_the_engineers_findings(lab: Lab) -> None:
     try:
         run = Run(lab, charger)
         for number in (1, 9, 10, 18, 23):
-            run.step(number, lambda n=number: drive_step(run, n))
+            run.step(number)
     finally:
         charger.stop()
     results = run.results
