@@ -57,3 +57,16 @@
     setInterval(refresh, every);
   });
 })();
+
+// The navigation on narrow screens: a real button, reachable by keyboard and announced
+// to screen readers through aria-expanded.
+(function () {
+  "use strict";
+  var toggle = document.querySelector(".nav-toggle");
+  var nav = document.getElementById("mainnav");
+  if (!toggle || !nav) { return; }
+  toggle.addEventListener("click", function () {
+    var open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+})();

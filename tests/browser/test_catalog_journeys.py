@@ -194,7 +194,14 @@ def test_menu_toggle_shows_the_navigation_on_a_tablet(engineer_page: Page) -> No
     navigation = page.get_by_role("navigation", name="Main")
     expect(navigation).to_be_hidden()
 
-    page.get_by_text("Menu", exact=True).click()
+    toggle = page.get_by_role("button", name="Menu")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # Reachable by keyboard: Tab from the brand link lands on the toggle, Enter opens it.
+    page.get_by_role("link", name="OCPP Certification Portal").focus()
+    page.keyboard.press("Tab")
+    expect(toggle).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(navigation).to_be_visible()
     navigation.get_by_role("link", name="Charger models").click()
     expect(page.get_by_role("heading", name="Charger models", level=1)).to_be_visible()
