@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from certification.models import StepResult, TestPlan, TestRun
 from certification.services import create_run
 from chargers import services
-from chargers.models import ChargePoint, FirmwareVersion, User
+from chargers.models import FirmwareVersion, User
 from chargers.simulator import ChargerConfig
 from tests.browser.conftest import Screenshot
 from tests.e2e.harness import ChargerThread
