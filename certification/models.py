@@ -3,6 +3,7 @@ every step with its evidence."""
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 from django.conf import settings
@@ -141,6 +142,10 @@ class TestRun(models.Model):
         related_name="runs_reviewed",
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(
+        blank=True, help_text="Why the reviewer sent the run back, when they did."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -234,3 +239,48 @@ class StepResult(models.Model):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class Report(models.Model):
+    """A published revision of a run's report. Its PDF is rendered once and stored: it never
+    changes afterwards; publishing the run again makes a new revision with a new id."""
+
+    run = models.ForeignKey(TestRun, on_delete=models.PROTECT, related_name="reports")
+    revision = models.PositiveSmallIntegerField()
+    report_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pdf = models.FileField(upload_to="reports/")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    generated_at = models.DateTimeField()
+    tester = models.CharField(max_length=150)
+    reviewer = models.CharField(max_length=150)
+    # What the verification page confirms, frozen at publication.
+    manufacturer = models.CharField(max_length=120)
+    charger_model = models.CharField(max_length=120)
+    firmware = models.CharField(max_length=120)
+    summary = models.JSONField(default=dict)
+
+    manufacturer_path: ClassVar[str] = "run__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["run", "-revision"]
+        constraints = [
+            models.UniqueConstraint("run", "revision", name="report_revision_unique_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.report_id} (run {self.run_id}, revision {self.revision})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("certification:verify", args=[self.report_id])
+
+    @property
+    def overall(self) -> str:
+        """Pass when no step failed; the report's one-word result."""
+        return "Fail" if self.summary.get("failed") else "Pass"
+
+    def file_name(self) -> str:
+        return (
+            f"ocpp-certification-{self.manufacturer}-{self.charger_model}-{self.firmware}"
+            f"-r{self.revision}.pdf"
+        ).replace(" ", "_")

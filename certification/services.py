@@ -4,17 +4,21 @@ these functions (views, the API and management commands call them)."""
 from __future__ import annotations
 
 import datetime
+import hashlib
+import uuid
 from typing import Any, Literal, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from certification import judge
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
-from certification.models import StepResult, TestPlan, TestRun, TestStep, Verdict
+from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
 from chargers.models import ChargePoint, ConnectionEvent, Frame, IdTag, User
 
 
@@ -430,4 +434,193 @@ def run_report(run: TestRun) -> dict[str, Any]:
             "minor_issues": sum(1 for s in steps if s["minor_issue"]),
         },
         "steps": steps,
+    }
+
+
+# --- Review and publication ----------------------------------------------------------------
+
+
+def undecided_mandatory_steps(run: TestRun) -> list[int]:
+    latest = latest_results(run)
+    return [
+        step.number
+        for step in run.plan.steps.filter(mandatory=True)
+        if step.number not in latest or not latest[step.number].final_verdict
+    ]
+
+
+@transaction.atomic
+def submit_for_review(run: TestRun, user: User) -> TestRun:
+    """The tester hands the run over: every mandatory step has its final verdict."""
+    run = TestRun.objects.select_for_update().get(pk=run.pk)
+    if run.status not in {TestRun.Status.DRAFT, TestRun.Status.IN_PROGRESS}:
+        raise WorkflowError(f"Run {run.pk} is {run.get_status_display().lower()}.")
+    running = running_result(run)
+    if running is not None:
+        raise WorkflowError(f"Step {running.step.number} is still running: finish it first.")
+    missing = undecided_mandatory_steps(run)
+    if missing:
+        listed = ", ".join(str(n) for n in missing)
+        raise WorkflowError(f"Steps without a final verdict: {listed}. Decide them first.")
+    run.status = TestRun.Status.IN_REVIEW
+    run.submitted_at = run.finished_at = timezone.now()
+    run.review_note = ""
+    run.save(update_fields=["status", "submitted_at", "finished_at", "review_note", "updated_at"])
+    transaction.on_commit(lambda: _announce(run, None))
+    return run
+
+
+@transaction.atomic
+def return_for_changes(run: TestRun, reviewer: User, note: str) -> TestRun:
+    """The reviewer sends the run back to the tester, saying why."""
+    run = TestRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != TestRun.Status.IN_REVIEW:
+        raise WorkflowError("Only a run in review can be sent back.")
+    if not note.strip():
+        raise WorkflowError("Say what the tester should change.")
+    run.status = TestRun.Status.IN_PROGRESS
+    run.review_note = note.strip()
+    try:
+        with transaction.atomic():
+            run.save(update_fields=["status", "review_note", "updated_at"])
+    except IntegrityError:
+        raise WorkflowError(
+            f"{run.charge_point} is under test in another run; finish that one first."
+        ) from None
+    return run
+
+
+def publish_run(run: TestRun, reviewer: User, *, public_base_url: str) -> Report:
+    """Another engineer approves the run: its report is rendered once, in a separate
+    process, stored with a new report id, and from now on never changes."""
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != TestRun.Status.IN_REVIEW:
+            raise WorkflowError("Send the run to review before publishing it.")
+        if run.tester_id == reviewer.pk:
+            raise WorkflowError("Another engineer must approve the run: not its tester.")
+        run.reviewer = reviewer
+        run.save(update_fields=["reviewer", "updated_at"])
+    report_id = uuid.uuid4()
+    generated_at = timezone.now()
+    verification_url = public_base_url.rstrip("/") + reverse(
+        "certification:verify", args=[report_id]
+    )
+    # Imported here: the renderer pulls in WeasyPrint, which the rest of the portal (and
+    # the process serving chargers) never needs.
+    from certification.reports.worker import ReportRenderError, render_pdf_in_worker
+
+    # The renderer reads the committed run; the transaction above is closed on purpose.
+    try:
+        pdf = render_pdf_in_worker(
+            run.pk,
+            report_id=str(report_id),
+            verification_url=verification_url,
+            generated_at=generated_at,
+        )
+    except ReportRenderError as error:
+        raise WorkflowError(
+            f"The report could not be rendered; nothing was published ({error})."
+        ) from error
+    summary = run_report(run)["summary"]
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().get(pk=run.pk)
+        revision = (run.reports.aggregate(r=Max("revision"))["r"] or 0) + 1
+        report = Report(
+            run=run,
+            revision=revision,
+            report_id=report_id,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            size=len(pdf),
+            generated_at=generated_at,
+            tester=str(run.tester),
+            reviewer=str(reviewer),
+            manufacturer=run.charger_model.manufacturer.name,
+            charger_model=run.charger_model.name,
+            firmware=run.firmware_version.version,
+            summary=summary,
+        )
+        report.pdf.save(f"{report_id}.pdf", ContentFile(pdf), save=False)
+        report.save()
+        run.status = TestRun.Status.PUBLISHED
+        run.published_at = generated_at
+        run.save(update_fields=["status", "published_at", "updated_at"])
+    return report
+
+
+@transaction.atomic
+def reopen_run(run: TestRun, user: User, reason: str) -> TestRun:
+    """Reopen a published run for corrections. Its published revisions stay as they are;
+    publishing again makes a new revision with a new report id."""
+    run = TestRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != TestRun.Status.PUBLISHED:
+        raise WorkflowError("Only a published run can be reopened.")
+    if not reason.strip():
+        raise WorkflowError("Say why the published run is reopened.")
+    run.status = TestRun.Status.IN_PROGRESS
+    run.review_note = f"Reopened by {user}: {reason.strip()}"
+    try:
+        with transaction.atomic():
+            run.save(update_fields=["status", "review_note", "updated_at"])
+    except IntegrityError:
+        raise WorkflowError(
+            f"{run.charge_point} is under test in another run; finish that one first."
+        ) from None
+    return run
+
+
+@transaction.atomic
+def archive_run(run: TestRun, user: User) -> TestRun:
+    run = TestRun.objects.select_for_update().get(pk=run.pk)
+    if run.status == TestRun.Status.IN_PROGRESS:
+        raise WorkflowError("A run in progress cannot be archived: send it to review first.")
+    run.status = TestRun.Status.ARCHIVED
+    run.save(update_fields=["status", "updated_at"])
+    return run
+
+
+def latest_report(run: TestRun) -> Report | None:
+    return run.reports.order_by("-revision").first()
+
+
+# --- Firmware comparison -------------------------------------------------------------------
+
+
+def firmware_matrix(charger_model: Any) -> dict[str, Any]:
+    """For each firmware version of a model (oldest first), the final verdicts of its latest
+    published run, step by step; a step that passed on the previous version with a result
+    and fails on this one is a regression, one that failed and now passes a fix."""
+    firmware_versions = list(charger_model.firmware_versions.order_by("release_date", "created_at"))
+    columns = []
+    steps: dict[int, str] = {}
+    for firmware in firmware_versions:
+        run = (
+            TestRun.objects.filter(firmware_version=firmware, status=TestRun.Status.PUBLISHED)
+            .order_by("-published_at")
+            .first()
+        )
+        verdicts: dict[int, str] = {}
+        if run is not None:
+            for number, result in latest_results(run).items():
+                verdicts[number] = result.final_verdict
+                steps.setdefault(number, result.step.title)
+        columns.append({"firmware": firmware, "run": run, "verdicts": verdicts})
+    rows: list[dict[str, Any]] = []
+    for number in sorted(steps):
+        cells: list[dict[str, str]] = []
+        previous = ""
+        for column in columns:
+            verdict = column["verdicts"].get(number, "")
+            change = ""
+            if previous == "Y" and verdict == "N":
+                change = "regression"
+            elif previous == "N" and verdict == "Y":
+                change = "fixed"
+            cells.append({"verdict": verdict, "change": change})
+            previous = verdict or previous
+        rows.append({"number": number, "title": steps[number], "cells": cells})
+    return {
+        "columns": columns,
+        "rows": rows,
+        "regressions": sum(c["change"] == "regression" for r in rows for c in r["cells"]),
     }

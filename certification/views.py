@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -10,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -18,10 +19,10 @@ from django.views.generic import CreateView
 
 from certification import filters, services, tables
 from certification.forms import DecisionForm, RunCreateForm, SkipForm, StepForm
-from certification.models import StepResult, TestPlan, TestRun, TestStep
+from certification.models import Report, StepResult, TestPlan, TestRun, TestStep
 from chargers import services as charger_services
 from chargers.access import can_edit, visible
-from chargers.models import Frame
+from chargers.models import ChargerModel, Frame
 from chargers.views import CatalogListView, EngineerRequiredMixin, engineer_required
 
 
@@ -126,6 +127,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_engineer": can_edit(request.user),
         "selected": selected,
         "all_actions": charger_services.CSMS_ACTIONS,
+        "reports": visible(Report.objects.filter(run=run), request.user).order_by("revision"),
     }
     if selected is not None:
         attempts = list(run.results.filter(step=selected).order_by("attempt"))
@@ -339,4 +341,125 @@ def step_edit(request: HttpRequest, pk: int, number: int | None = None) -> HttpR
         "chargers/form.html",
         {"form": form, "title": title, "cancel_url": plan.get_absolute_url()},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Review, publication and the published report -----------------------------------------
+
+
+def _workflow(
+    request: HttpRequest, pk: int, act: Callable[[TestRun, Any], object], done: str
+) -> HttpResponse:
+    run = get_object_or_404(runs_for(request.user), pk=pk)
+    try:
+        act(run, request.user)
+    except services.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return redirect(run)
+
+
+@require_POST
+@engineer_required
+def run_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _workflow(request, pk, services.submit_for_review, "Run sent to review.")
+
+
+@require_POST
+@engineer_required
+def run_return(request: HttpRequest, pk: int) -> HttpResponse:
+    note = request.POST.get("note", "")
+    return _workflow(
+        request,
+        pk,
+        lambda run, user: services.return_for_changes(run, user, note),
+        "Run sent back to the tester.",
+    )
+
+
+@require_POST
+@engineer_required
+def run_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    base = request.build_absolute_uri("/")
+    return _workflow(
+        request,
+        pk,
+        lambda run, user: services.publish_run(run, user, public_base_url=base),
+        "Run approved and published; its report is stored and can be downloaded.",
+    )
+
+
+@require_POST
+@engineer_required
+def run_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _workflow(
+        request,
+        pk,
+        lambda run, user: services.reopen_run(run, user, reason),
+        "Run reopened; the published report stays as it was.",
+    )
+
+
+@require_POST
+@engineer_required
+def run_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    return _workflow(request, pk, services.archive_run, "Run archived.")
+
+
+def pdf_response(report: Report) -> FileResponse:
+    response = FileResponse(
+        report.pdf.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=report.file_name(),
+    )
+    response["X-Report-Id"] = str(report.report_id)
+    return response
+
+
+@require_safe
+@login_required
+def report_pdf(
+    request: HttpRequest, pk: int, revision: int | None = None
+) -> HttpResponse | FileResponse:
+    """The stored PDF of a published revision (the latest one by default): downloads never
+    re-render, so what a manufacturer downloads is what was approved."""
+    run = get_object_or_404(runs_for(request.user), pk=pk)
+    reports = visible(Report.objects.filter(run=run), request.user)
+    report = (
+        get_object_or_404(reports, revision=revision)
+        if revision is not None
+        else reports.order_by("-revision").first()
+    )
+    if report is None:
+        raise Http404("This run has no published report yet.")
+    return pdf_response(report)
+
+
+@require_safe
+def verify_report(request: HttpRequest, report_id: str) -> HttpResponse:
+    """Public: anyone holding a PDF checks that the portal issued it, and whether a newer
+    revision replaced it."""
+    report = get_object_or_404(Report.objects.select_related("run"), report_id=report_id)
+    latest = Report.objects.filter(run=report.run_id).order_by("-revision").first()
+    return render(
+        request,
+        "certification/verify.html",
+        {"report": report, "superseded_by": latest if latest != report else None},
+    )
+
+
+@require_safe
+@login_required
+def firmware_comparison(request: HttpRequest, pk: int) -> HttpResponse:
+    """Steps by firmware versions of one charger model, each version's latest published
+    verdicts, with regressions (a pass that became a fail) highlighted."""
+    charger_model = get_object_or_404(visible(ChargerModel.objects.all(), request.user), pk=pk)
+    matrix = services.firmware_matrix(charger_model)
+    return render(
+        request,
+        "certification/comparison.html",
+        {"charger_model": charger_model, "matrix": matrix},
     )

@@ -310,7 +310,24 @@ def home(request: HttpRequest) -> HttpResponse:
         .annotate(firmware_count=Count("firmware_versions"))
         .order_by("-updated_at")
     )
+    from certification.models import Report, TestRun
+
+    published = (
+        visible(Report.objects.all(), user)
+        .select_related("run")
+        .order_by("-generated_at")
+        .distinct()[:10]
+    )
+    open_runs = (
+        visible(TestRun.objects.exclude(status__in=["published", "archived"]), user)
+        .select_related("charger_model__manufacturer", "firmware_version", "charge_point")
+        .order_by("-updated_at")[:10]
+        if can_edit(user)
+        else []
+    )
     context = {
+        "published_reports": published,
+        "open_runs": open_runs,
         "manufacturer_count": visible(Manufacturer.objects.all(), user).count(),
         "model_count": charger_models.count(),
         "firmware_count": visible(FirmwareVersion.objects.all(), user).count(),

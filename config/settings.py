@@ -223,6 +223,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Server ---------------------------------------------------------------------------
+# The address operators reach the portal at: printed (and QR-coded) in every published
+# report as the link that verifies it.
+PORTAL_PUBLIC_URL = env_str("PORTAL_PUBLIC_URL", "http://127.0.0.1:8000")
 PORTAL_BIND = env_str("PORTAL_BIND", "127.0.0.1")
 PORTAL_PORT = env_int("PORTAL_PORT", 8000)
 # Seconds between websocket pings Daphne sends to idle chargers (some ignore pings).
