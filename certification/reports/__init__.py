@@ -1,0 +1,1 @@
+"""Reports of a certification run: the PDF, the HTML page and the exports."""
