@@ -184,6 +184,8 @@ class StepAppendix:
     findings: tuple[Finding, ...]
     timeline: tuple[TimelineEntry, ...]
     frame_count: int
+    # False for a step recorded as not applicable without being run.
+    started: bool = False
 
     @property
     def truncated(self) -> bool:
@@ -444,6 +446,7 @@ def _appendix(
         findings=findings,
         timeline=tuple(timelines.get(result.pk, ())),
         frame_count=counts.get(result.pk, 0),
+        started=result.started_at is not None,
     )
 
 
