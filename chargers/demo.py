@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from certification.demo.seed_run import SeedRunOutcome, ensure_seed_run
 from certification.services import install_default_plan
 from chargers.models import ChargerModel, FirmwareVersion, Manufacturer, User
 
@@ -27,12 +28,27 @@ DEMO_PASSWORDS = {
     "engineer": "engineer-demo",
     "xcharge": "xcharge-demo",
     "admin": "admin-demo",
+    "reviewer": "reviewer-demo",
 }
 
 
+@dataclass(frozen=True)
+class DemoData:
+    logins: list[DemoLogin]
+    seed_run: SeedRunOutcome
+
+
+def load_demo_catalog() -> DemoData:
+    """Create the seed's manufacturer, model and firmware, the demo logins, and the seed
+    report's own run (published when the report renderer works)."""
+    logins = _load_catalog()
+    # Not in the catalog's transaction: publishing renders the report in another process,
+    # which reads committed rows only.
+    return DemoData(logins=logins, seed_run=ensure_seed_run())
+
+
 @transaction.atomic
-def load_demo_catalog() -> list[DemoLogin]:
-    """Create the seed's manufacturer, model and firmware and the demo logins."""
+def _load_catalog() -> list[DemoLogin]:
     xcharge, _ = Manufacturer.objects.get_or_create(
         name="Xcharge",
         defaults={"country": "China", "website": "https://www.xcharge.com"},
@@ -61,6 +77,7 @@ def load_demo_catalog() -> list[DemoLogin]:
         _ensure_login("engineer", User.Role.ENGINEER, first_name="Demo", last_name="Engineer"),
         _ensure_login("xcharge", User.Role.MANUFACTURER, manufacturer=xcharge),
         _ensure_login("admin", User.Role.ADMINISTRATOR, superuser=True),
+        _ensure_login("reviewer", User.Role.ENGINEER, first_name="Demo", last_name="Reviewer"),
     ]
 
 

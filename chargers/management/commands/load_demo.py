@@ -6,13 +6,22 @@ from chargers.demo import load_demo_catalog
 
 
 class Command(BaseCommand):
-    help = "Load the demo data (the seed report's charger and the demo logins). Idempotent."
+    help = (
+        "Load the demo data (the seed report's charger, its published run and the demo logins)."
+        " Idempotent."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        logins = load_demo_catalog()
+        demo = load_demo_catalog()
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+        seed_run = demo.seed_run.describe()
+        self.stdout.write(
+            self.style.SUCCESS(seed_run)
+            if demo.seed_run.published
+            else self.style.WARNING(seed_run)
+        )
         self.stdout.write("Demo logins (a password you changed since stays changed):")
-        for login in logins:
+        for login in demo.logins:
             state = "created" if login.created else "already there"
             self.stdout.write(
                 f"  {login.role:<24} user {login.username:<10} password {login.password:<15}"
