@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from certification import services
 from certification.models import StepResult, TestPlan, TestRun, TestStep, Verdict
 from chargers import services as charger_services
+from chargers import transfers
 from chargers.access import can_edit, visible
 from chargers.api import EngineersOnly, EngineerWrites
 from chargers.models import Command, FirmwareVersion, Frame
@@ -304,7 +306,9 @@ class TestRunViewSet(
             command = charger_services.send_command(
                 run.charge_point,
                 body.validated_data["action"],
-                body.validated_data["payload"],
+                transfers.resolve_placeholders(
+                    run, body.validated_data["payload"], settings.PORTAL_PUBLIC_URL
+                ),
                 requested_by_id=request.user.pk,
                 deliberately_invalid=body.validated_data["deliberately_invalid"],
             )

@@ -13,7 +13,8 @@ PLAN_DESCRIPTION = (
     "traced to the Open Charge Alliance's compliance test cases for a charge point."
 )
 
-UNREACHABLE_FIRMWARE = "http://127.0.0.1:9/firmware/unreachable.bin"
+# Placeholders are replaced, when the command is sent, by locations the portal hosts for
+# the run (chargers.transfers.PLACEHOLDERS): unguessable, expiring, recorded as evidence.
 PAST = "2020-01-01T00:00:00Z"
 
 
@@ -257,7 +258,7 @@ STEPS: list[dict[str, Any]] = [
             cmd(
                 "Unreachable location",
                 "UpdateFirmware",
-                {"location": UNREACHABLE_FIRMWARE, "retrieveDate": PAST, "retries": 0},
+                {"location": "{firmware:unreachable}", "retrieveDate": PAST, "retries": 0},
             )
         ],
         "judge_rule": "firmware_download_failed",
@@ -266,8 +267,8 @@ STEPS: list[dict[str, Any]] = [
         "profile": "Firmware Management",
         "title": "Remote Firmware update - Installation failed",
         "description": "A corrupt image of the model's file type. [TC_044_3]",
-        "manual_actions": "Put the location of a corrupt image of the model's file type in the "
-        "UpdateFirmware payload.",
+        "manual_actions": "Send the UpdateFirmware below: the portal serves a corrupt image of "
+        "the model's file type.",
         "expected_sequence": "UpdateFirmware(corrupt image) → FSN Downloading → Downloaded → "
         "Installing (optional) → optional reboot → FSN InstallationFailed → SN Available. "
         "DownloadFailed here is a deviation.",
@@ -276,7 +277,7 @@ STEPS: list[dict[str, Any]] = [
                 "Corrupt image",
                 "UpdateFirmware",
                 {
-                    "location": "http://127.0.0.1:8000/firmware/corrupt.bin",
+                    "location": "{firmware:corrupt}",
                     "retrieveDate": PAST,
                     "retries": 0,
                 },
@@ -288,7 +289,8 @@ STEPS: list[dict[str, Any]] = [
         "profile": "Firmware Management",
         "title": "Remote Firmware update - Download & install",
         "description": "A valid image is installed and reported. [TC_044_1]",
-        "manual_actions": "Put the location of a valid image in the UpdateFirmware payload.",
+        "manual_actions": "Upload the image to install to its firmware version (charger "
+        "model page) before the step; the UpdateFirmware below serves the newest one.",
         "expected_sequence": "UpdateFirmware(valid image) → FSN Downloading → Downloaded → "
         "Installing → BootNotification with the new firmwareVersion → SN Available → FSN "
         "Installed (Boot and Installed may swap). Recommended: SN Unavailable while installing.",
@@ -297,7 +299,7 @@ STEPS: list[dict[str, Any]] = [
                 "Valid image",
                 "UpdateFirmware",
                 {
-                    "location": "http://127.0.0.1:8000/firmware/valid.bin",
+                    "location": "{firmware:valid}",
                     "retrieveDate": PAST,
                     "retries": 1,
                 },
@@ -309,15 +311,12 @@ STEPS: list[dict[str, Any]] = [
         "profile": "Firmware Management",
         "title": "Remote get diagnostics report",
         "description": "The diagnostics file is uploaded to the location. [TC_045_1]",
-        "manual_actions": "Put the portal's diagnostics upload location in the payload.",
+        "manual_actions": "Send GetDiagnostics over HTTP or FTP: the portal receives the file.",
         "expected_sequence": "GetDiagnostics(location) → fileName → DSN Uploading → DSN "
         "Uploaded, and the file arrived.",
         "commands": [
-            cmd(
-                "Upload diagnostics",
-                "GetDiagnostics",
-                {"location": "http://127.0.0.1:8000/diagnostics/upload/", "retries": 0},
-            )
+            cmd("Upload over HTTP", "GetDiagnostics", {"location": "{diagnostics:http}"}),
+            cmd("Upload over FTP", "GetDiagnostics", {"location": "{diagnostics:ftp}"}),
         ],
         "judge_rule": "diagnostics_upload",
     },

@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.utils import timezone
 from certification import judge
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
-from chargers.models import ChargePoint, ConnectionEvent, Frame, IdTag, User
+from chargers.models import ChargePoint, ConnectionEvent, Frame, IdTag, Transfer, User
 
 
 class WorkflowError(Exception):
@@ -169,6 +169,11 @@ def finish_step(result: StepResult) -> StepResult:
     ConnectionEvent.objects.filter(
         at__gte=result.started_at, at__lte=result.finished_at, charge_point=run.charge_point_id
     ).update(run=run, step_result=result)
+    Transfer.objects.filter(
+        started_at__gte=result.started_at,
+        started_at__lte=result.finished_at,
+        charge_point=run.charge_point_id,
+    ).update(run=run, step_result=result)
     _apply_judgement(result)
     result.save()
     transaction.on_commit(lambda: _announce(run, None, finished=result))
@@ -240,25 +245,58 @@ def judge_context(result: StepResult) -> judge.StepContext:
 
 
 def derived_params(result: StepResult) -> dict[str, Any]:
-    """Rule parameters the portal knows from outside the step's window (the plan's own
-    parameters take precedence)."""
-    if result.step.judge_rule != "firmware_install" or result.started_at is None:
-        return {}
-    last_boot = (
-        Frame.objects.filter(
-            charge_point=result.run.charge_point_id,
-            action="BootNotification",
-            direction=Frame.Direction.IN,
-            message_type=Frame.MessageType.CALL,
-            captured_at__lt=result.started_at,
+    """Rule parameters the portal knows from outside the step's frames: the firmware the
+    charger reported before the attempt, and its own records of files that travelled
+    (the plan's own parameters take precedence)."""
+    rule = result.step.judge_rule
+    params: dict[str, Any] = {}
+    if result.started_at is None:
+        return params
+    if rule == "firmware_install":
+        last_boot = (
+            Frame.objects.filter(
+                charge_point=result.run.charge_point_id,
+                action="BootNotification",
+                direction=Frame.Direction.IN,
+                message_type=Frame.MessageType.CALL,
+                captured_at__lt=result.started_at,
+            )
+            .order_by("-captured_at")
+            .first()
         )
-        .order_by("-captured_at")
-        .first()
-    )
-    if last_boot is None or not isinstance(last_boot.payload, dict):
-        return {}
-    version = last_boot.payload.get("firmwareVersion")
-    return {"previous_firmware_version": version} if version else {}
+        if last_boot is not None and isinstance(last_boot.payload, dict):
+            version = last_boot.payload.get("firmwareVersion")
+            if version:
+                params["previous_firmware_version"] = version
+    transfers = Transfer.objects.filter(step_result=result).order_by("started_at")
+    if rule in {"firmware_installation_failed", "firmware_install"} and _sent_location(
+        result, "UpdateFirmware", "/transfers/firmware/"
+    ):
+        params["portal_downloads"] = [
+            {"status": t.status, "bytes": t.bytes_transferred}
+            for t in transfers.filter(direction=Transfer.Direction.DOWNLOAD)
+        ]
+    if rule == "diagnostics_upload" and (
+        _sent_location(result, "GetDiagnostics", "/transfers/diagnostics/")
+        or _sent_location(result, "GetDiagnostics", "ftp://diag-")
+    ):
+        params["received_file_names"] = [
+            t.file_name
+            for t in transfers.filter(
+                direction=Transfer.Direction.UPLOAD, status=Transfer.Status.COMPLETED
+            )
+        ]
+    return params
+
+
+def _sent_location(result: StepResult, action: str, marker: str) -> bool:
+    """Whether the attempt sent ``action`` with a location the portal itself hosts."""
+    for payload in Frame.objects.filter(
+        step_result=result, action=action, direction=Frame.Direction.OUT, message_type=2
+    ).values_list("payload", flat=True):
+        if isinstance(payload, dict) and marker in str(payload.get("location", "")):
+            return True
+    return False
 
 
 def run_settings(run: TestRun) -> judge.RunSettings:
@@ -517,6 +555,9 @@ def publish_run(run: TestRun, reviewer: User, *, public_base_url: str) -> Report
             report_id=str(report_id),
             verification_url=verification_url,
             generated_at=generated_at,
+            # The renderer reads the database this process uses (the same one in
+            # production; a test database under pytest).
+            env={"DATABASE_NAME": str(connection.settings_dict["NAME"])},
         )
     except ReportRenderError as error:
         raise WorkflowError(

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
@@ -21,6 +22,7 @@ from certification import filters, services, tables
 from certification.forms import DecisionForm, RunCreateForm, SkipForm, StepForm
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep
 from chargers import services as charger_services
+from chargers import transfers
 from chargers.access import can_edit, visible
 from chargers.models import ChargerModel, Frame
 from chargers.views import CatalogListView, EngineerRequiredMixin, engineer_required
@@ -162,6 +164,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     {**c, "payload_json": json.dumps(c.get("payload", {}), indent=2)}
                     for c in selected.commands
                 ],
+                "placeholders_used": any(
+                    "{" in json.dumps(c.get("payload", {})) for c in selected.commands
+                ),
+                "needs_image": "{firmware:valid}" in json.dumps(selected.commands)
+                and transfers.target_image(run) is None,
+                "transfers": run.transfers.filter(step_result=result) if result else [],
                 "connectors": run.charge_point.connectors.all(),
                 "connected": charger_services.is_connected(run.charge_point),
             }
@@ -265,7 +273,10 @@ def run_command(request: HttpRequest, pk: int) -> JsonResponse:
         body = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
         return JsonResponse({"error": "The request body is not JSON."}, status=400)
-    action, payload = body.get("action", ""), body.get("payload", {})
+    action = body.get("action", "")
+    payload = transfers.resolve_placeholders(
+        run, body.get("payload", {}), settings.PORTAL_PUBLIC_URL
+    )
     try:
         command = charger_services.send_command(
             run.charge_point,

@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Manufacturer(models.Model):
@@ -582,3 +583,146 @@ class Command(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} to {self.charge_point} ({self.status})"
+
+
+# --- Files that travel: firmware images and diagnostics -----------------------------------
+
+
+def firmware_image_path(image: FirmwareImage, filename: str) -> str:
+    return f"firmware/{image.firmware_version_id}/{image.purpose}/{filename}"
+
+
+class FirmwareImage(models.Model):
+    """An image file of a firmware version, served to chargers by UpdateFirmware."""
+
+    class Purpose(models.TextChoices):
+        VALID = "valid", "Image to install"
+        CORRUPT = "corrupt", "Corrupt image (installation-failed test)"
+
+    firmware_version = models.ForeignKey(
+        FirmwareVersion, on_delete=models.CASCADE, related_name="images"
+    )
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.VALID)
+    file = models.FileField(upload_to=firmware_image_path, max_length=300)
+    original_name = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    uploaded_at = models.DateTimeField()
+
+    manufacturer_path: ClassVar[str] = "firmware_version__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_purpose_display()})"
+
+
+class TransferLocation(models.Model):
+    """An unguessable, expiring location given to a charger: where to download firmware
+    (UpdateFirmware) or where to upload diagnostics (GetDiagnostics)."""
+
+    class Kind(models.TextChoices):
+        FIRMWARE = "firmware", "Firmware download"
+        DIAGNOSTICS = "diagnostics", "Diagnostics upload"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    token = models.CharField(max_length=64, unique=True)
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="transfer_locations"
+    )
+    run = models.ForeignKey(
+        "certification.TestRun",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="transfer_locations",
+    )
+    image = models.ForeignKey(
+        FirmwareImage, on_delete=models.CASCADE, null=True, blank=True, related_name="locations"
+    )
+    ftp_username = models.CharField(max_length=40, blank=True, db_index=True)
+    ftp_password = models.CharField(
+        max_length=64, blank=True, help_text="Per-location secret, in the URL given to the charger."
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="firmware") | models.Q(image__isnull=False),
+                name="firmware_location_has_an_image",
+            )
+        ]
+
+    def __str__(self) -> str:
+        until = f"{self.expires_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} for {self.charge_point} until {until}"
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+def transfer_file_path(transfer: Transfer, filename: str) -> str:
+    return f"diagnostics/{transfer.charge_point_id}/{transfer.location_id}/{filename}"
+
+
+class Transfer(models.Model):
+    """A file that crossed the wire, or tried to: evidence of the step it belongs to."""
+
+    class Direction(models.TextChoices):
+        DOWNLOAD = "download", "charger downloaded"
+        UPLOAD = "upload", "charger uploaded"
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed"
+        CUT = "cut", "Cut off before the end"
+        REFUSED = "refused"
+
+    location = models.ForeignKey(
+        TransferLocation, on_delete=models.CASCADE, null=True, blank=True, related_name="transfers"
+    )
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, null=True, blank=True, related_name="transfers"
+    )
+    run = models.ForeignKey(
+        "certification.TestRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transfers",
+    )
+    step_result = models.ForeignKey(
+        "certification.StepResult",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transfers",
+    )
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    protocol = models.CharField(max_length=5, default="http")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    byte_range = models.CharField(max_length=100, blank=True)
+    bytes_transferred = models.PositiveBigIntegerField(default=0)
+    expected_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to=transfer_file_path, max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    remote_address = models.CharField(max_length=64, blank=True)
+
+    manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["step_result", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.file_name or '?'} ({self.status})"

@@ -62,4 +62,22 @@ urlpatterns = [
     ),
     path("charge-points/<int:pk>/commands/", views.command_send, name="command-send"),
     path("charge-points/<int:pk>/frames/", views.FrameListView.as_view(), name="frame-list"),
+    path(
+        "catalog/firmware/<int:pk>/images/",
+        views.firmware_image_upload,
+        name="firmware-image-upload",
+    ),
+    path("transfers/<int:pk>/file/", views.transfer_file, name="transfer-file"),
+    # Given to chargers in UpdateFirmware / GetDiagnostics: the token is the credential.
+    path(
+        "transfers/firmware/<str:token>/<str:name>",
+        views.firmware_download,
+        name="firmware-download",
+    ),
+    path("transfers/diagnostics/<str:token>/", views.diagnostics_upload, name="diagnostics-upload"),
+    path(
+        "transfers/diagnostics/<str:token>/<str:name>",
+        views.diagnostics_upload,
+        name="diagnostics-upload-named",
+    ),
 ]

@@ -7,26 +7,37 @@ another manufacturer's rows (they get a 404, not a hint that the row exists).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import CreateView, DetailView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from chargers import filters, services, tables
+from chargers import filters, services, tables, transfers
 from chargers.access import can_edit, visible
 from chargers.forms import (
     ChargePointCreateForm,
@@ -46,10 +57,12 @@ from chargers.models import (
     FirmwareVersion,
     Frame,
     Manufacturer,
+    Transfer,
+    TransferLocation,
 )
 
 
-def engineer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def engineer_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Function views for engineers: anonymous users log in, others get 403."""
 
     def check(user: Any) -> bool:
@@ -176,6 +189,8 @@ class ChargerModelDetailView(LoginRequiredMixin, DetailView):
         RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
         context["firmware_table"] = table
         context["can_edit"] = editable
+        versions = self.object.firmware_versions.prefetch_related("images")
+        context["images_by_version"] = [(v, list(v.images.all())) for v in versions]
         return context
 
 
@@ -559,3 +574,204 @@ def connected_charge_points(request: HttpRequest) -> HttpResponse:
         else "chargers/connected.html"
     )
     return render(request, template, {"charge_points": charge_points, "now": timezone.now()})
+
+
+# --- File transfers: served to chargers, no login (the unguessable token is the key) -------
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+
+
+@require_safe
+def firmware_download(
+    request: HttpRequest, token: str, name: str
+) -> HttpResponse | StreamingHttpResponse:
+    """A firmware image for UpdateFirmware, with single-range requests so a charger can
+    resume. Every request is evidence of the step that was running: which charge point (by
+    the token), when, how many bytes, completed or cut."""
+    location = transfers.open_location(token, TransferLocation.Kind.FIRMWARE)
+    started = timezone.now()
+    if location is None or location.image is None or location.image.original_name != name:
+        raise Http404("No such firmware location.")
+    image = location.image
+    if location.is_expired():
+        transfers.record_transfer(
+            location,
+            direction="download",
+            started_at=started,
+            finished_at=started,
+            status="refused",
+            detail="location expired",
+            file_name=image.original_name,
+            remote_address=_client_address(request),
+        )
+        return HttpResponse(
+            "This firmware location has expired.", status=410, content_type="text/plain"
+        )
+    size = image.size
+    start, end = 0, size - 1
+    status = 200
+    byte_range = request.headers.get("Range", "")
+    if byte_range:
+        match = _RANGE.match(byte_range.strip())
+        if match and (match.group(1) or match.group(2)):
+            if match.group(1):
+                start = int(match.group(1))
+                end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+            else:  # the last N bytes
+                start = max(0, size - int(match.group(2)))
+            status = 206
+        if not match or start > end or start >= size:
+            transfers.record_transfer(
+                location,
+                direction="download",
+                started_at=started,
+                finished_at=started,
+                status="refused",
+                detail=f"unsatisfiable range {byte_range!r}",
+                byte_range=byte_range[:100],
+                file_name=image.original_name,
+                remote_address=_client_address(request),
+            )
+            refusal = HttpResponse(status=416)
+            refusal["Content-Range"] = f"bytes */{size}"
+            return refusal
+    length = end - start + 1
+    remote = _client_address(request)
+
+    def stream() -> Iterator[bytes]:
+        sent = 0
+        try:
+            with image.file.open("rb") as handle:
+                handle.seek(start)
+                while sent < length:
+                    chunk = handle.read(min(64 * 1024, length - sent))
+                    if not chunk:
+                        break
+                    sent += len(chunk)
+                    yield chunk
+        finally:
+            complete = sent == length and end == size - 1
+            transfers.record_transfer(
+                location,
+                direction="download",
+                started_at=started,
+                finished_at=timezone.now(),
+                status="completed" if sent == length else "cut",
+                detail="" if complete else f"bytes {start}-{start + sent - 1} of {size}",
+                byte_range=byte_range[:100],
+                bytes_transferred=sent,
+                expected_bytes=length,
+                file_name=image.original_name,
+                sha256=image.sha256 if complete and start == 0 else "",
+                remote_address=remote,
+            )
+
+    response = StreamingHttpResponse(
+        stream(), status=status, content_type="application/octet-stream"
+    )
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Disposition"] = f'attachment; filename="{image.original_name}"'
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["PUT", "POST"])
+def diagnostics_upload(request: HttpRequest, token: str, name: str = "") -> HttpResponse:
+    """Where a charger uploads diagnostics (GetDiagnostics): HTTP PUT of the raw file
+    (the location plus the file name) or a multipart POST with a "file" field."""
+    location = transfers.open_location(token, TransferLocation.Kind.DIAGNOSTICS)
+    if location is None:
+        raise Http404("No such upload location.")
+    started = timezone.now()
+    remote = _client_address(request)
+    if location.is_expired():
+        transfers.record_transfer(
+            location,
+            direction="upload",
+            started_at=started,
+            finished_at=started,
+            status="refused",
+            detail="location expired",
+            file_name=name,
+            remote_address=remote,
+        )
+        return HttpResponse(
+            "This upload location has expired.", status=410, content_type="text/plain"
+        )
+    limit = settings.TRANSFER_MAX_UPLOAD_BYTES
+    declared = int(request.headers.get("Content-Length") or 0)
+    if declared > limit:
+        transfers.record_transfer(
+            location,
+            direction="upload",
+            started_at=started,
+            finished_at=started,
+            status="refused",
+            detail=f"{declared} bytes is over the limit of {limit}",
+            file_name=name,
+            remote_address=remote,
+        )
+        return HttpResponse(
+            f"Uploads are limited to {limit} bytes.", status=413, content_type="text/plain"
+        )
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            return HttpResponse(
+                'Send the file in a multipart field named "file".',
+                status=400,
+                content_type="text/plain",
+            )
+        file_name = name or upload.name or "diagnostics.bin"
+        content: File = upload
+    else:
+        content = ContentFile(request.body)
+        file_name = name or "diagnostics.bin"
+    transfer = transfers.store_diagnostics(
+        location,
+        content,
+        file_name=file_name,
+        protocol="http",
+        remote_address=remote,
+        started_at=started,
+    )
+    return HttpResponse(
+        f"Stored {transfer.file_name} ({transfer.bytes_transferred} bytes).\n",
+        status=201,
+        content_type="text/plain",
+    )
+
+
+@require_POST
+@engineer_required
+def firmware_image_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    firmware = get_object_or_404(visible(FirmwareVersion.objects.all(), request.user), pk=pk)
+    upload = request.FILES.get("image")
+    if upload is None:
+        messages.error(request, "Choose an image file to upload.")
+    else:
+        try:
+            image = transfers.store_firmware_image(firmware, upload, user=request.user)
+        except transfers.TransferError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"{image.original_name} ({image.size} bytes) stored for {firmware.version}.",
+            )
+    return redirect(firmware.charger_model)
+
+
+@require_safe
+@engineer_required
+def transfer_file(request: HttpRequest, pk: int) -> FileResponse:
+    """An uploaded diagnostics file, for engineers."""
+    transfer = get_object_or_404(Transfer.objects.exclude(file=""), pk=pk)
+    return FileResponse(transfer.file.open("rb"), as_attachment=True, filename=transfer.file_name)

@@ -282,3 +282,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- File transfers (firmware downloads, diagnostics uploads) -------------------------
+TRANSFER_LINK_HOURS = env_int("TRANSFER_LINK_HOURS", 24)
+TRANSFER_MAX_UPLOAD_BYTES = env_int("TRANSFER_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+TRANSFER_MAX_IMAGE_BYTES = env_int("TRANSFER_MAX_IMAGE_BYTES", 512 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The FTP server `manage.py serve` starts beside Daphne (0 disables it).
+FTP_PORT = env_int("FTP_PORT", 2121)
+FTP_BIND = env_str("FTP_BIND", PORTAL_BIND)
+FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "60000-60099")
+# The host name chargers use to reach the FTP server (defaults to PORTAL_PUBLIC_URL's).
+FTP_PUBLIC_HOST = env_str("FTP_PUBLIC_HOST", "")

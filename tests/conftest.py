@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
-from chargers.models import ChargerModel, FirmwareVersion, Manufacturer, User
+from certification.models import TestPlan, TestRun
+from certification.services import create_run, install_default_plan
+from chargers import services as charger_services
+from chargers.models import ChargePoint, ChargerModel, FirmwareVersion, Manufacturer, User
+
+RUN_KEY = "run-key-0123456789"
 
 
 @pytest.fixture
@@ -99,3 +104,45 @@ def close_connections_of_the_async_db_thread() -> Iterator[None]:
     from django.db import connections
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def media_in_a_temporary_directory(
+    settings: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Uploaded images, diagnostics and reports of a test never land in var/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")  # type: ignore[attr-defined]
+
+
+# --- A certification run of the default plan ---------------------------------------------
+
+
+@pytest.fixture
+def default_plan(db: None) -> TestPlan:
+    return install_default_plan()
+
+
+@pytest.fixture
+def run_charge_point(c8eu_firmware: FirmwareVersion) -> ChargePoint:
+    charge_point, _ = charger_services.create_charge_point(
+        "CP1",
+        authorization_key=RUN_KEY,
+        charger_model=c8eu_firmware.charger_model,
+        firmware_version=c8eu_firmware,
+    )
+    return charge_point
+
+
+@pytest.fixture
+def run(
+    default_plan: TestPlan,
+    run_charge_point: ChargePoint,
+    c8eu_firmware: FirmwareVersion,
+    engineer: User,
+) -> TestRun:
+    return create_run(
+        charge_point=run_charge_point,
+        plan=default_plan,
+        tester=engineer,
+        firmware_version=c8eu_firmware,
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ def free_port() -> int:
 @dataclass
 class LiveServer:
     port: int
+    ftp_port: int
     process: subprocess.Popen[bytes]
     log_path: Path
 
@@ -70,6 +72,12 @@ def daphne_server(
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env["DATABASE_NAME"] = str(connection.settings_dict["NAME"])
     env["PYTHONUNBUFFERED"] = "1"
+    # Links the portal gives chargers (firmware, diagnostics) point at this server.
+    env["PORTAL_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    env["FTP_PORT"] = str(free_port())
+    env["FTP_PASSIVE_PORTS"] = ""
+    # Files stored by the test (firmware images) are the files the server serves.
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     if redis_url:
         env["REDIS_URL"] = redis_url
         env["CHANNEL_LAYER_PREFIX"] = os.environ.get("CHANNEL_LAYER_PREFIX", "ocpp-test")
@@ -83,7 +91,7 @@ def daphne_server(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = LiveServer(port, process, log_path)
+    server = LiveServer(port, int(env["FTP_PORT"]), process, log_path)
     try:
         deadline = time.monotonic() + 30
         while True:

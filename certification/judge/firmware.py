@@ -85,6 +85,43 @@ def check_stays_available(
             )
 
 
+def check_portal_downloads(
+    context: StepContext,
+    findings: Findings,
+    measurements: dict[str, Any],
+    claimed: Frame | None,
+    download_failed: Frame | None = None,
+) -> None:
+    """When the portal hosted the image, its own records say whether the charger really
+    fetched it: a "Downloaded" without a completed download is a fail.
+
+    Param `portal_downloads`: the portal's records of the image being fetched during the
+    step, as dicts with `status` (completed, cut, refused) and `bytes`; absent when the
+    image was hosted elsewhere.
+    """
+    downloads = context.params.get("portal_downloads")
+    if downloads is None:
+        return
+    completed = [d for d in downloads if d.get("status") == "completed"]
+    measurements["portal_downloads"] = len(downloads)
+    measurements["portal_download_bytes"] = sum(int(d.get("bytes") or 0) for d in downloads)
+    if claimed is not None and not completed:
+        findings.fail(
+            "FirmwareStatusNotification Downloaded received but the charger never completed "
+            "a download of the image from the portal",
+            claimed,
+        )
+    if download_failed is not None and completed:
+        findings.info(
+            "The charger reported DownloadFailed although it downloaded the whole image from "
+            "the portal",
+            download_failed,
+        )
+    cut = [d for d in downloads if d.get("status") == "cut"]
+    if cut and completed:
+        findings.info(f"{len(cut)} download(s) of the image were cut off and resumed")
+
+
 @step_rule("UpdateFirmware sent to the charger")
 def firmware_download_failed(context: StepContext) -> Judgement:
     """Step 17, Remote Firmware update - Download failed (TC_044_2).
@@ -171,6 +208,13 @@ def firmware_installation_failed(context: StepContext) -> Judgement:
         ("Downloading", "Downloaded", "Installing", *FAILURES),
         "InstallationFailed",
     )
+    check_portal_downloads(
+        context,
+        findings,
+        measurements,
+        first(notifications, firmware_status_is("Downloaded")),
+        download_failed,
+    )
     check_stays_available(context, update.call, findings, measurements)
     return findings.judgement(measurements)
 
@@ -217,6 +261,7 @@ def firmware_install(context: StepContext) -> Judgement:
     downloading = match.get("FirmwareStatusNotification Downloading")
     downloaded = match.get("FirmwareStatusNotification Downloaded")
     installing = match.get("FirmwareStatusNotification Installing")
+    check_portal_downloads(context, findings, measurements, downloaded)
     installed = match.get("FirmwareStatusNotification Installed")
     boot = match.get("BootNotification")
     if downloading and downloaded:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 # An image made for the simulator starts with this line; its second word is the version.
 FIRMWARE_MAGIC = b"SIMFW"
+# Headers of image formats real chargers ship: zip (APK), gzip, ELF.
+KNOWN_IMAGE_FORMATS = (b"PK\x03\x04", b"\x1f\x8b", b"\x7fELF")
 TRANSFER_SCHEMES = {"http", "https", "ftp"}
 
 
@@ -32,11 +34,13 @@ class FirmwareImage:
 
     @property
     def looks_valid(self) -> bool:
-        """A simulator image (magic header) or any binary blob: text (an HTML error page, a
-        "this is not firmware" file) is what a corrupt-image test serves, and is refused."""
+        """What a charger's installer checks first: the image is in a format it knows. A
+        simulator image (magic header) or a known container (zip/APK, gzip, ELF) is taken;
+        text (an HTML error page) and random bytes (the corrupt image of the installation-
+        failed step) are refused."""
         if self.content.startswith(FIRMWARE_MAGIC):
             return True
-        return len(self.content) >= 64 and b"\x00" in self.content
+        return self.content.startswith(KNOWN_IMAGE_FORMATS) and len(self.content) >= 64
 
 
 def _opener() -> urllib.request.OpenerDirector:

@@ -13,13 +13,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
+from certification.models import TestRun
 from certification.services import install_default_plan
-from chargers import services
-from chargers.models import ChargerModel, FirmwareVersion, Frame, IdTag, Manufacturer, User
+from chargers import services, transfers
+from chargers.models import (
+    ChargerModel,
+    FirmwareVersion,
+    Frame,
+    IdTag,
+    Manufacturer,
+    Transfer,
+    User,
+)
 from chargers.simulator import ChargerConfig
-from tests.e2e.harness import Api, ChargerThread, FileServer, file_server, settle
+from tests.e2e.harness import (
+    FIRMWARE_IMAGE,
+    Api,
+    ChargerThread,
+    FileServer,
+    file_server,
+    settle,
+)
 from tests.live import LiveServer, daphne_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -129,9 +146,21 @@ class Run:
         return self.charger.do(getattr(station, name)(*args))
 
 
+PAST = "2020-01-01T00:00:00Z"
+
+
+def ensure_target_image(run_id: int) -> None:
+    """Step 19 installs the newest image of another firmware version of the model."""
+    run = TestRun.objects.get(pk=run_id)
+    if transfers.target_image(run) is None:
+        newer, _ = FirmwareVersion.objects.get_or_create(
+            charger_model=run.charger_model, version="2.0.0"
+        )
+        transfers.store_firmware_image(newer, ContentFile(FIRMWARE_IMAGE, name="c8eu-2.0.0.apk"))
+
+
 def drive_step(run: Run, number: int) -> None:
     """What the engineer does during each step of the default plan."""
-    files = run.lab.files.url
     match number:
         case 1:
             run.charger.do(run.charger.charger.connect())
@@ -213,23 +242,16 @@ def drive_step(run: Run, number: int) -> None:
             }
             run.command("UpdateFirmware", payload, wait=2)
         case 18:
-            payload = {
-                "location": f"{files}/corrupt.bin",
-                "retrieveDate": "2020-01-01T00:00:00Z",
-                "retries": 0,
-            }
+            # The portal serves a corrupt image of the model's file type.
+            payload = {"location": "{firmware:corrupt}", "retrieveDate": PAST, "retries": 0}
             run.command("UpdateFirmware", payload, wait=2)
         case 19:
-            payload = {
-                "location": f"{files}/valid.bin",
-                "retrieveDate": "2020-01-01T00:00:00Z",
-                "retries": 0,
-            }
+            ensure_target_image(run.id)
+            payload = {"location": "{firmware:valid}", "retrieveDate": PAST, "retries": 0}
             run.command("UpdateFirmware", payload, wait=5)
         case 20:
-            run.command(
-                "GetDiagnostics", {"location": f"{files}/diagnostics/", "retries": 0}, wait=2
-            )
+            # Diagnostics to the portal's own FTP server, with the run's credentials.
+            run.command("GetDiagnostics", {"location": "{diagnostics:ftp}", "retries": 0}, wait=2)
         case 21:
             run.command(
                 "GetDiagnostics", {"location": "ftp://127.0.0.1:9/nowhere/", "retries": 0}, wait=3
@@ -289,8 +311,24 @@ def test_a_well_behaved_dc_charger_passes_every_step_it_supports(lab: Lab) -> No
     between_steps = set(frames.filter(step_result__isnull=True).values_list("action", flat=True))
     assert between_steps <= {"Heartbeat"}, between_steps
     assert frames.filter(validation_error__gt="").count() == 0
-    assert lab.files.uploads, "the diagnostics file was uploaded to the location"
-    assert "/valid.bin" in lab.files.downloads and "/corrupt.bin" in lab.files.downloads
+    # Files travelled through the portal: both images downloaded whole, the diagnostics
+    # received over FTP, each attached to its step.
+    moved = {
+        (t.step_result.step.number, t.direction, t.protocol, t.status)
+        for t in Transfer.objects.filter(run_id=run.id, step_result__isnull=False).select_related(
+            "step_result__step"
+        )
+        if t.step_result is not None
+    }
+    assert {
+        (18, "download", "http", "completed"),
+        (19, "download", "http", "completed"),
+        (20, "upload", "ftp", "completed"),
+    } <= moved, moved
+    assert run.results[19]["measurements"]["portal_downloads"] >= 1
+    assert run.results[20]["findings"] == [] or all(
+        f["severity"] != "fail" for f in run.results[20]["findings"]
+    )
     # Measured values are reported: heartbeat intervals near the configured 2 s, the
     # firmware before and after the update.
     heartbeat = run.results[5]["measurements"]

@@ -337,3 +337,51 @@ def test_diagnostics_upload_failed_step_flags_a_schema_violation_in_the_notifica
         "DiagnosticsStatusNotification request from the charger violates"
         in judgement.findings[0].message
     )
+
+
+def test_downloaded_without_a_download_from_the_portal_fails() -> None:
+    wire = Wire()
+    update(wire)
+    for status in ("Downloading", "Downloaded", "Installing", "InstallationFailed"):
+        wire.firmware_status(status)
+
+    judgement = firmware_installation_failed(wire.context(portal_downloads=[]))
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0].message == (
+        "FirmwareStatusNotification Downloaded received but the charger never completed a "
+        "download of the image from the portal"
+    )
+    assert judgement.measurements["portal_downloads"] == 0
+
+
+def test_a_completed_portal_download_backs_the_downloaded_claim() -> None:
+    wire = Wire()
+    update(wire)
+    for status in ("Downloading", "Downloaded", "Installing", "InstallationFailed"):
+        wire.firmware_status(status)
+    downloads = [{"status": "cut", "bytes": 400}, {"status": "completed", "bytes": 600}]
+
+    judgement = firmware_installation_failed(wire.context(portal_downloads=downloads))
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["portal_download_bytes"] == 1000
+    assert "cut off and resumed" in judgement.findings[0].message
+
+
+def test_download_failed_after_a_complete_download_is_pointed_out() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("Downloading")
+    wire.firmware_status("DownloadFailed")
+
+    judgement = firmware_installation_failed(
+        wire.context(portal_downloads=[{"status": "completed", "bytes": 65536}])
+    )
+
+    assert judgement.verdict == "Y" and judgement.minor
+    messages = [f.message for f in judgement.findings]
+    assert (
+        "The charger reported DownloadFailed although it downloaded the whole image from the "
+        "portal" in messages
+    )

@@ -21,9 +21,12 @@ def test_an_image_with_the_simulator_header_is_valid_and_names_its_version() -> 
     assert firmware_version_of("http://h/fw.bin", content) == "V1.0.1_C8_Standard"
 
 
-def test_text_is_not_a_firmware_image_but_a_binary_blob_is() -> None:
+def test_only_known_image_formats_install() -> None:
     assert not FirmwareImage(b"<html><body>404 Not Found</body></html>" * 3, None).looks_valid
-    assert FirmwareImage(bytes(range(256)), None).looks_valid
+    # Random bytes are what the portal serves as the corrupt image of step 18.
+    assert not FirmwareImage(bytes(range(256)), None).looks_valid
+    assert FirmwareImage(b"PK\x03\x04" + bytes(100), None).looks_valid  # an APK / zip
+    assert FirmwareImage(b"\x7fELF" + bytes(100), None).looks_valid
 
 
 def test_without_a_header_the_version_is_the_file_name() -> None:

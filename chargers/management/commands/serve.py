@@ -1,5 +1,9 @@
-"""Run the portal under Daphne with the settings chargers need."""
+"""Run the portal under Daphne with the settings chargers need, and the FTP server for
+diagnostics uploads beside it."""
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from daphne.cli import CommandLineInterface
@@ -15,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.PORTAL_PORT)
         parser.add_argument(
             "--fd", type=int, default=None, help="Serve on an inherited socket descriptor."
+        )
+        parser.add_argument(
+            "--no-ftp", action="store_true", help="Do not start the FTP server (FTP_PORT=0 too)."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,4 +42,16 @@ class Command(BaseCommand):
             self.stdout.write(f"Portal: http://{options['bind']}:{options['port']}/")
             self.stdout.write(f"Chargers: ws://{options['bind']}:{options['port']}/ocpp/<id>")
         module, _, attribute = settings.ASGI_APPLICATION.rpartition(".")
-        CommandLineInterface().run([*argv, f"{module}:{attribute}"])
+        ftp = None
+        if settings.FTP_PORT and not options["no_ftp"]:
+            manage = Path(__file__).resolve().parents[3] / "manage.py"
+            ftp = subprocess.Popen([sys.executable, str(manage), "ftpserver"])  # noqa: S603
+        try:
+            CommandLineInterface().run([*argv, f"{module}:{attribute}"])
+        finally:
+            if ftp is not None:
+                ftp.terminate()
+                try:
+                    ftp.wait(5)
+                except subprocess.TimeoutExpired:
+                    ftp.kill()

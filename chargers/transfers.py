@@ -1,0 +1,267 @@
+"""Files that travel between the portal and the charger under test: firmware images the
+charger downloads (UpdateFirmware) and diagnostics it uploads (GetDiagnostics), over HTTP
+or FTP, each recorded as evidence of the step that was running."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+import secrets
+import urllib.parse
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from chargers.models import ChargePoint, FirmwareImage, FirmwareVersion, Transfer, TransferLocation
+
+UNREACHABLE_LOCATION = "http://127.0.0.1:9/firmware/unreachable.bin"
+
+
+class TransferError(ValueError):
+    """A file that cannot be taken; the message says why."""
+
+
+def safe_file_name(name: str, default: str = "file.bin") -> str:
+    """A file name without directories, traversal or odd characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")[:150]
+    return base or default
+
+
+def _sha256_of(file: File) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    file.seek(0)
+    for chunk in file.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    file.seek(0)
+    return digest.hexdigest(), size
+
+
+def store_firmware_image(
+    firmware_version: FirmwareVersion,
+    upload: File,
+    *,
+    user: Any = None,
+    purpose: str = FirmwareImage.Purpose.VALID,
+) -> FirmwareImage:
+    """Keep an image file of a firmware version, with its size and SHA-256."""
+    digest, size = _sha256_of(upload)
+    if size == 0:
+        raise TransferError("The file is empty.")
+    if size > settings.TRANSFER_MAX_IMAGE_BYTES:
+        limit = settings.TRANSFER_MAX_IMAGE_BYTES // (1024 * 1024)
+        raise TransferError(f"The file is larger than the limit of {limit} MiB.")
+    name = safe_file_name(upload.name or "", "firmware.bin")
+    image = FirmwareImage(
+        firmware_version=firmware_version,
+        purpose=purpose,
+        original_name=name,
+        size=size,
+        sha256=digest,
+        uploaded_by=user,
+        uploaded_at=timezone.now(),
+    )
+    image.file.save(name, upload, save=False)
+    image.save()
+    return image
+
+
+def corrupt_image_for(firmware_version: FirmwareVersion) -> FirmwareImage:
+    """The ready-made image for the installation-failed step: the model's file type (the
+    extension and size of its latest real image), garbage content. The transfer succeeds;
+    the installation must not."""
+    existing = firmware_version.images.filter(purpose=FirmwareImage.Purpose.CORRUPT).first()
+    if existing is not None:
+        return existing
+    model_image = (
+        FirmwareImage.objects.filter(
+            firmware_version__charger_model=firmware_version.charger_model_id,
+            purpose=FirmwareImage.Purpose.VALID,
+        )
+        .order_by("-uploaded_at")
+        .first()
+    )
+    extension = ".bin"
+    size = 64 * 1024
+    if model_image is not None:
+        suffix = model_image.original_name.rpartition(".")[2]
+        extension = f".{suffix}" if "." in model_image.original_name else ".bin"
+        size = max(1024, min(model_image.size, 1024 * 1024))
+    # Deterministic noise: the same corrupt image every time, obviously not firmware.
+    seed = hashlib.sha256(f"corrupt:{firmware_version.pk}".encode()).digest()
+    blocks: list[bytes] = []
+    while len(blocks) * 32 < size:
+        seed = hashlib.sha256(seed).digest()
+        blocks.append(seed)
+    content = b"".join(blocks)[:size]
+    name = f"corrupt-{safe_file_name(firmware_version.version)}{extension}"
+    return store_firmware_image(
+        firmware_version, ContentFile(content, name=name), purpose=FirmwareImage.Purpose.CORRUPT
+    )
+
+
+def _expiry() -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(hours=settings.TRANSFER_LINK_HOURS)
+
+
+def firmware_location(
+    charge_point: ChargePoint, image: FirmwareImage, run: Any = None
+) -> TransferLocation:
+    """An unguessable, expiring download location of ``image`` for ``charge_point``."""
+    return TransferLocation.objects.create(
+        kind=TransferLocation.Kind.FIRMWARE,
+        token=secrets.token_urlsafe(24),
+        charge_point=charge_point,
+        run=run,
+        image=image,
+        created_at=timezone.now(),
+        expires_at=_expiry(),
+    )
+
+
+def diagnostics_location(charge_point: ChargePoint, run: Any = None) -> TransferLocation:
+    """An upload location (HTTP and FTP) that lasts as long as the run, or a day."""
+    expires = _expiry()
+    if run is not None and run.is_open():
+        expires = max(expires, timezone.now() + datetime.timedelta(days=30))
+    return TransferLocation.objects.create(
+        kind=TransferLocation.Kind.DIAGNOSTICS,
+        token=secrets.token_urlsafe(24),
+        charge_point=charge_point,
+        run=run,
+        ftp_username=f"diag-{secrets.token_hex(6)}",
+        ftp_password=secrets.token_urlsafe(18),
+        created_at=timezone.now(),
+        expires_at=expires,
+    )
+
+
+def http_url(location: TransferLocation, base_url: str) -> str:
+    if location.kind == TransferLocation.Kind.FIRMWARE:
+        assert location.image is not None
+        path = reverse(
+            "chargers:firmware-download", args=[location.token, location.image.original_name]
+        )
+    else:
+        path = reverse("chargers:diagnostics-upload", args=[location.token])
+    return base_url.rstrip("/") + path
+
+
+def ftp_url(location: TransferLocation) -> str:
+    host = settings.FTP_PUBLIC_HOST or (
+        urllib.parse.urlsplit(settings.PORTAL_PUBLIC_URL).hostname or "127.0.0.1"
+    )
+    user = urllib.parse.quote(location.ftp_username)
+    password = urllib.parse.quote(location.ftp_password, safe="")
+    return f"ftp://{user}:{password}@{host}:{settings.FTP_PORT}/"
+
+
+def open_location(token: str, kind: str) -> TransferLocation | None:
+    return (
+        TransferLocation.objects.select_related("image", "charge_point")
+        .filter(token=token, kind=kind)
+        .first()
+    )
+
+
+def record_transfer(location: TransferLocation | None, **fields: Any) -> Transfer:
+    """Store what crossed the wire, attached to the step that was running."""
+    from certification.services import current_context
+
+    charge_point = location.charge_point if location is not None else None
+    run_id = step_result_id = None
+    if charge_point is not None:
+        run_id, step_result_id = current_context(charge_point.pk)
+    upload = fields.pop("upload", None)
+    transfer = Transfer(
+        location=location,
+        charge_point=charge_point,
+        run_id=run_id,
+        step_result_id=step_result_id,
+        **fields,
+    )
+    if upload is not None:
+        transfer.file.save(transfer.file_name or "diagnostics.bin", upload, save=False)
+    transfer.save()
+    return transfer
+
+
+@transaction.atomic
+def store_diagnostics(
+    location: TransferLocation,
+    upload: File,
+    *,
+    file_name: str,
+    protocol: str,
+    remote_address: str,
+    started_at: datetime.datetime,
+) -> Transfer:
+    """Keep an uploaded diagnostics file with its size and SHA-256."""
+    digest, size = _sha256_of(upload)
+    return record_transfer(
+        location,
+        direction=Transfer.Direction.UPLOAD,
+        protocol=protocol,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        status=Transfer.Status.COMPLETED,
+        bytes_transferred=size,
+        file_name=safe_file_name(file_name, "diagnostics.bin"),
+        sha256=digest,
+        remote_address=remote_address,
+        upload=upload,
+    )
+
+
+# --- Placeholders in step payloads ----------------------------------------------------------
+
+PLACEHOLDERS = {
+    "{firmware:valid}": "the newest image of the model that is not the firmware under test",
+    "{firmware:corrupt}": "a corrupt image of the model's file type",
+    "{firmware:unreachable}": "a location nothing answers at",
+    "{diagnostics:http}": "the run's diagnostics upload location over HTTP",
+    "{diagnostics:ftp}": "the run's diagnostics upload location over FTP",
+}
+
+
+def resolve_placeholders(run: Any, payload: Any, base_url: str) -> Any:
+    """Replace the placeholders of a step's default payload with this run's locations, so
+    that the plan stays data and each run gets its own unguessable, expiring links."""
+    if isinstance(payload, dict):
+        return {key: resolve_placeholders(run, value, base_url) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [resolve_placeholders(run, value, base_url) for value in payload]
+    if not isinstance(payload, str) or payload not in PLACEHOLDERS:
+        return payload
+    charge_point = run.charge_point
+    if payload == "{firmware:unreachable}":
+        return UNREACHABLE_LOCATION
+    if payload == "{firmware:corrupt}":
+        image = corrupt_image_for(run.firmware_version)
+        return http_url(firmware_location(charge_point, image, run), base_url)
+    if payload == "{firmware:valid}":
+        target = target_image(run)
+        if target is None:
+            return payload  # the console says to upload one first
+        return http_url(firmware_location(charge_point, target, run), base_url)
+    location = TransferLocation.objects.filter(
+        run=run, kind=TransferLocation.Kind.DIAGNOSTICS, expires_at__gt=timezone.now()
+    ).first() or diagnostics_location(charge_point, run)
+    return http_url(location, base_url) if payload == "{diagnostics:http}" else ftp_url(location)
+
+
+def target_image(run: Any) -> FirmwareImage | None:
+    """The image step 19 installs: the newest valid image of the run's charger model other
+    than the firmware under test (falling back to the firmware under test itself)."""
+    images = FirmwareImage.objects.filter(
+        firmware_version__charger_model=run.charger_model_id,
+        purpose=FirmwareImage.Purpose.VALID,
+    ).order_by("-uploaded_at")
+    return images.exclude(firmware_version=run.firmware_version_id).first() or images.first()
