@@ -20,7 +20,7 @@ from certification.reports.data import ReportData, build_report, evidence_json
 
 # Each step's timeline in the PDF stops after this many frames: laying out thousands of table
 # rows takes WeasyPrint minutes, and the complete evidence is attached to the PDF anyway.
-PDF_FRAMES_PER_STEP = 40
+PDF_FRAMES_PER_STEP = 25
 
 TEMPLATE = "certification/report_pdf.html"
 STYLESHEET = "css/report-pdf.css"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,7 +130,8 @@ def build_sample_run(
         charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
     )
     steps = list(run.plan.steps.order_by("number"))
-    per_step = max(2, frames // (len(steps) - 1 + 1))  # step 9's first attempt gets a share
+    # 22 steps are run (15 is skipped), step 9 twice (half a share first), 4 frames between.
+    per_step = max(2, math.ceil((frames - 4) / 22.5 / 2) * 2)
     writer = _FrameWriter(run)
     clock = START
     earlier: list[Frame] = []
