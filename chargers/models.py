@@ -384,8 +384,14 @@ class Frame(models.Model):
         CALLRESULT = 3, "CALLRESULT"
         CALLERROR = 4, "CALLERROR"
 
-    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="frames")
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="frames")
+    # No single-column indexes on the foreign keys: the composite indexes below start with
+    # them, and every index costs time on the hot insert path.
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="frames", db_index=False
+    )
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="frames", db_index=False
+    )
     seq = models.PositiveIntegerField(help_text="Order within the connection, from 1.")
     captured_at = models.DateTimeField(help_text="When the portal received or sent it (UTC, µs).")
     direction = models.CharField(max_length=3, choices=Direction.choices)
@@ -406,6 +412,7 @@ class Frame(models.Model):
         null=True,
         blank=True,
         related_name="frames",
+        db_index=False,
     )
     step_result = models.ForeignKey(
         "certification.StepResult",
@@ -413,6 +420,7 @@ class Frame(models.Model):
         null=True,
         blank=True,
         related_name="frames",
+        db_index=False,
     )
 
     manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"

@@ -139,6 +139,10 @@ else:
             # A file (live-server tests share it with a Daphne subprocess), one per test
             # process so that two test sessions on one machine do not collide.
             "TEST": {"NAME": str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3")},
+            # Keep the connection: Channels closes old connections around every database
+            # call, and reopening a WAL database each time (PRAGMAs, WAL checkpoint) cost
+            # a fifth of the portal's time under load (bench/ocpp_ingest.py).
+            "CONN_MAX_AGE": None,
         }
     }
 

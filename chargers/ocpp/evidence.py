@@ -16,6 +16,7 @@ import atexit
 import json
 import logging
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -30,10 +31,25 @@ MAX_BATCH = 500
 RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
 
-def _write_batch(frames: list[Frame]) -> None:
+StateChange = Callable[[], None]
+
+
+def _apply(changes: list[StateChange]) -> None:
+    """State that follows from the frames (a connector's last status), written in the same
+    transaction as they are; one that fails is logged and does not hold the evidence back."""
+    for change in changes:
+        try:
+            with transaction.atomic():
+                change()
+        except Exception:
+            log.exception("evidence: a state change recorded with the frames failed")
+
+
+def _write_batch(frames: list[Frame], changes: list[StateChange] | None = None) -> None:
     try:
         with transaction.atomic():
             Frame.objects.bulk_create(frames, batch_size=MAX_BATCH)
+            _apply(changes or [])
     except DataError:
         # One row the database refuses must not hold back the others: write them one by
         # one and keep a refused row in a form the database takes, saying why.
@@ -88,6 +104,7 @@ class EvidenceWriter:
 
     def __init__(self) -> None:
         self._pending: list[tuple[Frame, asyncio.Future[None]]] = []
+        self._changes: list[StateChange] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.batches_written = 0
@@ -96,8 +113,11 @@ class EvidenceWriter:
         self.last_error = ""
         _live_writers.add(self)
 
-    def add(self, frame: Frame) -> asyncio.Future[None]:
-        """Queue a frame; the future resolves once it is committed."""
+    def add(self, frame: Frame, changes: list[StateChange] | None = None) -> asyncio.Future[None]:
+        """Queue a frame, and the state changes that follow from it; the future resolves
+        once both are committed."""
+        if changes:
+            self._changes.extend(changes)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((without_nul(frame), future))
         self._wakeup.set()
@@ -122,18 +142,19 @@ class EvidenceWriter:
             while self._pending:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
+                changes, self._changes = self._changes, []
                 frames = [frame for frame, _ in batch]
-                await self._write_with_retries(frames)
+                await self._write_with_retries(frames, changes)
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)
                 await publish_to_runs(frames)
 
-    async def _write_with_retries(self, frames: list[Frame]) -> None:
+    async def _write_with_retries(self, frames: list[Frame], changes: list[StateChange]) -> None:
         attempt = 0
         while True:
             try:
-                await database_sync_to_async(_write_batch)(frames)
+                await database_sync_to_async(_write_batch)(frames, changes)
             except Exception as error:
                 self.failures += 1
                 self.last_error = f"{type(error).__name__}: {error}"
@@ -157,9 +178,10 @@ class EvidenceWriter:
     def write_pending_now(self) -> int:
         """Synchronously write what is still queued (process exit)."""
         frames = [frame for frame, future in self._pending if not future.done()]
+        changes, self._changes = self._changes, []
         self._pending.clear()
         if frames:
-            _write_batch(frames)
+            _write_batch(frames, changes)
         return len(frames)
 
 
