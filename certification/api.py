@@ -7,16 +7,22 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from certification import services
-from certification.models import StepResult, TestPlan, TestRun, TestStep, Verdict
+from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
+from certification.reports.worker import ReportRenderError, render_pdf_in_worker
+from certification.views import pdf_response
 from chargers import services as charger_services
 from chargers import transfers
 from chargers.access import can_edit, visible
@@ -337,6 +343,38 @@ class TestRunViewSet(
         frames = frames.order_by("captured_at", "seq")
         page = self.paginate_queryset(frames)
         return self.get_paginated_response(FrameSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        description=(
+            "The report PDF: the stored latest revision of a published run (what was "
+            "approved, byte for byte); for engineers, a DRAFT preview of a run not yet "
+            "published, rendered now."
+        ),
+    )
+    def report_pdf(self, request: Request, pk: str) -> HttpResponseBase:
+        """Routed in config/urls.py at /api/runs/{id}/report.pdf (a file's address has no
+        trailing slash, which the router would add)."""
+        run = self.get_object()
+        report = visible(Report.objects.filter(run=run), request.user).order_by("-revision").first()
+        if report is not None:
+            return pdf_response(report)
+        if not can_edit(request.user):
+            raise NotFound("This run has no published report yet.")
+        generated_at = timezone.now()
+        try:
+            pdf = render_pdf_in_worker(
+                run.pk,
+                report_id=f"PREVIEW-{run.pk}-{generated_at:%Y%m%dT%H%M%SZ}",
+                verification_url=None,
+                generated_at=generated_at,
+            )
+        except ReportRenderError as error:
+            raise APIException(f"The report could not be rendered: {error}") from None
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="run-{run.pk}-report-preview.pdf"'
+        return response
 
     @extend_schema(request=None, responses=dict)
     @action(detail=True, methods=["get"])

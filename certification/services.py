@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -555,9 +555,6 @@ def publish_run(run: TestRun, reviewer: User, *, public_base_url: str) -> Report
             report_id=str(report_id),
             verification_url=verification_url,
             generated_at=generated_at,
-            # The renderer reads the database this process uses (the same one in
-            # production; a test database under pytest).
-            env={"DATABASE_NAME": str(connection.settings_dict["NAME"])},
         )
     except ReportRenderError as error:
         raise WorkflowError(

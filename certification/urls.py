@@ -1,6 +1,7 @@
 from django.urls import path
 
 from certification import views
+from certification.reports import urls as report_urls
 
 app_name = "certification"
 
@@ -28,3 +29,6 @@ urlpatterns = [
     path("plans/<int:pk>/steps/new/", views.step_edit, name="step-create"),
     path("plans/<int:pk>/steps/<int:number>/edit/", views.step_edit, name="step-edit"),
 ]
+
+# The report as an HTML page, a draft PDF preview and the exports.
+urlpatterns += report_urls.urlpatterns

@@ -13,7 +13,13 @@ from chargers.api import (
     ManufacturerViewSet,
 )
 
-api = DefaultRouter()
+
+class ApiRouter(DefaultRouter):
+    # No ".json"-style format suffixes: they would take "report.pdf" for the "report" route.
+    include_format_suffixes = False
+
+
+api = ApiRouter()
 api.register("manufacturers", ManufacturerViewSet, basename="manufacturer")
 api.register("charger-models", ChargerModelViewSet, basename="charger-model")
 api.register("firmware-versions", FirmwareVersionViewSet, basename="firmware-version")
@@ -37,6 +43,12 @@ urlpatterns = [
     ),
     path("", include("chargers.urls")),
     path("", include("certification.urls")),
+    # The report as a file, at the address without a trailing slash that a file has.
+    path(
+        "api/runs/<int:pk>/report.pdf",
+        TestRunViewSet.as_view({"get": "report_pdf"}),
+        name="api-run-report-pdf",
+    ),
     path("api/", include(api.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 
 RENDER_TIMEOUT_S = 300
 STDERR_TAIL_CHARS = 2000
@@ -37,9 +38,11 @@ def render_pdf_in_worker(
 ) -> bytes:
     """The PDF of run ``run_id``, rendered by ``manage.py render_report`` in a subprocess.
 
-    The subprocess inherits this process's environment; ``env`` adds or overrides variables
-    (tests point it at their database with ``DATABASE_NAME``).
+    The subprocess inherits this process's environment and reads the database this process
+    uses (the same one in production; the test database under pytest); ``env`` adds or
+    overrides variables.
     """
+    database = {"DATABASE_NAME": str(connection.settings_dict["NAME"])}
     root = Path(settings.BASE_DIR)
     with tempfile.TemporaryDirectory(prefix="report-") as scratch:
         output = Path(scratch) / "report.pdf"
@@ -61,7 +64,7 @@ def render_pdf_in_worker(
             completed = subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
                 command,
                 cwd=root,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, **database, **(env or {})},
                 capture_output=True,
                 timeout=timeout,
                 check=False,

@@ -205,3 +205,50 @@ def test_firmware_comparison_highlights_regressions(
     rival = Client()
     rival.force_login(rival_user)
     assert rival.get(url).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)  # the renderer process reads the committed run
+def test_approving_publishes_a_stored_pdf_that_downloads_byte_for_byte(
+    run: TestRun, engineer: User, reviewer: User, manufacturer_user: User
+) -> None:
+    decide_everything(run, engineer)
+    services.submit_for_review(run, engineer)
+    client = Client()
+    client.force_login(reviewer)
+    response = client.post(reverse("certification:run-publish", args=[run.pk]), follow=True)
+    assert "Run approved and published" in response.content.decode()
+    run.refresh_from_db()
+    report = Report.objects.get(run=run)
+    assert (run.status, run.reviewer, report.revision) == ("published", reviewer, 1)
+    stored = report.pdf.read()
+    assert stored.startswith(b"%PDF") and hashlib.sha256(stored).hexdigest() == report.sha256
+    assert report.summary["passed"] == 23 and report.overall == "Pass"
+
+    maker = Client()
+    maker.force_login(manufacturer_user)
+    download = maker.get(reverse("certification:report-pdf", args=[run.pk]))
+    assert download.getvalue() == stored  # never re-rendered
+
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=manufacturer_user)
+    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    via_api = api.get(f"/api/runs/{run.pk}/report.pdf")
+    assert via_api.status_code == 200 and via_api.getvalue() == stored
+    assert via_api["X-Report-Id"] == str(report.report_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_previews_a_draft_for_engineers_only(
+    run: TestRun, engineer: User, manufacturer_user: User
+) -> None:
+    from rest_framework.authtoken.models import Token
+
+    engineer_api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=engineer).key}")
+    preview = engineer_api.get(f"/api/runs/{run.pk}/report.pdf")
+    assert preview.status_code == 200 and preview.content.startswith(b"%PDF")
+    assert "inline" in preview["Content-Disposition"]
+    maker_api = Client(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manufacturer_user).key}"
+    )
+    assert maker_api.get(f"/api/runs/{run.pk}/report.pdf").status_code == 404

@@ -18,8 +18,6 @@ from certification.models import TestRun
 from chargers.models import User
 from tests.reports.sample_run import SampleRun
 
-pytestmark = pytest.mark.urls("tests.reports.urls")
-
 
 def urls(run: TestRun) -> dict[str, str]:
     return {
