@@ -555,6 +555,7 @@ def publish_run(run: TestRun, reviewer: User, *, public_base_url: str) -> Report
             report_id=str(report_id),
             verification_url=verification_url,
             generated_at=generated_at,
+            final=True,
         )
     except ReportRenderError as error:
         raise WorkflowError(

@@ -7,6 +7,7 @@ chargers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 
@@ -37,14 +38,26 @@ def render_pdf(
     verification_url: str | None,
     generated_at: datetime.datetime,
     frames_per_step_limit: int | None = PDF_FRAMES_PER_STEP,
+    final: bool = False,
 ) -> bytes:
     """The report of ``run`` as PDF bytes, with every frame of the run attached as JSON.
 
-    A run that is not published is marked DRAFT on every page.
+    A run that is not published is marked DRAFT on every page, unless ``final``: the PDF
+    rendered to be published (the run becomes published once it is stored).
     """
     import weasyprint  # slow to import (about a second): only where a PDF is made
 
     report = build_report(run, frames_per_step_limit=frames_per_step_limit)
+    if final:
+        report = dataclasses.replace(
+            report,
+            header=dataclasses.replace(
+                report.header,
+                published=True,
+                status=TestRun.Status.PUBLISHED,
+                status_label=TestRun.Status.PUBLISHED.label,
+            ),
+        )
     html = render_report_html(
         report,
         report_id=report_id,

@@ -35,6 +35,7 @@ def render_pdf_in_worker(
     generated_at: datetime.datetime,
     env: Mapping[str, str] | None = None,
     timeout: float = RENDER_TIMEOUT_S,
+    final: bool = False,
 ) -> bytes:
     """The PDF of run ``run_id``, rendered by ``manage.py render_report`` in a subprocess.
 
@@ -60,6 +61,8 @@ def render_pdf_in_worker(
         ]
         if verification_url:
             command += ["--verification-url", verification_url]
+        if final:
+            command.append("--final")
         try:
             completed = subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
                 command,

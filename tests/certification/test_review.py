@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import subprocess
 import uuid
 
 import pytest
@@ -222,6 +223,14 @@ def test_approving_publishes_a_stored_pdf_that_downloads_byte_for_byte(
     assert (run.status, run.reviewer, report.revision) == ("published", reviewer, 1)
     stored = report.pdf.read()
     assert stored.startswith(b"%PDF") and hashlib.sha256(stored).hexdigest() == report.sha256
+    # The published PDF is final: no DRAFT mark, both engineers named, the verification
+    # link with the report id.
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-", "-"], input=stored, capture_output=True, check=True
+    ).stdout.decode()
+    assert "DRAFT" not in text
+    assert str(report.report_id) in text and str(reviewer) in text and str(engineer) in text
+    assert f"/verify/{report.report_id}/" in text.replace("\n", "").replace(" ", "")
     assert report.summary["passed"] == 23 and report.overall == "Pass"
 
     maker = Client()

@@ -24,6 +24,11 @@ class Command(BaseCommand):
             "--generated-at", help="ISO 8601 time printed as the generation time (default: now)"
         )
         parser.add_argument("--output", required=True, type=Path, help="The PDF file to write")
+        parser.add_argument(
+            "--final",
+            action="store_true",
+            help="Render for publication: no DRAFT marks although the run is still in review",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -36,6 +41,7 @@ class Command(BaseCommand):
             report_id=options["report_id"],
             verification_url=options["verification_url"] or None,
             generated_at=generated_at,
+            final=options["final"],
         )
         output: Path = options["output"]
         # Written beside the target and renamed: a reader never sees half a PDF.
