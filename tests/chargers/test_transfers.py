@@ -8,7 +8,9 @@ import ftplib
 import hashlib
 import io
 import threading
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -22,7 +24,7 @@ from certification.services import start_step
 from chargers import transfers
 from chargers.ftp import build_server
 from chargers.models import ChargePoint, FirmwareImage, FirmwareVersion, Transfer, User
-from tests.live import free_port
+from tests.live import eventually, free_port
 
 IMAGE = b"SIMFW 2.0.0\n" + bytes(range(256)) * 800  # 204,812 bytes
 
@@ -247,3 +249,35 @@ def test_ftp_upload_with_the_locations_own_credentials(
     assert (record.protocol, record.bytes_transferred) == ("ftp", 16)
     assert record.step_result == result and record.run == run
     assert record.file.read() == b"PK\x03\x04 diagnostics"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ranged_download_and_upload_against_a_live_server(
+    tmp_path: Path, image: FirmwareImage, charge_point: ChargePoint, engineer: User
+) -> None:
+    from tests.live import daphne_server
+
+    with daphne_server(tmp_path) as server:
+        firmware_url = transfers.http_url(
+            transfers.firmware_location(charge_point, image), server.http_url
+        )
+        resumed = urllib.request.Request(firmware_url, headers={"Range": "bytes=1000-"})
+        with urllib.request.urlopen(resumed, timeout=10) as response:
+            assert response.status == 206
+            assert response.headers["Content-Range"] == f"bytes 1000-{len(IMAGE) - 1}/{len(IMAGE)}"
+            assert response.read() == IMAGE[1000:]
+        location = transfers.diagnostics_location(charge_point)
+        upload_url = transfers.http_url(location, server.http_url) + "diag-live.log"
+        put = urllib.request.Request(upload_url, data=b"live diagnostics\n", method="PUT")
+        with urllib.request.urlopen(put, timeout=10) as response:
+            assert response.status == 201
+        assert eventually(lambda: Transfer.objects.filter(direction="download").exists())
+    download = Transfer.objects.get(direction="download")
+    assert (download.status, download.byte_range) == ("completed", "bytes=1000-")
+    assert download.bytes_transferred == len(IMAGE) - 1000
+    upload = Transfer.objects.get(direction="upload")
+    assert upload.file.read() == b"live diagnostics\n"
+    client = Client()
+    client.force_login(engineer)
+    stored = client.get(reverse("chargers:transfer-file", args=[upload.pk]))
+    assert streamed(stored) == b"live diagnostics\n"
