@@ -7,7 +7,9 @@ import asyncio
 import base64
 import binascii
 import datetime
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from ocpp.exceptions import OCPPError
@@ -92,8 +95,15 @@ class AuthResult:
     refused: str | None = None
 
 
-def authenticate_charge_point(identity: str, authorization: bytes | None) -> AuthResult:
-    """Decide whether a websocket handshake for ``identity`` may be upgraded."""
+def authenticate_charge_point(
+    identity: str, authorization: bytes | None, remote_address: str = ""
+) -> AuthResult:
+    """Decide whether a websocket handshake for ``identity`` may be upgraded.
+
+    An identity (or remote address) with too many recent refusals is refused first, before
+    its key is hashed: see refusal_throttle."""
+    if throttled := refusal_throttle(identity, remote_address):
+        return AuthResult(None, throttled)
     charge_point = (
         ChargePoint.objects.select_related("charger_model").filter(charge_point_id=identity).first()
     )
@@ -491,7 +501,75 @@ def set_enabled(charge_point: ChargePoint, enabled: bool) -> None:
     if not enabled:
         layer = get_channel_layer()
         if layer is not None:
-            async_to_sync(layer.group_send)(
+            group_send_from_sync(
+                layer,
                 charge_point.group_name(),
                 {"type": "ocpp.disconnect", "reason": "identity disabled by an engineer"},
             )
+
+
+# --- Throttling: brute force on AuthorizationKeys ----------------------------------------
+
+log = logging.getLogger(__name__)
+
+THROTTLED = "too many failed attempts"
+
+
+def refusal_throttle(identity: str, remote_address: str = "") -> str | None:
+    """Refuse a handshake, before its key is hashed, when its identity or its remote address
+    collected too many refusals within ``OCPP_THROTTLE_WINDOW`` seconds
+    (``OCPP_THROTTLE_FAILURES``, ``OCPP_THROTTLE_ADDRESS_FAILURES``). Returns the reason, or
+    None to go on checking.
+
+    The counts are the recorded refusals themselves (ConnectionEvent rows), so every worker
+    sees the same ones. A correct key is refused too while throttled: otherwise a guesser
+    would only need to tell the two answers apart. Refusals for being throttled do not count,
+    so the lock lifts once the failures that caused it leave the window, even if the
+    charger keeps retrying. ``remote_address`` is "host:port" as the consumer records it;
+    every port of the host counts."""
+    identity_limit = settings.OCPP_THROTTLE_FAILURES
+    address_limit = settings.OCPP_THROTTLE_ADDRESS_FAILURES
+    host = remote_address.rpartition(":")[0]
+    if identity_limit <= 0 and (address_limit <= 0 or not host):
+        return None
+    since = timezone.now() - datetime.timedelta(seconds=settings.OCPP_THROTTLE_WINDOW)
+    by_identity = Q(charge_point_identity=identity[:200])
+    by_address = Q(remote_address__startswith=f"{host}:") if host else Q(pk__in=[])
+    counts = (
+        ConnectionEvent.objects.filter(kind=ConnectionEvent.Kind.REFUSED, at__gte=since)
+        .exclude(detail=THROTTLED)
+        .filter(by_identity | by_address)
+        .aggregate(identity=Count("pk", filter=by_identity), address=Count("pk", filter=by_address))
+    )
+    if 0 < identity_limit <= counts["identity"]:
+        log.warning(
+            "ocpp: throttling %r: %d refused handshakes in %d s",
+            identity,
+            counts["identity"],
+            settings.OCPP_THROTTLE_WINDOW,
+        )
+        return THROTTLED
+    if host and 0 < address_limit <= counts["address"]:
+        log.warning(
+            "ocpp: throttling %s (as %r): %d refused handshakes in %d s",
+            host,
+            identity,
+            counts["address"],
+            settings.OCPP_THROTTLE_WINDOW,
+        )
+        return THROTTLED
+    return None
+
+
+def group_send_from_sync(layer: Any, group: str, message: dict[str, Any]) -> None:
+    """``group_send`` from synchronous code, also when that code runs in a thread whose
+    event loop is busy (a test driver's loop, for one), where async_to_sync refuses: then
+    the message leaves from a short-lived helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(layer.group_send)(group, message)
+        return
+    sender = threading.Thread(target=async_to_sync(layer.group_send), args=(group, message))
+    sender.start()
+    sender.join(10)

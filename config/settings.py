@@ -298,3 +298,19 @@ FTP_BIND = env_str("FTP_BIND", PORTAL_BIND)
 FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "60000-60099")
 # The host name chargers use to reach the FTP server (defaults to PORTAL_PUBLIC_URL's).
 FTP_PUBLIC_HOST = env_str("FTP_PUBLIC_HOST", "")
+
+# --- Throttling -----------------------------------------------------------------------
+# Refused websocket handshakes (wrong key, unknown identity, ...) of one chargePointId
+# within the window, after which further handshakes of that identity are refused before
+# the key is even checked, until the oldest of those refusals leaves the window.
+OCPP_THROTTLE_FAILURES = env_int("OCPP_THROTTLE_FAILURES", 10)
+# The same for one remote address (any identity), set higher: a lab's chargers often
+# share one NAT address, and one misconfigured charger must not lock out the others.
+# 0 disables either limit.
+OCPP_THROTTLE_ADDRESS_FAILURES = env_int("OCPP_THROTTLE_ADDRESS_FAILURES", 100)
+OCPP_THROTTLE_WINDOW = env_int("OCPP_THROTTLE_WINDOW", 300)
+# Failed logins of one username, and of one client address, within the window after which
+# the login form refuses without checking the password (chargers/throttle.py).
+LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", 10)
+LOGIN_THROTTLE_ADDRESS_FAILURES = env_int("LOGIN_THROTTLE_ADDRESS_FAILURES", 50)
+LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
