@@ -8,7 +8,6 @@ import hashlib
 import uuid
 from typing import Any, Literal, cast
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from certification import judge
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
 from chargers.models import ChargePoint, ConnectionEvent, Frame, IdTag, Transfer, User
+from chargers.services import group_send_from_sync
 
 
 class WorkflowError(Exception):
@@ -391,15 +391,16 @@ def _announce(run: TestRun, running: StepResult | None, finished: StepResult | N
     from chargers.models import charge_point_group
 
     run_id, result_id = current_context(run.charge_point_id)
-    async_to_sync(layer.group_send)(
-        charge_point_group(run.charge_point.charge_point_id),
-        {"type": "ocpp.context", "run_id": run_id, "step_result_id": result_id},
-    )
     changed = running or finished
-    async_to_sync(layer.group_send)(
-        run.group_name(),
-        {"type": "run.step", "step_result_id": changed.pk if changed else None},
-    )
+    messages = [
+        (
+            charge_point_group(run.charge_point.charge_point_id),
+            {"type": "ocpp.context", "run_id": run_id, "step_result_id": result_id},
+        ),
+        (run.group_name(), {"type": "run.step", "step_result_id": changed.pk if changed else None}),
+    ]
+    for group, message in messages:
+        group_send_from_sync(layer, group, message)
 
 
 def _iso(moment: datetime.datetime | None) -> str | None:

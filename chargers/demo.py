@@ -35,16 +35,17 @@ DEMO_PASSWORDS = {
 @dataclass(frozen=True)
 class DemoData:
     logins: list[DemoLogin]
-    seed_run: SeedRunOutcome
+    seed_run: SeedRunOutcome | None
 
 
-def load_demo_catalog() -> DemoData:
-    """Create the seed's manufacturer, model and firmware, the demo logins, and the seed
-    report's own run (published when the report renderer works)."""
+def load_demo_catalog(*, seed_run: bool = True) -> DemoData:
+    """Create the seed's manufacturer, model and firmware, the demo logins, and (unless
+    ``seed_run`` is false) the seed report's own run, published when the report renderer
+    works."""
     logins = _load_catalog()
     # Not in the catalog's transaction: publishing renders the report in another process,
     # which reads committed rows only.
-    return DemoData(logins=logins, seed_run=ensure_seed_run())
+    return DemoData(logins=logins, seed_run=ensure_seed_run() if seed_run else None)
 
 
 @transaction.atomic

@@ -101,7 +101,7 @@ def demo_logins(transactional_db: None) -> dict[str, str]:
     tests/conftest.py switches this process to. A PBKDF2 hash names its iteration count,
     so a cheap one is still verified by the server (which then strengthens it).
     """
-    call_command("load_demo", stdout=io.StringIO())
+    call_command("load_demo", "--without-seed-run", stdout=io.StringIO())
     pbkdf2 = PBKDF2PasswordHasher()
     for username, password in DEMO_PASSWORDS.items():
         User.objects.filter(username=username).update(

@@ -218,3 +218,16 @@ def test_the_judge_sees_frames_numbered_across_reconnections(run: TestRun, engin
     context = services.judge_context(result)
     assert [f.seq for f in context.frames] == [1, 2, 3, 4]
     assert [f.connection_id for f in context.frames] == [first.pk, first.pk, second.pk, second.pk]
+
+
+@pytest.mark.asyncio
+async def test_live_announcements_work_from_sync_code_under_a_running_loop() -> None:
+    """Sync services (decide_step, set_enabled) announce through the channel layer; called
+    from a thread whose event loop is running (a test driver's), async_to_sync refuses, so
+    the message leaves from a helper thread instead of failing the whole operation."""
+    from channels.layers import get_channel_layer
+
+    from chargers.services import group_send_from_sync
+
+    layer = get_channel_layer()
+    group_send_from_sync(layer, "run.0", {"type": "run.step", "step_result_id": None})

@@ -85,7 +85,9 @@ def seed(
     ):
         patch.setenv("DATABASE_NAME", str(connection.settings_dict["NAME"]))
         try:
-            yield load_demo_catalog().seed_run
+            outcome = load_demo_catalog().seed_run
+            assert outcome is not None
+            yield outcome
         finally:
             call_command("flush", interactive=False, verbosity=0)
 

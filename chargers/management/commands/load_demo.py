@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from chargers.demo import load_demo_catalog
 
@@ -11,15 +11,23 @@ class Command(BaseCommand):
         " Idempotent."
     )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        demo = load_demo_catalog()
-        self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
-        seed_run = demo.seed_run.describe()
-        self.stdout.write(
-            self.style.SUCCESS(seed_run)
-            if demo.seed_run.published
-            else self.style.WARNING(seed_run)
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--without-seed-run",
+            action="store_true",
+            help="Only the catalog and the logins (the seed run renders a PDF: seconds).",
         )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        demo = load_demo_catalog(seed_run=not options["without_seed_run"])
+        self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+        if demo.seed_run is not None:
+            seed_run = demo.seed_run.describe()
+            self.stdout.write(
+                self.style.SUCCESS(seed_run)
+                if demo.seed_run.published
+                else self.style.WARNING(seed_run)
+            )
         self.stdout.write("Demo logins (a password you changed since stays changed):")
         for login in demo.logins:
             state = "created" if login.created else "already there"
