@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -194,37 +195,36 @@ class ChargerModelDetailView(LoginRequiredMixin, DetailView):
         return context
 
 
-class ManufacturerCreateView(EngineerRequiredMixin, CreateView):
-    model = Manufacturer
-    form_class = ManufacturerForm
-    template_name = "chargers/form.html"
-    extra_context = {"title": "New manufacturer"}
+class CatalogFormMixin(EngineerRequiredMixin, SuccessMessageMixin):
+    """The catalog's create and edit forms: one template, a title naming the row."""
 
-    def form_valid(self, form: ModelForm) -> HttpResponse:
-        messages.success(self.request, f"Manufacturer {form.instance.name} created.")
-        return super().form_valid(form)
-
-
-class ManufacturerUpdateView(EngineerRequiredMixin, UpdateView):
-    model = Manufacturer
-    form_class = ManufacturerForm
-    template_name = "chargers/form.html"
+    template_name: str | None = "chargers/form.html"
+    new_title = ""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["title"] = f"Edit {self.object}"
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        row = getattr(self, "object", None)
+        context["title"] = f"Edit {row}" if row is not None else self.new_title
         return context
 
-    def form_valid(self, form: ModelForm) -> HttpResponse:
-        messages.success(self.request, f"Manufacturer {form.instance.name} saved.")
-        return super().form_valid(form)
+
+class ManufacturerCreateView(CatalogFormMixin, CreateView):
+    model = Manufacturer
+    form_class = ManufacturerForm
+    new_title = "New manufacturer"
+    success_message = "Manufacturer %(name)s created."
 
 
-class ChargerModelCreateView(EngineerRequiredMixin, CreateView):
+class ManufacturerUpdateView(CatalogFormMixin, UpdateView):
+    model = Manufacturer
+    form_class = ManufacturerForm
+    success_message = "Manufacturer %(name)s saved."
+
+
+class ChargerModelCreateView(CatalogFormMixin, CreateView):
     model = ChargerModel
     form_class = ChargerModelForm
-    template_name = "chargers/form.html"
-    extra_context = {"title": "New charger model"}
+    new_title = "New charger model"
 
     def get_initial(self) -> dict[str, Any]:
         initial = super().get_initial()
@@ -233,24 +233,16 @@ class ChargerModelCreateView(EngineerRequiredMixin, CreateView):
             initial["manufacturer"] = int(manufacturer)
         return initial
 
-    def form_valid(self, form: ModelForm) -> HttpResponse:
-        messages.success(self.request, f"Charger model {form.instance} created.")
-        return super().form_valid(form)
+    def get_success_message(self, cleaned_data: dict[str, Any]) -> str:
+        return f"Charger model {self.object} created."
 
 
-class ChargerModelUpdateView(EngineerRequiredMixin, UpdateView):
+class ChargerModelUpdateView(CatalogFormMixin, UpdateView):
     model = ChargerModel
     form_class = ChargerModelForm
-    template_name = "chargers/form.html"
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["title"] = f"Edit {self.object}"
-        return context
-
-    def form_valid(self, form: ModelForm) -> HttpResponse:
-        messages.success(self.request, f"Charger model {form.instance} saved.")
-        return super().form_valid(form)
+    def get_success_message(self, cleaned_data: dict[str, Any]) -> str:
+        return f"Charger model {self.object} saved."
 
 
 class FirmwareVersionFormMixin(EngineerRequiredMixin):

@@ -289,3 +289,26 @@ def test_forms_refuse_manufacturer_users_whatever_the_row(
 def test_engineer_gets_404_for_a_form_of_a_missing_row(engineer_client: Client) -> None:
     assert engineer_client.get(reverse("chargers:firmware-create", args=[999])).status_code == 404
     assert engineer_client.get(reverse("chargers:model-update", args=[999])).status_code == 404
+
+
+def test_saving_a_form_says_what_was_saved(engineer_client: Client, c8eu: ChargerModel) -> None:
+    created = engineer_client.post(
+        reverse("chargers:manufacturer-create"), {"name": "Alfen"}, follow=True
+    )
+    assert "Manufacturer Alfen created." in created.content.decode()
+    edited = engineer_client.post(
+        reverse("chargers:model-update", args=[c8eu.pk]),
+        {
+            "manufacturer": c8eu.manufacturer_id,
+            "name": "C8EU",
+            "current_type": "DC",
+            "connectors": 2,
+            "outlet": "cable",
+        },
+        follow=True,
+    )
+    assert "Charger model Xcharge C8EU saved." in edited.content.decode()
+    assert (
+        "Edit Xcharge C8EU"
+        in engineer_client.get(reverse("chargers:model-update", args=[c8eu.pk])).content.decode()
+    )
