@@ -52,6 +52,12 @@ def describe_error(error: OCPPError) -> str:
     return f"{frames.spell_1_6(error.code)}: {cause or error.description}"
 
 
+def _storable(text: str) -> str:
+    """A unique id or action as a column can hold it: the evidence writer makes raw and
+    payload NUL-free for PostgreSQL, but these two are taken from the frame as sent."""
+    return text.replace("\x00", "\\u0000")
+
+
 @dataclass
 class CommandOutcome:
     """What became of a CSMS-initiated call."""
@@ -106,8 +112,8 @@ class CentralSystem(OcppChargePoint):
             message_type=parsed.message_type
             if parsed.message_type in (frames.CALL, frames.CALLRESULT, frames.CALLERROR)
             else None,
-            unique_id=(parsed.unique_id or "")[:100],
-            action=(parsed.action or "")[:64],
+            unique_id=_storable(parsed.unique_id or "")[:100],
+            action=_storable(parsed.action or "")[:64],
             raw=raw,
             payload=parsed.payload,
             validation_error=parsed.problem or "",

@@ -19,6 +19,7 @@ evidence must show what the specification asks for.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,10 @@ class ParsedFrame:
 
 def parse(text: str) -> ParsedFrame:
     """Parse one websocket text frame; never raises."""
+    try:
+        json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+    except (ValueError, RecursionError) as error:
+        return ParsedFrame(None, None, None, None, None, problem=f"not valid JSON: {error}")
     try:
         message = unpack(text)
     except OCPPError as error:
@@ -110,6 +115,19 @@ def parse(text: str) -> ParsedFrame:
         "errorDetails": message.error_details,
     }
     return ParsedFrame(CALLERROR, unique_id, None, payload, message)
+
+
+def _not_json(constant: str) -> Any:
+    # Python's json takes NaN and Infinity; JSON (RFC 8259) does not, nor can the
+    # evidence store them (SQLite's JSON_VALID and PostgreSQL's jsonb refuse them).
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _finite_float(number: str) -> float:
+    value = float(number)
+    if math.isinf(value):
+        raise ValueError(f"{number[:40]} is out of range of a double")
+    return value
 
 
 def _explain(text: str, error: OCPPError) -> ParsedFrame:
