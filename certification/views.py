@@ -44,6 +44,10 @@ def _latest_count(verdict: str) -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
+# Frames of an attempt the console shows (the newest, plus any the judge cites).
+CONSOLE_FRAMES = 300
+
+
 def runs_for(user: Any) -> QuerySet[TestRun]:
     return visible(TestRun.objects.all(), user).select_related(
         "charger_model__manufacturer", "firmware_version", "charge_point", "plan", "tester"
@@ -138,17 +142,22 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (a for a in attempts if str(a.attempt) == attempt_no),
             attempts[-1] if attempts else None,
         )
-        frames = (
-            list(Frame.objects.filter(step_result=result).order_by("captured_at", "seq"))
-            if result
-            else []
-        )
         cited = {i for f in (result.findings if result else []) for i in f.get("frame_ids", [])}
+        # The newest frames of the attempt, and those the judge cites: a long attempt
+        # (hours of MeterValues) would otherwise render thousands of rows on every visit.
+        step_frames = Frame.objects.filter(step_result=result) if result else Frame.objects.none()
+        frame_count = step_frames.count()
+        newest = list(step_frames.order_by("-captured_at", "-seq")[:CONSOLE_FRAMES])
+        shown = {f.pk for f in newest}
+        extra = [] if not cited else list(step_frames.filter(pk__in=cited - shown))
+        frames = sorted([*newest, *extra], key=lambda f: (f.captured_at, f.seq))
         context.update(
             {
                 "attempts": attempts,
                 "result": result,
                 "frames": frames,
+                "frame_count": frame_count,
+                "frames_hidden": frame_count - len(frames),
                 "cited": cited,
                 "decision_form": DecisionForm(
                     initial={

@@ -8,7 +8,9 @@ import base64
 import binascii
 import datetime
 import logging
+import os
 import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -157,6 +159,12 @@ def open_connection(
     charge_point: ChargePoint, *, remote_address: str, subprotocol: str, worker: str
 ) -> Connection:
     now = timezone.now()
+    # A charger has one connection: any other still recorded as open (its worker is
+    # replacing it right now, or died without a word) is over.
+    for previous in Connection.objects.filter(
+        charge_point=charge_point, closed_at__isnull=True
+    ).values_list("pk", flat=True):
+        close_connection(previous, close_code=None, replaced=True)
     connection = Connection.objects.create(
         charge_point=charge_point,
         opened_at=now,
@@ -205,13 +213,34 @@ def close_connection(
     )
 
 
-def close_stale_connections(worker: str) -> int:
-    """Connections a killed worker left open are closed when that worker's successor starts."""
-    stale = Connection.objects.filter(worker=worker, closed_at__isnull=True)
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def close_connections_of_dead_workers(host: str | None = None) -> int:
+    """Close the connections that a worker process of this host recorded as open and that
+    no longer runs (killed, crashed): otherwise the portal would show their chargers
+    connected and wait a whole response timeout on every command. Run when a worker
+    starts (``manage.py serve``)."""
+    host = host or socket.gethostname()
     count = 0
-    for connection_id in stale.values_list("pk", flat=True):
-        close_connection(connection_id, close_code=None, detail="worker stopped unexpectedly")
-        count += 1
+    for connection_id, worker in Connection.objects.filter(
+        closed_at__isnull=True, worker__startswith=f"{host}:"
+    ).values_list("pk", "worker"):
+        pid = worker.rpartition(":")[2]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            close_connection(
+                connection_id,
+                close_code=None,
+                detail=f"the worker process {worker} that held it stopped",
+            )
+            count += 1
     return count
 
 

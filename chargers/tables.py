@@ -8,7 +8,6 @@ from chargers.models import (
     ChargePoint,
     ChargerModel,
     Command,
-    Connection,
     ConnectionEvent,
     FirmwareVersion,
     Frame,
@@ -121,6 +120,8 @@ class ConnectionEventTable(tables.Table):
 
 
 class FrameTable(tables.Table):
+    # The id, not the row: rendering the related Connection was one query per frame.
+    connection = tables.Column("Connection", accessor="connection_id")
     captured_at = tables.DateTimeColumn(verbose_name="Time (UTC)", format="Y-m-d H:i:s.u")
     direction = tables.Column("Dir.")
     message_type = tables.Column("Type")
@@ -150,9 +151,6 @@ class FrameTable(tables.Table):
 
     def value_direction(self, value: str) -> str:
         return value
-
-    def render_connection(self, value: Connection) -> int:
-        return value.pk
 
 
 class CommandTable(tables.Table):

@@ -258,3 +258,46 @@ def test_plans_are_copied_and_steps_edited_only_in_unused_versions(
         "key": "HeartbeatInterval"
     }
     assert default_plan.steps.get(number=4).title == "Change Configuration"
+
+
+@pytest.mark.django_db
+def test_the_console_shows_the_newest_frames_of_a_long_attempt_and_every_cited_one(
+    engineer_client: Client, run: TestRun, engineer: User
+) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from certification.views import CONSOLE_FRAMES
+    from chargers import services as charger_services
+    from chargers.models import Frame
+
+    result = services.start_step(run, run.plan.steps.get(number=5), engineer)
+    connection = charger_services.open_connection(
+        run.charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
+    )
+    start = timezone.now()
+    frames = Frame.objects.bulk_create(
+        Frame(
+            charge_point=run.charge_point,
+            connection=connection,
+            seq=n,
+            captured_at=start + datetime.timedelta(milliseconds=n),
+            direction="in",
+            message_type=2,
+            unique_id=f"u{n}",
+            action="Heartbeat",
+            raw=f'[2,"u{n}"]',
+            payload={},
+            run=run,
+            step_result=result,
+        )
+        for n in range(1, CONSOLE_FRAMES + 51)
+    )
+    result.findings = [{"severity": "fail", "message": "x", "frame_ids": [frames[0].pk]}]
+    result.save()
+    body = engineer_client.get(f"{run.get_absolute_url()}?step=5").content.decode()
+    assert f"Showing the newest {CONSOLE_FRAMES + 1} of {CONSOLE_FRAMES + 50} frames" in body
+    assert f'id="frame-{frames[0].pk}"' in body  # cited
+    assert f'id="frame-{frames[1].pk}"' not in body  # old, not cited
+    assert f'id="frame-{frames[-1].pk}"' in body  # newest

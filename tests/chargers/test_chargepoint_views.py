@@ -316,3 +316,58 @@ def _basic(identity: str, key: str) -> bytes:
     import base64
 
     return b"Basic " + base64.b64encode(f"{identity}:{key}".encode())
+
+
+def test_a_new_connection_closes_any_other_still_recorded_as_open(
+    charge_point: ChargePoint,
+) -> None:
+    first = _connect(charge_point)
+    second = _connect(charge_point)
+    first.refresh_from_db()
+    assert first.closed_at is not None and second.closed_at is None
+    assert ConnectionEvent.objects.filter(connection=first, kind="replaced").exists()
+
+
+def test_serve_closes_connections_of_workers_that_stopped(charge_point: ChargePoint) -> None:
+    import os
+    import socket
+
+    other, _ = services.create_charge_point("OTHER-1", no_auth=True)
+    host = socket.gethostname()
+    dead = services.open_connection(
+        charge_point, remote_address="", subprotocol="ocpp1.6", worker=f"{host}:999999"
+    )
+    alive = services.open_connection(
+        other, remote_address="", subprotocol="ocpp1.6", worker=f"{host}:{os.getpid()}"
+    )
+    assert services.close_connections_of_dead_workers() == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.closed_at is not None and alive.closed_at is None
+    event = ConnectionEvent.objects.get(connection=dead, kind="closed")
+    assert "999999" in event.detail and "stopped" in event.detail
+
+
+def test_evidence_page_queries_do_not_grow_with_its_rows(
+    engineer_client: Client, charge_point: ChargePoint, django_assert_max_num_queries: object
+) -> None:
+    connection = _connect(charge_point)
+    now = timezone.now()
+    Frame.objects.bulk_create(
+        Frame(
+            charge_point=charge_point,
+            connection=connection,
+            seq=n,
+            captured_at=now,
+            direction="in",
+            message_type=2,
+            unique_id=str(n),
+            action="Heartbeat",
+            raw="[2]",
+            payload={},
+        )
+        for n in range(1, 151)
+    )
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        response = engineer_client.get(reverse("chargers:frame-list", args=[charge_point.pk]))
+    assert response.status_code == 200

@@ -10,6 +10,8 @@ from daphne.cli import CommandLineInterface
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from chargers.services import close_connections_of_dead_workers
+
 
 class Command(BaseCommand):
     help = "Serve HTTP and websockets (chargers, live pages) with Daphne."
@@ -41,6 +43,9 @@ class Command(BaseCommand):
             argv += ["--bind", options["bind"], "--port", str(options["port"])]
             self.stdout.write(f"Portal: http://{options['bind']}:{options['port']}/")
             self.stdout.write(f"Chargers: ws://{options['bind']}:{options['port']}/ocpp/<id>")
+        closed = close_connections_of_dead_workers()
+        if closed:
+            self.stdout.write(f"Closed {closed} connection(s) left open by stopped workers.")
         module, _, attribute = settings.ASGI_APPLICATION.rpartition(".")
         ftp = None
         if settings.FTP_PORT and not options["no_ftp"]:
