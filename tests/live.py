@@ -18,6 +18,9 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/12"
+# The channel-layer prefix a test process and the Daphne it starts share on Redis (CI sets
+# its own per run, so that two runs on one Redis do not meet).
+TEST_CHANNEL_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX") or "ocpp-test"
 
 
 def redis_available(url: str = TEST_REDIS_URL) -> bool:
@@ -80,7 +83,7 @@ def daphne_server(
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     if redis_url:
         env["REDIS_URL"] = redis_url
-        env["CHANNEL_LAYER_PREFIX"] = os.environ.get("CHANNEL_LAYER_PREFIX", "ocpp-test")
+        env["CHANNEL_LAYER_PREFIX"] = TEST_CHANNEL_PREFIX
     env.update(extra_env or {})
     log_path = tmp_path / f"daphne-{port}.log"
     with log_path.open("wb") as log:

@@ -17,7 +17,14 @@ from websockets.typing import Subprotocol
 
 from chargers import services
 from chargers.models import ChargePoint, Command, ConnectionEvent, Frame
-from tests.live import TEST_REDIS_URL, LiveServer, daphne_server, eventually, redis_available
+from tests.live import (
+    TEST_CHANNEL_PREFIX,
+    TEST_REDIS_URL,
+    LiveServer,
+    daphne_server,
+    eventually,
+    redis_available,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -147,7 +154,7 @@ def test_a_command_from_another_process_reaches_the_charger_over_redis(
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": TEST_REDIS_URL, "socket_timeout": None}],
-                "prefix": "ocpp-test",
+                "prefix": TEST_CHANNEL_PREFIX,
             },
         }
     }
