@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from certification.api import TestPlanViewSet, TestRunViewSet
 from chargers import views as charger_views
+from chargers.throttle import ThrottledLoginView
 from chargers.api import (
     ChargePointViewSet,
     ChargerModelViewSet,
@@ -29,7 +30,8 @@ api.register("runs", TestRunViewSet, basename="run")
 
 urlpatterns = [
     path("", charger_views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # Failed logins are counted per username and address; see chargers/throttle.py.
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
