@@ -6,13 +6,13 @@ from rest_framework.routers import DefaultRouter
 
 from certification.api import TestPlanViewSet, TestRunViewSet
 from chargers import views as charger_views
-from chargers.throttle import ThrottledLoginView
 from chargers.api import (
     ChargePointViewSet,
     ChargerModelViewSet,
     FirmwareVersionViewSet,
     ManufacturerViewSet,
 )
+from chargers.throttle import ThrottledLoginView
 
 
 class ApiRouter(DefaultRouter):
