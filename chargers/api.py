@@ -3,6 +3,7 @@ like the pages; writes need an engineer."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -35,8 +36,23 @@ class ManufacturerSerializer(serializers.ModelSerializer):
         model = Manufacturer
         fields = ["id", "name", "country", "website", "contact_email"]
 
+    def validate_name(self, name: str) -> str:
+        # The unique index ignores case; say so before the database does (with a 500).
+        taken = Manufacturer.objects.filter(name__iexact=name)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("A manufacturer with this name already exists.")
+        return name
+
 
 class ChargerModelSerializer(serializers.ModelSerializer):
+    # The database's CHECK constraints, said as validation errors.
+    connectors = serializers.IntegerField(min_value=1, required=False)
+    max_power_kw = serializers.DecimalField(
+        max_digits=7, decimal_places=2, min_value=Decimal("0.01"), allow_null=True, required=False
+    )
+
     class Meta:
         model = ChargerModel
         fields = [

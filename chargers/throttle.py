@@ -23,12 +23,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import HttpResponse
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +61,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
+        "invalid_login": "Your username and password did not match. Check both and try again.",
         "throttled": "Too many failed attempts; try again in %(minutes)s.",
     }
 
@@ -112,12 +110,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
 
 class ThrottledLoginView(LoginView):
-    form_class = ThrottledAuthenticationForm
+    """The login page; registration/login.html shows the form's own error, so a throttled
+    user reads why they are refused and for how long."""
 
-    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        # registration/login.html shows one fixed sentence for any error; the throttle's
-        # reason goes out as a message, which base.html shows above the form.
-        if form.has_error(NON_FIELD_ERRORS, code="throttled"):
-            for error in form.non_field_errors():
-                messages.error(self.request, str(error))
-        return super().form_invalid(form)
+    form_class = ThrottledAuthenticationForm

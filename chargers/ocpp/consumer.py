@@ -48,7 +48,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.command_tasks: set[asyncio.Task[None]] = set()
         authorization = dict(self.scope.get("headers", [])).get(b"authorization")
         result = await database_sync_to_async(services.authenticate_charge_point)(
-            self.identity, authorization
+            self.identity, authorization, self.remote
         )
         if result.refused:
             log.warning("ocpp: refused %r from %s: %s", self.identity, self.remote, result.refused)

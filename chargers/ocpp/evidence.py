@@ -21,7 +21,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import DataError, close_old_connections, transaction
+from django.db import DataError, IntegrityError, close_old_connections, transaction
 
 from chargers.models import Frame
 
@@ -50,21 +50,33 @@ def _write_batch(frames: list[Frame], changes: list[StateChange] | None = None) 
         with transaction.atomic():
             Frame.objects.bulk_create(frames, batch_size=MAX_BATCH)
             _apply(changes or [])
-    except DataError:
-        # One row the database refuses must not hold back the others: write them one by
-        # one and keep a refused row in a form the database takes, saying why.
+    except (DataError, IntegrityError):
+        # One row the database refuses for its content must not hold back the others:
+        # write them one by one and keep a refused row in a form the database takes,
+        # saying why. (A database that is down raises OperationalError: retried whole.)
         for frame in frames:
             try:
                 with transaction.atomic():
                     frame.save(force_insert=True)
-            except DataError as error:
-                with transaction.atomic():
-                    storable_copy(frame, error).save(force_insert=True)
+            except (DataError, IntegrityError) as error:
+                try:
+                    with transaction.atomic():
+                        storable_copy(frame, error).save(force_insert=True)
+                except (DataError, IntegrityError):
+                    log.error(
+                        "evidence: frame %s #%s could not be stored at all: %r",
+                        frame.connection_id,
+                        frame.seq,
+                        frame.raw[:2000],
+                    )
+        _apply(changes or [])
 
 
 def storable_copy(frame: Frame, error: Exception) -> Frame:
     frame.pk = None
     frame.raw = frame.raw.encode("unicode_escape").decode("ascii")
+    frame.unique_id = frame.unique_id.encode("unicode_escape").decode("ascii")[:100]
+    frame.action = frame.action.encode("unicode_escape").decode("ascii")[:64]
     frame.payload = None
     frame.validation_error = (
         f"{frame.validation_error}; " if frame.validation_error else ""

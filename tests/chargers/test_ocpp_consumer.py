@@ -286,3 +286,37 @@ async def test_a_frame_with_nul_characters_is_stored_escaped_and_answered(
     inbound = (await frames_of(charge_point))[0]
     assert inbound.payload == {"vendorId": "X", "data": "a\\u0000b"}
     assert "NUL" in inbound.validation_error
+
+
+def test_a_row_the_database_refuses_is_stored_escaped_and_the_batch_goes_on(
+    charge_point: ChargePoint, transactional_db: None
+) -> None:
+    """NaN is no JSON for SQLite's check nor PostgreSQL's jsonb: before the fallback, such a
+    row made the writer retry its batch forever, answering no charger of the process."""
+    import datetime
+
+    from chargers.ocpp.evidence import _write_batch
+    from chargers.services import open_connection
+
+    connection = open_connection(charge_point, remote_address="", subprotocol="ocpp1.6", worker="t")
+    now = datetime.datetime.now(datetime.UTC)
+
+    def frame(seq: int, payload: object) -> Frame:
+        return Frame(
+            charge_point=charge_point,
+            connection=connection,
+            seq=seq,
+            captured_at=now,
+            direction="in",
+            message_type=2,
+            unique_id=str(seq),
+            action="DataTransfer",
+            raw=f'[2,"{seq}","DataTransfer",{{}}]',
+            payload=payload,
+        )
+
+    _write_batch([frame(1, {"ok": 1}), frame(2, {"x": float("nan")}), frame(3, {"ok": 3})])
+    stored = {f.seq: f for f in Frame.objects.filter(connection=connection)}
+    assert sorted(stored) == [1, 2, 3]
+    assert stored[2].payload is None and "stored escaped" in stored[2].validation_error
+    assert stored[3].payload == {"ok": 3}

@@ -108,9 +108,8 @@ def api_client(token: str) -> APIClient:
     return client
 
 
-@pytest.mark.xfail(strict=True, reason="reported: the database's CHECK answers, with a 500")
 @pytest.mark.parametrize("field, value", [("connectors", 0), ("max_power_kw", "0")])
-def test_known_bug_a_charger_model_breaking_a_check_constraint_is_a_400(
+def test_a_charger_model_breaking_a_check_constraint_is_a_400(
     run: TestRun, engineer_token: str, field: str, value: Any
 ) -> None:
     model = run.firmware_version.charger_model
@@ -120,8 +119,7 @@ def test_known_bug_a_charger_model_breaking_a_check_constraint_is_a_400(
     assert response.status_code == 400
 
 
-@pytest.mark.xfail(strict=True, reason="reported: the unique index answers, with a 500")
-def test_known_bug_a_manufacturer_name_taken_in_another_case_is_a_400(
+def test_a_manufacturer_name_taken_in_another_case_is_a_400(
     run: TestRun, engineer_token: str
 ) -> None:
     taken = run.firmware_version.charger_model.manufacturer.name.upper()
