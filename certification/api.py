@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -21,7 +20,11 @@ from rest_framework.response import Response
 
 from certification import services
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
-from certification.reports.worker import ReportRenderError, render_pdf_in_worker
+from certification.reports.worker import (
+    ReportRenderError,
+    preview_file_name,
+    render_preview_in_worker,
+)
 from certification.views import pdf_response
 from chargers import services as charger_services
 from chargers import transfers
@@ -362,18 +365,12 @@ class TestRunViewSet(
             return pdf_response(report)
         if not can_edit(request.user):
             raise NotFound("This run has no published report yet.")
-        generated_at = timezone.now()
         try:
-            pdf = render_pdf_in_worker(
-                run.pk,
-                report_id=f"PREVIEW-{run.pk}-{generated_at:%Y%m%dT%H%M%SZ}",
-                verification_url=None,
-                generated_at=generated_at,
-            )
+            pdf = render_preview_in_worker(run.pk)
         except ReportRenderError as error:
             raise APIException(f"The report could not be rendered: {error}") from None
         response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="run-{run.pk}-report-preview.pdf"'
+        response["Content-Disposition"] = f'inline; filename="{preview_file_name(run.pk)}"'
         return response
 
     @extend_schema(request=None, responses=dict)

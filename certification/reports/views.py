@@ -31,7 +31,11 @@ from certification.reports.data import (
     evidence_records,
     remarks_as_text,
 )
-from certification.reports.worker import ReportRenderError, render_pdf_in_worker
+from certification.reports.worker import (
+    ReportRenderError,
+    preview_file_name,
+    render_preview_in_worker,
+)
 from certification.views import runs_for
 from chargers.access import can_edit
 
@@ -84,14 +88,8 @@ async def report_preview_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     run = await sync_to_async(get_object_or_404)(runs_for(user), pk=pk)
     if not can_edit(user):
         raise PermissionDenied
-    generated_at = timezone.now()
     try:
-        pdf = await sync_to_async(render_pdf_in_worker, thread_sensitive=False)(
-            run.pk,
-            report_id=f"PREVIEW-{run.pk}-{generated_at:%Y%m%dT%H%M%SZ}",
-            verification_url=None,
-            generated_at=generated_at,
-        )
+        pdf = await sync_to_async(render_preview_in_worker, thread_sensitive=False)(run.pk)
     except ReportRenderError:
         log.exception("report preview of run %s", run.pk)
         return HttpResponse(
@@ -100,7 +98,7 @@ async def report_preview_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="run-{run.pk}-report-preview.pdf"'
+    response["Content-Disposition"] = f'inline; filename="{preview_file_name(run.pk)}"'
     response["Cache-Control"] = "private, no-store"
     return response
 

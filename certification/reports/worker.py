@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 RENDER_TIMEOUT_S = 300
 STDERR_TAIL_CHARS = 2000
@@ -99,3 +100,19 @@ def _tail(stderr: bytes | str | None) -> str:
     if len(text) > STDERR_TAIL_CHARS:
         text = "…" + text[-STDERR_TAIL_CHARS:]
     return f"\n{text}"
+
+
+def render_preview_in_worker(run_id: int) -> bytes:
+    """A draft preview of run ``run_id`` as it would be published now: no verification link,
+    a report id that says it is a preview."""
+    generated_at = timezone.now()
+    return render_pdf_in_worker(
+        run_id,
+        report_id=f"PREVIEW-{run_id}-{generated_at:%Y%m%dT%H%M%SZ}",
+        verification_url=None,
+        generated_at=generated_at,
+    )
+
+
+def preview_file_name(run_id: int) -> str:
+    return f"run-{run_id}-report-preview.pdf"
