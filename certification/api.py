@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -27,7 +26,6 @@ from certification.reports.worker import (
 )
 from certification.views import pdf_response
 from chargers import services as charger_services
-from chargers import transfers
 from chargers.access import can_edit, visible
 from chargers.api import EngineersOnly, EngineerWrites
 from chargers.models import Command, FirmwareVersion, Frame
@@ -312,13 +310,11 @@ class TestRunViewSet(
         body = CommandRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            command = charger_services.send_command(
-                run.charge_point,
+            command = services.send_run_command(
+                run,
                 body.validated_data["action"],
-                transfers.resolve_placeholders(
-                    run, body.validated_data["payload"], settings.PORTAL_PUBLIC_URL
-                ),
-                requested_by_id=request.user.pk,
+                body.validated_data["payload"],
+                user=request.user,
                 deliberately_invalid=body.validated_data["deliberately_invalid"],
             )
         except charger_services.CommandPayloadError as error:

@@ -9,6 +9,7 @@ import uuid
 from typing import Any, Literal, cast
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -364,6 +365,29 @@ def decide_step(
     )
     _announce(result.run, None, finished=result)
     return result
+
+
+def send_run_command(
+    run: TestRun,
+    action: str,
+    payload: Any,
+    *,
+    user: User | None,
+    deliberately_invalid: bool = False,
+) -> Any:
+    """Send a command to the run's charger, the step payload's placeholders replaced by
+    this run's own transfer locations (console and API alike). Returns the Command row;
+    raises CommandPayloadError for a payload that is not valid OCPP 1.6."""
+    from chargers import transfers
+    from chargers.services import send_command
+
+    return send_command(
+        run.charge_point,
+        action,
+        transfers.resolve_placeholders(run, payload, settings.PORTAL_PUBLIC_URL),
+        requested_by_id=user.pk if user is not None else None,
+        deliberately_invalid=deliberately_invalid,
+    )
 
 
 # --- Live updates --------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
@@ -282,16 +281,12 @@ def run_command(request: HttpRequest, pk: int) -> JsonResponse:
         body = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
         return JsonResponse({"error": "The request body is not JSON."}, status=400)
-    action = body.get("action", "")
-    payload = transfers.resolve_placeholders(
-        run, body.get("payload", {}), settings.PORTAL_PUBLIC_URL
-    )
     try:
-        command = charger_services.send_command(
-            run.charge_point,
-            action,
-            payload,
-            requested_by_id=request.user.pk,
+        command = services.send_run_command(
+            run,
+            body.get("action", ""),
+            body.get("payload", {}),
+            user=request.user,  # type: ignore[arg-type]
             deliberately_invalid=bool(body.get("deliberately_invalid")),
         )
     except charger_services.CommandPayloadError as error:
