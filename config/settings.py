@@ -257,6 +257,17 @@ DJANGO_TABLES2_TABLE_ATTRS = {"class": "data-table"}
 # --- OCPP -----------------------------------------------------------------------------
 # Seconds the portal waits for a charger's answer to a command.
 OCPP_RESPONSE_TIMEOUT = env_int("OCPP_RESPONSE_TIMEOUT", 30)
+# The largest frame (one websocket message, bytes of UTF-8) the portal takes from a charger.
+# A larger one is stored cut short as refused evidence and the connection is closed with
+# 1009 (Message Too Big). OCPP 1.6 messages are a few kilobytes; a GetConfiguration answer
+# with every key or a long MeterValues stays well under the default.
+OCPP_MAX_FRAME_BYTES = env_int("OCPP_MAX_FRAME_BYTES", 64 * 1024)
+if OCPP_MAX_FRAME_BYTES < 1024:
+    raise ImproperlyConfigured("OCPP_MAX_FRAME_BYTES must be at least 1024")
+# What Daphne itself lets through (`manage.py serve`): enough above the portal's limit
+# that an oversized frame reaches the portal and is recorded; a message beyond this is cut
+# off by Daphne with 1009 before the portal sees it (the close is still recorded).
+OCPP_TRANSPORT_MAX_BYTES = max(4 * OCPP_MAX_FRAME_BYTES, 1024 * 1024)
 
 # --- Automation API -------------------------------------------------------------------
 REST_FRAMEWORK = {

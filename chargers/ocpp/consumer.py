@@ -31,8 +31,12 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"[:80]
 # Close codes the portal uses (4000-4999 are for applications).
 CLOSE_NO_SUBPROTOCOL = 1002
 CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_REPLACED = 4000
 CLOSE_DISABLED = 4001
+
+# How much of a refused frame (binary, oversized) is kept as evidence.
+KEPT_OF_REFUSED_FRAME = 4096
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -100,12 +104,24 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         if text_data is None:
             # OCPP-J frames are text; a binary frame is recorded and the socket closed.
-            raw = (bytes_data or b"")[:4096].decode("utf-8", errors="replace")
+            raw = (bytes_data or b"")[:KEPT_OF_REFUSED_FRAME].decode("utf-8", errors="replace")
             await self.central_system.record_unreadable(
                 raw, f"binary frame of {len(bytes_data or b'')} bytes; OCPP-J frames are text"
             )
             self.close_detail = "binary frame received"
             await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            return
+        limit = settings.OCPP_MAX_FRAME_BYTES
+        # Encoding costs a copy: only a text that could be over the limit is measured.
+        if len(text_data) * 4 > limit and (size := _utf8_size(text_data)) > limit:
+            await self.central_system.record_unreadable(
+                text_data[:KEPT_OF_REFUSED_FRAME],
+                f"frame of {size} bytes refused: over the limit of {limit} bytes "
+                f"(OCPP_MAX_FRAME_BYTES); stored cut to its first "
+                f"{min(len(text_data), KEPT_OF_REFUSED_FRAME)} characters",
+            )
+            self.close_detail = f"frame of {size} bytes over the limit of {limit} bytes"
+            await self.close(code=CLOSE_MESSAGE_TOO_BIG)
             return
         await self.central_system.route_message(text_data)
 
@@ -115,6 +131,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if self.central_system is not None:
             await self.central_system.flush_evidence()
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if code == CLOSE_MESSAGE_TOO_BIG and not self.close_detail:
+            # Daphne refused a message over its own limit before the portal saw it.
+            self.close_detail = (
+                f"Daphne refused a message over {settings.OCPP_TRANSPORT_MAX_BYTES} bytes"
+            )
         if self.connection_id is not None:
             await database_sync_to_async(services.close_connection)(
                 self.connection_id,
@@ -158,6 +179,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 event["reply_channel"],
                 {"type": "ocpp.command.done", "command_id": event["command_id"]},
             )
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", errors="surrogatepass"))
 
 
 def _remote_address(scope: dict[str, Any]) -> str:

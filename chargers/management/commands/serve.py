@@ -7,10 +7,41 @@ from pathlib import Path
 from typing import Any
 
 from daphne.cli import CommandLineInterface
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from chargers.services import close_connections_of_dead_workers
+
+# Close codes RFC 6455 defines for an endpoint to send, which the portal's consumer uses
+# (no ocpp1.6 subprotocol, a binary frame, a frame over OCPP_MAX_FRAME_BYTES). Autobahn
+# lets an application send only 1000 and 3000-4999 and raises on these, so Daphne would
+# turn a deliberate close into a crashed connection.
+PROTOCOL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1008, 1009})
+
+
+def adjust_daphne_websockets() -> None:
+    """Daphne as chargers need it: the consumer may close with the RFC 6455 codes above, and
+    a message over Daphne's own size limit is refused with a close frame (1009, which the
+    consumer then records) instead of a silently dropped TCP connection."""
+    if getattr(WebSocketProtocol.serverClose, "adjusted_for_chargers", False):
+        return
+    server_close = WebSocketProtocol.serverClose
+    factory_init = WebSocketFactory.__init__
+
+    def close(self: WebSocketProtocol, code: int | None = None) -> None:
+        if code in PROTOCOL_CLOSE_CODES:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            server_close(self, code)
+
+    def init(self: WebSocketFactory, *args: Any, **kwargs: Any) -> None:
+        factory_init(self, *args, **kwargs)
+        self.setProtocolOptions(failByDrop=False)
+
+    close.adjusted_for_chargers = True  # type: ignore[attr-defined]
+    WebSocketProtocol.serverClose = close
+    WebSocketFactory.__init__ = init
 
 
 class Command(BaseCommand):
@@ -36,6 +67,12 @@ class Command(BaseCommand):
             "--ping-timeout",
             str(settings.OCPP_WS_PING_TIMEOUT),
             "--proxy-headers",
+            # Daphne's own message limit sits above the portal's, so that an oversized frame
+            # reaches the consumer and is recorded as refused instead of vanishing.
+            "--websocket-max-message-size",
+            str(settings.OCPP_TRANSPORT_MAX_BYTES),
+            "--websocket-max-frame-size",
+            str(settings.OCPP_TRANSPORT_MAX_BYTES),
         ]
         if options["fd"] is not None:
             argv += ["--fd", str(options["fd"])]
@@ -51,6 +88,7 @@ class Command(BaseCommand):
         if settings.FTP_PORT and not options["no_ftp"]:
             manage = Path(__file__).resolve().parents[3] / "manage.py"
             ftp = subprocess.Popen([sys.executable, str(manage), "ftpserver"])  # noqa: S603
+        adjust_daphne_websockets()
         try:
             CommandLineInterface().run([*argv, f"{module}:{attribute}"])
         finally:
