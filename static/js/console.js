@@ -8,6 +8,9 @@
   var running = consoleBox.getAttribute("data-running") === "1";
   var stateLabel = document.getElementById("stream-state");
   var tbody = document.querySelector("#frames tbody");
+  // Set once this page submits one of its forms: a live "step" message must not reload the
+  // page then, or the reload cancels the submission's own redirect (to the step acted on).
+  var leaving = false;
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -63,13 +66,23 @@
           if (empty) { empty.remove(); }
           tbody.appendChild(frameRow(frame));
         });
-      } else if (data.type === "step" && !typing()) {
+      } else if (data.type === "step" && !typing() && !leaving) {
         // A step started or finished here or elsewhere (another engineer, the API).
         window.location.reload();
       }
     };
   }
   connect();
+
+  // Any form but a command leaves the page (commands cancel their submit event below).
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) { leaving = true; }
+  });
+
+  function submit(form) {
+    leaving = true;
+    form.submit();  // submit() fires no submit event
+  }
 
   // Commands: sent with fetch, the answer shown next to the button.
   document.querySelectorAll("form.command").forEach(function (form) {
@@ -122,7 +135,7 @@
   document.addEventListener("keydown", function (event) {
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
       var decision = document.getElementById("decision-form");
-      if (decision && decision.contains(document.activeElement)) { event.preventDefault(); decision.submit(); }
+      if (decision && decision.contains(document.activeElement)) { event.preventDefault(); submit(decision); }
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing()) { return; }
@@ -131,7 +144,7 @@
     if (event.key === "f") { form = document.getElementById("finish-form"); }
     if (form) {
       var button = form.querySelector("button");
-      if (button && !button.disabled) { event.preventDefault(); form.submit(); }
+      if (button && !button.disabled) { event.preventDefault(); submit(form); }
       return;
     }
     if ((event.key === "j" || event.key === "k") && links.length) {
