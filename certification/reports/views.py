@@ -37,7 +37,7 @@ from certification.reports.worker import (
     render_preview_in_worker,
 )
 from certification.views import runs_for
-from chargers.access import can_edit
+from chargers.access import can_edit, visible
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ def report_html(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "run": run,
             "report": report,
+            # The stored PDF of the latest revision: what was approved, never re-rendered.
+            "published_pdf": visible(run.reports.all(), request.user).order_by("-revision").first(),
             "is_engineer": can_edit(request.user),
             "time_zone": timezone.get_current_timezone_name(),
             "title": f"Report of run {run.pk}",

@@ -16,6 +16,7 @@ from django.utils.html import escape
 
 from certification.models import TestRun
 from chargers.models import User
+from tests.certification.test_review import make_report
 from tests.reports.sample_run import SampleRun
 
 
@@ -77,6 +78,20 @@ def test_manufacturer_reads_the_report_of_its_published_run_only(
         assert rival.get(url).status_code == 404, name
     page = manufacturer.get(urls(sample.run)["html"]).content.decode()
     assert urls(sample.run)["preview"] not in page and "Draft:" not in page
+
+
+@pytest.mark.django_db
+def test_published_report_page_offers_the_stored_pdf_not_a_new_rendering(
+    engineer_client: Client, manufacturer_user: User, published: SampleRun
+) -> None:
+    make_report(published.run, revision=1)
+    make_report(published.run, revision=2)
+    stored = reverse("certification:report-revision-pdf", args=[published.run.pk, 2])
+    for client in [engineer_client, logged_in(manufacturer_user)]:
+        page = client.get(urls(published.run)["html"]).content.decode()
+        assert f'href="{stored}">PDF revision 2</a>' in page
+        assert urls(published.run)["preview"] not in page
+        assert client.get(stored).getvalue().endswith(b"report 2")
 
 
 @pytest.mark.django_db
