@@ -565,7 +565,30 @@ def connected_charge_points(request: HttpRequest) -> HttpResponse:
         if request.GET.get("fragment")
         else "chargers/connected.html"
     )
-    return render(request, template, {"charge_points": charge_points, "now": timezone.now()})
+    context = {
+        "charge_points": charge_points,
+        "now": timezone.now(),
+        "evidence_trouble": evidence_writer_trouble(),
+    }
+    return render(request, template, context)
+
+
+def evidence_writer_trouble() -> dict[str, Any] | None:
+    """What this worker's evidence writer has to tell engineers, if anything: writes the
+    database refused (each is retried until it succeeds, the chargers' answers wait) and
+    frames still queued. Its log says the same, but engineers look at this page."""
+    # The writer belongs to the worker's event loop; this view runs in a thread of the same
+    # process, which is why the page speaks for this worker only.
+    from chargers.ocpp.consumer import WORKER
+    from chargers.ocpp.evidence import _live_writers
+
+    writers = list(_live_writers)
+    failures = sum(writer.failures for writer in writers)
+    waiting = sum(writer.backlog for writer in writers)
+    if not failures and not waiting:
+        return None
+    last_error = next((w.last_error for w in writers if w.last_error), "")
+    return {"worker": WORKER, "failures": failures, "waiting": waiting, "last_error": last_error}
 
 
 # --- File transfers: served to chargers, no login (the unguessable token is the key) -------

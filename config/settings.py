@@ -134,7 +134,9 @@ else:
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                # Seconds a write waits for another's lock before it fails (the evidence
+                # writer then logs the failure and retries).
+                "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
             },
             # A file (live-server tests share it with a Daphne subprocess), one per test
             # process so that two test sessions on one machine do not collide.
