@@ -580,15 +580,18 @@ def evidence_writer_trouble() -> dict[str, Any] | None:
     # The writer belongs to the worker's event loop; this view runs in a thread of the same
     # process, which is why the page speaks for this worker only.
     from chargers.ocpp.consumer import WORKER
-    from chargers.ocpp.evidence import _live_writers
+    from chargers.ocpp.evidence import writer_health
 
-    writers = list(_live_writers)
-    failures = sum(writer.failures for writer in writers)
-    waiting = sum(writer.backlog for writer in writers)
-    if not failures and not waiting:
+    health = writer_health()
+    if not health.failures:
+        # Frames queued under load are normal: only failed writes are news.
         return None
-    last_error = next((w.last_error for w in writers if w.last_error), "")
-    return {"worker": WORKER, "failures": failures, "waiting": waiting, "last_error": last_error}
+    return {
+        "worker": WORKER,
+        "failures": health.failures,
+        "waiting": health.backlog,
+        "last_error": health.last_error,
+    }
 
 
 # --- File transfers: served to chargers, no login (the unguessable token is the key) -------

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
+import contextlib
+import functools
 import logging
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import DataError, IntegrityError, close_old_connections, transaction
+from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
 
 from chargers.models import Frame
 
@@ -45,10 +47,98 @@ def _apply(changes: list[StateChange]) -> None:
             log.exception("evidence: a state change recorded with the frames failed")
 
 
+# The columns of a Frame row as the writer inserts them. The hot path builds one
+# multi-row INSERT with its parameters and hands it straight to the driver: Django's
+# bulk_create compiles every field of every row in Python, and the driver's executemany
+# takes the GIL back after every row, each time waiting for the event loop that serves the
+# chargers to let go of it. One statement per batch keeps the database thread's Python work
+# small and lets SQLite or the network work unhindered (bench/RESULTS.md, "OCPP ingest").
+_FIELDS = (
+    "charge_point",
+    "connection",
+    "seq",
+    "captured_at",
+    "direction",
+    "message_type",
+    "unique_id",
+    "action",
+    "raw",
+    "payload",
+    "validation_error",
+    "deliberately_invalid",
+    "run",
+    "step_result",
+)
+# 14 parameters a row: well under SQLite's 32,766 and PostgreSQL's 65,535 per statement.
+ROWS_PER_STATEMENT = 500
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(vendor: str, table: str, columns: tuple[str, ...], rows: int) -> str:
+    placeholder = "?" if vendor == "sqlite" else "%s"
+    row = "(" + ", ".join([placeholder] * len(columns)) + ")"
+    # Names from the model, values as parameters.
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+        + ", ".join([row] * rows)
+    )
+
+
+def _insert(frames: list[Frame]) -> None:
+    """Insert the frames as they are and give those that stream live their primary key."""
+    ops = connection.ops
+    adapt_time = ops.adapt_datetimefield_value
+    adapt_json = ops.adapt_json_value
+    column_of = {field.name: str(field.column) for field in Frame._meta.concrete_fields}
+    table = ops.quote_name(Frame._meta.db_table)
+    columns = tuple(ops.quote_name(column_of[name]) for name in _FIELDS)
+    connection.ensure_connection()
+    driver = connection.connection
+    for start in range(0, len(frames), ROWS_PER_STATEMENT):
+        chunk = frames[start : start + ROWS_PER_STATEMENT]
+        params: list[Any] = []
+        for f in chunk:
+            params += (
+                f.charge_point_id,
+                f.connection_id,
+                f.seq,
+                adapt_time(f.captured_at),
+                f.direction,
+                f.message_type,
+                f.unique_id,
+                f.action,
+                f.raw,
+                None if f.payload is None else adapt_json(f.payload, None),
+                f.validation_error,
+                f.deliberately_invalid,
+                f.run_id,
+                f.step_result_id,
+            )
+        sql = _insert_sql(connection.vendor, table, columns, len(chunk))
+        with connection.wrap_database_errors, contextlib.closing(driver.cursor()) as cursor:
+            cursor.execute(sql, params)
+    _fetch_ids([f for f in frames if f.run_id is not None])
+
+
+def _fetch_ids(frames: list[Frame]) -> None:
+    """Primary keys for the frames of a run (the console links and de-duplicates by id),
+    read back by their unique (connection, seq): one indexed range per connection."""
+    by_connection: dict[int, dict[int, Frame]] = {}
+    for frame in frames:
+        by_connection.setdefault(frame.connection_id, {})[frame.seq] = frame
+    for connection_id, by_seq in by_connection.items():
+        rows = Frame.objects.filter(
+            connection_id=connection_id, seq__range=(min(by_seq), max(by_seq))
+        ).values_list("seq", "pk")
+        for seq, pk in rows:
+            if seq in by_seq:
+                by_seq[seq].pk = pk
+
+
 def _write_batch(frames: list[Frame], changes: list[StateChange] | None = None) -> None:
     try:
         with transaction.atomic():
-            Frame.objects.bulk_create(frames, batch_size=MAX_BATCH)
+            _insert(frames)
             _apply(changes or [])
     except (DataError, IntegrityError):
         # One row the database refuses for its content must not hold back the others:
@@ -87,7 +177,9 @@ def storable_copy(frame: Frame, error: Exception) -> Frame:
 def without_nul(frame: Frame) -> Frame:
     """PostgreSQL's text and jsonb cannot hold U+0000; a frame that contains it is stored
     with ``\\u0000`` instead, and the evidence says so."""
-    if "\x00" in frame.raw or (frame.payload is not None and "\\u0000" in _json(frame.payload)):
+    # The payload was parsed from the raw text, so it can only hold U+0000 where the text
+    # does, as the character or as the escape ``\\u0000``.
+    if "\x00" in frame.raw or ("\\u0000" in frame.raw and _has_nul(frame.payload)):
         frame.raw = frame.raw.replace("\x00", "\\u0000")
         frame.payload = _replace_nul(frame.payload)
         note = "contained NUL characters, stored as \\u0000"
@@ -97,8 +189,14 @@ def without_nul(frame: Frame) -> Frame:
     return frame
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str)
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _replace_nul(value: Any) -> Any:
@@ -230,6 +328,24 @@ async def publish_to_runs(frames: list[Frame]) -> None:
             await layer.group_send(f"run.{run_id}", {"type": "run.frames", "frames": rows})
         except Exception:
             log.exception("evidence: could not stream %d frames to run %s", len(rows), run_id)
+
+
+@dataclass(frozen=True)
+class WriterHealth:
+    """What the evidence writers of this process have to tell engineers."""
+
+    failures: int  # database writes that failed (and were retried) since the process started
+    backlog: int  # frames queued, not yet committed
+    last_error: str
+
+
+def writer_health() -> WriterHealth:
+    writers = list(_live_writers)
+    return WriterHealth(
+        failures=sum(writer.failures for writer in writers),
+        backlog=sum(writer.backlog for writer in writers),
+        last_error=next((w.last_error for w in writers if w.last_error), ""),
+    )
 
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EvidenceWriter] = (

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from certification.models import TestRun
 from chargers import services
 from chargers.models import (
     ChargePoint,
@@ -244,6 +245,24 @@ async def test_status_notifications_update_the_connector(charge_point: ChargePoi
     connector = await adb(Connector.objects.get)(charge_point=charge_point, connector_id=1)
     assert (connector.status, connector.error_code) == ("Faulted", "GroundFailure")
 
+    # The next one updates the same row, with the charger's own timestamp.
+    ws = communicator()
+    await ws.connect()
+    status = {
+        "connectorId": 1,
+        "errorCode": "NoError",
+        "status": "Available",
+        "info": "cleared",
+        "timestamp": "2026-11-24T10:00:00.123Z",
+    }
+    assert (await call(ws, "StatusNotification", status))[2] == {}
+    await ws.disconnect()
+    connectors = await adb(lambda: list(Connector.objects.filter(charge_point=charge_point)))()
+    assert [(c.connector_id, c.status, c.error_code, c.info) for c in connectors] == [
+        (1, "Available", "NoError", "cleared")
+    ]
+    assert connectors[0].status_at.isoformat() == "2026-11-24T10:00:00.123000+00:00"
+
 
 async def test_every_remaining_charger_action_is_answered(charge_point: ChargePoint) -> None:
     charge_point.data_transfer_answer = "UnknownVendorId"
@@ -320,3 +339,48 @@ def test_a_row_the_database_refuses_is_stored_escaped_and_the_batch_goes_on(
     assert sorted(stored) == [1, 2, 3]
     assert stored[2].payload is None and "stored escaped" in stored[2].validation_error
     assert stored[3].payload == {"ok": 3}
+
+
+def test_the_writer_stores_every_column_and_gives_run_frames_their_key(
+    run: TestRun, transactional_db: None
+) -> None:
+    """Rows go in as one statement of plain parameters: each column must come back as the
+    ORM would have written it, and frames that stream to a run's console get their id."""
+    import datetime
+
+    from chargers.ocpp.evidence import _write_batch
+    from chargers.services import open_connection
+
+    charge_point = run.charge_point
+    connection = open_connection(charge_point, remote_address="", subprotocol="ocpp1.6", worker="t")
+    at = datetime.datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=datetime.UTC)
+    frames = [
+        Frame(
+            charge_point=charge_point,
+            connection=connection,
+            seq=seq,
+            captured_at=at + datetime.timedelta(microseconds=seq),
+            direction="out" if seq % 2 else "in",
+            message_type=None if seq == 3 else 2,
+            unique_id=f"u{seq}",
+            action="Heartbeat",
+            raw=f'[2,"u{seq}","Heartbeat",{{}}]',
+            payload=None if seq == 3 else {"n": seq, "text": "é"},
+            validation_error="bad" if seq == 3 else "",
+            deliberately_invalid=seq == 2,
+            run=run if seq > 1 else None,
+        )
+        for seq in (1, 2, 3)
+    ]
+    _write_batch(frames)
+    stored = {f.seq: f for f in Frame.objects.filter(connection=connection)}
+    assert frames[0].pk is None  # not streamed, not read back
+    assert [frames[1].pk, frames[2].pk] == [stored[2].pk, stored[3].pk]
+    for frame in frames:
+        row = stored[frame.seq]
+        for field in (
+            "charge_point_id", "connection_id", "captured_at", "direction", "message_type",
+            "unique_id", "action", "raw", "payload", "validation_error",
+            "deliberately_invalid", "run_id", "step_result_id",
+        ):  # fmt: skip
+            assert getattr(row, field) == getattr(frame, field), field
