@@ -30,12 +30,15 @@ from ocpp.v16.enums import Action
 from chargers import services
 from chargers.models import Frame
 from chargers.ocpp import frames
-from chargers.ocpp.evidence import get_writer
+from chargers.ocpp.evidence import CapturedFrame, get_writer
 
 # The library validates each payload in a thread pool by default: two thread hops per call
 # for a jsonschema check of a few hundred bytes that takes microseconds inline. Measured with
 # bench/ocpp_ingest.py, validating inline is clearly cheaper on the event loop.
 ocpp.messages.ASYNC_VALIDATION = False
+
+
+_MESSAGE_TYPES = frozenset((frames.CALL, frames.CALLRESULT, frames.CALLERROR))
 
 
 def ocpp_now() -> str:
@@ -88,7 +91,7 @@ class CentralSystem(OcppChargePoint):
         # Our CALLs waiting for the charger's answer: unique id -> action.
         self._outstanding: dict[str, str] = {}
         # The charger's CALLs we are answering: unique id -> its frame, queued with the answer.
-        self._answering: dict[str, Frame] = {}
+        self._answering: dict[str, CapturedFrame] = {}
         self._sending_invalid = False
         # State changes a handler decided on, written with its answer's frames.
         self._changes: list[Callable[[], None]] = []
@@ -101,17 +104,16 @@ class CentralSystem(OcppChargePoint):
 
     # --- evidence ---------------------------------------------------------------------
 
-    def _frame(self, direction: str, raw: str, parsed: frames.ParsedFrame) -> Frame:
+    def _frame(self, direction: str, raw: str, parsed: frames.ParsedFrame) -> CapturedFrame:
         self._seq += 1
-        return Frame(
+        message_type = parsed.message_type
+        return CapturedFrame(
             charge_point_id=self.charge_point_pk,
             connection_id=self.connection_id,
             seq=self._seq,
             captured_at=datetime.datetime.now(datetime.UTC),
             direction=direction,
-            message_type=parsed.message_type
-            if parsed.message_type in (frames.CALL, frames.CALLRESULT, frames.CALLERROR)
-            else None,
+            message_type=message_type if message_type in _MESSAGE_TYPES else None,
             unique_id=_storable(parsed.unique_id or "")[:100],
             action=_storable(parsed.action or "")[:64],
             raw=raw,
@@ -206,7 +208,7 @@ class CentralSystem(OcppChargePoint):
 
     async def _send(self, message: str) -> None:
         """Every frame the portal sends passes here: recorded first, sent once committed."""
-        parsed = frames.parse(message)
+        parsed = frames.parse_sent(message)
         frame = self._frame(Frame.Direction.OUT, message, parsed)
         if parsed.message_type == frames.CALL and parsed.unique_id:
             self._outstanding[parsed.unique_id] = parsed.action or ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import datetime
 import functools
 import logging
 import weakref
@@ -34,6 +35,49 @@ RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
 
 StateChange = Callable[[], None]
+
+
+@dataclass(slots=True)
+class CapturedFrame:
+    """A frame as the central system captures it: the fields of a ``Frame`` row without a
+    model instance, whose construction alone cost more on the event loop than parsing the
+    frame did. The writer inserts these as they are; ``as_model`` is for the rare row the
+    database refuses."""
+
+    charge_point_id: int
+    connection_id: int
+    seq: int
+    captured_at: datetime.datetime
+    direction: str
+    message_type: int | None
+    unique_id: str
+    action: str
+    raw: str
+    payload: Any
+    validation_error: str = ""
+    deliberately_invalid: bool = False
+    run_id: int | None = None
+    step_result_id: int | None = None
+    pk: int | None = None
+
+    def as_model(self) -> Frame:
+        return Frame(
+            pk=self.pk,
+            charge_point_id=self.charge_point_id,
+            connection_id=self.connection_id,
+            seq=self.seq,
+            captured_at=self.captured_at,
+            direction=self.direction,
+            message_type=self.message_type,
+            unique_id=self.unique_id,
+            action=self.action,
+            raw=self.raw,
+            payload=self.payload,
+            validation_error=self.validation_error,
+            deliberately_invalid=self.deliberately_invalid,
+            run_id=self.run_id,
+            step_result_id=self.step_result_id,
+        )
 
 
 def _apply(changes: list[StateChange]) -> None:
@@ -84,7 +128,7 @@ def _insert_sql(vendor: str, table: str, columns: tuple[str, ...], rows: int) ->
     )
 
 
-def _insert(frames: list[Frame]) -> None:
+def _insert(frames: list[CapturedFrame]) -> None:
     """Insert the frames as they are and give those that stream live their primary key."""
     ops = connection.ops
     adapt_time = ops.adapt_datetimefield_value
@@ -120,10 +164,10 @@ def _insert(frames: list[Frame]) -> None:
     _fetch_ids([f for f in frames if f.run_id is not None])
 
 
-def _fetch_ids(frames: list[Frame]) -> None:
+def _fetch_ids(frames: list[CapturedFrame]) -> None:
     """Primary keys for the frames of a run (the console links and de-duplicates by id),
     read back by their unique (connection, seq): one indexed range per connection."""
-    by_connection: dict[int, dict[int, Frame]] = {}
+    by_connection: dict[int, dict[int, CapturedFrame]] = {}
     for frame in frames:
         by_connection.setdefault(frame.connection_id, {})[frame.seq] = frame
     for connection_id, by_seq in by_connection.items():
@@ -135,7 +179,7 @@ def _fetch_ids(frames: list[Frame]) -> None:
                 by_seq[seq].pk = pk
 
 
-def _write_batch(frames: list[Frame], changes: list[StateChange] | None = None) -> None:
+def _write_batch(frames: list[CapturedFrame], changes: list[StateChange] | None = None) -> None:
     try:
         with transaction.atomic():
             _insert(frames)
@@ -145,13 +189,17 @@ def _write_batch(frames: list[Frame], changes: list[StateChange] | None = None) 
         # write them one by one and keep a refused row in a form the database takes,
         # saying why. (A database that is down raises OperationalError: retried whole.)
         for frame in frames:
+            row = frame.as_model()
             try:
                 with transaction.atomic():
-                    frame.save(force_insert=True)
+                    row.save(force_insert=True)
+                frame.pk = row.pk
             except (DataError, IntegrityError) as error:
                 try:
                     with transaction.atomic():
-                        storable_copy(frame, error).save(force_insert=True)
+                        row = storable_copy(frame.as_model(), error)
+                        row.save(force_insert=True)
+                    frame.pk = row.pk
                 except (DataError, IntegrityError):
                     log.error(
                         "evidence: frame %s #%s could not be stored at all: %r",
@@ -174,7 +222,7 @@ def storable_copy(frame: Frame, error: Exception) -> Frame:
     return frame
 
 
-def without_nul(frame: Frame) -> Frame:
+def without_nul(frame: CapturedFrame) -> CapturedFrame:
     """PostgreSQL's text and jsonb cannot hold U+0000; a frame that contains it is stored
     with ``\\u0000`` instead, and the evidence says so."""
     # The payload was parsed from the raw text, so it can only hold U+0000 where the text
@@ -213,7 +261,7 @@ class EvidenceWriter:
     """One per event loop, that is one per Daphne process."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[Frame, asyncio.Future[None]]] = []
+        self._pending: list[tuple[CapturedFrame, asyncio.Future[None]]] = []
         self._changes: list[StateChange] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -223,7 +271,9 @@ class EvidenceWriter:
         self.last_error = ""
         _live_writers.add(self)
 
-    def add(self, frame: Frame, changes: list[StateChange] | None = None) -> asyncio.Future[None]:
+    def add(
+        self, frame: CapturedFrame, changes: list[StateChange] | None = None
+    ) -> asyncio.Future[None]:
         """Queue a frame, and the state changes that follow from it; the future resolves
         once both are committed."""
         if changes:
@@ -260,7 +310,9 @@ class EvidenceWriter:
                         future.set_result(None)
                 await publish_to_runs(frames)
 
-    async def _write_with_retries(self, frames: list[Frame], changes: list[StateChange]) -> None:
+    async def _write_with_retries(
+        self, frames: list[CapturedFrame], changes: list[StateChange]
+    ) -> None:
         attempt = 0
         while True:
             try:
@@ -295,7 +347,7 @@ class EvidenceWriter:
         return len(frames)
 
 
-def live_frame(frame: Frame) -> dict[str, Any]:
+def live_frame(frame: CapturedFrame) -> dict[str, Any]:
     """What a run's console shows of a frame as it arrives."""
     return {
         "id": frame.pk,
@@ -311,7 +363,7 @@ def live_frame(frame: Frame) -> dict[str, Any]:
     }
 
 
-async def publish_to_runs(frames: list[Frame]) -> None:
+async def publish_to_runs(frames: list[CapturedFrame]) -> None:
     """Stream committed frames to the consoles of the runs they belong to. A failure here
     never touches the evidence, which is already written."""
     by_run: dict[int, list[dict[str, Any]]] = {}

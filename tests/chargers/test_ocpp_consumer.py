@@ -314,16 +314,16 @@ def test_a_row_the_database_refuses_is_stored_escaped_and_the_batch_goes_on(
     row made the writer retry its batch forever, answering no charger of the process."""
     import datetime
 
-    from chargers.ocpp.evidence import _write_batch
+    from chargers.ocpp.evidence import CapturedFrame, _write_batch
     from chargers.services import open_connection
 
     connection = open_connection(charge_point, remote_address="", subprotocol="ocpp1.6", worker="t")
     now = datetime.datetime.now(datetime.UTC)
 
-    def frame(seq: int, payload: object) -> Frame:
-        return Frame(
-            charge_point=charge_point,
-            connection=connection,
+    def frame(seq: int, payload: object) -> CapturedFrame:
+        return CapturedFrame(
+            charge_point_id=charge_point.pk,
+            connection_id=connection.pk,
             seq=seq,
             captured_at=now,
             direction="in",
@@ -348,16 +348,16 @@ def test_the_writer_stores_every_column_and_gives_run_frames_their_key(
     ORM would have written it, and frames that stream to a run's console get their id."""
     import datetime
 
-    from chargers.ocpp.evidence import _write_batch
+    from chargers.ocpp.evidence import CapturedFrame, _write_batch
     from chargers.services import open_connection
 
     charge_point = run.charge_point
     connection = open_connection(charge_point, remote_address="", subprotocol="ocpp1.6", worker="t")
     at = datetime.datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=datetime.UTC)
     frames = [
-        Frame(
-            charge_point=charge_point,
-            connection=connection,
+        CapturedFrame(
+            charge_point_id=charge_point.pk,
+            connection_id=connection.pk,
             seq=seq,
             captured_at=at + datetime.timedelta(microseconds=seq),
             direction="out" if seq % 2 else "in",
@@ -368,7 +368,7 @@ def test_the_writer_stores_every_column_and_gives_run_frames_their_key(
             payload=None if seq == 3 else {"n": seq, "text": "é"},
             validation_error="bad" if seq == 3 else "",
             deliberately_invalid=seq == 2,
-            run=run if seq > 1 else None,
+            run_id=run.pk if seq > 1 else None,
         )
         for seq in (1, 2, 3)
     ]
