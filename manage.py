@@ -7,6 +7,11 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if sys.argv[1:2] == ["serve"]:
+        # Daphne makes its event loop while Django loads the apps: choose the kind first.
+        from config import eventloop
+
+        eventloop.install()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import eventloop
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -237,6 +239,8 @@ PORTAL_PORT = env_int("PORTAL_PORT", 8000)
 # Seconds between websocket pings Daphne sends to idle chargers (some ignore pings).
 OCPP_WS_PING_INTERVAL = env_int("OCPP_WS_PING_INTERVAL", 60)
 OCPP_WS_PING_TIMEOUT = env_int("OCPP_WS_PING_TIMEOUT", 30)
+# The event loop under Daphne's Twisted reactor, for `manage.py serve`: see config/eventloop.py.
+PORTAL_EVENT_LOOP = eventloop.configured()
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

@@ -74,6 +74,8 @@ def test_a_charger_talks_to_a_live_daphne_and_every_frame_is_evidence(
 ) -> None:
     answers = asyncio.run(boot_and_idle(f"{server.ws_url}/ocpp/LIVE-1", KEY))
     assert [a[0] for a in answers] == [3, 3, 3]
+    # Served on the default event loop, libuv's, under Twisted's asyncio reactor.
+    assert "Event loop: uvloop (PORTAL_EVENT_LOOP=uvloop)" in server.log()
     assert answers[0][2]["status"] == "Accepted"
     frames = list(Frame.objects.filter(charge_point=charge_point).order_by("seq"))
     assert [(f.direction, f.action) for f in frames] == [

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from daphne.cli import CommandLineInterface
+from daphne.server import twisted_loop as daphne_loop
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
@@ -80,6 +81,9 @@ class Command(BaseCommand):
             argv += ["--bind", options["bind"], "--port", str(options["port"])]
             self.stdout.write(f"Portal: http://{options['bind']}:{options['port']}/")
             self.stdout.write(f"Chargers: ws://{options['bind']}:{options['port']}/ocpp/<id>")
+        # The loop Daphne made when the apps were loaded (manage.py chose its kind).
+        loop = type(daphne_loop).__module__.split(".")[0]
+        self.stdout.write(f"Event loop: {loop} (PORTAL_EVENT_LOOP={settings.PORTAL_EVENT_LOOP})")
         closed = close_connections_of_dead_workers()
         if closed:
             self.stdout.write(f"Closed {closed} connection(s) left open by stopped workers.")
