@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -579,18 +579,7 @@ async def run(args: argparse.Namespace, var_dir: Path, database_url: str | None)
         flush=True,
     )
 
-    portal = Server(
-        "portal",
-        [PYTHON, "manage.py", "serve", "--port"],  # the port is appended
-        env,
-        var_dir / "portal.log",
-    )
-    baseline = Server(
-        "baseline",
-        [PYTHON, str(REPO / "bench" / "baseline_csms.py")],
-        env,
-        var_dir / "baseline.log",
-    )
+    baseline, portal = the_servers(env, var_dir)
     servers = [baseline, portal]
     failed = False
     try:
@@ -741,6 +730,35 @@ def main() -> int:
     # Client and servers each hold a socket per connection (the servers inherit the limit).
     raise_open_files_limit(args.idle + args.charge_points + 256)
 
+    postgres = ThrowawayPostgres(args.database_url) if args.database_url else None
+    return run_benchmark("ocpp-ingest-", postgres, lambda var_dir, url: run(args, var_dir, url))
+
+
+def the_servers(env: dict[str, str], var_dir: Path) -> tuple[Server, Server]:
+    """The baseline and the portal, as every benchmark here starts them (logs in var_dir)."""
+    baseline = Server(
+        "baseline",
+        [PYTHON, str(REPO / "bench" / "baseline_csms.py")],
+        env,
+        var_dir / "baseline.log",
+    )
+    portal = Server(
+        "portal",
+        [PYTHON, "manage.py", "serve", "--port"],  # the port is appended
+        env,
+        var_dir / "portal.log",
+    )
+    return baseline, portal
+
+
+def run_benchmark(
+    prefix: str,
+    postgres: ThrowawayPostgres | None,
+    body: Callable[[Path, str | None], Coroutine[Any, Any, int]],
+) -> int:
+    """Run ``body(var_dir, database_url)`` with a throw-away VAR_DIR (and PostgreSQL database,
+    created and dropped here); Ctrl+C or SIGTERM stops the servers and exits 130."""
+
     def terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -748,12 +766,11 @@ def main() -> int:
     # which a library awaiting inside a timeout can swallow: the servers are stopped either way.
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, terminate)
-    postgres = ThrowawayPostgres(args.database_url) if args.database_url else None
-    with tempfile.TemporaryDirectory(prefix="ocpp-ingest-") as var_dir:
+    with tempfile.TemporaryDirectory(prefix=prefix) as var_dir:
         try:
             if postgres is not None:
                 postgres.create()
-            return asyncio.run(run(args, Path(var_dir), postgres.url if postgres else None))
+            return asyncio.run(body(Path(var_dir), postgres.url if postgres else None))
         except KeyboardInterrupt as interruption:
             print(f"interrupted ({interruption or 'Ctrl+C'}): servers stopped", file=sys.stderr)
             return 130

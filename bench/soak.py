@@ -45,9 +45,7 @@ import base64
 import json
 import random
 import secrets
-import signal
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -66,8 +64,6 @@ from bench.ocpp_ingest import (
     CALL_TIMEOUT,
     CONNECT_TIMEOUT,
     HOST,
-    PYTHON,
-    REPO,
     SUBPROTOCOL,
     WARMUP_CALLS,
     WARMUP_ID,
@@ -78,7 +74,9 @@ from bench.ocpp_ingest import (
     ocpp_now,
     percentile,
     raise_open_files_limit,
+    run_benchmark,
     server_env,
+    the_servers,
     warm_up,
 )
 
@@ -753,18 +751,7 @@ async def run(args: argparse.Namespace, var_dir: Path, database_url: str | None)
         flush=True,
     )
 
-    portal = Server(
-        "portal",
-        [PYTHON, "manage.py", "serve", "--port"],  # the port is appended
-        env,
-        var_dir / "portal.log",
-    )
-    baseline = Server(
-        "baseline",
-        [PYTHON, str(REPO / "bench" / "baseline_csms.py")],
-        env,
-        var_dir / "baseline.log",
-    )
+    baseline, portal = the_servers(env, var_dir)
     servers = [baseline, portal] if not args.portal_only else [portal]
     results: dict[str, SoakResult] = {}
     try:
@@ -881,24 +868,8 @@ def main() -> int:
     args = parse_args()
     check_payloads()
     raise_open_files_limit(args.charge_points + 256)
-
-    def terminate(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
     postgres = SoakPostgres(args.database_url) if args.database_url else None
-    with tempfile.TemporaryDirectory(prefix="ocpp-soak-") as var_dir:
-        try:
-            if postgres is not None:
-                postgres.create()
-            return asyncio.run(run(args, Path(var_dir), postgres.url if postgres else None))
-        except KeyboardInterrupt as interruption:
-            print(f"interrupted ({interruption or 'Ctrl+C'}): servers stopped", file=sys.stderr)
-            return 130
-        finally:
-            if postgres is not None:
-                postgres.drop()
+    return run_benchmark("ocpp-soak-", postgres, lambda var_dir, url: run(args, var_dir, url))
 
 
 if __name__ == "__main__":
