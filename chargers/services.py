@@ -7,6 +7,7 @@ import asyncio
 import base64
 import binascii
 import datetime
+import functools
 import logging
 import os
 import secrets
@@ -367,7 +368,7 @@ def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            _update_status_sql(),
+            _update_status_sql(connection.vendor),
             [
                 *state,
                 connection.ops.adapt_datetimefield_value(status_at),
@@ -384,7 +385,8 @@ def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
         )
 
 
-def _update_status_sql() -> str:
+@functools.cache
+def _update_status_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(column)} = %s" for column in _STATUS_COLUMNS)
     # Names from the model, values as parameters.

@@ -118,12 +118,17 @@ ROWS_PER_STATEMENT = 500
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(vendor: str, table: str, columns: tuple[str, ...], rows: int) -> str:
+def _insert_sql(vendor: str, rows: int) -> str:
+    """The INSERT of ``rows`` Frame rows in the driver's own placeholder style (the SQL goes
+    to the driver, not through Django's cursor, which would rewrite it every batch)."""
+    quote = connection.ops.quote_name
+    column_of = {field.name: str(field.column) for field in Frame._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in _FIELDS)
     placeholder = "?" if vendor == "sqlite" else "%s"
-    row = "(" + ", ".join([placeholder] * len(columns)) + ")"
+    row = "(" + ", ".join([placeholder] * len(_FIELDS)) + ")"
     # Names from the model, values as parameters.
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+        f"INSERT INTO {quote(Frame._meta.db_table)} ({columns}) VALUES "  # noqa: S608
         + ", ".join([row] * rows)
     )
 
@@ -133,9 +138,6 @@ def _insert(frames: list[CapturedFrame]) -> None:
     ops = connection.ops
     adapt_time = ops.adapt_datetimefield_value
     adapt_json = ops.adapt_json_value
-    column_of = {field.name: str(field.column) for field in Frame._meta.concrete_fields}
-    table = ops.quote_name(Frame._meta.db_table)
-    columns = tuple(ops.quote_name(column_of[name]) for name in _FIELDS)
     connection.ensure_connection()
     driver = connection.connection
     for start in range(0, len(frames), ROWS_PER_STATEMENT):
@@ -158,7 +160,7 @@ def _insert(frames: list[CapturedFrame]) -> None:
                 f.run_id,
                 f.step_result_id,
             )
-        sql = _insert_sql(connection.vendor, table, columns, len(chunk))
+        sql = _insert_sql(connection.vendor, len(chunk))
         with connection.wrap_database_errors, contextlib.closing(driver.cursor()) as cursor:
             cursor.execute(sql, params)
     _fetch_ids([f for f in frames if f.run_id is not None])
@@ -197,8 +199,7 @@ def _write_batch(frames: list[CapturedFrame], changes: list[StateChange] | None 
             except (DataError, IntegrityError) as error:
                 try:
                     with transaction.atomic():
-                        row = storable_copy(frame.as_model(), error)
-                        row.save(force_insert=True)
+                        storable_copy(row, error).save(force_insert=True)
                     frame.pk = row.pk
                 except (DataError, IntegrityError):
                     log.error(
