@@ -99,6 +99,22 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """A charger's frame goes straight to ``websocket_receive``.
+
+        Channels' own dispatch first hops to the database thread to close stale connections
+        (``aclose_old_connections``), for every message: for a charger that is a thread hop
+        per frame, queued behind the evidence batch the thread is writing, before the frame
+        is even parsed. Nothing here touches the database on the event loop; every database
+        call of the consumer, the central system and the evidence writer is a
+        ``database_sync_to_async`` call, which closes stale connections before and after
+        itself. Other messages (connect, disconnect, channel-layer events) keep the hop.
+        """
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.central_system is None:
             return

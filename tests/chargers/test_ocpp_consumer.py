@@ -384,3 +384,30 @@ def test_the_writer_stores_every_column_and_gives_run_frames_their_key(
             "deliberately_invalid", "run_id", "step_result_id",
         ):  # fmt: skip
             assert getattr(row, field) == getattr(frame, field), field
+
+
+async def test_a_frame_does_not_hop_to_the_database_thread_before_it_is_parsed(
+    charge_point: ChargePoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels' dispatch closes stale connections on the database thread before every
+    message; for chargers' frames the consumer skips that hop (bench/RESULTS.md, third round):
+    its own database calls close stale connections themselves."""
+    import channels.consumer
+
+    hops: list[str] = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counted() -> None:
+        hops.append("hop")
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    ws = communicator()
+    await ws.connect()
+    after_connect = len(hops)
+    assert after_connect >= 1  # the connect handler keeps Channels' hop
+    for unique_id in "12345":
+        assert (await call(ws, "Heartbeat", {}, unique_id))[2]["currentTime"]
+    assert len(hops) == after_connect
+    await ws.disconnect()
+    assert len(await frames_of(charge_point)) == 10
