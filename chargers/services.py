@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import datetime
 import functools
 import logging
@@ -366,7 +367,12 @@ def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
         payload.get("info", "")[:50],
         payload.get("vendorErrorCode", "")[:50],
     )
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # Straight to the driver: Django's SQLite cursor would rewrite the placeholders each time.
+    with (
+        connection.wrap_database_errors,
+        contextlib.closing(connection.connection.cursor()) as cursor,
+    ):
         cursor.execute(
             _update_status_sql(connection.vendor),
             [
@@ -387,12 +393,14 @@ def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
 
 @functools.cache
 def _update_status_sql(vendor: str) -> str:
+    """The UPDATE in the driver's own placeholder style."""
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(column)} = %s" for column in _STATUS_COLUMNS)
+    placeholder = "?" if vendor == "sqlite" else "%s"
+    assignments = ", ".join(f"{quote(column)} = {placeholder}" for column in _STATUS_COLUMNS)
     # Names from the model, values as parameters.
     return (
         f"UPDATE {quote(Connector._meta.db_table)} SET {assignments} "  # noqa: S608
-        "WHERE charge_point_id = %s AND connector_id = %s"
+        f"WHERE charge_point_id = {placeholder} AND connector_id = {placeholder}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -339,6 +340,56 @@ def test_a_row_the_database_refuses_is_stored_escaped_and_the_batch_goes_on(
     assert sorted(stored) == [1, 2, 3]
     assert stored[2].payload is None and "stored escaped" in stored[2].validation_error
     assert stored[3].payload == {"ok": 3}
+
+
+def test_a_failing_state_change_is_logged_and_holds_back_neither_frames_nor_others(
+    charge_point: ChargePoint, transactional_db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """State changes ride in the batch's transaction without a savepoint each; when one
+    fails the batch is written again with each change on its own, so the frames and the
+    other changes are kept (on PostgreSQL the failed statement aborts the transaction)."""
+    import datetime
+
+    from django.db import connection as db
+
+    from chargers.ocpp.evidence import CapturedFrame, _write_batch
+    from chargers.services import open_connection, record_status
+
+    connection = open_connection(charge_point, remote_address="", subprotocol="ocpp1.6", worker="t")
+    frames = [
+        CapturedFrame(
+            charge_point_id=charge_point.pk,
+            connection_id=connection.pk,
+            seq=seq,
+            captured_at=datetime.datetime.now(datetime.UTC),
+            direction="in",
+            message_type=2,
+            unique_id=str(seq),
+            action="StatusNotification",
+            raw="[]",
+            payload={},
+        )
+        for seq in (1, 2)
+    ]
+
+    def status(connector_id: int, value: str) -> Callable[[], None]:
+        payload = {"connectorId": connector_id, "errorCode": "NoError", "status": value}
+        return lambda: record_status(charge_point.pk, payload)
+
+    def failing() -> None:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+
+    _write_batch(frames, [status(1, "Charging"), failing, status(2, "Faulted")])
+
+    assert Frame.objects.filter(connection=connection).count() == 2
+    connectors = Connector.objects.filter(charge_point=charge_point).order_by("connector_id")
+    assert [(c.connector_id, c.status) for c in connectors] == [(1, "Charging"), (2, "Faulted")]
+    assert "a state change recorded with the frames failed" in caplog.text
+
+    # Without a failure the changes are written once, in the batch's own transaction.
+    _write_batch([], [status(1, "Finishing")])
+    assert Connector.objects.get(charge_point=charge_point, connector_id=1).status == "Finishing"
 
 
 def test_the_writer_stores_every_column_and_gives_run_frames_their_key(
