@@ -317,6 +317,8 @@ class EvidenceWriter:
 
     def __init__(self) -> None:
         self._pending: list[tuple[CapturedFrame, asyncio.Future[None]]] = []
+        # The batch being written: no longer pending, not yet committed.
+        self._writing: list[tuple[CapturedFrame, asyncio.Future[None]]] = []
         self._changes: list[StateChange] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -341,25 +343,26 @@ class EvidenceWriter:
         return future
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
-        futures = [future for _, future in self._pending]
+        """Wait until everything queued so far is committed, the batch being written too."""
+        futures = [future for _, future in self._writing + self._pending]
         if futures:
             await asyncio.gather(*futures, return_exceptions=True)
 
     @property
     def backlog(self) -> int:
-        return len(self._pending)
+        return len(self._writing) + len(self._pending)
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                batch = self._pending[:MAX_BATCH]
+                batch = self._writing = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
                 changes, self._changes = self._changes, []
                 frames = [frame for frame, _ in batch]
                 await self._write_with_retries(frames, changes)
+                self._writing = []
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)

@@ -1,0 +1,66 @@
+"""The evidence writer's group commit, as the consumer and the pages rely on it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import time
+
+import pytest
+
+from chargers import services
+from chargers.models import Frame
+from chargers.ocpp import evidence
+from chargers.ocpp.evidence import CapturedFrame, EvidenceWriter
+from tests.chargers.ocpp_helpers import adb
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+def heartbeats(count: int) -> list[CapturedFrame]:
+    charge_point, _ = services.create_charge_point("CP-W", no_auth=True)
+    connection = services.open_connection(
+        charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
+    )
+    return [
+        CapturedFrame(
+            charge_point_id=charge_point.pk,
+            connection_id=connection.pk,
+            seq=seq,
+            captured_at=datetime.datetime.now(datetime.UTC),
+            direction="in",
+            message_type=2,
+            unique_id=str(seq),
+            action="Heartbeat",
+            raw=f'[2,"{seq}","Heartbeat",{{}}]',
+            payload={},
+        )
+        for seq in range(1, count + 1)
+    ]
+
+
+async def test_flush_and_backlog_count_the_batch_being_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A disconnecting charger's last frames may be in the batch being written: flush waits
+    for them too, and the connected charge points page counts them as not yet stored."""
+    write = evidence._write_batch
+
+    def slow_write(frames: list[CapturedFrame], changes: object = None) -> None:
+        time.sleep(0.3)
+        write(frames, changes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evidence, "_write_batch", slow_write)
+    first, second = await adb(heartbeats)(2)
+    writer = EvidenceWriter()
+
+    committed_first = writer.add(first)
+    await asyncio.sleep(0.05)  # the first batch is being written
+    committed_second = writer.add(second)  # waits for the next batch: group commit
+    assert writer.backlog == 2
+    await writer.flush()
+
+    assert committed_first.done() and committed_second.done()
+    assert writer.backlog == 0
+    assert await adb(Frame.objects.filter(action="Heartbeat").count)() == 2
+    assert writer.batches_written == 2
