@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from chargers.models import Connection
+from chargers.ocpp.evidence import CapturedFrame
 from config.asgi import application
 
 adb = database_sync_to_async
@@ -42,3 +45,23 @@ async def call(
 
 
 BOOT = {"chargePointVendor": "Xcharge", "chargePointModel": "C8EU", "firmwareVersion": "V1.0.0"}
+
+
+def captured_call(
+    connection: Connection, seq: int, action: str = "Heartbeat", payload: Any = None, **fields: Any
+) -> CapturedFrame:
+    """A charger's CALL as the central system hands it to the evidence writer."""
+    payload = {} if payload is None else payload
+    return CapturedFrame(
+        charge_point_id=connection.charge_point_id,
+        connection_id=connection.pk,
+        seq=seq,
+        captured_at=fields.pop("captured_at", datetime.datetime.now(datetime.UTC)),
+        direction="in",
+        message_type=2,
+        unique_id=str(seq),
+        action=action,
+        raw=fields.pop("raw", json.dumps([2, str(seq), action, payload], default=str)),
+        payload=payload,
+        **fields,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import time
 
 import pytest
@@ -12,7 +11,7 @@ from chargers import services
 from chargers.models import Frame
 from chargers.ocpp import evidence
 from chargers.ocpp.evidence import CapturedFrame, EvidenceWriter
-from tests.chargers.ocpp_helpers import adb
+from tests.chargers.ocpp_helpers import adb, captured_call
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -22,21 +21,7 @@ def heartbeats(count: int) -> list[CapturedFrame]:
     connection = services.open_connection(
         charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
     )
-    return [
-        CapturedFrame(
-            charge_point_id=charge_point.pk,
-            connection_id=connection.pk,
-            seq=seq,
-            captured_at=datetime.datetime.now(datetime.UTC),
-            direction="in",
-            message_type=2,
-            unique_id=str(seq),
-            action="Heartbeat",
-            raw=f'[2,"{seq}","Heartbeat",{{}}]',
-            payload={},
-        )
-        for seq in range(1, count + 1)
-    ]
+    return [captured_call(connection, seq) for seq in range(1, count + 1)]
 
 
 async def test_flush_and_backlog_count_the_batch_being_written(

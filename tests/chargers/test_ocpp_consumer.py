@@ -18,7 +18,7 @@ from chargers.models import (
     IdTag,
     Transaction,
 )
-from tests.chargers.ocpp_helpers import BOOT, adb, call, communicator
+from tests.chargers.ocpp_helpers import BOOT, adb, call, captured_call, communicator
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -313,29 +313,17 @@ def test_a_row_the_database_refuses_is_stored_escaped_and_the_batch_goes_on(
 ) -> None:
     """NaN is no JSON for SQLite's check nor PostgreSQL's jsonb: before the fallback, such a
     row made the writer retry its batch forever, answering no charger of the process."""
-    import datetime
-
-    from chargers.ocpp.evidence import CapturedFrame, _write_batch
+    from chargers.ocpp.evidence import _write_batch
     from chargers.services import open_connection
 
     connection = open_connection(charge_point, remote_address="", subprotocol="ocpp1.6", worker="t")
-    now = datetime.datetime.now(datetime.UTC)
-
-    def frame(seq: int, payload: object) -> CapturedFrame:
-        return CapturedFrame(
-            charge_point_id=charge_point.pk,
-            connection_id=connection.pk,
-            seq=seq,
-            captured_at=now,
-            direction="in",
-            message_type=2,
-            unique_id=str(seq),
-            action="DataTransfer",
-            raw=f'[2,"{seq}","DataTransfer",{{}}]',
-            payload=payload,
-        )
-
-    _write_batch([frame(1, {"ok": 1}), frame(2, {"x": float("nan")}), frame(3, {"ok": 3})])
+    _write_batch(
+        [
+            captured_call(connection, 1, "DataTransfer", {"ok": 1}),
+            captured_call(connection, 2, "DataTransfer", {"x": float("nan")}),
+            captured_call(connection, 3, "DataTransfer", {"ok": 3}),
+        ]
+    )
     stored = {f.seq: f for f in Frame.objects.filter(connection=connection)}
     assert sorted(stored) == [1, 2, 3]
     assert stored[2].payload is None and "stored escaped" in stored[2].validation_error
@@ -348,29 +336,13 @@ def test_a_failing_state_change_is_logged_and_holds_back_neither_frames_nor_othe
     """State changes ride in the batch's transaction without a savepoint each; when one
     fails the batch is written again with each change on its own, so the frames and the
     other changes are kept (on PostgreSQL the failed statement aborts the transaction)."""
-    import datetime
-
     from django.db import connection as db
 
-    from chargers.ocpp.evidence import CapturedFrame, _write_batch
+    from chargers.ocpp.evidence import _write_batch
     from chargers.services import open_connection, record_status
 
     connection = open_connection(charge_point, remote_address="", subprotocol="ocpp1.6", worker="t")
-    frames = [
-        CapturedFrame(
-            charge_point_id=charge_point.pk,
-            connection_id=connection.pk,
-            seq=seq,
-            captured_at=datetime.datetime.now(datetime.UTC),
-            direction="in",
-            message_type=2,
-            unique_id=str(seq),
-            action="StatusNotification",
-            raw="[]",
-            payload={},
-        )
-        for seq in (1, 2)
-    ]
+    frames = [captured_call(connection, seq, "StatusNotification") for seq in (1, 2)]
 
     def status(connector_id: int, value: str) -> Callable[[], None]:
         payload = {"connectorId": connector_id, "errorCode": "NoError", "status": value}
