@@ -133,30 +133,29 @@ _FIELDS = (
 ROWS_PER_STATEMENT = 500
 
 
+def _table_and_columns() -> str:
+    """``table (column, ...)`` of a Frame row as the writer sends it, names from the model."""
+    quote = connection.ops.quote_name
+    column_of = {field.name: str(field.column) for field in Frame._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in _FIELDS)
+    return f"{quote(Frame._meta.db_table)} ({columns})"
+
+
 @functools.lru_cache(maxsize=64)
 def _insert_sql(vendor: str, rows: int) -> str:
     """The INSERT of ``rows`` Frame rows in the driver's own placeholder style (the SQL goes
     to the driver, not through Django's cursor, which would rewrite it every batch). SQLite's
     driver keeps the statement compiled for the next batch of the same size."""
-    quote = connection.ops.quote_name
-    column_of = {field.name: str(field.column) for field in Frame._meta.concrete_fields}
-    columns = ", ".join(quote(column_of[name]) for name in _FIELDS)
     placeholder = "?" if vendor == "sqlite" else "%s"
     row = "(" + ", ".join([placeholder] * len(_FIELDS)) + ")"
     # Names from the model, values as parameters.
-    return (
-        f"INSERT INTO {quote(Frame._meta.db_table)} ({columns}) VALUES "  # noqa: S608
-        + ", ".join([row] * rows)
-    )
+    return f"INSERT INTO {_table_and_columns()} VALUES " + ", ".join([row] * rows)  # noqa: S608
 
 
-@functools.lru_cache(maxsize=4)
+@functools.cache
 def _copy_sql() -> str:
     """PostgreSQL's COPY of Frame rows, the columns in the order of ``_FIELDS``."""
-    quote = connection.ops.quote_name
-    column_of = {field.name: str(field.column) for field in Frame._meta.concrete_fields}
-    columns = ", ".join(quote(column_of[name]) for name in _FIELDS)
-    return f"COPY {quote(Frame._meta.db_table)} ({columns}) FROM STDIN"
+    return f"COPY {_table_and_columns()} FROM STDIN"
 
 
 def _insert(frames: list[CapturedFrame]) -> None:
