@@ -24,7 +24,15 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 
 from chargers.models import Frame
 
@@ -243,25 +251,41 @@ def _write_batch(frames: list[CapturedFrame], changes: list[StateChange] | None 
         # One row the database refuses for its content must not hold back the others:
         # write them one by one and keep a refused row in a form the database takes,
         # saying why. (A database that is down raises OperationalError: retried whole.)
-        for frame in frames:
-            row = frame.as_model()
+        _write_one_by_one(frames, changes)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        # A fault of the fast path itself (not of the database, not of a row): retrying
+        # the same code would hold every charger of the worker forever. The model's own
+        # save is a different path; if that fails too, the batch is retried as usual.
+        log.exception(
+            "evidence: the batch of %d frames could not be written as one statement; "
+            "writing them one by one",
+            len(frames),
+        )
+        _write_one_by_one(frames, changes)
+
+
+def _write_one_by_one(frames: list[CapturedFrame], changes: list[StateChange]) -> None:
+    for frame in frames:
+        row = frame.as_model()
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+            frame.pk = row.pk
+        except (DataError, IntegrityError) as error:
             try:
                 with transaction.atomic():
-                    row.save(force_insert=True)
+                    storable_copy(row, error).save(force_insert=True)
                 frame.pk = row.pk
-            except (DataError, IntegrityError) as error:
-                try:
-                    with transaction.atomic():
-                        storable_copy(row, error).save(force_insert=True)
-                    frame.pk = row.pk
-                except (DataError, IntegrityError):
-                    log.error(
-                        "evidence: frame %s #%s could not be stored at all: %r",
-                        frame.connection_id,
-                        frame.seq,
-                        frame.raw[:2000],
-                    )
-        _apply(changes)
+            except (DataError, IntegrityError):
+                log.error(
+                    "evidence: frame %s #%s could not be stored at all: %r",
+                    frame.connection_id,
+                    frame.seq,
+                    frame.raw[:2000],
+                )
+    _apply(changes)
 
 
 def storable_copy(frame: Frame, error: Exception) -> Frame:

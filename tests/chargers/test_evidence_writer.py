@@ -49,3 +49,23 @@ async def test_flush_and_backlog_count_the_batch_being_written(
     assert writer.backlog == 0
     assert await adb(Frame.objects.filter(action="Heartbeat").count)() == 2
     assert writer.batches_written == 2
+
+
+async def test_a_fault_of_the_fast_path_falls_back_to_one_row_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retrying the same failing code would hold every charger of the worker forever: the
+    frames go in one by one through the model instead, and the fault is logged."""
+
+    def broken(*args: object, **kwargs: object) -> tuple[object, ...]:
+        raise TypeError("a fault in the fast path")
+
+    monkeypatch.setattr(evidence, "_values", broken)
+    frames = await adb(heartbeats)(3)
+
+    await adb(evidence._write_batch)(frames)
+
+    stored = await adb(lambda: list(Frame.objects.filter(action="Heartbeat").order_by("seq")))()
+    assert [(f.pk, f.seq, f.raw) for f in stored] == [(f.pk, f.seq, f.raw) for f in frames]
+    assert "could not be written as one statement" in caplog.text
+    assert "a fault in the fast path" in caplog.text
