@@ -8,8 +8,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from certification.models import TestRun, run_group
+from certification.models import TestRun
 from chargers.access import can_edit, visible
+from chargers.models import run_group
 
 
 class RunConsoleConsumer(AsyncJsonWebsocketConsumer):

@@ -11,6 +11,7 @@ from django.db import models
 from django.urls import reverse
 
 from certification.judge import RULES
+from chargers.models import run_group
 
 
 class Profile(models.TextChoices):
@@ -183,10 +184,6 @@ class TestRun(models.Model):
     def group_name(self) -> str:
         """The channel-layer group of the run's live pages."""
         return run_group(self.pk)
-
-
-def run_group(run_id: int) -> str:
-    return f"run.{run_id}"
 
 
 class StepResult(models.Model):

@@ -19,7 +19,15 @@ from django.utils import timezone
 from certification import judge
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
-from chargers.models import ChargePoint, ConnectionEvent, Frame, IdTag, Transfer, User
+from chargers.models import (
+    ChargePoint,
+    ConnectionEvent,
+    Frame,
+    IdTag,
+    Transfer,
+    User,
+    charge_point_group,
+)
 from chargers.services import group_send_from_sync
 
 
@@ -412,13 +420,11 @@ def _announce(run: TestRun, running: StepResult | None, finished: StepResult | N
     layer = get_channel_layer()
     if layer is None:
         return
-    from chargers.models import charge_point_group
-
     run_id, result_id = current_context(run.charge_point_id)
     changed = running or finished
     messages = [
         (
-            charge_point_group(run.charge_point.charge_point_id),
+            charge_point_group(run.charge_point_id),
             {"type": "ocpp.context", "run_id": run_id, "step_result_id": result_id},
         ),
         (run.group_name(), {"type": "run.step", "step_result_id": changed.pk if changed else None}),

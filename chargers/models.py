@@ -283,17 +283,27 @@ class ChargePoint(models.Model):
 
     def group_name(self) -> str:
         """The channel-layer group of this identity's live connection."""
-        return charge_point_group(self.charge_point_id)
+        return charge_point_group(self.pk)
 
 
-def charge_point_group(charge_point_id: str) -> str:
-    """Channel-layer group names allow only ``[a-zA-Z0-9-_.]`` and under 100 characters;
-    other characters of a chargePointId are hex-escaped so that no two ids collide."""
-    safe = "".join(
-        c if (c.isascii() and (c.isalnum() or c in "-.")) else f"_{ord(c):02x}"
-        for c in charge_point_id
-    )
-    return f"ocpp.cp.{safe}"[:99]
+# --- Channel-layer groups -------------------------------------------------------------
+# Every group the portal names is spelled here, from a primary key: group names allow only
+# ``[a-zA-Z0-9-_.]`` and fewer than 100 characters, and a name built from a chargePointId
+# (48 characters of a wider alphabet) had to be escaped and cut, so two identities could
+# share a group and receive each other's commands. A primary key is short, plain and
+# injective. (certification names its run groups through ``run_group`` too: the evidence
+# writer, here in chargers, sends frames to them.)
+
+
+def charge_point_group(charge_point_pk: int) -> str:
+    """The group of one charge point's live connection (in whichever worker holds it):
+    replacement of an older connection, commands, step context, disconnect."""
+    return f"ocpp.cp.{int(charge_point_pk)}"
+
+
+def run_group(run_id: int) -> str:
+    """The group of one run's open step consoles: committed frames and step changes."""
+    return f"run.{int(run_id)}"
 
 
 class Connection(models.Model):

@@ -67,7 +67,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else ""
 
         # A newer connection replaces any older one of the same identity, in any worker.
-        self.group = charge_point_group(self.charge_point.charge_point_id)
+        self.group = charge_point_group(self.charge_point.pk)
         await self.channel_layer.group_send(
             self.group, {"type": "ocpp.replace", "by": self.channel_name}
         )

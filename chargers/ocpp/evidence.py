@@ -34,7 +34,7 @@ from django.db import (
     transaction,
 )
 
-from chargers.models import Frame
+from chargers.models import Frame, run_group
 
 log = logging.getLogger(__name__)
 
@@ -458,7 +458,7 @@ async def publish_to_runs(frames: list[CapturedFrame]) -> None:
         return
     for run_id, rows in by_run.items():
         try:
-            await layer.group_send(f"run.{run_id}", {"type": "run.frames", "frames": rows})
+            await layer.group_send(run_group(run_id), {"type": "run.frames", "frames": rows})
         except Exception:
             log.exception("evidence: could not stream %d frames to run %s", len(rows), run_id)
 
