@@ -1,116 +1,117 @@
-"""Login throttling: after too many failed logins for one username, or from one client
-address, the login form refuses without checking the password until the window passes.
+"""Login throttling: one guard, django-axes, for every path that checks a password.
 
-The failures are counted in Django's cache, not in a table: they are short-lived, need no
-migration and no cleanup, and the check costs no query. The default cache (LocMemCache)
-is per process, so with several Daphne workers each worker counts on its own and an
-attacker gets up to (workers x limit) guesses per window; configure a shared cache
-(``CACHES`` with Redis) to count across workers. The read-modify-write of a counter is not
-atomic either: two concurrent failures may count as one, which only loosens the limit by
-a guess or two.
+Axes' authentication backend runs inside ``django.contrib.auth.authenticate``, so the
+portal's login form, ``/admin/login/`` and the API's login (``/api/auth/login/``, HTTP
+Basic) all share it: a guess counted on one path counts on the others. Failures are rows of
+axes' ``AccessAttempt`` table (``AxesDatabaseHandler``), so every Daphne worker sees the
+same counts; the cache handler would count per worker unless the cache were shared.
 
-Wire it as the login view: ``path("accounts/login/", ThrottledLoginView.as_view(),
-name="login")``.
+The lockout is per (username, client address), plus per client address:
+
+- ``LOGIN_THROTTLE_FAILURES`` failures of one username from one address lock that
+  username *from that address* only. A guesser cannot lock a real user out: the user's own
+  address has its own count.
+- ``LOGIN_THROTTLE_ADDRESS_FAILURES`` failures from one address, whatever the usernames,
+  lock the address (one guesser trying many accounts). It is set higher: a lab behind one
+  NAT address shares it.
+
+Both within ``LOGIN_THROTTLE_WINDOW`` seconds of the last counted failure. A correct
+password is refused too while locked, or the lock would still tell a guesser when they hit
+the right one. Refusals while locked are not counted (``AXES_RESET_COOL_OFF_ON_FAILURE_
+DURING_LOCKOUT = False``), so the lock lifts once the window passes, and a flood of refused
+attempts does not grow the table.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
+import datetime
 import math
-import time
 from typing import Any
 
-from django import forms
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.core.cache import cache
-
-log = logging.getLogger(__name__)
-
-CACHE_PREFIX = "login-failures"
+from django.db.models import Q, Sum
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 
 
-def _now() -> float:
-    return time.time()
+def username_of(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The username a failure is counted against (``AXES_USERNAME_CALLABLE``): as typed,
+    trimmed and case-folded, so that ``wei``, ``WEI`` and ``Wei `` share one count."""
+    raw = (credentials or {}).get("username")
+    if raw is None:
+        raw = request.POST.get("username", "") if hasattr(request, "POST") else ""
+    return str(raw or "").strip().casefold()[:255]
 
 
-def _key(kind: str, value: str) -> str:
-    # Hashed: a username may hold characters memcached keys must not.
-    digest = hashlib.sha256(value.encode()).hexdigest()
-    return f"{CACHE_PREFIX}:{kind}:{digest}"
+def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
+    """``AXES_FAILURE_LIMIT``: ``LOGIN_THROTTLE_FAILURES``, read when asked."""
+    return int(settings.LOGIN_THROTTLE_FAILURES)
 
 
-def _recent(key: str, now: float) -> list[float]:
-    """The failure times still inside the window."""
-    window = settings.LOGIN_THROTTLE_WINDOW
-    return [at for at in cache.get(key, []) if at > now - window]
+def window(request: HttpRequest | None = None) -> datetime.timedelta:
+    """``AXES_COOLOFF_TIME``: ``LOGIN_THROTTLE_WINDOW`` seconds, read when asked."""
+    return datetime.timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW)
 
 
-def _minutes(seconds: float) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+def client_address(request: HttpRequest) -> str:
+    """The address failures are counted against (``AXES_CLIENT_IP_CALLABLE``): the one
+    Django has in ``REMOTE_ADDR``, never a header of the request itself (axes would read
+    ``X-Forwarded-For`` through django-ipware if that were installed)."""
+    return str(request.META.get("REMOTE_ADDR") or "")
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form, refusing early once a username or an address collected
-    ``LOGIN_THROTTLE_FAILURES`` / ``LOGIN_THROTTLE_ADDRESS_FAILURES`` failed logins within
-    ``LOGIN_THROTTLE_WINDOW`` seconds. A correct password is refused too while throttled,
-    or the throttle would still let a guesser try passwords."""
+class LoginFailureHandler(AxesDatabaseHandler):
+    """Axes' database handler with two limits: axes compares one number with one limit
+    (``AXES_FAILURE_LIMIT``, set to ``LOGIN_THROTTLE_FAILURES``), so the per-address count
+    is scaled to that limit: reaching ``LOGIN_THROTTLE_ADDRESS_FAILURES`` reads as reaching
+    ``LOGIN_THROTTLE_FAILURES``."""
 
+    def get_failures(self, request: Any, credentials: dict[str, Any] | None = None) -> int:
+        username = get_client_username(request, credentials)
+        counts = AccessAttempt.objects.filter(
+            ip_address=request.axes_ip_address,
+            attempt_time__gte=get_cool_off_threshold(request),
+        ).aggregate(
+            address=Sum("failures_since_start"),
+            pair=Sum("failures_since_start", filter=Q(username=username)),
+        )
+        pair, address = counts["pair"] or 0, counts["address"] or 0
+        limit = settings.LOGIN_THROTTLE_FAILURES
+        address_limit = settings.LOGIN_THROTTLE_ADDRESS_FAILURES
+        scaled = address * limit // address_limit if address_limit > 0 else 0
+        return max(pair, scaled)
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The answer to a refused login (``AXES_LOCKOUT_CALLABLE``): 429 Too Many Requests,
+    saying how long to wait; JSON for the API, the lockout page otherwise."""
+    minutes = max(1, math.ceil(settings.LOGIN_THROTTLE_WINDOW / 60))
+    wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
+    detail = f"Too many failed attempts; try again in {wait}."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": detail}, status=429)
+    return render(request, "registration/locked_out.html", {"detail": detail}, status=429)
+
+
+class PortalAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "Your username and password did not match. Check both and try again.",
-        "throttled": "Too many failed attempts; try again in %(minutes)s.",
     }
 
-    def clean(self) -> dict[str, Any]:
-        username = (self.cleaned_data.get("username") or "").strip().lower()
-        address = self._client_address()
-        keys = [
-            (_key("username", username), settings.LOGIN_THROTTLE_FAILURES),
-            (_key("address", address), settings.LOGIN_THROTTLE_ADDRESS_FAILURES if address else 0),
-        ]
-        now = _now()
-        for key, limit in keys:
-            failures = _recent(key, now)
-            if limit > 0 and len(failures) >= limit:
-                wait = failures[-limit] + settings.LOGIN_THROTTLE_WINDOW - now
-                log.warning(
-                    "login: refused %r from %s: %d failed logins in %d s",
-                    username,
-                    address or "an unknown address",
-                    len(failures),
-                    settings.LOGIN_THROTTLE_WINDOW,
-                )
-                raise forms.ValidationError(
-                    self.error_messages["throttled"],
-                    code="throttled",
-                    params={"minutes": _minutes(wait)},
-                )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError as error:
-            if error.code == "invalid_login":
-                log.info("login: failed for %r from %s", username, address or "?")
-                for key, limit in keys:
-                    if limit > 0:
-                        failures = [*_recent(key, now), now]
-                        cache.set(key, failures, settings.LOGIN_THROTTLE_WINDOW)
-            raise
-        cache.delete(keys[0][0])  # the user got in: earlier typos no longer count
-        return cleaned
 
-    def _client_address(self) -> str:
-        # Behind the TLS proxy, Daphne (--proxy-headers) puts the forwarded client here.
-        if self.request is None:
-            return ""
-        return str(self.request.META.get("REMOTE_ADDR", ""))
+class PortalLoginView(LoginView):
+    """The login page. A locked-out attempt never reaches it: axes' middleware answers
+    429 with registration/locked_out.html."""
 
-
-class ThrottledLoginView(LoginView):
-    """The login page; registration/login.html shows the form's own error, so a throttled
-    user reads why they are refused and for how long."""
-
-    form_class = ThrottledAuthenticationForm
+    form_class = PortalAuthenticationForm

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "chargers",
     "certification",
 ]
@@ -96,6 +97,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by axes into the 429 lockout page (chargers/throttle.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -182,6 +185,12 @@ AUTH_USER_MODEL = "chargers.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Axes first: every authenticate() call, whatever the login path, passes its guard.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -326,8 +335,24 @@ OCPP_THROTTLE_FAILURES = env_int("OCPP_THROTTLE_FAILURES", 10)
 # 0 disables either limit.
 OCPP_THROTTLE_ADDRESS_FAILURES = env_int("OCPP_THROTTLE_ADDRESS_FAILURES", 100)
 OCPP_THROTTLE_WINDOW = env_int("OCPP_THROTTLE_WINDOW", 300)
-# Failed logins of one username, and of one client address, within the window after which
-# the login form refuses without checking the password (chargers/throttle.py).
+# Failed logins of one username from one client address, and of one client address
+# whatever the username, within the window after which every login path (the portal's
+# form, /admin/login/, the API login) refuses without checking the password. Counted by
+# django-axes in the database, so all Daphne workers share the counts (chargers/throttle.py).
 LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", 10)
 LOGIN_THROTTLE_ADDRESS_FAILURES = env_int("LOGIN_THROTTLE_ADDRESS_FAILURES", 50)
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
+if LOGIN_THROTTLE_FAILURES < 1 or LOGIN_THROTTLE_WINDOW < 1:
+    raise ImproperlyConfigured("LOGIN_THROTTLE_FAILURES and LOGIN_THROTTLE_WINDOW must be >= 1")
+AXES_HANDLER = "chargers.throttle.LoginFailureHandler"
+AXES_FAILURE_LIMIT = "chargers.throttle.failure_limit"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_COOLOFF_TIME = "chargers.throttle.window"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success must not wipe the address's failures: a guesser with an account of their own
+# would log in between guesses.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_CALLABLE = "chargers.throttle.username_of"
+AXES_CLIENT_IP_CALLABLE = "chargers.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "chargers.throttle.locked_out"
+AXES_VERBOSE = False

@@ -12,7 +12,7 @@ from chargers.api import (
     FirmwareVersionViewSet,
     ManufacturerViewSet,
 )
-from chargers.throttle import ThrottledLoginView
+from chargers.throttle import PortalLoginView
 
 
 class ApiRouter(DefaultRouter):
@@ -30,8 +30,8 @@ api.register("runs", TestRunViewSet, basename="run")
 
 urlpatterns = [
     path("", charger_views.home, name="home"),
-    # Failed logins are counted per username and address; see chargers/throttle.py.
-    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    # Failed logins on every path are counted by django-axes; see chargers/throttle.py.
+    path("accounts/login/", PortalLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
