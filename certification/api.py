@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -25,10 +25,11 @@ from certification.reports.worker import (
     render_preview_in_worker,
 )
 from certification.views import pdf_response
+from chargers import faults as charger_faults
 from chargers import services as charger_services
 from chargers.access import can_edit, visible
 from chargers.api import EngineersOnly, EngineerWrites
-from chargers.models import Command, FirmwareVersion, Frame
+from chargers.models import Command, FirmwareVersion, Frame, InjectedFault
 
 
 class Conflict(APIException):
@@ -129,6 +130,49 @@ class CommandSerializer(serializers.ModelSerializer):
             "requested_at",
             "answered_at",
         ]
+
+
+class FaultRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=InjectedFault.Kind.choices)
+    action = serializers.ChoiceField(
+        choices=charger_faults.CHARGER_ACTIONS, required=False, default=""
+    )
+    seconds = serializers.FloatField(required=False, allow_null=True, default=None)
+    error_code = serializers.ChoiceField(
+        choices=charger_faults.CALL_ERROR_CODES, required=False, default=""
+    )
+    boot_status = serializers.ChoiceField(
+        choices=["Pending", "Rejected"], required=False, default=""
+    )
+    interval = serializers.IntegerField(required=False, allow_null=True, default=None)
+    times = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+
+
+class FaultSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(source="describe", read_only=True)
+    ended_at = serializers.DateTimeField(source="end", read_only=True)
+    step = serializers.IntegerField(source="step_result.step.number", default=None)
+
+    class Meta:
+        model = InjectedFault
+        fields = [
+            "id",
+            "kind",
+            "description",
+            "action",
+            "seconds",
+            "error_code",
+            "boot_status",
+            "interval",
+            "times",
+            "applied",
+            "started_at",
+            "ends_at",
+            "ended_at",
+            "end_reason",
+            "step",
+        ]
+        read_only_fields = fields
 
 
 class FrameSerializer(serializers.ModelSerializer):
@@ -320,6 +364,41 @@ class TestRunViewSet(
         except charger_services.CommandPayloadError as error:
             raise ValidationError({"payload": [str(error)]}) from None
         return Response(CommandSerializer(command).data)
+
+    @extend_schema(
+        methods=["post"], request=FaultRequestSerializer, responses={201: FaultSerializer}
+    )
+    @extend_schema(methods=["get"], request=None, responses=FaultSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def faults(self, request: Request, pk: str) -> Response:
+        """The faults injected into the run's charger (GET), or inject one now (POST): close
+        the connection and refuse reconnects for ``seconds``, delay or withhold the answers
+        to ``action``, answer ``action`` with CALLERROR ``error_code``, or answer
+        BootNotification ``boot_status`` with ``interval``; ``times`` answers, or until the
+        step finishes. A fault belongs to the step running when it starts."""
+        run = self.get_object()
+        if request.method == "GET":
+            faults = InjectedFault.objects.filter(
+                Q(run=run) | Q(charge_point=run.charge_point, ended_at__isnull=True)
+            ).select_related("step_result__step")
+            return Response(FaultSerializer(faults.order_by("started_at", "pk"), many=True).data)
+        body = FaultRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            fault = charger_services.inject_fault(
+                run.charge_point, **body.validated_data, created_by_id=request.user.pk
+            )
+        except charger_services.FaultError as error:
+            raise ValidationError({"detail": str(error)}) from None
+        return Response(FaultSerializer(fault).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=FaultSerializer)
+    @action(detail=True, methods=["post"], url_path=r"faults/(?P<fault_id>\d+)/end")
+    def end_fault(self, request: Request, pk: str, fault_id: str) -> Response:
+        """End an injected fault now (a refusal window closes early)."""
+        run = self.get_object()
+        fault = get_object_or_404(InjectedFault, pk=int(fault_id), charge_point=run.charge_point)
+        return Response(FaultSerializer(charger_services.end_fault(fault)).data)
 
     @extend_schema(
         parameters=[

@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 
 from certification.models import TestPlan, TestRun, TestStep, Verdict
-from chargers.models import ChargePoint, FirmwareVersion
+from chargers import faults
+from chargers.models import ChargePoint, FirmwareVersion, InjectedFault
 
 
 class RunCreateForm(forms.ModelForm):
@@ -101,3 +102,27 @@ class StepForm(forms.ModelForm):
             except CommandPayloadError as error:
                 raise forms.ValidationError(f"Command {index}: {error}") from None
         return commands
+
+
+class FaultForm(forms.Form):
+    """A fault to inject from the console (chargers.services.inject_fault)."""
+
+    kind = forms.ChoiceField(choices=InjectedFault.Kind.choices)
+    action = forms.ChoiceField(
+        choices=[("", "—"), *((a, a) for a in faults.CHARGER_ACTIONS)],
+        required=False,
+        help_text="The charger's action whose answers change (not for a disconnect).",
+    )
+    seconds = forms.FloatField(
+        required=False, min_value=0.1, max_value=3600, help_text="Refused for / delayed by."
+    )
+    error_code = forms.ChoiceField(
+        choices=[("", "—"), *((c, c) for c in faults.CALL_ERROR_CODES)], required=False
+    )
+    boot_status = forms.ChoiceField(
+        choices=[("", "—"), ("Pending", "Pending"), ("Rejected", "Rejected")], required=False
+    )
+    interval = forms.IntegerField(required=False, min_value=0, max_value=86_400)
+    times = forms.IntegerField(
+        required=False, min_value=1, help_text="Empty: until you end it or the step finishes."
+    )

@@ -24,11 +24,12 @@ from chargers.models import (
     ConnectionEvent,
     Frame,
     IdTag,
+    InjectedFault,
     Transfer,
     User,
     charge_point_group,
 )
-from chargers.services import group_send_from_sync
+from chargers.services import end_faults_of_step, group_send_from_sync
 
 
 class WorkflowError(Exception):
@@ -183,6 +184,12 @@ def finish_step(result: StepResult) -> StepResult:
         started_at__lte=result.finished_at,
         charge_point=run.charge_point_id,
     ).update(run=run, step_result=result)
+    InjectedFault.objects.filter(
+        started_at__gte=result.started_at,
+        started_at__lte=result.finished_at,
+        charge_point=run.charge_point_id,
+    ).update(run=run, step_result=result)
+    end_faults_of_step(result.pk, result.finished_at)
     _apply_judgement(result)
     result.save()
     transaction.on_commit(lambda: _announce(run, None, finished=result))
@@ -245,11 +252,28 @@ def judge_context(result: StepResult) -> judge.StepContext:
         )
         for e in ConnectionEvent.objects.filter(step_result=result).order_by("at", "pk")
     )
+    faults = tuple(
+        judge.InjectedFault(
+            id=f.pk,
+            kind=cast(
+                Literal["disconnect", "delay", "withhold", "call_error", "boot_status"], f.kind
+            ),
+            started_at=f.started_at,
+            ended_at=f.end(),
+            action=f.action,
+            seconds=f.seconds,
+            error_code=f.error_code,
+            times=f.times,
+            applied=f.applied,
+        )
+        for f in InjectedFault.objects.filter(step_result=result).order_by("started_at", "pk")
+    )
     return judge.StepContext(
         frames=frames,
         events=events,
         settings=run_settings(run),
         params=derived_params(result) | dict(result.step.judge_params or {}),
+        faults=faults,
     )
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("runs/new/", views.RunCreateView.as_view(), name="run-create"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/commands/", views.run_command, name="run-command"),
+    path("runs/<int:pk>/faults/", views.run_fault, name="run-fault"),
     path("runs/<int:pk>/submit/", views.run_submit, name="run-submit"),
     path("runs/<int:pk>/return/", views.run_return, name="run-return"),
     path("runs/<int:pk>/publish/", views.run_publish, name="run-publish"),

@@ -18,12 +18,12 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.generic import CreateView
 
 from certification import filters, services, tables
-from certification.forms import DecisionForm, RunCreateForm, SkipForm, StepForm
+from certification.forms import DecisionForm, FaultForm, RunCreateForm, SkipForm, StepForm
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep
 from chargers import services as charger_services
 from chargers import transfers
 from chargers.access import can_edit, visible
-from chargers.models import ChargerModel, Frame
+from chargers.models import ChargerModel, Frame, InjectedFault
 from chargers.views import CatalogListView, EngineerRequiredMixin, engineer_required
 
 
@@ -168,6 +168,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     }
                 ),
                 "skip_form": SkipForm(),
+                "fault_form": FaultForm(),
+                "faults": InjectedFault.objects.filter(step_result=result)
+                if result and not result.is_running()
+                else charger_services.active_faults(run.charge_point_id),
                 "step_commands": [
                     {**c, "payload_json": json.dumps(c.get("payload", {}), indent=2)}
                     for c in selected.commands
@@ -193,6 +197,49 @@ def _step_of(request: HttpRequest, pk: int, number: int) -> tuple[TestRun, TestS
 
 def _back(run: TestRun, step: TestStep) -> HttpResponse:
     return redirect(f"{reverse('certification:run-detail', args=[run.pk])}?step={step.number}")
+
+
+@require_POST
+@engineer_required
+def run_fault(request: HttpRequest, pk: int) -> HttpResponse:
+    """Inject a fault into the run's charger from the console, or end one (``end``)."""
+    run = get_object_or_404(runs_for(request.user), pk=pk)
+    running = services.running_result(run)
+    back = redirect(
+        f"{reverse('certification:run-detail', args=[run.pk])}"
+        + (f"?step={running.step.number}" if running else "")
+    )
+    if request.POST.get("end"):
+        fault = get_object_or_404(
+            InjectedFault, pk=request.POST["end"], charge_point=run.charge_point
+        )
+        charger_services.end_fault(fault)
+        messages.success(request, f"Fault #{fault.pk} ended.")
+        return back
+    form = FaultForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        )
+        return back
+    data = form.cleaned_data
+    try:
+        fault = charger_services.inject_fault(
+            run.charge_point,
+            data["kind"],
+            action=data["action"],
+            seconds=data["seconds"],
+            error_code=data["error_code"],
+            boot_status=data["boot_status"],
+            interval=data["interval"],
+            times=data["times"],
+            created_by_id=request.user.pk,
+        )
+    except charger_services.FaultError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Fault #{fault.pk}: {fault.describe()}.")
+    return back
 
 
 @require_POST

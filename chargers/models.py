@@ -3,6 +3,7 @@ people who work with them."""
 
 from __future__ import annotations
 
+import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -744,3 +745,95 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.file_name or '?'} ({self.status})"
+
+
+# --- Faults the portal injects on purpose ----------------------------------------------------
+
+
+class InjectedFault(models.Model):
+    """A disturbance the portal causes on purpose, as the OCA's compliance tool does: it
+    closes the charger's websocket and refuses its reconnects for a while, delays or
+    withholds its answers, answers with a CALLERROR, or answers BootNotification Pending or
+    Rejected. The central system reads these rows as data (chargers.faults); each one is
+    evidence of the step attempt it ran in, with when it started and ended."""
+
+    class Kind(models.TextChoices):
+        DISCONNECT = "disconnect", "Close the connection and refuse reconnects"
+        DELAY = "delay", "Delay the answers"
+        WITHHOLD = "withhold", "Withhold the answers"
+        CALL_ERROR = "call_error", "Answer with a CALLERROR"
+        BOOT_STATUS = "boot_status", "Answer BootNotification Pending or Rejected"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="faults")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    action = models.CharField(
+        max_length=64, blank=True, help_text="The charger's action whose answers it changes."
+    )
+    seconds = models.FloatField(
+        null=True, blank=True, help_text="Reconnects refused for, or answers delayed by (s)."
+    )
+    error_code = models.CharField("CALLERROR errorCode", max_length=40, blank=True)
+    boot_status = models.CharField("BootNotification status", max_length=8, blank=True)
+    interval = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The interval of the BootNotification answer (s)."
+    )
+    times = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many answers it changes; empty: until it ends."
+    )
+    applied = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Its planned end, if any.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=120, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    run = models.ForeignKey(
+        "certification.TestRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="faults",
+    )
+    step_result = models.ForeignKey(
+        "certification.StepResult",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="faults",
+    )
+
+    manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        indexes = [models.Index(fields=["charge_point", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"fault #{self.pk} on {self.charge_point}: {self.describe()}"
+
+    def describe(self) -> str:
+        """One sentence, as the evidence table and the report show it."""
+        times = f" {self.times} time{'s' if self.times != 1 else ''}" if self.times else ""
+        match self.kind:
+            case self.Kind.DISCONNECT:
+                return f"connection closed, reconnects refused for {self.seconds or 0:g} s"
+            case self.Kind.DELAY:
+                return f"answers to {self.action} delayed by {self.seconds or 0:g} s{times}"
+            case self.Kind.WITHHOLD:
+                return f"answers to {self.action} withheld{times}"
+            case self.Kind.CALL_ERROR:
+                return f"{self.action} answered with CALLERROR {self.error_code}{times}"
+            case _:
+                return (
+                    f"BootNotification answered {self.boot_status} with interval "
+                    f"{self.interval or 0} s{times}"
+                )
+
+    def end(self) -> datetime.datetime | None:
+        """When it ended: ended early, or its planned end once that has passed."""
+        if self.ended_at is not None:
+            return self.ended_at
+        if self.ends_at is not None and self.ends_at <= timezone.now():
+            return self.ends_at
+        return None

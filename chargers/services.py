@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_datetime
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, _validate_payload
 
+from chargers import faults
 from chargers.models import (
     ChargePoint,
     Command,
@@ -36,6 +37,7 @@ from chargers.models import (
     ConnectionEvent,
     Connector,
     IdTag,
+    InjectedFault,
     Transaction,
 )
 
@@ -115,6 +117,8 @@ def authenticate_charge_point(
         return AuthResult(None, "unknown chargePointId")
     if not charge_point.enabled:
         return AuthResult(charge_point, "identity is disabled")
+    if refused := fault_refusal(charge_point):
+        return AuthResult(charge_point, refused)
     if charge_point.security_profile == ChargePoint.SecurityProfile.NONE:
         return AuthResult(charge_point)
     if not authorization:
@@ -581,6 +585,7 @@ def set_enabled(charge_point: ChargePoint, enabled: bool) -> None:
 log = logging.getLogger(__name__)
 
 THROTTLED = "too many failed attempts"
+FAULT_REFUSAL = faults.FAULT_REFUSAL
 
 
 def refusal_throttle(identity: str, remote_address: str = "") -> str | None:
@@ -606,6 +611,7 @@ def refusal_throttle(identity: str, remote_address: str = "") -> str | None:
     counts = (
         ConnectionEvent.objects.filter(kind=ConnectionEvent.Kind.REFUSED, at__gte=since)
         .exclude(detail=THROTTLED)
+        .exclude(detail__startswith=FAULT_REFUSAL)
         .filter(by_identity | by_address)
         .aggregate(identity=Count("pk", filter=by_identity), address=Count("pk", filter=by_address))
     )
@@ -641,3 +647,188 @@ def group_send_from_sync(layer: Any, group: str, message: dict[str, Any]) -> Non
     sender = threading.Thread(target=async_to_sync(layer.group_send), args=(group, message))
     sender.start()
     sender.join(10)
+
+
+# --- Faults injected on purpose ------------------------------------------------------------
+
+
+class FaultError(ValueError):
+    """A fault that cannot be injected as asked; the message says why."""
+
+
+def inject_fault(
+    charge_point: ChargePoint,
+    kind: str,
+    *,
+    action: str = "",
+    seconds: float | None = None,
+    error_code: str = "",
+    boot_status: str = "",
+    interval: int | None = None,
+    times: int | None = None,
+    created_by_id: int | None = None,
+) -> InjectedFault:
+    """Start a fault on ``charge_point`` (see InjectedFault.Kind) and tell the worker that
+    holds its socket, through the channel layer. It belongs to the run and step attempt
+    running now, if any.
+
+    ``disconnect``: the connection is closed (1001 Going Away) and handshakes are refused
+    (HTTP 403) for ``seconds``. ``delay``: answers to ``action`` leave ``seconds`` late.
+    ``withhold``: answers to ``action`` are not sent. ``call_error``: ``action`` is answered
+    with CALLERROR ``error_code``. ``boot_status``: BootNotification is answered
+    ``boot_status`` (Pending or Rejected) with ``interval``. ``times`` limits how many answers
+    it changes (None: until it is ended, or its step finishes). Raises FaultError."""
+    now = timezone.now()
+    fault = InjectedFault(
+        charge_point=charge_point,
+        kind=kind,
+        times=times,
+        started_at=now,
+        created_by_id=created_by_id,
+        **_run_context(charge_point),
+    )
+    if kind not in InjectedFault.Kind.values:
+        raise FaultError(f"{kind!r} is not a fault: use one of {', '.join(InjectedFault.Kind)}.")
+    if times is not None and times < 1:
+        raise FaultError("times is at least 1 (leave it empty for: until the fault ends).")
+    if kind in {InjectedFault.Kind.DISCONNECT, InjectedFault.Kind.DELAY}:
+        if seconds is None or not 0 < seconds <= 3600:
+            raise FaultError("Say for how many seconds (more than 0, at most 3600).")
+        fault.seconds = float(seconds)
+    if kind in {InjectedFault.Kind.DELAY, InjectedFault.Kind.WITHHOLD}:
+        fault.action = _charger_action(action)
+    if kind == InjectedFault.Kind.DISCONNECT:
+        fault.ends_at = now + datetime.timedelta(seconds=fault.seconds or 0)
+        fault.times = None
+    elif kind == InjectedFault.Kind.CALL_ERROR:
+        fault.action = _charger_action(action)
+        if error_code not in faults.CALL_ERROR_CODES:
+            raise FaultError(f"{error_code!r} is not an OCPP-J 1.6 errorCode.")
+        fault.error_code = error_code
+    elif kind == InjectedFault.Kind.BOOT_STATUS:
+        if boot_status not in {"Pending", "Rejected"}:
+            raise FaultError("BootNotification is answered Pending or Rejected.")
+        if interval is None or not 0 <= interval <= 86_400:
+            raise FaultError("Give the interval of the answer in seconds (0 to 86400).")
+        fault.action, fault.boot_status, fault.interval = "BootNotification", boot_status, interval
+    fault.save()
+    layer = get_channel_layer()
+    if layer is not None:
+        if kind == InjectedFault.Kind.DISCONNECT:
+            group_send_from_sync(
+                layer,
+                charge_point.group_name(),
+                {
+                    "type": "ocpp.fault.close",
+                    "reason": f"injected fault #{fault.pk}: {fault.describe()}",
+                },
+            )
+        else:
+            _send_fault_rules(layer, charge_point)
+    return fault
+
+
+def _charger_action(action: str) -> str:
+    if action not in faults.CHARGER_ACTIONS:
+        raise FaultError(f"{action!r} is not an action a charge point sends.")
+    return action
+
+
+def end_fault(fault: InjectedFault, reason: str = "ended by an engineer") -> InjectedFault:
+    """End a fault now (a refusal window ends early); an ended one stays as it was."""
+    now = timezone.now()
+    updated = (
+        InjectedFault.objects.filter(pk=fault.pk, ended_at__isnull=True)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .update(ended_at=now, end_reason=reason[:120])
+    )
+    fault.refresh_from_db()
+    if updated:
+        layer = get_channel_layer()
+        if layer is not None:
+            _send_fault_rules(layer, fault.charge_point)
+    return fault
+
+
+def end_faults_of_step(step_result_id: int, at: datetime.datetime) -> None:
+    """A finished step attempt ends the faults it started (not the refusal windows that
+    already ran out)."""
+    started = InjectedFault.objects.filter(step_result_id=step_result_id, ended_at__isnull=True)
+    changed = started.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+    charge_point_ids = set(changed.values_list("charge_point_id", flat=True))
+    changed.update(ended_at=at, end_reason="the step finished")
+    layer = get_channel_layer()
+    if layer is not None:
+        for charge_point in ChargePoint.objects.filter(pk__in=charge_point_ids):
+            _send_fault_rules(layer, charge_point)
+
+
+def active_faults(charge_point_id: int) -> list[InjectedFault]:
+    now = timezone.now()
+    return list(
+        InjectedFault.objects.filter(charge_point_id=charge_point_id, ended_at__isnull=True)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .order_by("started_at", "pk")
+    )
+
+
+def fault_rules(charge_point_id: int) -> list[dict[str, Any]]:
+    """The active answer-changing faults of a charge point, as the central system holds them
+    (chargers.faults.FaultRule messages)."""
+    return [
+        faults.FaultRule(
+            id=f.pk,
+            kind=f.kind,
+            action=f.action,
+            seconds=f.seconds,
+            error_code=f.error_code,
+            boot_status=f.boot_status,
+            interval=f.interval,
+            remaining=None if f.times is None else max(0, f.times - f.applied),
+            ends_at=f.ends_at,
+        ).as_message()
+        for f in active_faults(charge_point_id)
+        if f.kind in faults.ANSWER_KINDS
+    ]
+
+
+def _send_fault_rules(layer: Any, charge_point: ChargePoint) -> None:
+    group_send_from_sync(
+        layer,
+        charge_point.group_name(),
+        {"type": "ocpp.faults", "faults": fault_rules(charge_point.pk)},
+    )
+
+
+def record_fault_applied(fault_id: int) -> None:
+    """The central system changed one more answer because of the fault; a fault for N
+    answers ends with the N-th."""
+    now = timezone.now()
+    with transaction.atomic():
+        fault = InjectedFault.objects.select_for_update().filter(pk=fault_id).first()
+        if fault is None:
+            return
+        fault.applied += 1
+        fields = ["applied"]
+        if fault.times is not None and fault.applied >= fault.times and fault.ended_at is None:
+            fault.ended_at, fault.end_reason = now, f"applied {fault.applied} times"
+            fields += ["ended_at", "end_reason"]
+        fault.save(update_fields=fields)
+
+
+def fault_refusal(charge_point: ChargePoint) -> str | None:
+    """The reason to refuse a handshake of ``charge_point`` while a disconnect fault's
+    refusal window is open, else None."""
+    fault = (
+        InjectedFault.objects.filter(
+            charge_point=charge_point,
+            kind=InjectedFault.Kind.DISCONNECT,
+            ended_at__isnull=True,
+            ends_at__gt=timezone.now(),
+        )
+        .order_by("-ends_at")
+        .first()
+    )
+    if fault is None or fault.ends_at is None:
+        return None
+    return f"{FAULT_REFUSAL}: reconnects refused until {fault.ends_at:%H:%M:%S} (fault #{fault.pk})"

@@ -60,6 +60,23 @@ class ConnectionEvent:
 
 
 @dataclass(frozen=True)
+class InjectedFault:
+    """A disturbance the portal caused on purpose during the step (chargers.faults)."""
+
+    id: int | None
+    kind: Literal["disconnect", "delay", "withhold", "call_error", "boot_status"]
+    started_at: datetime
+    ended_at: datetime | None = None
+    """None while it lasts (or when the step's evidence ends first)."""
+    action: str = ""
+    seconds: float | None = None
+    """disconnect: reconnects refused for; delay: answers delayed by."""
+    error_code: str = ""
+    times: int | None = None
+    applied: int = 0
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """What the run knows about the charger under test and the portal's own answers."""
 
@@ -73,6 +90,9 @@ class RunSettings:
     rejected_id_tags: tuple[str, ...] = ()
     """Blocked, expired and invalid idTags known to the run."""
     supported_profiles: tuple[str, ...] = ("Core",)
+    timing_tolerance_s: float = 4.0
+    """How far a measured time may be from the expected one: labs configure it (the OCA's
+    compliance tool uses 4 s); every timing rule takes it from here."""
 
 
 @dataclass(frozen=True)
@@ -113,3 +133,5 @@ class StepContext:
     settings: RunSettings = field(default_factory=RunSettings)
     params: Mapping[str, Any] = field(default_factory=_no_params)
     """Optional knobs of the rule, documented in its docstring."""
+    faults: tuple[InjectedFault, ...] = ()
+    """The faults the portal injected during the step, oldest first."""

@@ -14,7 +14,7 @@ import datetime
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import ocpp.messages
@@ -28,6 +28,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from chargers import services
+from chargers.faults import FaultRule, FaultRules
 from chargers.models import Frame
 from chargers.ocpp import frames
 from chargers.ocpp.evidence import CapturedFrame, get_writer
@@ -98,6 +99,9 @@ class CentralSystem(OcppChargePoint):
         # The certification run and step attempt the frames belong to (see set_context).
         self.run_id: int | None = None
         self.step_result_id: int | None = None
+        # Injected faults that change answers (chargers.faults), and answers they delay.
+        self._faults = FaultRules()
+        self._late_answers: set[asyncio.Task[None]] = set()
 
     def set_context(self, run_id: int | None, step_result_id: int | None) -> None:
         self.run_id, self.step_result_id = run_id, step_result_id
@@ -153,37 +157,13 @@ class CentralSystem(OcppChargePoint):
 
         if isinstance(message, Call):
             self._answering[message.unique_id] = frame
-            if message.action not in frames.OCPP16_ACTIONS:
-                frame.validation_error = f"unknown action {message.action!r}"
-                await self._send_call_error(
-                    message.unique_id,
-                    "NotImplemented",
-                    f"{message.action} is not an OCPP 1.6 action",
-                    {},
-                )
-            elif message.action not in self.route_map:
-                frame.validation_error = f"{message.action} is not sent by a charge point"
-                await self._send_call_error(
-                    message.unique_id,
-                    "NotSupported",
-                    f"The central system does not take {message.action}",
-                    {},
-                )
+            fault = None
+            if self._faults and message.action in self.route_map:
+                fault = self._faults.answer_for(message.action, frame.captured_at)
+            if fault is None:
+                await self._answer_call(message, frame)
             else:
-                try:
-                    await self._handle_call(message)
-                except OCPPError as error:
-                    frame.validation_error = describe_error(error)
-                    await self._send_call_error(
-                        message.unique_id,
-                        frames.spell_1_6(error.code),
-                        error.description,
-                        {"cause": str(error.details.get("cause", ""))[:500]}
-                        if isinstance(error.details, dict)
-                        else {},
-                    )
-            if self._answering.pop(message.unique_id, None) is not None:
-                self._writer.add(frame)  # answered by nobody: still evidence
+                await self._answer_with_fault(message, frame, fault)
             return
 
         # A result or an error: the answer to one of our CALLs.
@@ -200,6 +180,95 @@ class CentralSystem(OcppChargePoint):
         self._writer.add(frame)
         if action is not None:
             self._response_queue.put_nowait(message)
+
+    async def _answer_call(self, message: Call, frame: CapturedFrame) -> None:
+        """Answer a charger's CALL: its handler, or the CALLERROR OCPP-J 1.6 prescribes."""
+        if message.action not in frames.OCPP16_ACTIONS:
+            frame.validation_error = f"unknown action {message.action!r}"
+            await self._send_call_error(
+                message.unique_id,
+                "NotImplemented",
+                f"{message.action} is not an OCPP 1.6 action",
+                {},
+            )
+        elif message.action not in self.route_map:
+            frame.validation_error = f"{message.action} is not sent by a charge point"
+            await self._send_call_error(
+                message.unique_id,
+                "NotSupported",
+                f"The central system does not take {message.action}",
+                {},
+            )
+        else:
+            try:
+                await self._handle_call(message)
+            except OCPPError as error:
+                frame.validation_error = describe_error(error)
+                await self._send_call_error(
+                    message.unique_id,
+                    frames.spell_1_6(error.code),
+                    error.description,
+                    {"cause": str(error.details.get("cause", ""))[:500]}
+                    if isinstance(error.details, dict)
+                    else {},
+                )
+        if self._answering.pop(message.unique_id, None) is not None:
+            self._writer.add(frame)  # answered by nobody: still evidence
+
+    async def _answer_with_fault(
+        self, message: Call, frame: CapturedFrame, fault: FaultRule
+    ) -> None:
+        """Answer a CALL as an injected fault says (chargers.faults): late, never, with a
+        CALLERROR, or BootNotification Pending/Rejected. The fault's use is recorded first,
+        so that a fault for N answers changes N even across reconnections."""
+        await database_sync_to_async(services.record_fault_applied)(fault.id)
+        if fault.kind == "delay":
+            task = asyncio.get_running_loop().create_task(
+                self._answer_late(message, frame, fault.seconds or 0)
+            )
+            self._late_answers.add(task)
+            task.add_done_callback(self._late_answers.discard)
+            return
+        try:
+            _validate_payload(message, "1.6")
+        except OCPPError as error:
+            frame.validation_error = describe_error(error)
+        if fault.kind == "withhold":
+            # The charger's own timeout is what is tested: its CALL is evidence, unanswered.
+            self._answering.pop(message.unique_id, None)
+            self._writer.add(frame)
+        elif fault.kind == "call_error":
+            await self._send_call_error(
+                message.unique_id,
+                fault.error_code,
+                f"Injected by the certification portal (fault #{fault.id})",
+                {},
+            )
+        else:
+            answer = call_result.BootNotification(
+                current_time=ocpp_now(), interval=fault.interval or 0, status=fault.boot_status
+            )
+            await self._send(
+                CallResult(message.unique_id, snake_to_camel_case(asdict(answer))).to_json()
+            )
+
+    async def _answer_late(self, message: Call, frame: CapturedFrame, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self._answer_call(message, frame)
+
+    def set_faults(self, rules: list[dict[str, Any]]) -> None:
+        """The charge point's active faults changed (chargers.services.fault_rules)."""
+        self._faults = FaultRules(FaultRule.from_message(rule) for rule in rules)
+
+    async def stop(self) -> None:
+        """The connection is closing: answers still delayed are dropped, and every frame is
+        written, unanswered CALLs included."""
+        for task in list(self._late_answers):
+            await cancel_quietly(task)
+        for frame in self._answering.values():
+            self._writer.add(frame)
+        self._answering.clear()
+        await self._writer.flush()
 
     async def _send_call_error(
         self, unique_id: str, code: str, description: str, details: dict[str, Any]

@@ -30,6 +30,7 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"[:80]
 
 # Close codes the portal uses (4000-4999 are for applications).
 CLOSE_NO_SUBPROTOCOL = 1002
+CLOSE_GOING_AWAY = 1001  # an injected disconnect: the portal goes away for a while
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_REPLACED = 4000
@@ -94,6 +95,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.central_system.set_context(
             *await database_sync_to_async(current_context)(self.charge_point.pk)
         )
+        self.central_system.set_faults(
+            await database_sync_to_async(services.fault_rules)(self.charge_point.pk)
+        )
         await self.accept(subprotocol=SUBPROTOCOL)
 
     async def _send_text(self, text: str) -> None:
@@ -145,7 +149,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         for task in list(self.command_tasks):
             await cancel_quietly(task)
         if self.central_system is not None:
-            await self.central_system.flush_evidence()
+            await self.central_system.stop()
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if code == CLOSE_MESSAGE_TOO_BIG and not self.close_detail:
             # Daphne refused a message over its own limit before the portal saw it.
@@ -176,6 +180,16 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_disconnect(self, event: dict[str, Any]) -> None:
         self.close_detail = event["reason"]
         await self.close(code=CLOSE_DISABLED)
+
+    async def ocpp_faults(self, event: dict[str, Any]) -> None:
+        """The charge point's injected faults changed (chargers.services.inject_fault)."""
+        if self.central_system is not None:
+            self.central_system.set_faults(event["faults"])
+
+    async def ocpp_fault_close(self, event: dict[str, Any]) -> None:
+        """An injected disconnect: close; its handshakes are refused for a while."""
+        self.close_detail = event["reason"][:300]
+        await self.close(code=CLOSE_GOING_AWAY)
 
     async def ocpp_command(self, event: dict[str, Any]) -> None:
         """Run a command as a task: awaiting the charger's answer here would block this
