@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -129,7 +130,7 @@ async def test_a_disconnect_closes_the_socket_and_refuses_reconnects_for_its_win
 
 
 async def test_a_fault_that_cannot_be_injected_says_why(charge_point: ChargePoint) -> None:
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"kind": "flood"},
         {"kind": "disconnect"},
         {"kind": "delay", "action": "Heartbeat", "seconds": -1},
