@@ -67,7 +67,6 @@ class Command(BaseCommand):
             str(settings.OCPP_WS_PING_INTERVAL),
             "--ping-timeout",
             str(settings.OCPP_WS_PING_TIMEOUT),
-            "--proxy-headers",
             # Daphne's own message limit sits above the portal's, so that an oversized frame
             # reaches the consumer and is recorded as refused instead of vanishing.
             "--websocket-max-message-size",
