@@ -19,7 +19,7 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.forms import ModelForm
 from django.http import (
     FileResponse,
@@ -557,7 +557,16 @@ def connected_charge_points(request: HttpRequest) -> HttpResponse:
     charge_points = (
         _charge_points(request.user)  # type: ignore[misc]
         .filter(connected=True)
-        .prefetch_related("connectors")
+        .prefetch_related(
+            "connectors",
+            # Which worker holds each websocket: after a worker dies, its rows are the ones
+            # to look at (docs/deploy.md, "When a worker dies").
+            Prefetch(
+                "connections",
+                queryset=Connection.objects.filter(closed_at__isnull=True),
+                to_attr="open_connections",
+            ),
+        )
         .order_by("charge_point_id")
     )
     template = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ class ChargerConfig:
     response_timeout: float = 30  # real seconds to wait for the CSMS's answer
     transfer_timeout: float = 10  # real seconds for a firmware download or diagnostics upload
     on_frame: FrameObserver | None = None
+    # wss:// only: a PEM file of the CA to trust (a lab's private certificate) instead of
+    # the system's.
+    ca_file: str | None = None
+    # "host:port" to open the TCP connection to instead of the URL's host (a lab address,
+    # a test's free port); the URL's host stays the TLS server name and the Host header.
+    connect_to: str | None = None
 
     def __post_init__(self) -> None:
         self.misbehaviours = frozenset(self.misbehaviours)
@@ -51,6 +58,19 @@ class ChargerConfig:
             raise ValueError("a charger has at least one connector")
         if self.time_scale <= 0:
             raise ValueError("time_scale must be positive")
+        if self.connect_to is not None:
+            connect_address(self.connect_to)
+
+    def connection_options(self) -> dict[str, Any]:
+        """Options for ``websockets.connect``: the TLS context and the address to dial."""
+        options: dict[str, Any] = {}
+        if urllib.parse.urlsplit(self.url).scheme == "wss":
+            options["ssl"] = ssl.create_default_context(cafile=self.ca_file)
+        elif self.ca_file is not None:
+            raise ValueError("a CA file is for wss:// URLs")
+        if self.connect_to is not None:
+            options["host"], options["port"] = connect_address(self.connect_to)
+        return options
 
     @classmethod
     def for_url(cls, url: str, **options: Any) -> ChargerConfig:
@@ -61,3 +81,12 @@ class ChargerConfig:
         if not charge_point_id:
             raise ValueError(f"{url!r} does not end with a charge point id")
         return cls(charge_point_id, url, **options)
+
+
+def connect_address(text: str) -> tuple[str, int]:
+    """``"192.0.2.1:443"`` or ``"[2001:db8::1]:443"`` as (host, port); ValueError else."""
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host, int(port)

@@ -300,6 +300,7 @@ class ChargeStation(ChargePoint):
                 compression=None,
                 ping_interval=None,
                 open_timeout=10,
+                **self.config.connection_options(),
             )
         except InvalidStatus as error:
             response = error.response

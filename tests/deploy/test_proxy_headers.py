@@ -32,7 +32,10 @@ class Seen:
         self.scope = scope
 
 
-def resolve(trusted: list[str], peer: str, headers: list[tuple[bytes, bytes]], kind: str = "http"):  # type: ignore[no-untyped-def]
+def resolve(
+    trusted: list[str], peer: str, headers: list[tuple[bytes, bytes]], kind: str = "http"
+) -> dict[str, Any]:
+    """The scope the application behind the middleware sees."""
     seen = Seen()
     scope = {"type": kind, "client": [peer, 40000], "scheme": "http", "headers": headers}
     asyncio.run(TrustedProxyHeaders(seen, trusted)(scope, None, None))

@@ -3,6 +3,9 @@
     python manage.py simulate_charger ws://127.0.0.1:8000/ocpp/DEMO1 --password KEY \
         --scenario plugin-first --log-frames
 
+    python manage.py simulate_charger wss://portal.lab/ocpp/DEMO1 --password KEY \
+        --ca-file lab-ca.pem --connect-to 192.0.2.10:443
+
 The command only turns arguments into a ChargerConfig; the charger itself
 (chargers/simulator) needs no Django and is what the end-to-end tests drive.
 """
@@ -92,6 +95,18 @@ class Command(BaseCommand):
             "--fixed-cable", action="store_true", help="UnlockConnector answers NotSupported"
         )
         parser.add_argument(
+            "--ca-file",
+            default=None,
+            help="wss:// only: PEM file of the CA that signed the portal's certificate",
+        )
+        parser.add_argument(
+            "--connect-to",
+            default=None,
+            metavar="HOST:PORT",
+            help="open the connection to this address instead of the URL's host "
+            "(the URL's host stays the TLS name and the Host header)",
+        )
+        parser.add_argument(
             "--log-frames", action="store_true", help="print every OCPP frame sent and received"
         )
 
@@ -118,6 +133,8 @@ class Command(BaseCommand):
                 session_seconds=options["session_seconds"],
                 fixed_cable=options["fixed_cable"],
                 on_frame=self._print_frame if options["log_frames"] else None,
+                ca_file=options["ca_file"],
+                connect_to=options["connect_to"],
             )
         except ValueError as error:
             raise CommandError(str(error)) from None

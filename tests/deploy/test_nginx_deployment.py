@@ -1,0 +1,279 @@
+"""docs/deploy.md followed word for word: Debian's nginx with the guide's configuration,
+TLS with a self-signed certificate, two ``serve`` workers on PostgreSQL and Redis.
+
+Through nginx: a login and a page, a charger over ``wss://`` with Basic auth (the
+simulator, trusting the lab's CA file, dialling 127.0.0.1 for the portal's name), a forged
+``X-Forwarded-For`` that must not reach the evidence, a command sent from the worker that
+does not hold the charger, and the charger coming back through the other worker after
+its own is killed."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import websockets
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection as db_connection
+from websockets.typing import Subprotocol
+
+from chargers import services, transfers
+from chargers.models import ChargePoint, Command, Connection, ConnectionEvent, Transfer, User
+from chargers.simulator import ChargerConfig
+from tests.chargers.test_ocpp_live import auth_header
+from tests.deploy.nginx import HOST, Proxy, nginx_binary, nginx_proxy
+from tests.e2e.harness import ChargerThread
+from tests.live import TEST_REDIS_URL, LiveServer, daphne_server, eventually, redis_available
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        nginx_binary() is None or shutil.which("openssl") is None,
+        reason="nginx or openssl is not installed (.ci/system-packages installs them)",
+    ),
+    pytest.mark.skipif(
+        not redis_available(), reason=f"the workers share Redis: none answers at {TEST_REDIS_URL}"
+    ),
+]
+
+KEY = "deploy-key-0123456789"
+FORGED = "203.0.113.66"
+
+
+@dataclass
+class Session:
+    """A browser's cookies, talking HTTPS to nginx (or HTTP straight to one worker)."""
+
+    proxy: Proxy
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        worker: LiveServer | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, http.client.HTTPResponse, str]:
+        if worker is None:
+            context = ssl.create_default_context(cafile=str(self.proxy.certificate))
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                "127.0.0.1", self.proxy.https_port, context=context, timeout=60
+            )
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=60)
+        sent = {"Host": HOST, **(headers or {})}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+            sent["Origin"] = self.proxy.origin
+            sent["Referer"] = self.proxy.origin + path
+        try:
+            conn.request(method, path, body=body, headers=sent)
+            response = conn.getresponse()
+            text = response.read().decode(errors="replace")
+        finally:
+            conn.close()
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, response, text
+
+    def login(self, username: str, password: str) -> None:
+        status, _, page = self.request("GET", "/accounts/login/")
+        assert status == 200, page[:500]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token is not None
+        status, _response, page = self.request(
+            "POST",
+            "/accounts/login/",
+            form={"username": username, "password": password, "csrfmiddlewaretoken": token[1]},
+        )
+        assert status == 302, page[:2000]
+        assert "sessionid" in self.cookies
+
+    def csrf_form(self, **fields: str) -> dict[str, str]:
+        return {**fields, "csrfmiddlewaretoken": self.cookies["csrftoken"]}
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[tuple[Proxy, list[LiveServer]]]:
+    if db_connection.vendor != "postgresql":
+        pytest.skip("the deployment runs on PostgreSQL (the suite's PostgreSQL + Redis run)")
+    https = {"port": 0}
+    layer = f"deploy-{uuid.uuid4().hex[:12]}"
+    secret_key = f"deploy-test-{secrets.token_urlsafe(40)}"  # one env file for both workers
+
+    def env() -> dict[str, str]:
+        origin = f"https://{HOST}:{https['port']}"
+        return {
+            # Production settings, except static files from the source folders (no
+            # collectstatic: tests/browser/portal_settings.py says why).
+            "DJANGO_SETTINGS_MODULE": "tests.browser.portal_settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secret_key,
+            "ALLOWED_HOSTS": HOST,
+            "CSRF_TRUSTED_ORIGINS": origin,
+            "PORTAL_PUBLIC_URL": origin,
+            "TRUSTED_PROXIES": "127.0.0.1,::1",
+            "CHANNEL_LAYER_PREFIX": layer,
+            "FTP_PORT": "0",
+        }
+
+    # nginx needs the workers' ports and the workers need nginx's: pick nginx's first.
+    from tests.live import free_port
+
+    https["port"] = free_port()
+    with (
+        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env()) as worker_a,
+        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env()) as worker_b,
+        nginx_proxy(
+            tmp_path / "nginx", [worker_a.port, worker_b.port], https_port=https["port"]
+        ) as proxy,
+    ):
+        yield proxy, [worker_a, worker_b]
+
+
+def test_the_guides_deployment_works_through_nginx(
+    deployment: tuple[Proxy, list[LiveServer]], engineer: User
+) -> None:
+    proxy, workers = deployment
+    # The workers know production's hashers only, not the tests' fast one.
+    pbkdf2 = PBKDF2PasswordHasher()
+    engineer.password = pbkdf2.encode("pw-engineer-1", pbkdf2.salt(), iterations=1000)
+    engineer.save(update_fields=["password"])
+    logs = lambda: "\n".join([proxy.log(), *(w.log()[-3000:] for w in workers)])  # noqa: E731
+    browser = Session(proxy)
+
+    # Plain HTTP is sent to HTTPS; nginx does not say its version.
+    plain = http.client.HTTPConnection("127.0.0.1", proxy.http_port, timeout=10)
+    plain.request("GET", "/charge-points/", headers={"Host": HOST})
+    answer = plain.getresponse()
+    assert answer.status == 301
+    assert answer.getheader("Location") == f"https://{HOST}/charge-points/"
+    assert answer.getheader("Server") == "nginx"
+    plain.close()
+
+    # A login and a page, through nginx, over HTTPS with HTTP/1.1.
+    browser.login("wei", "pw-engineer-1")
+    status, response, page = browser.request("GET", "/charge-points/connected/")
+    assert status == 200, logs()
+    assert response.getheader("Strict-Transport-Security", "").startswith("max-age=")
+    assert response.getheader("Server") == "nginx"
+
+    # A simulated charger over wss:// with Basic auth, trusting the lab's certificate.
+    charge_point, _ = services.create_charge_point("DEPLOY-1", authorization_key=KEY)
+    charger = ChargerThread(
+        ChargerConfig(
+            charge_point_id="DEPLOY-1",
+            url=f"wss://{HOST}:{proxy.https_port}/ocpp/DEPLOY-1",
+            password=KEY,
+            ca_file=str(proxy.certificate),
+            connect_to=f"127.0.0.1:{proxy.https_port}",
+            response_timeout=15,
+        )
+    )
+    try:
+        charger.do(charger.charger.connect(), timeout=30)
+        assert eventually(lambda: open_connection(charge_point) is not None, timeout=15), logs()
+        first = open_connection(charge_point)
+        assert first is not None
+        # The address nginx saw (127.0.0.1), as the guide's proxy passes it.
+        assert first.remote_address == "127.0.0.1:0", first.remote_address
+        status, _, page = browser.request("GET", "/charge-points/connected/")
+        assert "DEPLOY-1" in page and first.worker in page
+
+        # A forged X-Forwarded-For, on a charger handshake and on an upload: not evidence.
+        forged_handshake(proxy)
+        location = transfers.diagnostics_location(charge_point)
+        path = urllib.parse.urlsplit(transfers.http_url(location, proxy.origin)).path
+        status, _, page = browser.request(
+            "PUT", path + "diag.txt", body=b"log", headers={"X-Forwarded-For": FORGED}
+        )
+        assert status == 201, page
+        recorded = [
+            *ConnectionEvent.objects.values_list("remote_address", flat=True),
+            *Transfer.objects.values_list("remote_address", flat=True),
+            *Connection.objects.values_list("remote_address", flat=True),
+        ]
+        assert not [a for a in recorded if FORGED in a], recorded
+        assert ConnectionEvent.objects.filter(kind="refused").exists()
+
+        # A command from the worker that does not hold the charger's websocket.
+        holder = next(w for w in workers if first.worker.endswith(f":{w.process.pid}"))
+        other = next(w for w in workers if w is not holder)
+        status, _, page = browser.request(
+            "POST",
+            f"/charge-points/{charge_point.pk}/commands/",
+            form=browser.csrf_form(
+                action="ChangeAvailability", payload='{"connectorId": 1, "type": "Operative"}'
+            ),
+            headers={"X-Forwarded-Proto": "https"},  # as nginx would send it
+            worker=other,
+        )
+        assert status == 302, page[:2000]
+        command = Command.objects.get(action="ChangeAvailability")
+        assert (command.status, command.response) == ("answered", {"status": "Accepted"})
+
+        # The charger's worker dies; the charger comes back through nginx to the other.
+        os.kill(holder.process.pid, signal.SIGKILL)
+        holder.process.wait(10)
+
+        def reconnected() -> bool:
+            current = open_connection(charge_point)
+            return current is not None and current.pk != first.pk and charger.charger.online
+
+        assert eventually(reconnected, timeout=30), logs()
+        second = open_connection(charge_point)
+        assert second is not None and second.worker.endswith(f":{other.process.pid}")
+        status, _, page = browser.request(
+            "POST",
+            f"/charge-points/{charge_point.pk}/commands/",
+            form=browser.csrf_form(
+                action="ChangeAvailability", payload='{"connectorId": 1, "type": "Operative"}'
+            ),
+        )
+        assert status == 302, page[:2000]
+        latest = Command.objects.filter(action="ChangeAvailability").latest("pk")
+        assert latest.pk != command.pk and latest.status == "answered", latest.error
+    finally:
+        charger.stop()
+
+
+def open_connection(charge_point: ChargePoint) -> Connection | None:
+    return Connection.objects.filter(charge_point=charge_point, closed_at__isnull=True).first()
+
+
+def forged_handshake(proxy: Proxy) -> None:
+    """A handshake with a wrong key and a forged address, through nginx."""
+    import asyncio
+
+    async def attempt() -> None:
+        context = ssl.create_default_context(cafile=str(proxy.certificate))
+        headers = {**auth_header("DEPLOY-1", "wrong-key-0123456789"), "X-Forwarded-For": FORGED}
+        with pytest.raises(websockets.InvalidStatus):
+            async with websockets.connect(
+                f"wss://{HOST}:{proxy.https_port}/ocpp/DEPLOY-1",
+                subprotocols=[Subprotocol("ocpp1.6")],
+                additional_headers=headers,
+                ssl=context,
+                host="127.0.0.1",
+                port=proxy.https_port,
+            ):
+                pass
+
+    asyncio.run(attempt())
