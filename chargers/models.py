@@ -353,7 +353,13 @@ class ConnectionEvent(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     detail = models.CharField(max_length=300, blank=True)
     close_code = models.PositiveIntegerField(null=True, blank=True)
+    # "host:port"; a refusal's row holds the host only, as it aggregates every port.
     remote_address = models.CharField(max_length=64, blank=True)
+    # Refused handshakes are aggregated (chargers.services.record_refusal): one row per
+    # identity, host and reason per throttle window; ``at`` is the first, ``last_at`` the
+    # latest of ``count`` refusals.
+    count = models.PositiveIntegerField(default=1)
+    last_at = models.DateTimeField(null=True, blank=True)
     run = models.ForeignKey(
         "certification.TestRun",
         on_delete=models.SET_NULL,
@@ -376,6 +382,7 @@ class ConnectionEvent(models.Model):
         indexes = [
             models.Index(fields=["charge_point", "-at"]),
             models.Index(fields=["charge_point_identity", "-at"]),
+            models.Index(fields=["remote_address", "last_at"], name="event_refusals_by_address"),
         ]
 
     def __str__(self) -> str:

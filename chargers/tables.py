@@ -110,10 +110,22 @@ class ChargePointTable(tables.Table):
 class ConnectionEventTable(tables.Table):
     at = tables.DateTimeColumn(format="Y-m-d H:i:s.u")
     charge_point_identity = tables.Column("chargePointId")
+    # Refused handshakes are aggregated per identity, host, reason and window.
+    count = tables.Column("Times", attrs={"td": {"class": "num"}})
+    last_at = tables.DateTimeColumn(verbose_name="Last", format="Y-m-d H:i:s.u")
 
     class Meta:
         model = ConnectionEvent
-        fields = ["at", "charge_point_identity", "kind", "detail", "close_code", "remote_address"]
+        fields = [
+            "at",
+            "charge_point_identity",
+            "kind",
+            "detail",
+            "count",
+            "last_at",
+            "close_code",
+            "remote_address",
+        ]
         order_by = "-at"
         empty_text = "No connection attempt recorded."
         row_attrs = {"class": lambda record: f"event-{record.kind}"}

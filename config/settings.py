@@ -340,9 +340,10 @@ FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "60000-60099")
 FTP_PUBLIC_HOST = env_str("FTP_PUBLIC_HOST", "")
 
 # --- Throttling -----------------------------------------------------------------------
-# Refused websocket handshakes (wrong key, unknown identity, ...) of one chargePointId
-# within the window, after which further handshakes of that identity are refused before
-# the key is even checked, until the oldest of those refusals leaves the window.
+# Refused websocket handshakes (wrong key, unknown identity, ...) of one chargePointId from
+# one client address within the window, after which further handshakes of that identity
+# from that address are refused before the key is even checked, until the window passes
+# the last of those refusals. Never per identity alone: anyone could lock a charger out.
 OCPP_THROTTLE_FAILURES = env_int("OCPP_THROTTLE_FAILURES", 10)
 # The same for one remote address (any identity), set higher: a lab's chargers often
 # share one NAT address, and one misconfigured charger must not lock out the others.

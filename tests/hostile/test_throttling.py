@@ -3,12 +3,14 @@ passwords at the login form."""
 
 from __future__ import annotations
 
-import datetime
+import io
 import logging
 from datetime import timedelta
 
+import openpyxl
 import pytest
 from axes.models import AccessAttempt
+from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 from django.db.models import F
 from django.test import Client
@@ -37,9 +39,31 @@ def small_limits(settings: object) -> None:
 
 def age_refusals(seconds: int) -> None:
     """Time travel: the recorded refusals happened ``seconds`` earlier."""
-    for event in ConnectionEvent.objects.filter(kind=ConnectionEvent.Kind.REFUSED):
-        event.at -= datetime.timedelta(seconds=seconds)
-        event.save(update_fields=["at"])
+    ConnectionEvent.objects.filter(kind=ConnectionEvent.Kind.REFUSED).update(
+        at=F("at") - timedelta(seconds=seconds), last_at=F("last_at") - timedelta(seconds=seconds)
+    )
+
+
+def handshake(identity: str, key: str, remote_address: str) -> str | None:
+    """What the consumer does before the upgrade: decide, and record a refusal."""
+    result = services.authenticate_charge_point(identity, _basic(identity, key), remote_address)
+    if result.refused:
+        services.record_refusal(identity, result.refused, remote_address)
+    return result.refused
+
+
+def refusals() -> list[tuple[str, str, str, int]]:
+    return list(
+        ConnectionEvent.objects.filter(kind="refused")
+        .order_by("pk")
+        .values_list("charge_point_identity", "remote_address", "detail", "count")
+    )
+
+
+def connecting_from(host: str, key: str, identity: str = "CP1") -> WebsocketCommunicator:
+    ws = communicator(identity, key)
+    ws.scope["client"] = (host, 40000)
+    return ws
 
 
 @pytest.mark.asyncio
@@ -49,27 +73,38 @@ async def test_a_correct_key_is_refused_after_too_many_wrong_ones_until_the_wind
 ) -> None:
     await adb(services.create_charge_point)("CP1", authorization_key=KEY)
     for _ in range(3):
-        ws = communicator(key="wrong-key-0123456789")
-        connected, _ = await ws.connect()
+        connected, _ = await connecting_from("10.0.0.7", "wrong-key-0123456789").connect()
         assert not connected
 
     with caplog.at_level(logging.WARNING):
-        ws = communicator(key=KEY)
-        connected, _ = await ws.connect()
+        connected, _ = await connecting_from("10.0.0.7", KEY).connect()
     assert not connected
-    assert "throttling 'CP1'" in caplog.text
-    refusals = await adb(
-        lambda: list(
-            ConnectionEvent.objects.filter(kind="refused")
-            .order_by("pk")
-            .values_list("detail", flat=True)
-        )
-    )()
-    assert refusals == ["wrong AuthorizationKey"] * 3 + ["too many failed attempts"]
+    assert "throttling 'CP1' from 10.0.0.7" in caplog.text
+    assert await adb(refusals)() == [
+        ("CP1", "10.0.0.7", "wrong AuthorizationKey", 3),
+        ("CP1", "10.0.0.7", "too many failed attempts", 1),
+    ]
 
     # Throttled refusals do not extend the lock: once the failures age out, the key works.
     await adb(age_refusals)(WINDOW + 1)
-    ws = communicator(key=KEY)
+    ws = connecting_from("10.0.0.7", KEY)
+    connected, subprotocol = await ws.connect()
+    assert connected and subprotocol == "ocpp1.6"
+    await ws.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_nobody_locks_a_charger_out_from_another_address() -> None:
+    """The weakness: ten bad handshakes for an identity, with no credentials, refused the
+    real key for five minutes, renewable for ever."""
+    await adb(services.create_charge_point)("CP1", authorization_key=KEY)
+    for _ in range(4):
+        connected, _ = await connecting_from("10.66.0.1", "").connect()
+        assert not connected
+    assert not (await connecting_from("10.66.0.1", KEY).connect())[0]
+
+    ws = connecting_from("192.0.2.10", KEY)
     connected, subprotocol = await ws.connect()
     assert connected and subprotocol == "ocpp1.6"
     await ws.disconnect()
@@ -103,9 +138,9 @@ def test_one_address_guessing_many_identities_is_throttled_on_every_port() -> No
 def test_refusals_older_than_the_window_do_not_count() -> None:
     services.create_charge_point("CP1", authorization_key=KEY)
     refuse("CP1", "10.0.0.7:5100", 3)
-    assert services.refusal_throttle("CP1") == "too many failed attempts"
+    assert services.refusal_throttle("CP1", "10.0.0.7:5200") == "too many failed attempts"
     age_refusals(WINDOW + 1)
-    assert services.refusal_throttle("CP1") is None
+    assert services.refusal_throttle("CP1", "10.0.0.7:5200") is None
 
 
 @pytest.mark.django_db
@@ -114,6 +149,55 @@ def test_a_limit_of_zero_disables_the_throttle(settings: object) -> None:
     settings.OCPP_THROTTLE_ADDRESS_FAILURES = 0  # type: ignore[attr-defined]
     refuse("CP1", "10.0.0.7:5100", 6)
     assert services.refusal_throttle("CP1", "10.0.0.7:5100") is None
+
+
+@pytest.mark.django_db
+def test_a_flood_of_refused_handshakes_is_a_few_counted_rows(settings: object) -> None:
+    """500 refused handshakes were 500 rows; throttled ones too."""
+    settings.OCPP_THROTTLE_ADDRESS_FAILURES = 1000  # type: ignore[attr-defined]
+    services.create_charge_point("CP1", authorization_key=KEY)
+    for port in range(200):
+        handshake("CP1", "wrong-key-0123456789", f"10.66.0.1:{port}")
+    for port in range(50):
+        handshake("NOSUCH", "", f"10.66.0.1:{port}")
+    handshake("CP1", "wrong-key-0123456789", "10.66.0.2:1")
+    assert refusals() == [
+        ("CP1", "10.66.0.1", "wrong AuthorizationKey", 3),
+        ("CP1", "10.66.0.1", "too many failed attempts", 197),
+        ("NOSUCH", "10.66.0.1", "unknown chargePointId", 3),
+        ("NOSUCH", "10.66.0.1", "too many failed attempts", 47),
+        ("CP1", "10.66.0.2", "wrong AuthorizationKey", 1),
+    ]
+    first, last = ConnectionEvent.objects.filter(detail="too many failed attempts").values_list(
+        "at", "last_at"
+    )[0]
+    assert last is not None and last > first
+
+
+@pytest.mark.django_db
+def test_a_new_window_starts_a_new_row() -> None:
+    refuse("NOSUCH", "10.0.0.7:5100", 2)
+    age_refusals(WINDOW + 1)
+    refuse("NOSUCH", "10.0.0.7:5100", 1)
+    assert [count for *_, count in refusals()] == [2, 1]
+
+
+@pytest.mark.django_db
+def test_an_identity_with_control_characters_breaks_no_page_or_export(
+    engineer_client: Client,
+) -> None:
+    identity = "CP\x00\x07\x1b[31m\\"
+    handshake(identity, "", "10.66.0.1:1")
+    stored = "CP\\x00\\x07\\x1b[31m\\x5c"
+    assert refusals() == [(stored, "10.66.0.1", "unknown chargePointId", 1)]
+    page = engineer_client.get("/charge-points/events/")
+    assert page.status_code == 200 and stored in page.content.decode()
+    csv = engineer_client.get("/charge-points/events/?_export=csv")
+    assert csv.status_code == 200 and stored in csv.content.decode()
+    xlsx = engineer_client.get("/charge-points/events/?_export=xlsx")
+    assert xlsx.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert stored in [cell.value for row in sheet.iter_rows() for cell in row]
 
 
 def _basic(identity: str, key: str) -> bytes:
