@@ -52,6 +52,7 @@ class TestStepSerializer(serializers.ModelSerializer):
             "judge_rule",
             "judge_params",
             "mandatory",
+            "na_reasons",
         ]
 
 
@@ -91,6 +92,7 @@ class StepResultSerializer(serializers.ModelSerializer):
             "final_verdict",
             "remarks",
             "minor_issue",
+            "na_reason",
             "skip_reason",
             "decided_by",
             "decided_at",
@@ -98,14 +100,26 @@ class StepResultSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+NA_REASON_HELP = (
+    "With N/A: the code of one of the step's N/A reasons in its plan (TestStep.na_reasons). "
+    "A mandatory step N/A without one leaves the run Incomplete."
+)
+
+
 class DecisionSerializer(serializers.Serializer):
     final_verdict = serializers.ChoiceField(choices=Verdict.choices)
     remarks = serializers.CharField(required=False, allow_blank=True, default="")
     minor_issue = serializers.BooleanField(required=False, default=False)
+    na_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=64, help_text=NA_REASON_HELP
+    )
 
 
 class SkipSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    na_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=64, help_text=NA_REASON_HELP
+    )
 
 
 class CommandRequestSerializer(serializers.Serializer):
@@ -202,6 +216,9 @@ class FrameSerializer(serializers.ModelSerializer):
 class TestRunSerializer(serializers.ModelSerializer):
     firmware_version = serializers.PrimaryKeyRelatedField(queryset=FirmwareVersion.objects.all())
     tester = serializers.StringRelatedField()
+    outcome = serializers.SerializerMethodField(
+        help_text="pass, pass_minor, fail or incomplete (see the report's summary for why)."
+    )
 
     class Meta:
         model = TestRun
@@ -213,12 +230,16 @@ class TestRunSerializer(serializers.ModelSerializer):
             "plan",
             "tester",
             "status",
+            "outcome",
             "started_at",
             "finished_at",
             "notes",
             "created_at",
         ]
         read_only_fields = ["charger_model", "status", "started_at", "finished_at", "created_at"]
+
+    def get_outcome(self, run: TestRun) -> str:
+        return run.outcome().outcome.value
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         charge_point, firmware = data.get("charge_point"), data.get("firmware_version")
@@ -316,6 +337,7 @@ class TestRunViewSet(
                 self._step(run, number),
                 body.validated_data["reason"],
                 request.user,
+                na_reason=body.validated_data["na_reason"],
             )
         except services.WorkflowError as error:
             raise Conflict(str(error)) from None
@@ -341,6 +363,7 @@ class TestRunViewSet(
                 remarks=body.validated_data["remarks"],
                 minor_issue=body.validated_data["minor_issue"],
                 user=request.user,
+                na_reason=body.validated_data["na_reason"],
             )
         except services.WorkflowError as error:
             raise Conflict(str(error)) from None

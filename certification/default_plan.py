@@ -237,6 +237,12 @@ STEPS: list[dict[str, Any]] = [
             cmd("Unlock connector 1", "UnlockConnector", {"connectorId": 1}),
         ],
         "judge_rule": "remote_start_unlock",
+        "na_reasons": [
+            {
+                "code": "fixed_cable",
+                "text": "The charger has a fixed cable: there is no socket lock to release.",
+            }
+        ],
     },
     {
         "profile": "Core",

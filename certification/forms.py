@@ -57,12 +57,16 @@ class DecisionForm(forms.Form):
         help_text="Goes into the report. Start lines with '* ' for bullet points.",
     )
     minor_issue = forms.BooleanField(required=False, label="Minor issue")
+    na_reason = forms.CharField(required=False, max_length=64, label="N/A reason")
 
 
 class SkipForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, help_text='Goes into the report, e.g. "DC charger: no unlock".'
+        max_length=300,
+        required=False,
+        help_text='Goes into the report, e.g. "DC charger: no unlock".',
     )
+    na_reason = forms.CharField(required=False, max_length=64, label="N/A reason")
 
 
 class StepForm(forms.ModelForm):
@@ -80,6 +84,7 @@ class StepForm(forms.ModelForm):
             "judge_rule",
             "judge_params",
             "mandatory",
+            "na_reasons",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
@@ -87,6 +92,15 @@ class StepForm(forms.ModelForm):
             "preconditions": forms.Textarea(attrs={"rows": 2}),
             "expected_sequence": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def clean_na_reasons(self) -> Any:
+        reasons = self.cleaned_data["na_reasons"] or []
+        if not isinstance(reasons, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("code"), str) and r["code"].strip()
+            for r in reasons
+        ):
+            raise forms.ValidationError('A list of {"code", "text"} objects.')
+        return reasons
 
     def clean_commands(self) -> Any:
         from chargers.services import CommandPayloadError, validate_command

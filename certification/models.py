@@ -4,7 +4,9 @@ every step with its evidence."""
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -27,6 +29,117 @@ class Verdict(models.TextChoices):
     PASS = "Y", "Pass"
     FAIL = "N", "Fail"
     NOT_APPLICABLE = "NA", "N/A"
+
+
+class Outcome(models.TextChoices):
+    """A run's one-word result, derived from its steps (see ``outcome_of``)."""
+
+    PASS = "pass", "Pass"
+    PASS_WITH_MINOR_ISSUES = "pass_minor", "Pass with minor issues"
+    FAIL = "fail", "Fail"
+    INCOMPLETE = "incomplete", "Incomplete"
+
+
+@dataclass(frozen=True)
+class StepStanding:
+    """What ``outcome_of`` needs to know of one step of a plan and its latest attempt."""
+
+    number: int
+    mandatory: bool
+    allowed_na_reasons: frozenset[str]
+    final_verdict: str  # "Y", "N", "NA" or "" (undecided or never run)
+    na_reason: str = ""
+    minor_issue: bool = False
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A run's outcome and the step numbers that decided it."""
+
+    outcome: Outcome
+    untested: tuple[int, ...] = ()  # mandatory steps without a final verdict
+    wrongly_na: tuple[int, ...] = ()  # mandatory steps N/A for no reason the plan allows
+    failed: tuple[int, ...] = ()
+    minor: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return str(self.outcome.label)
+
+    @property
+    def is_pass(self) -> bool:
+        return self.outcome in {Outcome.PASS, Outcome.PASS_WITH_MINOR_ISSUES}
+
+    def explanation(self) -> str:
+        """One sentence saying why the outcome is what it is."""
+        if self.outcome == Outcome.INCOMPLETE:
+            parts = []
+            if self.untested:
+                parts.append(f"mandatory step{_s(self.untested)} {_numbers(self.untested)} untested")
+            if self.wrongly_na:
+                parts.append(
+                    f"step{_s(self.wrongly_na)} {_numbers(self.wrongly_na)} N/A for a reason "
+                    "the plan does not allow"
+                )
+            return "Incomplete: " + "; ".join(parts) + "."
+        if self.outcome == Outcome.FAIL:
+            return f"Fail: step{_s(self.failed)} {_numbers(self.failed)} failed."
+        if self.outcome == Outcome.PASS_WITH_MINOR_ISSUES:
+            return f"Pass with minor issues in step{_s(self.minor)} {_numbers(self.minor)}."
+        return "Pass: every mandatory step passed or does not apply for a reason the plan allows."
+
+    def as_summary(self) -> dict[str, Any]:
+        """The outcome as plain data, frozen into a published report's summary."""
+        return {
+            "outcome": self.outcome.value,
+            "outcome_label": self.label,
+            "untested": list(self.untested),
+            "wrongly_na": list(self.wrongly_na),
+        }
+
+
+def _s(numbers: tuple[int, ...]) -> str:
+    return "" if len(numbers) == 1 else "s"
+
+
+def _numbers(numbers: tuple[int, ...]) -> str:
+    return ", ".join(str(n) for n in numbers)
+
+
+def outcome_of(steps: Iterable[StepStanding]) -> RunOutcome:
+    """The outcome of a run from its steps, the one place this rule lives.
+
+    A mandatory step counts only with Y, or with N/A for a reason the plan allows for that
+    step; a run holding an untested or wrongly-N/A mandatory step is Incomplete (it cannot be
+    approved, and nothing shows it as a pass). Otherwise any N (mandatory or not) is a Fail,
+    any minor issue a Pass with minor issues, and the rest a Pass."""
+    untested, wrongly_na, failed, minor = [], [], [], []
+    for step in steps:
+        verdict = step.final_verdict
+        if verdict == Verdict.FAIL:
+            failed.append(step.number)
+        elif verdict == Verdict.NOT_APPLICABLE:
+            if step.mandatory and step.na_reason not in step.allowed_na_reasons:
+                wrongly_na.append(step.number)
+        elif verdict != Verdict.PASS and step.mandatory:
+            untested.append(step.number)
+        if step.minor_issue and verdict in {Verdict.PASS, Verdict.FAIL}:
+            minor.append(step.number)
+    if untested or wrongly_na:
+        outcome = Outcome.INCOMPLETE
+    elif failed:
+        outcome = Outcome.FAIL
+    elif minor:
+        outcome = Outcome.PASS_WITH_MINOR_ISSUES
+    else:
+        outcome = Outcome.PASS
+    return RunOutcome(outcome, tuple(untested), tuple(wrongly_na), tuple(failed), tuple(minor))
+
+
+def outcome_label(summary: Mapping[str, Any]) -> str:
+    """The outcome's label from a report summary (``RunOutcome.as_summary``)."""
+    value = summary.get("outcome")
+    return str(Outcome(value).label) if value in Outcome.values else str(Outcome.INCOMPLETE.label)
 
 
 class TestPlan(models.Model):
@@ -91,6 +204,16 @@ class TestStep(models.Model):
     )
     judge_params = models.JSONField(default=dict, blank=True)
     mandatory = models.BooleanField(default=True)
+    # Why the step may not apply: [{"code": "fixed_cable", "text": "..."}]. A mandatory step
+    # counts as N/A only for one of these reasons (plan data; capabilities build on it).
+    na_reasons = models.JSONField(
+        "N/A reasons",
+        default=list,
+        blank=True,
+        help_text='The reasons the step may be N/A: [{"code": "fixed_cable", "text": "The '
+        'charger has a fixed cable."}]. A mandatory step N/A for any other reason leaves the '
+        "run Incomplete.",
+    )
 
     class Meta:
         ordering = ["plan", "number"]
@@ -108,6 +231,23 @@ class TestStep(models.Model):
 
     def prompts(self) -> list[str]:
         return [line.strip() for line in self.manual_actions.splitlines() if line.strip()]
+
+    def na_reason_codes(self) -> frozenset[str]:
+        return frozenset(
+            str(reason["code"])
+            for reason in self.na_reasons or []
+            if isinstance(reason, dict) and reason.get("code")
+        )
+
+    def na_reason_text(self, code: str) -> str:
+        """The plan's wording of an N/A reason ("" for a code it does not allow)."""
+        for reason in self.na_reasons or []:
+            if isinstance(reason, dict) and reason.get("code") == code:
+                return str(reason.get("text") or code)
+        return ""
+
+    def na_reason_choices(self) -> list[tuple[str, str]]:
+        return [(code, self.na_reason_text(code)) for code in sorted(self.na_reason_codes())]
 
 
 class TestRun(models.Model):
@@ -181,9 +321,28 @@ class TestRun(models.Model):
     def is_open(self) -> bool:
         return self.status in {self.Status.DRAFT, self.Status.IN_PROGRESS}
 
+    def outcome(self) -> RunOutcome:
+        """Pass, Pass with minor issues, Fail or Incomplete, from every step's latest
+        attempt (``outcome_of`` holds the rule)."""
+        latest: dict[int, StepResult] = {}
+        for result in self.results.order_by("step_id", "attempt"):
+            latest[result.step_id] = result
+        return outcome_of(step_standing(step, latest.get(step.pk)) for step in self.plan.steps.all())
+
     def group_name(self) -> str:
         """The channel-layer group of the run's live pages."""
         return run_group(self.pk)
+
+
+def step_standing(step: TestStep, result: StepResult | None) -> StepStanding:
+    return StepStanding(
+        number=step.number,
+        mandatory=step.mandatory,
+        allowed_na_reasons=step.na_reason_codes(),
+        final_verdict=result.final_verdict if result else "",
+        na_reason=result.na_reason if result else "",
+        minor_issue=result.minor_issue if result else False,
+    )
 
 
 class StepResult(models.Model):
@@ -202,6 +361,8 @@ class StepResult(models.Model):
     remarks = models.TextField(blank=True)
     minor_issue = models.BooleanField(default=False)
     skip_reason = models.CharField(max_length=300, blank=True)
+    # With an N/A verdict: the code of the plan's N/A reason it was given for (TestStep.na_reasons).
+    na_reason = models.CharField("N/A reason", max_length=64, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -273,8 +434,15 @@ class Report(models.Model):
 
     @property
     def overall(self) -> str:
-        """Pass when no step failed; the report's one-word result."""
-        return "Fail" if self.summary.get("failed") else "Pass"
+        """The outcome frozen at publication: Pass, Pass with minor issues, Fail or
+        Incomplete (a summary without one is never read as a pass)."""
+        return outcome_label(self.summary)
+
+    def is_pass(self) -> bool:
+        return self.summary.get("outcome") in {
+            Outcome.PASS.value,
+            Outcome.PASS_WITH_MINOR_ISSUES.value,
+        }
 
     def file_name(self) -> str:
         return (

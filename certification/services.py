@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from certification import judge
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
-from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
+from certification.models import (
+    Outcome,
+    Report,
+    StepResult,
+    TestPlan,
+    TestRun,
+    TestStep,
+    Verdict,
+)
 from chargers.models import (
     ChargePoint,
     ConnectionEvent,
@@ -60,6 +68,7 @@ def install_default_plan() -> TestPlan:
                 judge_rule=step.get("judge_rule", ""),
                 judge_params=step.get("judge_params", {}),
                 mandatory=step.get("mandatory", True),
+                na_reasons=step.get("na_reasons", []),
             )
             for number, step in enumerate(STEPS, start=1)
         )
@@ -345,8 +354,17 @@ def run_settings(run: TestRun) -> judge.RunSettings:
 
 
 @transaction.atomic
-def skip_step(run: TestRun, step: TestStep, reason: str, user: User) -> StepResult:
-    """Record the step as not applicable, with the reason, without running it."""
+def skip_step(
+    run: TestRun, step: TestStep, reason: str, user: User, *, na_reason: str = ""
+) -> StepResult:
+    """Record the step as not applicable, with the reason, without running it.
+
+    ``na_reason`` is the code of one of the plan's N/A reasons for the step
+    (``TestStep.na_reasons``); a mandatory step skipped without one leaves the run
+    Incomplete. A code the plan does not know is refused."""
+    _check_na_reason(step, na_reason)
+    if not reason.strip():
+        reason = step.na_reason_text(na_reason)
     if not reason.strip():
         raise WorkflowError("Say why the step does not apply (it goes into the report).")
     run = TestRun.objects.select_for_update().get(pk=run.pk)
@@ -361,6 +379,7 @@ def skip_step(run: TestRun, step: TestStep, reason: str, user: User) -> StepResu
         step=step,
         attempt=attempt,
         final_verdict=Verdict.NOT_APPLICABLE,
+        na_reason=na_reason,
         skip_reason=reason.strip()[:300],
         remarks=reason.strip(),
         decided_by=user,
@@ -377,8 +396,11 @@ def decide_step(
     remarks: str,
     minor_issue: bool,
     user: User,
+    na_reason: str = "",
 ) -> StepResult:
-    """The engineer's last word: confirm or override the proposal, with remarks."""
+    """The engineer's last word: confirm or override the proposal, with remarks. An N/A
+    verdict names one of the plan's N/A reasons for the step (``na_reason``); without one a
+    mandatory step leaves the run Incomplete."""
     if result.is_running():
         raise WorkflowError("Finish the step before deciding its verdict.")
     if result.run.status not in {TestRun.Status.DRAFT, TestRun.Status.IN_PROGRESS}:
@@ -387,16 +409,36 @@ def decide_step(
         raise WorkflowError(f"{verdict!r} is not a verdict: use Y, N or NA.")
     if result.proposed_verdict and verdict != result.proposed_verdict and not remarks.strip():
         raise WorkflowError("You override the proposed verdict: write in the remarks why.")
+    if verdict != Verdict.NOT_APPLICABLE:
+        na_reason = ""
+    _check_na_reason(result.step, na_reason)
     result.final_verdict = verdict
+    result.na_reason = na_reason
     result.remarks = remarks.strip()
     result.minor_issue = minor_issue
     result.decided_by = user
     result.decided_at = timezone.now()
     result.save(
-        update_fields=["final_verdict", "remarks", "minor_issue", "decided_by", "decided_at"]
+        update_fields=[
+            "final_verdict",
+            "na_reason",
+            "remarks",
+            "minor_issue",
+            "decided_by",
+            "decided_at",
+        ]
     )
     _announce(result.run, None, finished=result)
     return result
+
+
+def _check_na_reason(step: TestStep, na_reason: str) -> None:
+    if na_reason and na_reason not in step.na_reason_codes():
+        allowed = ", ".join(sorted(step.na_reason_codes())) or "none"
+        raise WorkflowError(
+            f"{na_reason!r} is not an N/A reason of step {step.number} (the plan allows: "
+            f"{allowed})."
+        )
 
 
 def send_run_command(
@@ -493,6 +535,7 @@ def run_report(run: TestRun) -> dict[str, Any]:
                 "proposed_verdict": result.proposed_verdict if result else None,
                 "final_verdict": (result.final_verdict or None) if result else None,
                 "minor_issue": result.minor_issue if result else False,
+                "na_reason": (result.na_reason or None) if result else None,
                 "remarks": result.remarks if result else "",
                 "findings": result.findings if result else [],
                 "measurements": result.measurements if result else {},
@@ -525,6 +568,7 @@ def run_report(run: TestRun) -> dict[str, Any]:
             "not_applicable": verdicts.count("NA"),
             "undecided": verdicts.count(None),
             "minor_issues": sum(1 for s in steps if s["minor_issue"]),
+            **run.outcome().as_summary(),
         },
         "steps": steps,
     }
@@ -542,6 +586,17 @@ def undecided_mandatory_steps(run: TestRun) -> list[int]:
     ]
 
 
+def _refuse_incomplete(run: TestRun) -> None:
+    """An Incomplete run is never handed over nor approved: its report would claim more
+    than its evidence proves."""
+    outcome = run.outcome()
+    if outcome.outcome == Outcome.INCOMPLETE:
+        raise WorkflowError(
+            f"{outcome.explanation()} Run or decide those steps (a step may be N/A only for "
+            "a reason its plan allows)."
+        )
+
+
 @transaction.atomic
 def submit_for_review(run: TestRun, user: User) -> TestRun:
     """The tester hands the run over: every mandatory step has its final verdict."""
@@ -555,6 +610,7 @@ def submit_for_review(run: TestRun, user: User) -> TestRun:
     if missing:
         listed = ", ".join(str(n) for n in missing)
         raise WorkflowError(f"Steps without a final verdict: {listed}. Decide them first.")
+    _refuse_incomplete(run)
     run.status = TestRun.Status.IN_REVIEW
     run.submitted_at = run.finished_at = timezone.now()
     run.review_note = ""
@@ -592,6 +648,7 @@ def publish_run(run: TestRun, reviewer: User, *, public_base_url: str) -> Report
             raise WorkflowError("Send the run to review before publishing it.")
         if run.tester_id == reviewer.pk:
             raise WorkflowError("Another engineer must approve the run: not its tester.")
+        _refuse_incomplete(run)
         run.reviewer = reviewer
         run.save(update_fields=["reviewer", "updated_at"])
     report_id = uuid.uuid4()

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from certification.models import TestPlan, TestRun
 
@@ -14,6 +16,7 @@ class RunTable(tables.Table):
     passed = tables.Column("Y", attrs={"td": {"class": "num verdict-Y"}}, orderable=False)
     failed = tables.Column("N", attrs={"td": {"class": "num verdict-N"}}, orderable=False)
     not_applicable = tables.Column("N/A", attrs={"td": {"class": "num"}}, orderable=False)
+    outcome = tables.Column("Result", accessor="pk", orderable=False)
 
     class Meta:
         model = TestRun
@@ -29,9 +32,19 @@ class RunTable(tables.Table):
             "passed",
             "failed",
             "not_applicable",
+            "outcome",
         ]
         order_by = "-id"
         empty_text = "No run yet."
+
+    def render_outcome(self, record: TestRun) -> SafeString:
+        outcome = record.outcome()
+        return format_html(
+            '<span class="outcome outcome-{}" title="{}">{}</span>',
+            outcome.outcome.value,
+            outcome.explanation(),
+            outcome.label,
+        )
 
 
 class PlanTable(tables.Table):

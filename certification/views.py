@@ -132,6 +132,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_engineer": can_edit(request.user),
         "selected": selected,
         "all_actions": charger_services.CSMS_ACTIONS,
+        "outcome": run.outcome(),
         "reports": visible(Report.objects.filter(run=run), request.user).order_by("revision"),
     }
     if selected is not None:
@@ -172,6 +173,16 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "faults": InjectedFault.objects.filter(step_result=result)
                 if result and not result.is_running()
                 else charger_services.active_faults(run.charge_point_id),
+                "na_choices": selected.na_reason_choices(),
+                "na_reason_text": selected.na_reason_text(result.na_reason)
+                if result and result.na_reason
+                else "",
+                "na_not_allowed": bool(
+                    result
+                    and selected.mandatory
+                    and result.final_verdict == "NA"
+                    and result.na_reason not in selected.na_reason_codes()
+                ),
                 "step_commands": [
                     {**c, "payload_json": json.dumps(c.get("payload", {}), indent=2)}
                     for c in selected.commands
@@ -285,7 +296,13 @@ def step_skip(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         messages.error(request, "Say why the step does not apply.")
         return _back(run, step)
     try:
-        services.skip_step(run, step, form.cleaned_data["reason"], request.user)  # type: ignore[arg-type]
+        services.skip_step(
+            run,
+            step,
+            form.cleaned_data["reason"],
+            request.user,  # type: ignore[arg-type]
+            na_reason=form.cleaned_data["na_reason"],
+        )
     except services.WorkflowError as error:
         messages.error(request, str(error))
     else:
@@ -311,6 +328,7 @@ def step_decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
                 remarks=form.cleaned_data["remarks"],
                 minor_issue=form.cleaned_data["minor_issue"],
                 user=request.user,  # type: ignore[arg-type]
+                na_reason=form.cleaned_data["na_reason"],
             )
         except services.WorkflowError as error:
             messages.error(request, str(error))

@@ -62,6 +62,7 @@ class SeedRow:
     verdict: str = Verdict.PASS
     remarks: str = ""
     minor_issue: bool = False
+    na_reason: str = ""
 
 
 def _utc(text: str) -> datetime.datetime:
@@ -154,6 +155,7 @@ SEED_ROWS: dict[int, SeedRow] = {
     15: SeedRow(
         _utc("2023-09-22 11:02:46"),
         verdict=Verdict.NOT_APPLICABLE,
+        na_reason="fixed_cable",
         remarks="A DC charger with a fixed cable: there is no connector to unlock.",
     ),
     16: SeedRow(_utc("2023-09-22 11:04:45")),
@@ -349,6 +351,7 @@ def _create_seed_run() -> TestRun:
             remarks=row.remarks,
             minor_issue=row.minor_issue,
             user=tester,
+            na_reason=row.na_reason,
         )
     return submit_for_review(run, tester)
 

@@ -19,7 +19,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from certification import services
-from certification.models import StepResult, TestRun, Verdict
+from certification.models import RunOutcome, StepResult, TestRun, Verdict, outcome_of, step_standing
 from chargers.models import Frame
 
 # How a verdict reads in the report's "Pass" column (the seed report's spelling).
@@ -102,6 +102,15 @@ class Summary:
     not_applicable: int
     undecided: int
     minor_issues: int
+    outcome: RunOutcome
+
+    @property
+    def outcome_label(self) -> str:
+        return self.outcome.label
+
+    @property
+    def is_pass(self) -> bool:
+        return self.outcome.is_pass
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,7 @@ def build_report(run: TestRun, *, frames_per_step_limit: int | None = None) -> R
     latest = services.latest_results(run)
     attempts = _attempt_counts(run)
     steps = list(run.plan.steps.all())
+    outcome = outcome_of(step_standing(step, latest.get(step.number)) for step in steps)
     rows = tuple(_step_row(step, latest.get(step.number), attempts) for step in steps)
     timelines, counts = _timelines([result.pk for result in latest.values()], frames_per_step_limit)
     appendix = tuple(
@@ -262,6 +272,7 @@ def build_report(run: TestRun, *, frames_per_step_limit: int | None = None) -> R
             not_applicable=verdicts.count(Verdict.NOT_APPLICABLE),
             undecided=verdicts.count(""),
             minor_issues=sum(1 for row in rows if row.minor_issue),
+            outcome=outcome,
         ),
         steps=rows,
         appendix=appendix,

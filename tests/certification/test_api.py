@@ -132,9 +132,11 @@ def test_a_run_driven_through_the_api(
     )
     assert decided.status_code == 200 and decided.json()["final_verdict"] == "N"
     skipped = client.post(
-        f"/api/runs/{run_id}/steps/15/skip/", {"reason": "DC: no unlock"}, format="json"
+        f"/api/runs/{run_id}/steps/15/skip/",
+        {"reason": "DC: no unlock", "na_reason": "fixed_cable"},
+        format="json",
     )
-    assert skipped.json()["final_verdict"] == "NA"
+    assert skipped.json()["final_verdict"] == "NA" and skipped.json()["na_reason"] == "fixed_cable"
     report = client.get(f"/api/runs/{run_id}/report/").json()
     assert report["summary"] == {
         "steps": 23,
@@ -143,6 +145,10 @@ def test_a_run_driven_through_the_api(
         "not_applicable": 1,
         "undecided": 21,
         "minor_issues": 0,
+        "outcome": "incomplete",
+        "outcome_label": "Incomplete",
+        "untested": [n for n in range(1, 24) if n not in {13, 15}],
+        "wrongly_na": [],
     }
     assert report["hardware_model"] == "C8EU" and report["steps"][12]["remarks"].startswith(
         "* No card"
