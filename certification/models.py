@@ -75,7 +75,8 @@ class RunOutcome:
         if self.outcome == Outcome.INCOMPLETE:
             parts = []
             if self.untested:
-                parts.append(f"mandatory step{_s(self.untested)} {_numbers(self.untested)} untested")
+                numbers = _numbers(self.untested)
+                parts.append(f"mandatory step{_s(self.untested)} {numbers} untested")
             if self.wrongly_na:
                 parts.append(
                     f"step{_s(self.wrongly_na)} {_numbers(self.wrongly_na)} N/A for a reason "
@@ -327,7 +328,8 @@ class TestRun(models.Model):
         latest: dict[int, StepResult] = {}
         for result in self.results.order_by("step_id", "attempt"):
             latest[result.step_id] = result
-        return outcome_of(step_standing(step, latest.get(step.pk)) for step in self.plan.steps.all())
+        steps = self.plan.steps.all()
+        return outcome_of(step_standing(step, latest.get(step.pk)) for step in steps)
 
     def group_name(self) -> str:
         """The channel-layer group of the run's live pages."""

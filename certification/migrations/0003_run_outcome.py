@@ -54,21 +54,25 @@ def allow_fixed_cable_and_freeze_outcomes(apps: Any, schema_editor: Any) -> None
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('certification', '0002_review_and_reports'),
+        ("certification", "0002_review_and_reports"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='stepresult',
-            name='na_reason',
-            field=models.CharField(blank=True, max_length=64, verbose_name='N/A reason'),
+            model_name="stepresult",
+            name="na_reason",
+            field=models.CharField(blank=True, max_length=64, verbose_name="N/A reason"),
         ),
         migrations.AddField(
-            model_name='teststep',
-            name='na_reasons',
-            field=models.JSONField(blank=True, default=list, help_text='The reasons the step may be N/A: [{"code": "fixed_cable", "text": "The charger has a fixed cable."}]. A mandatory step N/A for any other reason leaves the run Incomplete.', verbose_name='N/A reasons'),
+            model_name="teststep",
+            name="na_reasons",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text='The reasons the step may be N/A: [{"code": "fixed_cable", "text": "The charger has a fixed cable."}]. A mandatory step N/A for any other reason leaves the run Incomplete.',
+                verbose_name="N/A reasons",
+            ),
         ),
         migrations.RunPython(allow_fixed_cable_and_freeze_outcomes, migrations.RunPython.noop),
     ]
