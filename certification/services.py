@@ -27,6 +27,7 @@ from certification.models import (
     TestStep,
     Verdict,
 )
+from chargers import runs
 from chargers.models import (
     ChargePoint,
     ConnectionEvent,
@@ -478,6 +479,36 @@ def current_context(charge_point_pk: int) -> tuple[int | None, int | None]:
         return None, None
     result = running_result(run)
     return run.pk, result.pk if result else None
+
+
+class _RunDirectory:
+    """What chargers may know of runs (chargers.runs): registered at start-up."""
+
+    def current_attempt(self, charge_point_pk: int) -> runs.Attempt:
+        return runs.Attempt(*current_context(charge_point_pk))
+
+    def overview(self, user: Any) -> runs.Overview:
+        from chargers.access import can_edit, visible
+
+        published = list(
+            visible(Report.objects.all(), user)
+            .select_related("run")
+            .order_by("-generated_at")
+            .distinct()[:10]
+        )
+        open_runs = (
+            list(
+                visible(TestRun.objects.exclude(status__in=["published", "archived"]), user)
+                .select_related("charger_model__manufacturer", "firmware_version", "charge_point")
+                .order_by("-updated_at")[:10]
+            )
+            if can_edit(user)
+            else []
+        )
+        return runs.Overview(open_runs=open_runs, published_reports=published)
+
+
+RUN_DIRECTORY = _RunDirectory()
 
 
 def _announce(run: TestRun, running: StepResult | None, finished: StepResult | None = None) -> None:

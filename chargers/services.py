@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, _validate_payload
 
-from chargers import faults
+from chargers import faults, runs
 from chargers.models import (
     ChargePoint,
     Command,
@@ -160,12 +160,10 @@ def _basic_credentials(authorization: bytes | None) -> tuple[str, str, str]:
 
 def _run_context(charge_point: ChargePoint | None) -> dict[str, int | None]:
     """The run and step attempt a connection event of this charge point belongs to."""
-    from certification.services import current_context
-
     if charge_point is None:
         return {"run_id": None, "step_result_id": None}
-    run_id, step_result_id = current_context(charge_point.pk)
-    return {"run_id": run_id, "step_result_id": step_result_id}
+    attempt = runs.current_attempt(charge_point.pk)
+    return {"run_id": attempt.run_id, "step_result_id": attempt.step_result_id}
 
 
 def record_refusal(identity: str, reason: str, remote_address: str = "") -> None:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from chargers import runs
 from chargers.models import ChargePoint, FirmwareImage, FirmwareVersion, Transfer, TransferLocation
 
 UNREACHABLE_LOCATION = "http://127.0.0.1:9/firmware/unreachable.bin"
@@ -173,18 +174,14 @@ def open_location(token: str, kind: str) -> TransferLocation | None:
 
 def record_transfer(location: TransferLocation | None, **fields: Any) -> Transfer:
     """Store what crossed the wire, attached to the step that was running."""
-    from certification.services import current_context
-
     charge_point = location.charge_point if location is not None else None
-    run_id = step_result_id = None
-    if charge_point is not None:
-        run_id, step_result_id = current_context(charge_point.pk)
+    attempt = runs.current_attempt(charge_point.pk) if charge_point is not None else runs.NO_ATTEMPT
     upload = fields.pop("upload", None)
     transfer = Transfer(
         location=location,
         charge_point=charge_point,
-        run_id=run_id,
-        step_result_id=step_result_id,
+        run_id=attempt.run_id,
+        step_result_id=attempt.step_result_id,
         **fields,
     )
     if upload is not None:

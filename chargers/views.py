@@ -38,7 +38,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from chargers import filters, services, tables, transfers
+from chargers import filters, runs, services, tables, transfers
 from chargers.access import can_edit, visible
 from chargers.forms import (
     ChargePointCreateForm,
@@ -317,24 +317,11 @@ def home(request: HttpRequest) -> HttpResponse:
         .annotate(firmware_count=Count("firmware_versions"))
         .order_by("-updated_at")
     )
-    from certification.models import Report, TestRun
-
-    published = (
-        visible(Report.objects.all(), user)
-        .select_related("run")
-        .order_by("-generated_at")
-        .distinct()[:10]
-    )
-    open_runs = (
-        visible(TestRun.objects.exclude(status__in=["published", "archived"]), user)
-        .select_related("charger_model__manufacturer", "firmware_version", "charge_point")
-        .order_by("-updated_at")[:10]
-        if can_edit(user)
-        else []
-    )
+    # Run data reaches the catalog's pages only through the seam (chargers/runs.py).
+    overview = runs.overview(user)
     context = {
-        "published_reports": published,
-        "open_runs": open_runs,
+        "published_reports": overview.published_reports,
+        "open_runs": overview.open_runs,
         "manufacturer_count": visible(Manufacturer.objects.all(), user).count(),
         "model_count": charger_models.count(),
         "firmware_count": visible(FirmwareVersion.objects.all(), user).count(),

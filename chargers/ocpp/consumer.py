@@ -18,8 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from certification.services import current_context
-from chargers import services
+from chargers import runs, services
 from chargers.models import ChargePoint, charge_point_group
 from chargers.ocpp.central_system import CentralSystem, cancel_quietly
 
@@ -92,9 +91,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             transport_send=self._send_text,
             response_timeout=settings.OCPP_RESPONSE_TIMEOUT,
         )
-        self.central_system.set_context(
-            *await database_sync_to_async(current_context)(self.charge_point.pk)
-        )
+        attempt = await database_sync_to_async(runs.current_attempt)(self.charge_point.pk)
+        self.central_system.set_context(attempt.run_id, attempt.step_result_id)
         self.central_system.set_faults(
             await database_sync_to_async(services.fault_rules)(self.charge_point.pk)
         )

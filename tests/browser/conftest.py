@@ -25,7 +25,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from chargers.demo import DEMO_PASSWORDS
+from certification.demo.catalog import DEMO_PASSWORDS
 from chargers.models import User
 from tests.live import ROOT, LiveServer, daphne_server
 

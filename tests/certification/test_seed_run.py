@@ -22,9 +22,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
+from certification.demo.catalog import load_demo_catalog
 from certification.demo.seed_run import SEED_CHARGE_POINT_ID, SeedRunOutcome, load_seed_run
 from certification.models import Report, StepResult, TestRun
-from chargers.demo import load_demo_catalog
 from chargers.models import ChargePoint, Connection, ConnectionEvent, Frame, User
 
 SEED_REPORT = (

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from chargers.demo import load_demo_catalog
+from certification.demo.catalog import load_demo_catalog
 
 
 class Command(BaseCommand):

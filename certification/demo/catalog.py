@@ -1,4 +1,5 @@
-"""Demo data of the seed report (Xcharge C8EU), loaded by ``manage.py load_demo``.
+"""Demo data of the seed report (Xcharge C8EU): the catalog, the logins, the default plan and
+the seed run, loaded by ``manage.py load_demo`` (certification's command: it uses both apps).
 
 Idempotent: running it again changes nothing that is already there, so an engineer's own
 edits and changed passwords survive a second ``make run``.
