@@ -182,14 +182,19 @@ def finish_step(result: StepResult) -> StepResult:
     run = result.run
     window = Q(captured_at__gte=result.started_at, captured_at__lte=result.finished_at)
     # Frames captured in the window belong to this attempt even if the charger's worker had
-    # not yet heard of the step when it recorded them.
-    Frame.objects.filter(window, charge_point=run.charge_point_id).update(
+    # not yet heard of the step when it recorded them; never those another run owns.
+    ours = Q(run__isnull=True) | Q(run=run)
+    Frame.objects.filter(window, ours, charge_point=run.charge_point_id).update(
         run=run, step_result=result
     )
     ConnectionEvent.objects.filter(
-        at__gte=result.started_at, at__lte=result.finished_at, charge_point=run.charge_point_id
+        ours,
+        at__gte=result.started_at,
+        at__lte=result.finished_at,
+        charge_point=run.charge_point_id,
     ).update(run=run, step_result=result)
     Transfer.objects.filter(
+        ours,
         started_at__gte=result.started_at,
         started_at__lte=result.finished_at,
         charge_point=run.charge_point_id,
