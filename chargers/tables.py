@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import django_tables2 as tables
 
 from chargers.models import (
@@ -161,6 +164,10 @@ class FrameTable(tables.Table):
     def render_direction(self, value: str) -> str:
         return "→ portal" if value == "in" else "→ charger"
 
+    def value_raw(self, record: Frame) -> str:
+        """The frame as captured: the page cuts it to 400 characters, the export never."""
+        return record.raw
+
     def value_direction(self, value: str) -> str:
         return value
 
@@ -185,3 +192,9 @@ class CommandTable(tables.Table):
         ]
         order_by = "-requested_at"
         empty_text = "No command sent yet."
+
+    def value_payload(self, value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def value_response(self, value: Any) -> str:
+        return "" if value is None else json.dumps(value, ensure_ascii=False)

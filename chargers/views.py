@@ -40,6 +40,7 @@ from django_tables2.export import ExportMixin
 
 from chargers import filters, runs, services, tables, transfers
 from chargers.access import can_edit, visible
+from chargers.exports import PortalTableExport
 from chargers.forms import (
     ChargePointCreateForm,
     ChargePointSettingsForm,
@@ -90,6 +91,7 @@ class CatalogListView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterV
     title = ""
     create_url_name = ""
     export_formats = ("csv", "xlsx")
+    export_class = PortalTableExport
 
     def get_export_filename(self, export_format: str) -> str:
         return f"{self.title.lower().replace(' ', '-')}.{export_format}"

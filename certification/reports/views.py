@@ -7,13 +7,11 @@ published runs; the draft PDF preview is for engineers.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-import tablib
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -37,6 +35,7 @@ from certification.reports.worker import (
     render_preview_in_worker,
 )
 from certification.views import runs_for
+from chargers import exports
 from chargers.access import can_edit, visible
 
 log = logging.getLogger(__name__)
@@ -48,10 +47,7 @@ HTML_FRAMES_PER_STEP = 50
 STREAM_BATCH = 500
 
 STEP_COLUMNS = ["Step", "OCPP Profile", "Action", "Timestamp", "Pass", "Minor issue", "Remarks"]
-STEP_FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+STEP_FORMATS = exports.CONTENT_TYPES
 EVIDENCE_FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
@@ -113,17 +109,13 @@ def report_steps_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
         raise Http404(f"No export as {fmt}.")
     run = _run(request, pk)
     report = build_report(run, frames_per_step_limit=0)
-    dataset = tablib.Dataset(headers=STEP_COLUMNS, title=f"Run {run.pk}")
-    for row in _step_rows(report):
-        dataset.append(row)
-    if fmt == "csv":
-        content: str | bytes = dataset.export("csv")
-    else:
-        # escape: a remark starting with "=" is text, not a formula.
-        content = dataset.export("xlsx", escape=True)
-    response = HttpResponse(content, content_type=STEP_FORMATS[fmt])
-    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-steps.{fmt}"'
-    return response
+    return exports.spreadsheet_response(
+        STEP_COLUMNS,
+        _step_rows(report),
+        fmt,
+        filename=f"run-{run.pk}-steps.{fmt}",
+        title=f"Run {run.pk}",
+    )
 
 
 def _step_rows(report: ReportData) -> Iterator[list[Any]]:
@@ -131,13 +123,13 @@ def _step_rows(report: ReportData) -> Iterator[list[Any]]:
         yield [
             row.number,
             row.profile,
-            _cell(row.action),
+            row.action,
             timezone.localtime(row.timestamp).strftime("%Y-%m-%d %H:%M:%S")
             if row.timestamp
             else "",
             row.pass_label,
             "yes" if row.minor_issue else "",
-            _cell(remarks_as_text(row.remarks)),
+            remarks_as_text(row.remarks),
         ]
 
 
@@ -146,8 +138,9 @@ def _step_rows(report: ReportData) -> Iterator[list[Any]]:
 def report_evidence_export(request: HttpRequest, pk: int, fmt: str) -> StreamingHttpResponse:
     """Every frame of the run, streamed from the database as it is sent.
 
-    JSONL holds each frame exactly as captured; the CSV is for spreadsheets, so a cell that a
-    spreadsheet would run as a formula is prefixed with an apostrophe.
+    JSONL holds each frame exactly as captured; the CSV is for spreadsheets and goes through
+    the one export path (chargers.exports: a cell a spreadsheet would run as a formula is
+    prefixed with an apostrophe).
     """
     if fmt not in EVIDENCE_FORMATS:
         raise Http404(f"No export as {fmt}.")
@@ -163,30 +156,17 @@ def _jsonl_lines(run: TestRun) -> Iterator[str]:
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-class _Line:
-    """A file for csv.writer whose write() hands back the line it was given."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_lines(run: TestRun) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(EVIDENCE_FIELDS)
-    for record in evidence_records(run):
-        record["payload"] = (
-            json.dumps(record["payload"], ensure_ascii=False, separators=(",", ":"))
-            if record["payload"] is not None
-            else ""
-        )
-        yield writer.writerow([_cell(record[name]) for name in EVIDENCE_FIELDS])
+    def rows() -> Iterator[list[Any]]:
+        for record in evidence_records(run):
+            record["payload"] = (
+                json.dumps(record["payload"], ensure_ascii=False, separators=(",", ":"))
+                if record["payload"] is not None
+                else ""
+            )
+            yield [record[name] for name in EVIDENCE_FIELDS]
 
-
-def _cell(value: Any) -> Any:
-    """Text that a spreadsheet would evaluate (=, +, -, @ first) is kept as text."""
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return "'" + value
-    return value
+    return exports.csv_lines(EVIDENCE_FIELDS, rows())
 
 
 def _stream(request: HttpRequest, lines: Iterator[str]) -> Iterable[str] | AsyncIterator[str]:
