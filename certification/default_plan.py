@@ -37,7 +37,9 @@ STEPS: list[dict[str, Any]] = [
         "description": "The charge station boots, is accepted and reports every connector. "
         "[TC_001, TC_002]",
         "manual_actions": "Power-cycle the charge station.\n"
-        "Wait until every connector reports a status and a Heartbeat arrives.",
+        "Wait until every connector reports a status and a Heartbeat arrives.\n"
+        "Or send the pre-filled TriggerMessage: a triggered BootNotification is not a reboot, "
+        "so it is judged as a triggered boot and no StatusNotifications need follow it.",
         "expected_sequence": "BootNotification → Accepted with interval → StatusNotification "
         "Available for connector 0 and every connector → Heartbeat every interval seconds. "
         "Vendor, model, serial, firmware and ICCID are recorded from the BootNotification.",

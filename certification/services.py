@@ -289,17 +289,86 @@ def judge_context(result: StepResult) -> judge.StepContext:
         settings=run_settings(run),
         params=derived_params(result) | dict(result.step.judge_params or {}),
         faults=faults,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
     )
 
 
+def _judge_frame(position: int, f: Frame) -> judge.Frame:
+    return judge.Frame(
+        id=f.pk,
+        seq=position,
+        at=f.captured_at,
+        direction="in" if f.direction == Frame.Direction.IN else "out",
+        message_type=f.message_type,
+        unique_id=f.unique_id or None,
+        action=f.action or None,
+        payload=f.payload if isinstance(f.payload, dict) else None,
+        validation_error=None,
+        connection_id=f.connection_id,
+    )
+
+
+def configuration_before(result: StepResult) -> dict[str, str]:
+    """The configuration values the charger accepted (ChangeConfiguration Accepted or
+    RebootRequired) or reported (GetConfiguration) in the run before this attempt, key ->
+    value, the latest of each: a step is judged against a value set in an earlier one."""
+    from certification.judge.sequence import configured_value
+
+    rows = Frame.objects.filter(
+        run=result.run,
+        action__in=("ChangeConfiguration", "GetConfiguration"),
+        captured_at__lt=result.started_at,
+    ).order_by("captured_at", "connection", "seq")
+    frames = tuple(_judge_frame(position, f) for position, f in enumerate(rows, start=1))
+    keys: set[str] = set()
+    for frame in frames:
+        payload = frame.payload or {}
+        if frame.action == "ChangeConfiguration" and isinstance(payload.get("key"), str):
+            keys.add(payload["key"])
+        for entry in payload.get("configurationKey") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+                keys.add(entry["key"])
+    values: dict[str, str] = {}
+    for key in sorted(keys):
+        value, _ = configured_value(frames, key)
+        if value is not None:
+            values[key] = value
+    return values
+
+
+def last_presented_id_tag(result: StepResult) -> str | None:
+    """The idTag of the charger's latest Authorize or StartTransaction in the run before this
+    attempt: the card its authorization cache holds at the start of the step."""
+    latest = (
+        Frame.objects.filter(
+            run=result.run,
+            action__in=("Authorize", "StartTransaction"),
+            direction=Frame.Direction.IN,
+            message_type=Frame.MessageType.CALL,
+            captured_at__lt=result.started_at,
+        )
+        .order_by("-captured_at")
+        .first()
+    )
+    if latest is None or not isinstance(latest.payload, dict):
+        return None
+    id_tag = latest.payload.get("idTag")
+    return id_tag if isinstance(id_tag, str) else None
+
+
 def derived_params(result: StepResult) -> dict[str, Any]:
-    """Rule parameters the portal knows from outside the step's frames: the firmware the
-    charger reported before the attempt, and its own records of files that travelled
-    (the plan's own parameters take precedence)."""
+    """Rule parameters the portal knows from outside the step's frames: the configuration
+    the charger accepted or reported earlier in the run, the card it last presented, the
+    firmware it reported before the attempt, and the portal's own records of files that
+    travelled (the plan's own parameters take precedence)."""
     rule = result.step.judge_rule
     params: dict[str, Any] = {}
     if result.started_at is None:
         return params
+    params["configuration"] = configuration_before(result)
+    if rule == "clear_cache":
+        params["last_authorized_id_tag"] = last_presented_id_tag(result)
     if rule == "firmware_install":
         last_boot = (
             Frame.objects.filter(

@@ -14,6 +14,8 @@ from certification.judge.sequence import (
     exchanges,
     first,
     format_seconds,
+    is_after,
+    last_status_before,
     payload_of,
     seconds_between,
     status_is,
@@ -34,7 +36,18 @@ def change_availability(context: StepContext) -> Judgement:
     (it is the answer during a transaction) and then no immediate StatusNotification is due.
     Both an Inoperative and an Operative command must be in the step.
 
-    Measures: per command its connector, type, answer and the delay to the status.
+    OCPP 1.6 §5.2 (Change Availability): "When an availability change requested with a
+    ChangeAvailability.req PDU has happened, the Charge Point SHALL inform Central System of
+    its new availability status with a StatusNotification.req" and "In the event that
+    Central System requests Charge Point to change to a status it is already in, Charge
+    Point SHALL respond with availability status 'Accepted'" (then no status changes, and no
+    StatusNotification is due). Nothing orders that StatusNotification against the
+    CALLRESULT, and OCPP-J lets either side send a CALL while it owes a reply: a status that
+    arrives before the reply counts, reported as information with its timing. On connector 0
+    the charger may also report connector 0 itself.
+
+    Measures: per command its connector, type, answer and the delay to the status (negative
+    when the status came before the reply).
     """
     frames, findings = context.frames, Findings()
     commands = exchanges(frames, "ChangeAvailability")
@@ -43,7 +56,7 @@ def change_availability(context: StepContext) -> Judgement:
         return findings.judgement()
     results: list[dict[str, Any]] = []
     for index, command in enumerate(commands):
-        following = commands[index + 1].call if index + 1 < len(commands) else None
+        following = commands[index + 1] if index + 1 < len(commands) else None
         results.append(_judge_command(context, command, following, findings))
     sent_types = {command.request.get("type") for command in commands}
     for kind, purpose in (
@@ -56,7 +69,7 @@ def change_availability(context: StepContext) -> Judgement:
 
 
 def _judge_command(
-    context: StepContext, command: Exchange, following: Frame | None, findings: Findings
+    context: StepContext, command: Exchange, following: Exchange | None, findings: Findings
 ) -> dict[str, Any]:
     connector = as_int(command.request.get("connectorId"))
     kind = str(command.request.get("type"))
@@ -71,22 +84,53 @@ def _judge_command(
     if expected is None or connector is None:
         return result
     targets = range(1, context.settings.connectors + 1) if connector == 0 else (connector,)
-    window = between(context.frames, command.last, following)
+    # The window runs from the command (a status may precede the reply) to the reply of the
+    # next command (its status change may overtake its own reply too).
+    window = between(context.frames, command.call, following.last if following else None)
     delays: dict[str, float] = {}
     for target in targets:
+        before = last_status_before(context.frames, target, command.call)
         notification = first(window, status_is(expected, target))
         if notification is None:
-            reported = [status_of(n) for n in status_notifications(window, target)]
-            arrived = f"; it reported {', '.join(map(str, reported))}" if reported else ""
+            if before is not None and status_of(before) == expected:
+                findings.info(
+                    f"{what}: connector {target} was already {expected}, so no "
+                    "StatusNotification was due",
+                    before,
+                )
+                continue
+            reported = [
+                f"{status_of(n)} {_timing(command, n)}"
+                for n in status_notifications(window, target)
+            ]
+            arrived = f"; it reported {', '.join(reported)}" if reported else ""
             findings.fail(
                 f"{what} was accepted but connector {target} sent no StatusNotification "
                 f"{expected}{arrived}",
                 *command.frames,
             )
-        else:
-            delays[str(target)] = seconds_between(command.last, notification)
+            continue
+        reply = command.reply
+        assert reply is not None  # expect_reply passed
+        delays[str(target)] = seconds_between(reply, notification)
+        if not is_after(notification, reply):
+            findings.info(
+                f"StatusNotification {expected} for connector {target} arrived "
+                f"{_timing(command, notification)}, which OCPP 1.6 allows",
+                notification,
+                reply,
+            )
     result["status_delay_s"] = delays
     return result
+
+
+def _timing(command: Exchange, notification: Frame) -> str:
+    """ "0.004 s before the reply to ChangeAvailability", or "1.2 s after" it."""
+    reply = command.reply or command.call
+    delay = seconds_between(reply, notification)
+    if is_after(notification, reply):
+        return f"{format_seconds(delay)} after the reply"
+    return f"{abs(delay):g} s before the reply to ChangeAvailability"
 
 
 @step_rule("StatusNotification Faulted received")

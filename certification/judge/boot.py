@@ -10,6 +10,7 @@ from typing import Any
 from certification.judge.outcome import Findings, float_param, int_param, step_rule
 from certification.judge.sequence import (
     Exchange,
+    accepted_changes,
     as_int,
     between,
     calls,
@@ -62,6 +63,40 @@ def configured_heartbeat_interval(context: StepContext) -> int | None:
     return context.settings.heartbeat_interval
 
 
+def triggered_heartbeats(frames: Sequence[Frame]) -> set[int]:
+    """The seq of each Heartbeat that answers a TriggerMessage(Heartbeat): it comes when the
+    portal asks, not when the interval says, so it does not measure the interval."""
+    triggered: set[int] = set()
+    for trigger in exchanges(frames, "TriggerMessage"):
+        if trigger.request.get("requestedMessage") != "Heartbeat" or trigger.status != "Accepted":
+            continue
+        answer = first(frames, lambda f: is_call(f, "Heartbeat", "in"), after=trigger.call)
+        if answer is not None:
+            triggered.add(answer.seq)
+    return triggered
+
+
+def interval_in_force(
+    frames: Sequence[Frame], interval: int | None, at: Frame
+) -> tuple[int | None, bool]:
+    """The HeartbeatInterval in force when a heartbeat interval began at `at`.
+
+    Returns (value, known): with an accepted change of HeartbeatInterval in the step, an
+    interval that began before the first change ran under a value the step does not show.
+    """
+    changes = [
+        (change.last, as_int(change.request.get("value")))
+        for change in accepted_changes(frames)
+        if change.request.get("key") == "HeartbeatInterval"
+    ]
+    if not changes:
+        return interval, True
+    earlier = [value for reply, value in changes if reply.seq < at.seq]
+    if not earlier:
+        return None, False
+    return earlier[-1], True
+
+
 def analyse_heartbeats(
     frames: Sequence[Frame],
     interval: int | None,
@@ -72,7 +107,11 @@ def analyse_heartbeats(
     """Measure the heartbeat intervals and word those that break the configured interval.
 
     A gap longer than the interval is only a fail when the charger was silent for that long:
-    OCPP lets it skip a Heartbeat when it sent another message within the interval.
+    OCPP lets it skip a Heartbeat when it sent another message within the interval. Gaps
+    shorter than the interval are minor when they are the exception, and a fail when most
+    gaps are: the charger does not apply the HeartbeatInterval it was given or accepted.
+    Heartbeats answering a TriggerMessage, and gaps across a change of the interval, are not
+    judged.
     """
     heartbeats = calls(between(frames, after, None), "Heartbeat", "in")
     intervals = [seconds_between(a, b) for a, b in pairwise(heartbeats)]
@@ -91,10 +130,17 @@ def analyse_heartbeats(
         return measurements
     allowed = tolerance if tolerance is not None else default_tolerance(interval)
     measurements["tolerance_s"] = allowed
+    triggered = triggered_heartbeats(frames)
     skipped: list[Frame] = []
-    early: list[tuple[Frame, float]] = []
+    early: list[tuple[Frame, float, int]] = []
+    judged = 0
     for (previous, heartbeat), gap in zip(pairwise(heartbeats), intervals, strict=True):
-        if gap > interval + allowed:
+        expected, known = interval_in_force(frames, interval, previous)
+        if not known or not expected or expected <= 0:
+            continue
+        margin = tolerance if tolerance is not None else default_tolerance(expected)
+        if gap > expected + margin:
+            judged += 1
             activity = [
                 frame
                 for frame in between(frames, previous, heartbeat)
@@ -102,17 +148,21 @@ def analyse_heartbeats(
             ]
             marks = [previous, *activity, heartbeat]
             silence = max(seconds_between(a, b) for a, b in pairwise(marks))
-            if silence > interval + allowed:
+            if silence > expected + margin:
                 findings.fail(
                     f"No message from the charger for {format_seconds(silence)} between two "
-                    f"Heartbeats where the interval is {interval} s",
+                    f"Heartbeats where the interval is {expected} s",
                     previous,
                     heartbeat,
                 )
             else:
                 skipped.append(heartbeat)
-        elif gap < interval - allowed:
-            early.append((heartbeat, gap))
+        elif previous.seq in triggered or heartbeat.seq in triggered:
+            continue
+        else:
+            judged += 1
+            if gap < expected - margin:
+                early.append((heartbeat, gap, expected))
     if skipped:
         findings.info(
             f"{len(skipped)} Heartbeat(s) skipped because the charger sent other messages "
@@ -120,12 +170,22 @@ def analyse_heartbeats(
             *skipped,
         )
     if early:
-        shortest = min(gap for _, gap in early)
-        findings.minor(
-            f"{len(early)} Heartbeat(s) came sooner than the configured interval: "
-            f"{format_seconds(shortest)} after the previous one where {interval} s was expected",
-            *(frame for frame, _ in early),
-        )
+        shortest = min(gap for _, gap, _ in early)
+        expected = early[0][2]
+        if len(early) * 2 > judged:
+            findings.fail(
+                f"{len(early)} of {judged} Heartbeat intervals were shorter than the "
+                f"HeartbeatInterval of {expected} s (down to {format_seconds(shortest)}): the "
+                "charger does not apply the interval it was given",
+                *(frame for frame, _, _ in early),
+            )
+        else:
+            findings.minor(
+                f"{len(early)} Heartbeat(s) came sooner than the configured interval: "
+                f"{format_seconds(shortest)} after the previous one where {expected} s was "
+                "expected",
+                *(frame for frame, _, _ in early),
+            )
     return measurements
 
 
@@ -137,6 +197,16 @@ def boot(context: StepContext) -> Judgement:
     for every connector and for connector 0, then Heartbeats every interval. A first
     Rejected or Pending answer is allowed, but the charger must wait its interval before
     resending. Vendor DataTransfer messages are recorded as information only.
+
+    OCPP 1.6 §4.2 (Boot Notification): "After a restart, a Charge Point SHALL send a
+    StatusNotification.req PDU to the Central System for each of its connectors" (connector 0
+    included, §4.9), and after Rejected "the Charge Point SHALL NOT send any OCPP message to
+    the Central System until the aforementioned retry interval has expired". A triggered
+    BootNotification (TriggerMessage, the step's pre-filled command) is no restart: no
+    statuses are due. §4.6 (Heartbeat): "The Charge Point MAY skip sending a Heartbeat.req
+    PDU when another PDU has been sent to the Central System within the configured heartbeat
+    interval": no Heartbeat is a fail only after a silence longer than the interval, measured
+    up to the step's recorded end.
 
     Params: `tolerance_s` for the heartbeat interval (default 10 %, at least 5 s).
     Measures: the BootNotification fields, boot attempts, the heartbeat intervals, and the
@@ -181,24 +251,71 @@ def boot(context: StepContext) -> Judgement:
         return findings.judgement(measurements)
 
     interval = as_int(accepted.response.get("interval")) or context.settings.heartbeat_interval
-    _check_statuses_after_boot(context, accepted, findings)
+    trigger = triggered_by(frames, accepted.call)
+    measurements["triggered"] = trigger is not None
+    if trigger is None:
+        _check_statuses_after_boot(context, accepted, findings)
+    else:
+        findings.info(
+            "The BootNotification was triggered by TriggerMessage, not sent by a reboot: "
+            "StatusNotifications need not follow it",
+            trigger,
+            accepted.call,
+        )
     tolerance = float_param(context, "tolerance_s", None)
     measurements.update(analyse_heartbeats(frames, interval, tolerance, findings, accepted.last))
     if measurements["heartbeat_count"] == 0 and interval:
-        span = seconds_between(accepted.last, frames[-1])
-        allowed = tolerance if tolerance is not None else default_tolerance(interval)
-        if span > interval + allowed:
-            findings.fail(
-                f"No Heartbeat received in the {format_seconds(span)} after the accepted "
-                f"BootNotification where one was expected every {interval} s",
-                accepted.last,
-            )
-        else:
-            findings.info(
-                f"No Heartbeat yet: the step lasted {format_seconds(span)} after the accepted "
-                f"BootNotification, less than the {interval} s interval"
-            )
+        _check_silence_after_boot(context, accepted, interval, tolerance, findings)
     return findings.judgement(measurements)
+
+
+def triggered_by(frames: Sequence[Frame], boot_call: Frame) -> Frame | None:
+    """The TriggerMessage(BootNotification) that asked for this BootNotification, if any.
+
+    OCPP 1.6 §5.17 (Trigger Message): the charger sends the requested message; a triggered
+    BootNotification reports the charger's data again, it is not a reboot, so what OCPP asks
+    after a (re)boot — a StatusNotification per connector — is not due.
+    """
+    earlier = [
+        frame
+        for frame in between(frames, None, boot_call)
+        if is_call(frame, "TriggerMessage", "out")
+        and (frame.payload or {}).get("requestedMessage") == "BootNotification"
+    ]
+    return earlier[-1] if earlier else None
+
+
+def _check_silence_after_boot(
+    context: StepContext,
+    accepted: Exchange,
+    interval: int,
+    tolerance: float | None,
+    findings: Findings,
+) -> None:
+    """No Heartbeat at all: a fail only when the charger stayed silent longer than the
+    interval (OCPP 1.6 §4.6 lets it skip a Heartbeat when it sent another message within the
+    interval). The step lasts until its recorded end, not until its last frame."""
+    frames = context.frames
+    end = context.finished_at or frames[-1].at
+    marks = [accepted.last.at]
+    marks += [f.at for f in between(frames, accepted.last, None) if is_call(f, direction="in")]
+    marks.append(max(end, marks[-1]))
+    silence = max(seconds_between(a, b) for a, b in pairwise(marks))
+    span = seconds_between(accepted.last.at, marks[-1])
+    allowed = tolerance if tolerance is not None else default_tolerance(interval)
+    if silence > interval + allowed:
+        findings.fail(
+            f"No Heartbeat received and no message from the charger for "
+            f"{format_seconds(silence)} after the accepted BootNotification where one was "
+            f"expected every {interval} s",
+            accepted.last,
+        )
+    else:
+        findings.info(
+            f"No Heartbeat yet: the step lasted {format_seconds(span)} after the accepted "
+            f"BootNotification, and the charger was never silent for longer than the "
+            f"{interval} s interval"
+        )
 
 
 def _check_resend_delays(boots: list[Exchange], findings: Findings) -> None:

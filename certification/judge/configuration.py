@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from certification.judge.outcome import Findings, bool_param, step_rule, str_param
-from certification.judge.sequence import Exchange, exchanges, is_after, payload_of
+from certification.judge.sequence import Exchange, exchanges, is_after, payload_of, same_setting
 from certification.judge.types import Judgement, StepContext
 
 # The plan's Core list, completed with the two other keys OCPP 1.6 marks required for Core
@@ -259,7 +259,9 @@ def _check_read_back(
         return
     read = listed_keys(reads[-1])[key]
     measurements["value_read_back"] = read
-    if str(read) != value:
+    # An Accepted value read back as another one is worded by the check every step shares
+    # (outcome.unapplied_configuration); RebootRequired is judged here.
+    if applied.status != "Accepted" and not same_setting(value, read):
         findings.fail(
             f"GetConfiguration after the change read {key} as {read} where {value} was set",
             *reads[-1].frames,

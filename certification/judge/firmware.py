@@ -112,9 +112,10 @@ def check_portal_downloads(
             claimed,
         )
     if download_failed is not None and completed:
-        findings.info(
-            "The charger reported DownloadFailed although it downloaded the whole image from "
-            "the portal",
+        served = sum(int(d.get("bytes") or 0) for d in completed)
+        findings.fail(
+            "The charger reported DownloadFailed although the portal's transfer record shows "
+            f"it downloaded the whole image ({served} bytes)",
             download_failed,
         )
     cut = [d for d in downloads if d.get("status") == "cut"]
@@ -153,10 +154,19 @@ def firmware_installation_failed(context: StepContext) -> Judgement:
 
     UpdateFirmware(corrupt image) -> FSN Downloading -> Downloaded -> Installing (optional)
     -> optional reboot -> FSN InstallationFailed -> the charger stays (or comes back)
-    Available. DownloadFailed instead of InstallationFailed is a deviation: minor by default,
-    as the seed report still passed it.
+    Available.
 
-    Params: `download_failed_is_fail` (default False) makes that deviation a fail.
+    OCPP 1.6 §7.25 FirmwareStatus: "DownloadFailed: Charge point failed to download
+    firmware", "InstallationFailed: Installation of new firmware has failed". A charger that
+    received the whole image (the portal's own transfer record says so) and reports
+    DownloadFailed reports a status that is not true, and never reports the installation
+    failure the step is about: a fail, whatever the seed's lab decided (the engineer has the
+    last word). DownloadFailed when the portal's records show the download did not complete
+    is a fail too: the installation failure was never exercised, so the step must be
+    repeated.
+
+    Params: `download_failed_is_fail` (default True); False makes DownloadFailed minor when
+    the portal has no record of the download (the image was hosted elsewhere).
     Measures: the final firmware status, the time from UpdateFirmware to it, reboots.
     """
     frames, findings = context.frames, Findings()
@@ -196,7 +206,13 @@ def firmware_installation_failed(context: StepContext) -> Judgement:
             "FirmwareStatusNotification DownloadFailed received where InstallationFailed was "
             "expected"
         )
-        if bool_param(context, "download_failed_is_fail", False):
+        downloads = context.params.get("portal_downloads")
+        if downloads is not None or bool_param(context, "download_failed_is_fail", True):
+            if downloads is not None and not any(d.get("status") == "completed" for d in downloads):
+                message += (
+                    ": the portal's records show no complete download, so the installation "
+                    "failure was not exercised; repeat the step"
+                )
             findings.fail(message, download_failed)
         else:
             findings.minor(message, download_failed)

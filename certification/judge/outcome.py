@@ -15,8 +15,13 @@ from typing import Any
 from certification.judge.sequence import (
     Exchange,
     SequenceMatch,
+    configured_value,
     frame_ids,
+    meter_values_of,
     ordered,
+    sample_time,
+    transactions,
+    unapplied_changes,
 )
 from certification.judge.types import (
     CALL,
@@ -48,6 +53,14 @@ class Findings:
 
     def info(self, message: str, *frames: Frame | None) -> None:
         self.add("info", message, *frames)
+
+    @property
+    def items(self) -> tuple[Finding, ...]:
+        return tuple(self._items)
+
+    def extend(self, other: Findings) -> None:
+        """Take over another list's findings (a rule judging attempts one by one)."""
+        self._items.extend(other.items)
 
     @property
     def failed(self) -> bool:
@@ -134,11 +147,72 @@ def schema_findings(frames: tuple[Frame, ...]) -> Findings:
     return findings
 
 
-def step_rule(first_expected: str) -> Callable[[Rule], Rule]:
+def unapplied_configuration(frames: tuple[Frame, ...]) -> Findings:
+    """An accepted ChangeConfiguration that a later GetConfiguration does not read back.
+
+    OCPP 1.6 §5.3 (Change Configuration): "Accepted: Configuration key is supported and
+    setting has been changed." A charger that answers Accepted and keeps the old value did
+    not do what it accepted: a fail, in whichever step it shows.
+    """
+    findings = Findings()
+    for change, reply, read in unapplied_changes(frames):
+        key, value = change.request.get("key"), change.request.get("value")
+        findings.fail(
+            f"ChangeConfiguration of {key} to {value} was answered Accepted, but GetConfiguration "
+            f"afterwards reads {key} as {read}: the charger did not apply the value it accepted",
+            *change.frames,
+            reply,
+        )
+    return findings
+
+
+def metered_after_stop(frames: tuple[Frame, ...]) -> Findings:
+    """MeterValues of a transaction sampled after the transaction stopped.
+
+    OCPP 1.6 §4.7 (Meter Values): the transactionId in MeterValues.req names "the
+    transaction to which these meter samples are related"; after StopTransaction.req the
+    transaction is over, so no sample taken later can belong to it (a queued one sampled
+    before the stop may still arrive later, and is fine).
+    """
+    findings = Findings()
+    for transaction in transactions(frames):
+        stopped_at = transaction.stopped_at
+        if stopped_at is None:
+            continue
+        late = [
+            frame
+            for frame in meter_values_of(frames, transaction.transaction_id)
+            if (sampled := sample_time(frame)) is not None and sampled > stopped_at
+        ]
+        if late:
+            findings.fail(
+                f"{len(late)} MeterValues for transaction {transaction.transaction_id} sampled "
+                f"after its StopTransaction ({stopped_at:%H:%M:%S}); a stopped transaction "
+                "reports no further values",
+                transaction.stop,
+                *late,
+            )
+    return findings
+
+
+def known_setting(context: StepContext, key: str, before: Frame | None = None) -> str | None:
+    """The value of configuration `key` the charger works with at `before`: set or read in
+    the step, else accepted or reported before the step (param `configuration`)."""
+    value, _ = configured_value(context.frames, key, before=before)
+    if value is not None:
+        return value
+    earlier = context.params.get("configuration") or {}
+    found = earlier.get(key) if isinstance(earlier, dict) else None
+    return None if found is None else str(found)
+
+
+def step_rule(first_expected: str, *, read_back: bool = True) -> Callable[[Rule], Rule]:
     """Wrap a rule with the checks every step shares.
 
     `first_expected` completes "No ... : the step recorded no frames" for an empty step,
-    e.g. "BootNotification received".
+    e.g. "BootNotification received". Besides the rule's own findings every step reports
+    schema violations, accepted configuration that was not applied (`read_back` False when
+    the rule words that itself) and meter values of a transaction after its stop.
     """
 
     def decorate(rule: Rule) -> Rule:
@@ -155,10 +229,13 @@ def step_rule(first_expected: str) -> Callable[[Rule], Rule]:
             frames = ordered(context.frames)
             events = tuple(sorted(context.events, key=lambda event: event.at))
             judgement = rule(replace(context, frames=frames, events=events))
-            schema = schema_findings(frames)
-            if not len(schema):
+            shared = [schema_findings(frames), metered_after_stop(frames)]
+            if read_back:
+                shared.append(unapplied_configuration(frames))
+            common = tuple(f for found in shared for f in found.judgement().findings)
+            if not common:
                 return judgement
-            findings = (*schema.judgement().findings, *judgement.findings)
+            findings = (*common, *judgement.findings)
             verdict = judgement.verdict
             if verdict == "Y" and any(f.severity == "fail" for f in findings):
                 verdict = "N"

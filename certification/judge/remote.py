@@ -18,11 +18,14 @@ from certification.judge.sequence import (
     payload_of,
     portal_call,
     seconds_between,
+    status_in,
     status_is,
 )
 from certification.judge.sessions import (
     check_start,
     check_stop,
+    in_session,
+    note_optional_status,
     on_connector,
     session_connector,
     session_measurements,
@@ -47,6 +50,18 @@ def remote_start_stop_cable_first(context: StepContext) -> Judgement:
     in either order -> RemoteStopTransaction(transactionId) -> Accepted -> StopTransaction
     reason Remote and SN Finishing in either order.
 
+    OCPP 1.6 §5.11 (Remote Start Transaction) on AuthorizeRemoteTxRequests: "If set to true,
+    the Charge Point SHALL behave as if in response to a local action at the Charge Point to
+    start a transaction with the idTag given in the RemoteStartTransaction.req message. This
+    means that the Charge Point will first try to authorize the idTag, using the Local
+    Authorization List, Authorization Cache and/or an Authorize.req request" (so a cached
+    card needs no Authorize: information); "If set to false, the Charge Point SHALL
+    immediately try to start a transaction" (an Authorize then is minor). §5.12
+    (Remote Stop Transaction): the charger "SHALL stop the transaction in the same way as
+    described in Stop Transaction with reason Remote"; the RemoteStopTransaction must name
+    the transactionId the portal assigned. Preparing may be absent, SuspendedEV/SuspendedEVSE
+    stand for Charging, and Available (cable out) stands for Finishing (sessions module).
+
     Params: `authorize_remote_tx_requests` (default: the AuthorizeRemoteTxRequests value set
     or read in the step; unknown means Authorize is optional).
     Measures: transactionId, whether the charger authorized, the delays from
@@ -59,20 +74,30 @@ def remote_start_stop_cable_first(context: StepContext) -> Judgement:
     match = match_in_order(
         frames,
         [
-            on_connector("Preparing", connector),
+            on_connector("Preparing", connector, optional=True),
             Expect("RemoteStartTransaction", portal_call("RemoteStartTransaction")),
             (
                 Expect("StartTransaction", charger_call("StartTransaction")),
-                on_connector("Charging", connector),
+                in_session(connector),
             ),
             Expect("RemoteStopTransaction", portal_call("RemoteStopTransaction")),
             (
                 Expect("StopTransaction", charger_call("StopTransaction")),
-                on_connector("Finishing", connector),
+                Expect(
+                    "StatusNotification Finishing",
+                    status_in(("Finishing", "Available"), connector),
+                ),
             ),
         ],
     )
     findings.report_sequence(match)
+    note_optional_status(
+        findings,
+        match.get("StatusNotification Preparing"),
+        "Preparing",
+        connector,
+        "before the remote start",
+    )
     remote_start = exchange_of(frames, match.get("RemoteStartTransaction"))
     start = exchange_of(frames, match.get("StartTransaction"))
     stop = match.get("StopTransaction")
@@ -92,9 +117,10 @@ def remote_start_stop_cable_first(context: StepContext) -> Judgement:
             setting = configured_value(frames, "AuthorizeRemoteTxRequests")[0]
         required = _as_flag(setting)
         if required is True and not authorized:
-            findings.fail(
-                "AuthorizeRemoteTxRequests is true but no Authorize came between "
-                "RemoteStartTransaction and StartTransaction",
+            findings.info(
+                "AuthorizeRemoteTxRequests is true and no Authorize came between "
+                "RemoteStartTransaction and StartTransaction: the charger authorized the idTag "
+                "from its authorization cache or local list, as OCPP 1.6 allows",
                 remote_start.call,
                 start.call,
             )
@@ -130,6 +156,11 @@ def remote_start_unlock(context: StepContext) -> Judgement:
     Not applicable (NA) when the run's charger cannot unlock (fixed cable, e.g. DC) or when
     it answers UnlockConnector with NotSupported.
 
+    OCPP 1.6 §5.18 (Unlock Connector): "If there was an ongoing transaction on the connector
+    the Charge Point SHALL stop the transaction" first, with reason UnlockCommand (§7.42);
+    "NotSupported: Charge Point has no connector lock". Preparing may be absent and
+    SuspendedEV/SuspendedEVSE stand for Charging (sessions module).
+
     Measures: transactionId, the delay from UnlockConnector to StopTransaction.
     """
     if not context.settings.can_unlock_connector:
@@ -154,15 +185,15 @@ def _remote_start_unlock(context: StepContext) -> Judgement:
         frames,
         [
             Expect("RemoteStartTransaction", portal_call("RemoteStartTransaction")),
-            on_connector("Preparing", connector),
+            on_connector("Preparing", connector, optional=True),
             (
                 Expect("StartTransaction", charger_call("StartTransaction")),
-                on_connector("Charging", connector),
+                in_session(connector),
             ),
             Expect("UnlockConnector", portal_call("UnlockConnector")),
             (
                 Expect("StopTransaction", charger_call("StopTransaction")),
-                on_connector("Finishing", connector),
+                on_connector("Finishing", connector, optional=True),
             ),
             on_connector("Available", connector),
         ],

@@ -12,18 +12,25 @@ from certification.judge.sequence import (
     between,
     calls,
     charger_call,
+    connector_of,
     exchange_of,
     first,
     format_seconds,
     is_after,
     last,
+    last_status_before,
+    meter_values_of,
     payload_of,
     portal_call,
+    sample_time,
     seconds_between,
     settled_status,
     status_is,
     status_notifications,
+    status_of,
+    transactions,
 )
+from certification.judge.sessions import SESSION_STATUSES
 from certification.judge.types import Frame, Judgement, StepContext
 
 ResetType = Literal["Hard", "Soft"]
@@ -51,7 +58,19 @@ def inoperative_connectors(context: StepContext, before: Frame) -> set[int]:
 
 
 def judge_reset(context: StepContext, kind: ResetType, charging: bool) -> Judgement:
-    """The shared body of the four reset steps; see the rules for what each expects."""
+    """The shared body of the four reset steps; see the rules for what each expects.
+
+    OCPP 1.6 §5.14 (Reset): "After receipt of a Reset.req, The Charge Point SHALL send a
+    StopTransaction.req PDU for any ongoing transaction before performing the reset"; on a
+    hard reset the charger "is not required to gracefully stop ongoing transaction. If
+    possible the Charge Point sends a StopTransaction.req for previously ongoing
+    transactions after having restarted and having been accepted by the Central System via a
+    BootNotification.conf"; a soft reset stops them gracefully before restarting the
+    application software. "Persistent states: for example: Connector set to Unavailable
+    shall persist." So every transaction running at the reset ends with a StopTransaction
+    of its own transactionId and reason HardReset/SoftReset, and none goes on after the
+    reboot: MeterValues of it sampled after the BootNotification are a fail.
+    """
     frames, findings = context.frames, Findings()
     measurements: dict[str, Any] = {"reboots": 0}
     reset = exchange_of(frames, first(frames, portal_call("Reset")))
@@ -63,12 +82,16 @@ def judge_reset(context: StepContext, kind: ResetType, charging: bool) -> Judgem
         findings.fail(f"Reset({sent}) sent where Reset({kind}) was expected", reset.call)
     findings.expect_reply(reset, ("Accepted",), f"Reset({kind})")
 
-    transaction_id, charging_connector = None, None
-    if charging:
-        transaction_id, charging_connector = _session_before(frames, reset.call, findings)
-        _check_stop(frames, reset, kind, transaction_id, findings, measurements)
-
     boots = calls(between(frames, reset.call, None), "BootNotification")
+    running: list[tuple[int | None, int | None]] = []
+    if charging:
+        running = _sessions_before(frames, reset.call, findings)
+        running_ids = {transaction_id for transaction_id, _ in running}
+        for transaction_id, _ in running:
+            _check_stop(frames, reset, kind, transaction_id, running_ids, findings, measurements)
+            if boots:
+                _check_no_survivor(frames, transaction_id, boots[0], findings)
+
     measurements["reboots"] = len(boots)
     if boots:
         measurements["reset_to_boot_s"] = seconds_between(reset.call, boots[0])
@@ -97,30 +120,47 @@ def judge_reset(context: StepContext, kind: ResetType, charging: bool) -> Judgem
         )
     if boots:
         inoperative = inoperative_connectors(context, reset.call)
+        charging_connectors = {c for _, c in running if c}
         measurements["statuses_after_reboot"] = _check_statuses(
-            context, boots[-1], charging_connector, inoperative, findings
+            context, boots[-1], charging_connectors, inoperative, findings
         )
     return findings.judgement(measurements)
 
 
-def _session_before(
+def _sessions_before(
     frames: Sequence[Frame], reset: Frame, findings: Findings
-) -> tuple[int | None, int | None]:
-    """The transaction running when the reset was sent, and its connector."""
+) -> list[tuple[int | None, int | None]]:
+    """The transactions running when the reset was sent, as (transactionId, connector).
+
+    Started in the step and not stopped before the reset; or, for a session started before
+    the step, a connector whose last status was Charging/SuspendedEV/SuspendedEVSE, with the
+    transactionId its MeterValues carry when they show it.
+    """
     before = between(frames, None, reset)
-    start = last(before, charger_call("StartTransaction"))
-    charging = last(before, status_is("Charging"))
-    if start is None and charging is None:
+    running: list[tuple[int | None, int | None]] = [
+        (t.transaction_id, t.connector_id)
+        for t in transactions(before)
+        if t.start is not None and t.stop is None
+    ]
+    known = {connector for _, connector in running}
+    for connector in sorted({c for f in status_notifications(before) if (c := connector_of(f))}):
+        latest = last_status_before(before, connector, None)
+        if connector in known or latest is None or status_of(latest) not in SESSION_STATUSES:
+            continue
+        metered = last(
+            [f for f in calls(before, "MeterValues") if connector_of(f) == connector],
+            lambda f: as_int(payload_of(f).get("transactionId")) is not None,
+        )
+        running.append(
+            (as_int(payload_of(metered).get("transactionId")) if metered else None, connector)
+        )
+    if not running:
         findings.fail(
             "No charging session before the Reset: StartTransaction or StatusNotification "
             "Charging was expected first",
             reset,
         )
-        return None, None
-    exchange = exchange_of(frames, start)
-    transaction_id = as_int(exchange.response.get("transactionId")) if exchange else None
-    connector = as_int(payload_of(start or charging).get("connectorId"))
-    return transaction_id, connector
+    return running
 
 
 def _check_stop(
@@ -128,16 +168,33 @@ def _check_stop(
     reset: Exchange,
     kind: ResetType,
     transaction_id: int | None,
+    running_ids: set[int | None],
     findings: Findings,
     measurements: dict[str, Any],
 ) -> None:
-    """StopTransaction with reason HardReset or SoftReset, before or after the reboot."""
-    stop = first(frames, charger_call("StopTransaction"), after=reset.call)
+    """StopTransaction of this transaction with reason HardReset or SoftReset, before or
+    after the reboot; a StopTransaction of another transactionId does not close it."""
+    stops = calls(between(frames, reset.call, None), "StopTransaction")
+    stop = next(
+        (s for s in stops if transaction_id in (None, as_int(payload_of(s).get("transactionId")))),
+        None,
+    )
     if stop is None:
-        findings.fail(
-            f"No StopTransaction after Reset({kind}); one with reason {kind}Reset was expected",
-            reset.call,
-        )
+        others = [s for s in stops if as_int(payload_of(s).get("transactionId")) not in running_ids]
+        if others:
+            stopped = ", ".join(str(payload_of(s).get("transactionId")) for s in others)
+            findings.fail(
+                f"StopTransaction for transaction {stopped} where transaction {transaction_id} "
+                "was running",
+                *others,
+            )
+        else:
+            what = f"transaction {transaction_id}" if transaction_id is not None else "the session"
+            findings.fail(
+                f"No StopTransaction for {what} after Reset({kind}); one with reason "
+                f"{kind}Reset was expected",
+                reset.call,
+            )
         return
     payload = payload_of(stop)
     reason = payload.get("reason")
@@ -147,26 +204,38 @@ def _check_stop(
             f"StopTransaction reason {reason or 'omitted (Local)'} where {kind}Reset was expected",
             stop,
         )
-    stopped = as_int(payload.get("transactionId"))
-    if transaction_id is not None and stopped != transaction_id:
-        findings.fail(
-            f"StopTransaction for transaction {stopped} where transaction {transaction_id} "
-            "was running",
-            stop,
-        )
     boot = first(frames, charger_call("BootNotification"), after=reset.call)
     measurements["stop_before_reboot"] = boot is None or not is_after(stop, boot)
+
+
+def _check_no_survivor(
+    frames: Sequence[Frame], transaction_id: int | None, boot: Frame, findings: Findings
+) -> None:
+    """A transaction running at the reset does not go on after the reboot."""
+    survived = [
+        frame
+        for frame in meter_values_of(between(frames, boot, None), transaction_id)
+        if (sample_time(frame) or frame.at) > boot.at
+    ]
+    if survived:
+        findings.fail(
+            f"Transaction {transaction_id} survived the reboot: {len(survived)} MeterValues for "
+            "it were sampled after the BootNotification, where the reset was to end it",
+            boot,
+            *survived,
+        )
 
 
 def _check_statuses(
     context: StepContext,
     boot: Frame,
-    charging_connector: int | None,
+    charging_connectors: set[int],
     inoperative: set[int],
     findings: Findings,
 ) -> dict[str, str | None]:
-    """After the reboot: the charging connector Finishing, an Inoperative one Unavailable,
-    the others (and connector 0) Available. Preparing on the charging connector is minor."""
+    """After the reboot: a charging connector Finishing (the cable is still in; Preparing is
+    minor), or Available when it reported Available before the reboot (the cable was already
+    out); an Inoperative connector Unavailable; the others (and connector 0) Available."""
     statuses: dict[str, str | None] = {}
     for connector in range(context.settings.connectors + 1):
         notifications = status_notifications(context.frames, connector, after=boot)
@@ -187,7 +256,16 @@ def _check_statuses(
                     available,
                 )
             continue
-        if connector == charging_connector and connector != 0:
+        if connector in charging_connectors and connector != 0:
+            before_boot = last_status_before(context.frames, connector, boot)
+            if before_boot is not None and status_of(before_boot) == "Available":
+                if settled != "Available":
+                    findings.fail(
+                        f"Connector {connector} reported {settled} after the reboot where "
+                        "Available was expected: it reported Available (cable out) before it",
+                        *notifications,
+                    )
+                continue
             if settled == "Preparing":
                 findings.minor(
                     f"StatusNotification Preparing received for connector {connector} after the "

@@ -368,3 +368,158 @@ def settled_status(notifications: Sequence[Frame]) -> str | None:
         if status != "Unavailable":
             return status
     return "Unavailable" if statuses else None
+
+
+def status_in(statuses: Sequence[str], connector_id: int | None = None) -> Predicate:
+    """A StatusNotification with any of these statuses (for this connector when given)."""
+
+    def matches(frame: Frame) -> bool:
+        payload = payload_of(frame)
+        return (
+            is_call(frame, "StatusNotification", "in")
+            and payload.get("status") in statuses
+            and (connector_id is None or payload.get("connectorId") == connector_id)
+        )
+
+    return matches
+
+
+def last_status_before(
+    frames: Sequence[Frame], connector_id: int, before: Frame | None
+) -> Frame | None:
+    """The latest StatusNotification of a connector captured before `before`."""
+    return last(status_notifications(frames, connector_id, before=before), lambda _: True)
+
+
+# Configuration the charger accepted ---------------------------------------------------------
+
+
+def same_setting(accepted: object, read: object) -> bool:
+    """Whether two configuration values are the same setting: "30" and " 30", "true" and
+    "True" are; values are CiStrings in OCPP 1.6 (case-insensitive)."""
+    left, right = str(accepted).strip(), str(read).strip()
+    if as_int(left) is not None and as_int(right) is not None:
+        return as_int(left) == as_int(right)
+    return left.lower() == right.lower()
+
+
+def accepted_changes(frames: Sequence[Frame]) -> list[Exchange]:
+    """ChangeConfiguration commands the charger answered Accepted (applied at once).
+
+    RebootRequired is left out: OCPP 1.6 §5.3 lets such a value apply only after a reboot.
+    """
+    return [
+        change for change in exchanges(frames, "ChangeConfiguration") if change.status == "Accepted"
+    ]
+
+
+def unapplied_changes(frames: Sequence[Frame]) -> list[tuple[Exchange, Frame, object]]:
+    """Accepted changes that a later GetConfiguration reads back as another value.
+
+    Returns (the change, the GetConfiguration reply, the value it read) for each.
+    """
+    found: list[tuple[Exchange, Frame, object]] = []
+    for change in accepted_changes(frames):
+        key, value = change.request.get("key"), change.request.get("value")
+        later_change = first(frames, portal_call("ChangeConfiguration", key=key), change.last)
+        for reply in between(frames, change.last, later_change):
+            if reply.message_type != CALLRESULT or reply.action != "GetConfiguration":
+                continue
+            if reply.direction != "in":
+                continue
+            entries = payload_of(reply).get("configurationKey") or []
+            read = next(
+                (e.get("value") for e in entries if isinstance(e, dict) and e.get("key") == key),
+                None,
+            )
+            if read is not None and not same_setting(value, read):
+                found.append((change, reply, read))
+                break
+    return found
+
+
+# Transactions and their meter values ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A transaction seen in the step: its StartTransaction, and its StopTransaction if any."""
+
+    transaction_id: int | None
+    connector_id: int | None
+    start: Exchange | None
+    stop: Frame | None
+
+    @property
+    def stopped_at(self) -> datetime | None:
+        """The StopTransaction's own timestamp (the stop may have been queued offline)."""
+        return parse_timestamp(payload_of(self.stop).get("timestamp")) if self.stop else None
+
+
+def transactions(frames: Sequence[Frame]) -> list[Transaction]:
+    """Every transaction the step shows: started in it, or only stopped or metered in it."""
+    found: dict[int | None, Transaction] = {}
+    order: list[int | None] = []
+    for start in exchanges(frames, "StartTransaction", "in"):
+        transaction_id = as_int(start.response.get("transactionId"))
+        connector = as_int(start.request.get("connectorId"))
+        found[transaction_id] = Transaction(transaction_id, connector, start, None)
+        order.append(transaction_id)
+    for stop in calls(frames, "StopTransaction"):
+        transaction_id = as_int(payload_of(stop).get("transactionId"))
+        known = found.get(transaction_id)
+        if known is not None and known.stop is None:
+            found[transaction_id] = Transaction(
+                transaction_id, known.connector_id, known.start, stop
+            )
+        elif known is None:
+            found[transaction_id] = Transaction(transaction_id, None, None, stop)
+            order.append(transaction_id)
+    return [found[transaction_id] for transaction_id in dict.fromkeys(order)]
+
+
+def sampled_values(frame: Frame) -> list[dict[str, Any]]:
+    """The sampledValue entries of a MeterValues frame (or a StopTransaction's
+    transactionData), each with the timestamp of its meterValue as "_at"."""
+    payload = payload_of(frame)
+    entries = payload.get("meterValue") or payload.get("transactionData") or []
+    values: list[dict[str, Any]] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        for value in entry.get("sampledValue") or []:
+            if isinstance(value, dict):
+                values.append({**value, "_at": parse_timestamp(entry.get("timestamp"))})
+    return values
+
+
+def reading_contexts(frame: Frame) -> set[str]:
+    """The contexts of a MeterValues frame's readings; OCPP 1.6 §7.44: an absent context
+    is Sample.Periodic."""
+    return {str(value.get("context") or "Sample.Periodic") for value in sampled_values(frame)}
+
+
+def is_periodic(frame: Frame) -> bool:
+    """MeterValues sampled every MeterValueSampleInterval (context Sample.Periodic)."""
+    return "Sample.Periodic" in reading_contexts(frame)
+
+
+def sample_time(frame: Frame) -> datetime | None:
+    """When a MeterValues message was sampled: its earliest meterValue timestamp."""
+    times = [
+        parse_timestamp(value.get("timestamp"))
+        for value in payload_of(frame).get("meterValue") or []
+        if isinstance(value, dict)
+    ]
+    known = [time for time in times if time is not None]
+    return min(known) if known else None
+
+
+def meter_values_of(frames: Sequence[Frame], transaction_id: int | None) -> list[Frame]:
+    """MeterValues the charger sent for this transaction (by its transactionId)."""
+    return [
+        frame
+        for frame in calls(frames, "MeterValues")
+        if transaction_id is not None
+        and as_int(payload_of(frame).get("transactionId")) == transaction_id
+    ]

@@ -1,12 +1,33 @@
-"""Steps 6, 7, 8 and 13: charging sessions started locally, with a card at the charger."""
+"""Steps 6, 7, 8 and 13: charging sessions started locally, with a card at the charger.
+
+What OCPP 1.6 allows and these rules therefore accept:
+- Authorize is not always sent. §3.5.1 (Authorization Cache) and §3.5.2 (Local
+  Authorization List): with LocalPreAuthorize true "the Charge Point, when online, will
+  start a transaction for locally-authorized identifiers, without waiting for or requesting
+  an Authorize.conf from the Central System". A session without Authorize is reported as
+  authorized locally (information), unless LocalPreAuthorize is known to be false.
+- §4.9 (Status Notification): Preparing, Finishing and the suspended states are states a
+  connector may pass through, not messages that must appear: the transition table allows
+  Available -> Charging and Charging -> Available, and MinimumStatusDuration lets a charger
+  leave out short-lived states. A running transaction shows as Charging, SuspendedEV or
+  SuspendedEVSE; any of them will do.
+- StatusNotification and StartTransaction (or StopTransaction) may come in either order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
-from certification.judge.outcome import Findings, float_param, int_param, step_rule
+from certification.judge.outcome import (
+    Findings,
+    float_param,
+    int_param,
+    known_setting,
+    step_rule,
+)
 from certification.judge.sequence import (
     Exchange,
     Expect,
@@ -14,16 +35,19 @@ from certification.judge.sequence import (
     between,
     calls,
     charger_call,
-    configured_value,
     connector_of,
     exchange_of,
     first,
     format_seconds,
     is_after,
+    is_periodic,
     match_in_order,
+    meter_values_of,
     parse_timestamp,
     payload_of,
+    sample_time,
     seconds_between,
+    status_in,
     status_is,
 )
 from certification.judge.types import ConnectionEvent, Frame, Judgement, StepContext
@@ -50,8 +74,65 @@ def session_connector(frames: Sequence[Frame], *hints: Frame | None) -> int | No
     return connector_of(start) or None
 
 
-def on_connector(status: str, connector: int | None) -> Expect:
-    return Expect(f"StatusNotification {status}", status_is(status, connector))
+# A connector with a running transaction reports one of these (OCPP 1.6 §7.7
+# ChargePointStatus): Charging, or SuspendedEV/SuspendedEVSE when energy is not flowing.
+SESSION_STATUSES = ("Charging", "SuspendedEV", "SuspendedEVSE")
+
+
+def on_connector(status: str, connector: int | None, optional: bool = False) -> Expect:
+    return Expect(f"StatusNotification {status}", status_is(status, connector), optional)
+
+
+def in_session(connector: int | None) -> Expect:
+    """The status of a running transaction: Charging, SuspendedEV or SuspendedEVSE."""
+    return Expect("StatusNotification Charging", status_in(SESSION_STATUSES, connector))
+
+
+def check_local_authorization(
+    context: StepContext,
+    findings: Findings,
+    authorize: Frame | None,
+    start: Exchange | None,
+    measurements: dict[str, Any],
+) -> None:
+    """Where the session's authorization came from: the backend (Authorize) or the charger.
+
+    OCPP 1.6 §9.1 LocalPreAuthorize: "Whether the Charge Point, when online, will start a
+    transaction for locally-authorized identifiers, without waiting for or requesting an
+    Authorize.conf from the Central System." Without Authorize the card came from the
+    authorization cache or the local list; that is information, and a fail only when
+    LocalPreAuthorize is known to be false.
+    """
+    if authorize is not None:
+        measurements["authorized_by"] = "Central System (Authorize)"
+        return
+    if start is None:
+        return
+    measurements["authorized_by"] = "Charge Point (authorization cache or local list)"
+    id_tag = start.request.get("idTag")
+    pre_authorize = known_setting(context, "LocalPreAuthorize", before=start.call)
+    if pre_authorize is not None and pre_authorize.strip().lower() == "false":
+        findings.fail(
+            f"StartTransaction for idTag {id_tag} without Authorize although LocalPreAuthorize "
+            "is false: the charger must wait for the Central System's Authorize.conf",
+            start.call,
+        )
+        return
+    findings.info(
+        f"No Authorize before StartTransaction: idTag {id_tag} was authorized by the charger "
+        "from its authorization cache or local list (LocalPreAuthorize), as OCPP 1.6 allows",
+        start.call,
+    )
+
+
+def note_optional_status(
+    findings: Findings, match_found: Frame | None, status: str, connector: int | None, when: str
+) -> None:
+    if match_found is None:
+        findings.info(
+            f"No StatusNotification {status} for connector {connector} {when}; OCPP 1.6 does "
+            "not require the connector to report this state"
+        )
 
 
 def check_authorize(
@@ -158,8 +239,61 @@ def session_measurements(
         meter_stop = as_int(payload_of(stop).get("meterStop"))
         if meter_start is not None and meter_stop is not None:
             measurements["energy_wh"] = meter_stop - meter_start
-        measurements["meter_values"] = len(calls(between(frames, start.call, stop), "MeterValues"))
+        transaction_id = as_int(start.response.get("transactionId"))
+        measurements["meter_values"] = len(
+            [
+                frame
+                for frame in calls(between(frames, start.call, stop), "MeterValues")
+                if as_int(payload_of(frame).get("transactionId")) in (None, transaction_id)
+                and connector_of(frame) in (None, as_int(start.request.get("connectorId")))
+            ]
+        )
     return measurements
+
+
+def check_sample_interval(
+    context: StepContext,
+    findings: Findings,
+    start: Exchange | None,
+    stop: Frame | None,
+    measurements: dict[str, Any],
+) -> None:
+    """Periodic meter values every MeterValueSampleInterval seconds, the value accepted.
+
+    OCPP 1.6 §9.1 MeterValueSampleInterval: "Interval between sampling of metering (or other)
+    data, intended to be transmitted by "MeterValues" PDUs. For charging session data
+    (ConnectorId>0), samples are acquired and transmitted periodically at this interval from
+    the start of the charging transaction. A value of "0" (numeric zero), by convention, is
+    to be interpreted to mean that no sampled data should be transmitted."
+    Only Sample.Periodic readings are timed (clock-aligned, triggered and begin/end readings
+    follow other rules); gaps are measured on the sample timestamps, so values queued offline
+    count where they were sampled. Gaps around a connection loss are not judged.
+    """
+    if start is None:
+        return
+    interval = as_int(known_setting(context, "MeterValueSampleInterval", before=start.call))
+    if not interval or interval <= 0:
+        return
+    transaction_id = as_int(start.response.get("transactionId"))
+    samples = sorted(
+        {
+            time
+            for frame in meter_values_of(context.frames, transaction_id)
+            if is_periodic(frame) and (time := sample_time(frame)) is not None
+        }
+    )
+    gaps = [round((b - a).total_seconds(), 3) for a, b in pairwise(samples)]
+    measurements["sample_interval_s"] = interval
+    measurements["sample_gaps_s"] = gaps
+    tolerance = max(2.0, interval * 0.1)
+    wrong = [gap for gap in gaps if abs(gap - interval) > tolerance]
+    if gaps and len(wrong) * 2 > len(gaps):
+        findings.fail(
+            f"Periodic MeterValues came every {format_seconds(sorted(gaps)[len(gaps) // 2])} "
+            f"where MeterValueSampleInterval is {interval} s: the charger does not apply the "
+            "interval it accepted",
+            *meter_values_of(context.frames, transaction_id),
+        )
 
 
 # Step 6 ------------------------------------------------------------------------------------
@@ -169,62 +303,80 @@ def session_measurements(
 def local_plugin_first(context: StepContext) -> Judgement:
     """Step 6, Charging Session - Local - Plugin first (TC_003, TC_068).
 
-    [plug in] -> SN Preparing -> Authorize (Accepted) -> StartTransaction and SN Charging in
-    either order -> MeterValues -> StopTransaction (reason Local or omitted) and SN Finishing
-    in either order -> [unplug] -> SN Available. No MeterValues during the session is minor:
-    a short session may end before the first sample.
+    [plug in] -> SN Preparing -> [card] -> Authorize (Accepted) -> StartTransaction and SN
+    Charging in either order -> MeterValues -> StopTransaction (reason Local or omitted) and
+    SN Finishing in either order -> [unplug] -> SN Available.
 
-    Measures: connector, idTag, transactionId, charging time, energy, MeterValues count and
-    the time from Finishing to Available.
+    OCPP 1.6 §4.10 StopTransaction: "the reason field MAY be omitted when the reason is
+    Local". Allowed as the module docstring says: no Authorize with a locally authorized
+    card; no Preparing (information, but Authorize before a Preparing is the wrong order for
+    this step); SuspendedEV/SuspendedEVSE for Charging; no Finishing when the connector goes
+    to Available. No MeterValues during the session is minor (a short session may end before
+    the first sample); periodic MeterValues at another interval than the accepted
+    MeterValueSampleInterval are a fail.
+
+    Measures: connector, idTag, transactionId, authorized_by, charging time, energy,
+    MeterValues count, the sample gaps and the time from Finishing to Available.
     """
     frames, findings = context.frames, Findings()
-    connector = session_connector(frames, first(frames, status_is("Preparing")))
+    start_call = first(frames, charger_call("StartTransaction"))
+    connector = session_connector(frames, start_call, first(frames, status_is("Preparing")))
+    preparing = first(between(frames, None, start_call), status_is("Preparing", connector))
+    authorize_call = last_before(frames, charger_call("Authorize"), start_call)
+    if preparing is not None and authorize_call is not None and is_after(preparing, authorize_call):
+        findings.fail(
+            "Authorize arrived before StatusNotification Preparing, where it was expected "
+            "after it: the cable was to be plugged in first",
+            authorize_call,
+            preparing,
+        )
+    note_optional_status(findings, preparing, "Preparing", connector, "before the session")
     match = match_in_order(
         frames,
         [
-            on_connector("Preparing", connector),
-            Expect("Authorize", charger_call("Authorize")),
             (
                 Expect("StartTransaction", charger_call("StartTransaction")),
-                on_connector("Charging", connector),
+                in_session(connector),
             ),
             (
                 Expect("StopTransaction", charger_call("StopTransaction")),
-                on_connector("Finishing", connector),
+                on_connector("Finishing", connector, optional=True),
             ),
             on_connector("Available", connector),
         ],
+        after=preparing,
+        start_label="StatusNotification Preparing" if preparing else "the start of the step",
     )
     findings.report_sequence(match)
-    id_tag = check_authorize(findings, exchange_of(frames, match.get("Authorize")))
+    authorize = exchange_of(frames, authorize_call)
+    id_tag = check_authorize(findings, authorize)
     start = exchange_of(frames, match.get("StartTransaction"))
     stop = match.get("StopTransaction")
     transaction_id = check_start(findings, start, id_tag, connector)
     check_stop(findings, stop, transaction_id, ("Local", None))
     measurements = session_measurements(frames, start, stop)
+    check_local_authorization(context, findings, authorize_call, start, measurements)
     if start is not None and stop is not None and not measurements.get("meter_values"):
         findings.minor("No MeterValues received during the transaction", start.call, stop)
+    check_sample_interval(context, findings, start, stop, measurements)
     finishing, available = (
         match.get("StatusNotification Finishing"),
         match.get("StatusNotification Available"),
     )
+    if stop is not None:
+        note_optional_status(findings, finishing, "Finishing", connector, "after the stop")
     if finishing is not None and available is not None:
         measurements["finishing_to_available_s"] = seconds_between(finishing, available)
     return findings.judgement(measurements)
 
 
+def last_before(frames: Sequence[Frame], predicate: Any, before: Frame | None) -> Frame | None:
+    """The latest frame matching `predicate` before `before` (anywhere when None)."""
+    found = [frame for frame in between(frames, None, before) if predicate(frame)]
+    return found[-1] if found else None
+
+
 # Step 7 ------------------------------------------------------------------------------------
-
-
-def sample_time(frame: Frame) -> datetime | None:
-    """When a MeterValues message was sampled: its earliest meterValue timestamp."""
-    times = [
-        parse_timestamp(value.get("timestamp"))
-        for value in payload_of(frame).get("meterValue") or []
-        if isinstance(value, dict)
-    ]
-    known = [time for time in times if time is not None]
-    return min(known) if known else None
 
 
 def find_gap(
@@ -235,10 +387,17 @@ def find_gap(
 ) -> tuple[datetime, datetime] | None:
     """The connection loss after `after`: a closed connection, else a long silence.
 
-    Returns when the gap started and when the charger was back (its first frame after it).
+    Returns when the gap started and when the charger was back: the recorded "connected"
+    event of the new connection, else (no event recorded) its first frame after the gap.
     """
-    for event in events:
+    for index, event in enumerate(events):
         if event.kind in ("closed", "replaced") and event.at >= after.at:
+            reconnected = next(
+                (e for e in events[index + 1 :] if e.kind == "connected" and e.at >= event.at),
+                None,
+            )
+            if reconnected is not None:
+                return event.at, reconnected.at
             back = next((f for f in frames if f.direction == "in" and f.at > event.at), None)
             if back is not None:
                 return event.at, back.at
@@ -252,42 +411,66 @@ def find_gap(
     return None
 
 
-@step_rule("Authorize received")
+def id_first_start(frames: Sequence[Frame]) -> tuple[Any, int | None]:
+    """Identification first: Authorize (unless authorized locally) and SN Preparing in
+    either order (a charger may report Preparing as the card is presented), then
+    StartTransaction and a session status in either order."""
+    start_call = first(frames, charger_call("StartTransaction"))
+    connector = session_connector(frames, start_call, first(frames, status_is("Preparing")))
+    match = match_in_order(
+        frames,
+        [
+            (
+                Expect("Authorize", charger_call("Authorize"), optional=True),
+                on_connector("Preparing", connector, optional=True),
+            ),
+            (
+                Expect("StartTransaction", charger_call("StartTransaction")),
+                in_session(connector),
+            ),
+        ],
+    )
+    return match, connector
+
+
+@step_rule("StartTransaction received")
 def local_id_first_connection_loss(context: StepContext) -> Judgement:
     """Step 7, Local - Identification first - Connection Loss (TC_004_1, TC_036, TC_038).
 
     Authorize -> SN Preparing -> StartTransaction and SN Charging -> the connection is lost
     (a closed connection event, or no frame for `min_gap_s`) -> after the reconnect the queued
-    MeterValues (sampled before the reconnect) arrive in chronological order of their
-    timestamps and before any new ones, and a StopTransaction of a session stopped offline
-    comes after the queued values sampled before it.
+    MeterValues (sampled while the charger was offline) arrive in chronological order of
+    their timestamps and before any new ones, and a StopTransaction of a session stopped
+    offline comes after the queued values sampled before it. The step is about the session
+    across the connection loss: Authorize and Preparing may be absent (see the module).
+
+    OCPP 1.6 §4.7 (Meter Values) and "Transaction-Related Messages": StartTransaction,
+    StopTransaction and periodic or clock-aligned MeterValues are transaction-related; a
+    Charge Point queues them while offline, and "SHOULD deliver transaction-related messages
+    to the Central System in chronological order as soon as possible". The reconnect is the
+    recorded "connected" event of the new connection, so a value sampled live after it is
+    never counted as queued.
+    MeterValues of the transaction sampled after its (offline) StopTransaction are a fail
+    (every step checks this).
 
     Params: `min_gap_s`, the silence that counts as a connection loss when no closed event
-    was recorded (default 3 sample intervals when MeterValueSampleInterval is in the step,
-    else 60 s).
-    Measures: gap_s, queued_meter_values, new_meter_values, stopped_offline.
+    was recorded (default 3 sample intervals when MeterValueSampleInterval is known, else
+    60 s).
+    Measures: gap_s, queued_meter_values, new_meter_values, stopped_offline, authorized_by.
     """
     frames, findings = context.frames, Findings()
-    match = match_in_order(
-        frames,
-        [
-            Expect("Authorize", charger_call("Authorize")),
-            Expect("StatusNotification Preparing", status_is("Preparing")),
-            (
-                Expect("StartTransaction", charger_call("StartTransaction")),
-                Expect("StatusNotification Charging", status_is("Charging")),
-            ),
-        ],
-    )
+    match, connector = id_first_start(frames)
     findings.report_sequence(match)
-    id_tag = check_authorize(findings, exchange_of(frames, match.get("Authorize")))
+    authorize_call = match.get("Authorize")
+    id_tag = check_authorize(findings, exchange_of(frames, authorize_call))
     start = exchange_of(frames, match.get("StartTransaction"))
-    transaction_id = check_start(findings, start, id_tag)
+    transaction_id = check_start(findings, start, id_tag, connector)
     measurements = session_measurements(frames, start, None)
+    check_local_authorization(context, findings, authorize_call, start, measurements)
     if start is None or match.end is None:
         return findings.judgement(measurements)
 
-    sample_interval = as_int(configured_value(frames, "MeterValueSampleInterval")[0])
+    sample_interval = as_int(known_setting(context, "MeterValueSampleInterval"))
     default_gap = 3 * sample_interval if sample_interval else 60.0
     min_gap = float_param(context, "min_gap_s", default_gap) or default_gap
     gap = find_gap(frames, context.events, match.end, min_gap)
@@ -321,9 +504,12 @@ def _check_catch_up(
 ) -> None:
     after = [frame for frame in frames if frame.at >= back_at]
     meter_values = [
-        (frame, sample_time(frame)) for frame in calls(after, "MeterValues") if sample_time(frame)
+        (frame, time)
+        for frame in calls(after, "MeterValues")
+        if (time := sample_time(frame)) is not None
+        and as_int(payload_of(frame).get("transactionId")) in (None, transaction_id)
     ]
-    queued = [(frame, time) for frame, time in meter_values if time and time < back_at]
+    queued = [(frame, time) for frame, time in meter_values if time < back_at]
     measurements["queued_meter_values"] = len(queued)
     measurements["new_meter_values"] = len(meter_values) - len(queued)
     if not queued:
@@ -334,7 +520,6 @@ def _check_catch_up(
     latest_queued: datetime | None = None
     seen_new: tuple[Frame, datetime] | None = None
     for frame, time in meter_values:
-        assert time is not None  # filtered above; keeps mypy sure of it
         if time >= back_at:
             seen_new = seen_new or (frame, time)
             continue
@@ -362,7 +547,7 @@ def _check_catch_up(
     if stopped_at is None or stopped_at >= back_at:
         return
     measurements["stopped_offline"] = True
-    late = [f for f, t in queued if t and t <= stopped_at and is_after(f, stop)]
+    late = [f for f, t in queued if t <= stopped_at and is_after(f, stop)]
     if late:
         findings.fail(
             f"{len(late)} queued MeterValues sampled before the offline stop arrived after "
@@ -375,34 +560,39 @@ def _check_catch_up(
 # Step 8 ------------------------------------------------------------------------------------
 
 
-@step_rule("Authorize received")
+@step_rule("StatusNotification Preparing received")
 def local_id_first_connection_timeout(context: StepContext) -> Judgement:
     """Step 8, Local - Identification first - Connection TimeOut (TC_004_2).
 
-    Authorize (Accepted) -> SN Preparing -> no plug-in -> SN Available after ConnectionTimeOut
-    seconds, and no StartTransaction. The measured timeout runs from SN Preparing (OCPP
-    starts ConnectionTimeOut there), else from Authorize.
+    [card] -> Authorize (Accepted; absent when authorized locally) -> SN Preparing -> no
+    plug-in -> SN Available after ConnectionTimeOut seconds, and no StartTransaction.
 
-    Params: `configured_timeout_s` (default: the ConnectionTimeOut set by ChangeConfiguration
-    or read by GetConfiguration in the step, else None); `tolerance_s` (default 5).
+    OCPP 1.6 §9.1 ConnectionTimeOut: "Interval *from beginning of status: 'Preparing' until
+    incipient Transaction is automatically canceled, due to failure of EV driver to (correctly)
+    insert the charging cable connector(s) into the appropriate socket(s). The Charge Point
+    SHALL go back to the original state, probably: 'Available'." The timeout is measured from
+    SN Preparing to SN Available and compared with the value the charger accepted or reported
+    (in the step or before it): a difference beyond the tolerance is a fail, because the
+    charger does not apply the value it accepted.
+
+    Params: `configured_timeout_s` (default: the ConnectionTimeOut the charger accepted or
+    reported, in the step or before it); `tolerance_s` (default 5).
     Measures: connection_timeout_s (measured), configured_timeout_s,
-    authorize_to_available_s.
+    authorize_to_available_s, authorized_by.
     """
     frames, findings = context.frames, Findings()
     preparing = first(frames, status_is("Preparing"))
     connector = connector_of(preparing)
+    authorize = last_before(frames, charger_call("Authorize"), preparing) or first(
+        frames, charger_call("Authorize")
+    )
     match = match_in_order(
         frames,
-        [
-            Expect("Authorize", charger_call("Authorize")),
-            on_connector("Preparing", connector),
-            on_connector("Available", connector),
-        ],
+        [on_connector("Preparing", connector), on_connector("Available", connector)],
     )
     findings.report_sequence(match)
-    authorize = match.get("Authorize")
     check_authorize(findings, exchange_of(frames, authorize))
-    started = first(frames, charger_call("StartTransaction"), after=authorize)
+    started = first(frames, charger_call("StartTransaction"), after=authorize or preparing)
     if started is not None:
         findings.fail(
             "StartTransaction received although no cable was plugged in; the session was "
@@ -410,15 +600,18 @@ def local_id_first_connection_timeout(context: StepContext) -> Judgement:
             started,
         )
     available = match.get("StatusNotification Available")
-    measurements: dict[str, Any] = {}
+    measurements: dict[str, Any] = {
+        "authorized_by": "Central System (Authorize)"
+        if authorize is not None
+        else "Charge Point (authorization cache or local list)"
+    }
     configured = int_param(context, "configured_timeout_s", None)
     if configured is None:
-        configured = as_int(configured_value(frames, "ConnectionTimeOut", before=available)[0])
+        configured = as_int(known_setting(context, "ConnectionTimeOut", before=available))
     measurements["configured_timeout_s"] = configured
-    began = match.get("StatusNotification Preparing") or authorize
-    if began is None or available is None:
+    if preparing is None or available is None:
         return findings.judgement(measurements)
-    measured = seconds_between(began, available)
+    measured = seconds_between(preparing, available)
     measurements["connection_timeout_s"] = measured
     if authorize is not None:
         measurements["authorize_to_available_s"] = seconds_between(authorize, available)
@@ -427,14 +620,15 @@ def local_id_first_connection_timeout(context: StepContext) -> Judgement:
         findings.info(
             "ConnectionTimeOut is not known for this step; the connector returned to Available "
             f"after {format_seconds(measured)}",
-            began,
+            preparing,
             available,
         )
     elif abs(measured - configured) > tolerance:
-        findings.minor(
-            f"ConnectionTimeOut configured as {configured} s but the connector returned to "
-            f"Available after {format_seconds(measured)}",
-            began,
+        findings.fail(
+            f"ConnectionTimeOut is {configured} s (accepted by the charger) but the connector "
+            f"returned to Available after {format_seconds(measured)}: the charger does not "
+            "apply the value it accepted",
+            preparing,
             available,
         )
     return findings.judgement(measurements)
@@ -444,7 +638,7 @@ def local_id_first_connection_timeout(context: StepContext) -> Judgement:
 
 
 def _is_session_start(frame: Frame) -> bool:
-    return charger_call("StartTransaction")(frame) or status_is("Charging")(frame)
+    return charger_call("StartTransaction")(frame) or status_in(SESSION_STATUSES)(frame)
 
 
 @step_rule("StatusNotification Preparing received")
@@ -452,7 +646,12 @@ def local_unauthorized(context: StepContext) -> Judgement:
     """Step 13, Charging session - Local - Unauthorized (TC_023).
 
     [plug in] -> SN Preparing -> [present an unknown or blocked card] -> Authorize -> the
-    portal answers Invalid, Blocked or Expired -> no StartTransaction and no SN Charging.
+    portal answers Invalid, Blocked or Expired -> no StartTransaction and no SN Charging
+    (nor SuspendedEV/SuspendedEVSE).
+
+    OCPP 1.6 §4.1 (Authorize): "The Charge Point SHALL only supply energy after
+    authorization." An unknown card is in neither the cache nor the local list, so the
+    Authorize must be there. Preparing may be absent (information).
 
     Measures: the idTag presented and the portal's answer.
     """
@@ -460,11 +659,16 @@ def local_unauthorized(context: StepContext) -> Judgement:
     match = match_in_order(
         frames,
         [
-            Expect("StatusNotification Preparing", status_is("Preparing")),
+            Expect("StatusNotification Preparing", status_is("Preparing"), optional=True),
             Expect("Authorize", charger_call("Authorize")),
         ],
     )
     findings.report_sequence(match)
+    if match.get("StatusNotification Preparing") is None and match.get("Authorize"):
+        findings.info(
+            "No StatusNotification Preparing before Authorize; OCPP 1.6 does not require the "
+            "connector to report this state"
+        )
     authorize = exchange_of(frames, match.get("Authorize"))
     measurements: dict[str, Any] = {}
     if authorize is None:

@@ -132,6 +132,13 @@ class StepContext:
     events: tuple[ConnectionEvent, ...] = ()
     settings: RunSettings = field(default_factory=RunSettings)
     params: Mapping[str, Any] = field(default_factory=_no_params)
-    """Optional knobs of the rule, documented in its docstring."""
+    """Optional knobs of the rule, documented in its docstring. Every rule also reads
+    `configuration`: the values of configuration keys the charger accepted or reported
+    before the step (key -> string value), so that behaviour is measured against a value
+    set in an earlier step."""
+    started_at: datetime | None = None
+    """When the step began; None when unknown (then its first frame stands for it)."""
+    finished_at: datetime | None = None
+    """When the step ended; None when unknown (then its last frame stands for it)."""
     faults: tuple[InjectedFault, ...] = ()
     """The faults the portal injected during the step, oldest first."""

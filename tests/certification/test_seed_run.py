@@ -188,9 +188,12 @@ def test_the_judge_proposed_the_seeds_verdicts_with_the_seeds_findings(run: Test
     def findings(number: int) -> str:
         return " | ".join(f["message"] for f in results[number].findings)
 
+    # Step 18: the charger downloaded the image and reported DownloadFailed. The lab passed it
+    # with a remark; the judge proposes N and the seed's Y stands as the engineer's override.
     assert {n: r.proposed_verdict for n, r in results.items()} == {
         n: r.final_verdict for n, r in results.items()
-    }
+    } | {18: "N"}
+    assert results[18].final_verdict == "Y" and "DownloadFailed" in results[18].remarks
     assert "DownloadFailed" in findings(18) and "InstallationFailed" in findings(18)
     assert results[10].measurements["reboots"] == 2
     assert "Preparing" in findings(9) and "Finishing" in findings(9)

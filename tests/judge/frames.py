@@ -194,12 +194,21 @@ class Wire:
     def diagnostics_status(self, status: str) -> Frame:
         return self.request("DiagnosticsStatusNotification", {"status": status}, {})
 
-    def context(self, settings: RunSettings | None = None, **params: Any) -> StepContext:
+    def context(
+        self,
+        settings: RunSettings | None = None,
+        *,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+        **params: Any,
+    ) -> StepContext:
         return StepContext(
             frames=tuple(self.frames),
             events=tuple(self.events),
             settings=settings or RunSettings(),
             params=params,
+            started_at=started_at,
+            finished_at=finished_at,
         )
 
 

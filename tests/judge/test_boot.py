@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from certification.judge.boot import boot, heartbeat
-from certification.judge.types import RunSettings
+from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire, empty_step
 
 TWO_CONNECTORS = RunSettings(connectors=2)
@@ -216,15 +218,93 @@ def test_heartbeat_may_be_skipped_when_other_messages_were_sent() -> None:
     assert any("skipped" in f.message for f in judgement.findings)
 
 
-def test_heartbeat_too_often_is_a_minor_finding() -> None:
+def test_one_heartbeat_too_soon_is_a_minor_finding() -> None:
     wire = Wire()
-    heartbeats(wire, 10, 10)
+    heartbeats(wire, 60, 10, 60)
 
     judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
 
     assert judgement.verdict == "Y"
-    assert judgement.minor
-    assert any("10 s after the previous one where 60 s" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            "minor",
+            "1 Heartbeat(s) came sooner than the configured interval: 10 s after the previous "
+            "one where 60 s was expected",
+            (5,),
+        ),
+    )
+
+
+def test_heartbeats_always_too_often_fail_the_interval_was_not_applied() -> None:
+    # HeartbeatInterval set to 15 s and Accepted, yet the charger keeps beating every 5 s.
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "15"}, {"status": "Accepted"}
+    )
+    heartbeats(wire, 5, 5, 5)
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=300)))
+
+    assert judgement.verdict == "N"
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "3 of 3 Heartbeat intervals were shorter than the HeartbeatInterval of 15 s (down "
+            "to 5 s): the charger does not apply the interval it was given",
+            (5, 7, 9),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("gap", "verdict", "minor"),
+    [(53.999, "N", False), (54, "Y", False), (66, "Y", False), (66.001, "N", False)],
+)
+def test_heartbeat_tolerance_bounds(gap: float, verdict: str, minor: bool) -> None:
+    # 60 s with the default tolerance of max(5 s, 10 %) = 6 s, on both sides.
+    wire = Wire()
+    heartbeats(wire, gap, gap)
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert (judgement.verdict, judgement.minor) == (verdict, minor)
+
+
+def test_a_triggered_heartbeat_does_not_measure_the_interval() -> None:
+    wire = Wire()
+    wire.heartbeat()
+    wire.wait(20)
+    wire.command("TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"})
+    wire.heartbeat()
+    wire.wait(60)
+    wire.heartbeat()
+    wire.wait(60)
+    wire.heartbeat()
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == ()
+    assert judgement.measurements["heartbeat_intervals_s"] == [20.0, 60.0, 60.0]
+
+
+def test_heartbeats_before_an_interval_change_are_not_held_to_the_new_value() -> None:
+    wire = Wire()
+    heartbeats(wire, 60, 60)
+    wire.command(
+        "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "15"}, {"status": "Accepted"}
+    )
+    wire.wait(15)
+    wire.heartbeat()
+    wire.wait(15)
+    wire.heartbeat()
+    wire.wait(15)
+    wire.heartbeat()
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
+
+    assert judgement.verdict == "Y", judgement.findings
+    assert judgement.findings == ()
 
 
 def test_heartbeat_reads_the_interval_from_a_change_configuration() -> None:

@@ -18,7 +18,13 @@ def test_clear_cache_passes_when_the_same_card_is_authorized_again() -> None:
     judgement = clear_cache(wire.context())
 
     assert judgement.verdict == "Y"
-    assert judgement.measurements == {"id_tag": "CARD-1", "clear_to_authorize_s": 15.0}
+    assert judgement.measurements == {
+        "id_tag": "CARD-1",
+        "cached_id_tag": "CARD-1",
+        "cached": True,
+        "authorized_after_clear": True,
+        "clear_to_authorize_s": 15.0,
+    }
 
 
 def test_clear_cache_fails_without_a_new_authorize() -> None:
@@ -30,7 +36,11 @@ def test_clear_cache_fails_without_a_new_authorize() -> None:
     judgement = clear_cache(wire.context())
 
     assert judgement.verdict == "N"
-    assert "No Authorize after ClearCache" in judgement.findings[0].message
+    assert judgement.findings[0].message == (
+        "StartTransaction for idTag CARD-1 after ClearCache without a new Authorize: the "
+        "charger still authorized the card from its cache"
+    )
+    assert judgement.findings[0].frame_ids == (3, 4, 5)
 
 
 def test_clear_cache_fails_when_another_card_is_authorized() -> None:

@@ -119,7 +119,9 @@ def test_change_configuration_fails_when_the_read_back_differs() -> None:
 
     assert judgement.verdict == "N"
     assert judgement.findings[0].message == (
-        "GetConfiguration after the change read MeterValueSampleInterval as 60 where 30 was set"
+        "ChangeConfiguration of MeterValueSampleInterval to 30 was answered Accepted, but "
+        "GetConfiguration afterwards reads MeterValueSampleInterval as 60: the charger did not "
+        "apply the value it accepted"
     )
 
 

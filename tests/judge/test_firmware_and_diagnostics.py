@@ -8,6 +8,7 @@ from certification.judge.firmware import (
     firmware_install,
     firmware_installation_failed,
 )
+from certification.judge.types import Finding
 from tests.judge.frames import Wire
 
 UPDATE = {"location": "https://portal.example/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}
@@ -84,7 +85,7 @@ def test_installation_failed_step_passes_with_installation_failed() -> None:
     assert judgement.measurements["final_status"] == "InstallationFailed"
 
 
-def test_installation_failed_step_flags_download_failed_as_minor() -> None:
+def test_installation_failed_step_fails_download_failed_by_default() -> None:
     wire = Wire()
     update(wire)
     wire.firmware_status("Downloading")
@@ -92,22 +93,42 @@ def test_installation_failed_step_flags_download_failed_as_minor() -> None:
 
     judgement = firmware_installation_failed(wire.context())
 
-    assert judgement.verdict == "Y"
-    assert judgement.minor
-    assert judgement.findings[0].message == (
-        "FirmwareStatusNotification DownloadFailed received where InstallationFailed was expected"
+    assert judgement.verdict == "N"
+    assert judgement.findings[0] == Finding(
+        "fail",
+        "FirmwareStatusNotification DownloadFailed received where InstallationFailed was expected",
+        (5,),
     )
 
 
-def test_installation_failed_step_can_make_download_failed_a_fail() -> None:
+def test_installation_failed_step_can_make_download_failed_minor_without_portal_records() -> None:
     wire = Wire()
     update(wire)
     wire.firmware_status("DownloadFailed")
 
-    judgement = firmware_installation_failed(wire.context(download_failed_is_fail=True))
+    judgement = firmware_installation_failed(wire.context(download_failed_is_fail=False))
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings[0].severity == "minor"
+
+
+def test_download_failed_after_an_incomplete_download_asks_for_a_repeat() -> None:
+    wire = Wire()
+    update(wire)
+    wire.firmware_status("DownloadFailed")
+
+    judgement = firmware_installation_failed(
+        wire.context(
+            portal_downloads=[{"status": "cut", "bytes": 100}], download_failed_is_fail=False
+        )
+    )
 
     assert judgement.verdict == "N"
-    assert judgement.findings[0].severity == "fail"
+    assert judgement.findings[0].message == (
+        "FirmwareStatusNotification DownloadFailed received where InstallationFailed was "
+        "expected: the portal's records show no complete download, so the installation failure "
+        "was not exercised; repeat the step"
+    )
 
 
 def test_installation_failed_step_fails_when_the_firmware_installs() -> None:
@@ -379,9 +400,26 @@ def test_download_failed_after_a_complete_download_is_pointed_out() -> None:
         wire.context(portal_downloads=[{"status": "completed", "bytes": 65536}])
     )
 
-    assert judgement.verdict == "Y" and judgement.minor
-    messages = [f.message for f in judgement.findings]
-    assert (
-        "The charger reported DownloadFailed although it downloaded the whole image from the "
-        "portal" in messages
+    # The seed's step 18: the lab passed it with a remark; the judge proposes N.
+    assert judgement.verdict == "N"
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "FirmwareStatusNotification DownloadFailed received where InstallationFailed was "
+            "expected",
+            (5,),
+        ),
+        Finding(
+            "fail",
+            "The charger reported DownloadFailed although the portal's transfer record shows "
+            "it downloaded the whole image (65536 bytes)",
+            (5,),
+        ),
     )
+    assert judgement.measurements == {
+        "final_status": "DownloadFailed",
+        "failed_after_s": 0.0,
+        "portal_downloads": 1,
+        "portal_download_bytes": 65536,
+        "reboots": 0,
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from certification.judge.remote import remote_start_stop_cable_first, remote_start_unlock
-from certification.judge.types import RunSettings
+from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire
 
 REMOTE_START = {"idTag": "CARD-1", "connectorId": 1}
@@ -51,13 +51,23 @@ def test_remote_stop_with_local_reason_fails() -> None:
     assert "reason Local where Remote was expected" in judgement.findings[0].message
 
 
-def test_remote_start_requires_authorize_when_configured() -> None:
+def test_remote_start_without_authorize_is_allowed_for_a_cached_card() -> None:
+    # OCPP 1.6 §5.11: with AuthorizeRemoteTxRequests true the charger authorizes "using the
+    # Local Authorization List, Authorization Cache and/or an Authorize.req request".
     wire = cable_first()
 
     judgement = remote_start_stop_cable_first(wire.context(authorize_remote_tx_requests="true"))
 
-    assert judgement.verdict == "N"
-    assert "AuthorizeRemoteTxRequests is true but no Authorize" in judgement.findings[0].message
+    assert judgement.verdict == "Y"
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "AuthorizeRemoteTxRequests is true and no Authorize came between "
+            "RemoteStartTransaction and StartTransaction: the charger authorized the idTag "
+            "from its authorization cache or local list, as OCPP 1.6 allows",
+            (3, 7),
+        ),
+    )
 
 
 def test_remote_start_with_authorize_when_not_required_is_minor() -> None:

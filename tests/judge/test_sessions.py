@@ -12,6 +12,7 @@ from certification.judge.sessions import (
     local_plugin_first,
     local_unauthorized,
 )
+from certification.judge.types import Finding
 from tests.judge.frames import Wire
 
 
@@ -332,7 +333,7 @@ def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
 # Step 8 ------------------------------------------------------------------------------------
 
 
-def timeout_session(configured: int | None, measured: int) -> Wire:
+def timeout_session(configured: int | None, measured: float) -> Wire:
     wire = Wire()
     if configured is not None:
         wire.command(
@@ -358,14 +359,62 @@ def test_connection_timeout_passes_when_measured_matches_configured() -> None:
     assert judgement.measurements["authorize_to_available_s"] == 62.0
 
 
-def test_connection_timeout_raised_by_the_charger_is_minor_naming_both_values() -> None:
-    judgement = local_id_first_connection_timeout(timeout_session(30, 60).context())
+def test_connection_timeout_accepted_but_not_applied_fails_naming_both_values() -> None:
+    # The seed's charger accepts 30 s and keeps 60 s: it does not do what it accepted.
+    wire = timeout_session(30, 60)
+
+    judgement = local_id_first_connection_timeout(wire.context())
+
+    assert judgement.verdict == "N"
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "ConnectionTimeOut is 30 s (accepted by the charger) but the connector returned to "
+            "Available after 60 s: the charger does not apply the value it accepted",
+            (5, 7),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("measured", "verdict"), [(24.999, "N"), (25, "Y"), (30, "Y"), (35, "Y"), (35.001, "N")]
+)
+def test_connection_timeout_tolerance_is_five_seconds_either_way(
+    measured: float, verdict: str
+) -> None:
+    judgement = local_id_first_connection_timeout(timeout_session(30, measured).context())
+
+    assert judgement.verdict == verdict
+
+
+def test_connection_timeout_uses_the_value_accepted_in_an_earlier_step() -> None:
+    wire = timeout_session(None, 60)
+
+    judgement = local_id_first_connection_timeout(
+        wire.context(configuration={"ConnectionTimeOut": "30"})
+    )
+
+    assert judgement.verdict == "N"
+    assert judgement.measurements["configured_timeout_s"] == 30
+
+
+def test_connection_timeout_without_authorize_is_a_locally_authorized_card() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.wait(30)
+    wire.status(1, "Available")
+
+    judgement = local_id_first_connection_timeout(
+        wire.context(configuration={"ConnectionTimeOut": "30"})
+    )
 
     assert judgement.verdict == "Y"
-    assert judgement.minor
-    assert judgement.findings[0].message == (
-        "ConnectionTimeOut configured as 30 s but the connector returned to Available after 60 s"
-    )
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "authorized_by": "Charge Point (authorization cache or local list)",
+        "configured_timeout_s": 30,
+        "connection_timeout_s": 30.0,
+    }
 
 
 def test_connection_timeout_reads_the_configured_value_from_get_configuration() -> None:
