@@ -13,8 +13,9 @@ PLAN_DESCRIPTION = (
     "traced to the Open Charge Alliance's compliance test cases for a charge point."
 )
 
-# Placeholders are replaced, when the command is sent, by locations the portal hosts for
-# the run (chargers.transfers.PLACEHOLDERS): unguessable, expiring, recorded as evidence.
+# Placeholders are replaced when the command is sent (chargers.transfers.PLACEHOLDERS): by
+# locations the portal hosts for the run (unguessable, expiring, recorded as evidence), and
+# by the transactionId of the session running at that moment.
 PAST = "2020-01-01T00:00:00Z"
 
 
@@ -219,7 +220,11 @@ STEPS: list[dict[str, Any]] = [
             cmd(
                 "Remote start", "RemoteStartTransaction", {"connectorId": 1, "idTag": "CERT-TAG-1"}
             ),
-            cmd("Remote stop", "RemoteStopTransaction", {"transactionId": 1}),
+            cmd(
+                "Remote stop",
+                "RemoteStopTransaction",
+                {"transactionId": "{transaction:ongoing}"},
+            ),
         ],
         "judge_rule": "remote_start_stop_cable_first",
     },

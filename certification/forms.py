@@ -104,6 +104,7 @@ class StepForm(forms.ModelForm):
 
     def clean_commands(self) -> Any:
         from chargers.services import CommandPayloadError, validate_command
+        from chargers.transfers import placeholder_example
 
         commands = self.cleaned_data["commands"]
         if not isinstance(commands, list):
@@ -112,7 +113,7 @@ class StepForm(forms.ModelForm):
             if not isinstance(command, dict) or "action" not in command:
                 raise forms.ValidationError(f"Command {index} needs an action.")
             try:
-                validate_command(command["action"], command.get("payload", {}))
+                validate_command(command["action"], placeholder_example(command.get("payload", {})))
             except CommandPayloadError as error:
                 raise forms.ValidationError(f"Command {index}: {error}") from None
         return commands

@@ -282,6 +282,15 @@ class ChargePoint(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("chargers:chargepoint-detail", args=[self.pk])
 
+    def ongoing_transaction(self, connector_id: int | None = None) -> Transaction | None:
+        """The transaction running on the connector (any connector when None): started and
+        not stopped, the newest when a charger left an older one open (a reboot without a
+        StopTransaction)."""
+        ongoing = self.transactions.filter(stopped_at__isnull=True)
+        if connector_id is not None:
+            ongoing = ongoing.filter(connector_id=connector_id)
+        return ongoing.order_by("-pk").first()
+
     def group_name(self) -> str:
         """The channel-layer group of this identity's live connection."""
         return charge_point_group(self.pk)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chargers import runs
 from chargers.models import ChargePoint, FirmwareImage, FirmwareVersion, Transfer, TransferLocation
+from chargers.services import CommandPayloadError
 
 UNREACHABLE_LOCATION = "http://127.0.0.1:9/firmware/unreachable.bin"
 
@@ -225,19 +226,58 @@ PLACEHOLDERS = {
     "{firmware:unreachable}": "a location nothing answers at",
     "{diagnostics:http}": "the run's diagnostics upload location over HTTP",
     "{diagnostics:ftp}": "the run's diagnostics upload location over FTP",
+    "{transaction:ongoing}": "the transactionId of the transaction running on the charge "
+    "point when the command is sent ({transaction:ongoing:N}: on connector N)",
 }
+TRANSACTION_PLACEHOLDER = re.compile(r"^\{transaction:ongoing(?::(\d+))?\}$")
+
+
+class PlaceholderError(CommandPayloadError):
+    """A placeholder the run cannot resolve now (no ongoing transaction); says what to do.
+    Callers answer it like any payload the charger cannot be sent."""
+
+
+def is_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and (
+        value in PLACEHOLDERS or TRANSACTION_PLACEHOLDER.match(value) is not None
+    )
+
+
+def placeholder_example(payload: Any) -> Any:
+    """The payload with its placeholders replaced by values of the right type, so that a
+    plan step's command can be checked against the OCPP 1.6 schema before any run."""
+    if isinstance(payload, dict):
+        return {key: placeholder_example(value) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [placeholder_example(value) for value in payload]
+    if isinstance(payload, str) and TRANSACTION_PLACEHOLDER.match(payload):
+        return 1
+    return payload
 
 
 def resolve_placeholders(run: Any, payload: Any, base_url: str) -> Any:
-    """Replace the placeholders of a step's default payload with this run's locations, so
-    that the plan stays data and each run gets its own unguessable, expiring links."""
+    """Replace the placeholders of a step's default payload with this run's values when the
+    command is sent, so that the plan stays data: each run gets its own unguessable,
+    expiring links, and `{transaction:ongoing}` the transactionId of the session running
+    now. Raises PlaceholderError when there is no such session."""
     if isinstance(payload, dict):
         return {key: resolve_placeholders(run, value, base_url) for key, value in payload.items()}
     if isinstance(payload, list):
         return [resolve_placeholders(run, value, base_url) for value in payload]
-    if not isinstance(payload, str) or payload not in PLACEHOLDERS:
+    if not is_placeholder(payload):
         return payload
     charge_point = run.charge_point
+    transaction_placeholder = TRANSACTION_PLACEHOLDER.match(payload)
+    if transaction_placeholder is not None:
+        connector = transaction_placeholder.group(1)
+        ongoing = charge_point.ongoing_transaction(int(connector) if connector else None)
+        if ongoing is None:
+            where = f"connector {connector} of " if connector else ""
+            raise PlaceholderError(
+                f"{payload}: no transaction is running on {where}{charge_point}; start the "
+                "session first."
+            )
+        return ongoing.pk
     if payload == "{firmware:unreachable}":
         return UNREACHABLE_LOCATION
     if payload == "{firmware:corrupt}":

@@ -376,11 +376,14 @@ def test_a_misbehaving_charger_gets_the_engineers_findings(lab: Lab) -> None:
     # Seed step 10: the charger reboots twice.
     assert results[10]["measurements"]["reboots"] == 2, explain(results)
     assert "rebooted 2 times" in messages(10, "minor")
-    # Seed step 18: DownloadFailed instead of InstallationFailed.
+    # Seed step 18: DownloadFailed instead of InstallationFailed, after the portal served the
+    # whole image: the judge proposes N and the engineer decides.
+    assert results[18]["proposed_verdict"] == "N", explain(results)
     assert (
         "FirmwareStatusNotification DownloadFailed received where InstallationFailed was expected"
-        in messages(18, "minor")
+        in messages(18, "fail")
     ), explain(results)
+    assert "downloaded the whole image" in messages(18, "fail"), explain(results)
     # Seed step 23: MeterValues cannot be triggered without a transaction.
     assert "TriggerMessage MeterValues for connector 1 answered Rejected" in messages(
         23, "minor"
