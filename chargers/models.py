@@ -328,6 +328,12 @@ class Connection(models.Model):
     remote_address = models.CharField(max_length=64, blank=True)
     subprotocol = models.CharField(max_length=20, blank=True)
     worker = models.CharField(max_length=80, blank=True, help_text="host:pid of the Daphne worker")
+    database_key = models.CharField(
+        max_length=12,
+        blank=True,
+        help_text="The database the worker served (chargers.channel_layer.database_key): "
+        "a worker closes open rows of another at start, as in a restored copy.",
+    )
 
     class Meta:
         ordering = ["-opened_at"]

@@ -32,6 +32,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, _validate_payload
 
 from chargers import faults, runs
+from chargers.channel_layer import database_key
 from chargers.models import (
     ChargePoint,
     Command,
@@ -239,6 +240,7 @@ def open_connection(
         remote_address=remote_address,
         subprotocol=subprotocol,
         worker=worker,
+        database_key=database_key(),
     )
     detail = f"subprotocol {subprotocol}" if subprotocol else "no acceptable subprotocol offered"
     ConnectionEvent.objects.create(
@@ -309,6 +311,29 @@ def close_connections_of_dead_workers(host: str | None = None) -> int:
                 detail=f"the worker process {worker} that held it stopped",
             )
             count += 1
+    return count
+
+
+def close_connections_of_other_databases() -> int:
+    """Close the open connections that workers of another database recorded: in a copy of
+    the database restored from a dump, every open row belongs to the original's chargers,
+    which this portal cannot reach (its channel layer is its own,
+    ``chargers.channel_layer``). Without this, the copy would show them connected and
+    wait a response timeout on every command. Run when a worker starts (``manage.py
+    serve``)."""
+    key = database_key()
+    count = 0
+    for connection_id, worker in (
+        Connection.objects.filter(closed_at__isnull=True)
+        .exclude(database_key=key)
+        .values_list("pk", "worker")
+    ):
+        close_connection(
+            connection_id,
+            close_code=None,
+            detail=f"opened by {worker or 'a worker'} of another database (a restored copy)",
+        )
+        count += 1
     return count
 
 

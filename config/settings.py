@@ -167,7 +167,9 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis, its keys qualified by the database: a restored copy of the
+            # database never reaches the chargers of the original (chargers/channel_layer.py).
+            "BACKEND": "chargers.channel_layer.PortalChannelLayer",
             "CONFIG": {
                 # redis-py 8 defaults socket_timeout to 5 s, the same as channels_redis's
                 # blocking pop: every consumer idle for 5 s would die with close code 1011.

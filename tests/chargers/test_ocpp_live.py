@@ -153,7 +153,7 @@ def test_a_command_from_another_process_reaches_the_charger_over_redis(
 ) -> None:
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chargers.channel_layer.PortalChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": TEST_REDIS_URL, "socket_timeout": None}],
                 "prefix": TEST_CHANNEL_PREFIX,

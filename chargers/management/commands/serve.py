@@ -12,7 +12,10 @@ from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from chargers.services import close_connections_of_dead_workers
+from chargers.services import (
+    close_connections_of_dead_workers,
+    close_connections_of_other_databases,
+)
 
 # Close codes RFC 6455 defines for an endpoint to send, which the portal's consumer uses
 # (no ocpp1.6 subprotocol, a binary frame, a frame over OCPP_MAX_FRAME_BYTES). Autobahn
@@ -83,6 +86,12 @@ class Command(BaseCommand):
         # The loop Daphne made when the apps were loaded (manage.py chose its kind).
         loop = type(daphne_loop).__module__.split(".")[0]
         self.stdout.write(f"Event loop: {loop} (PORTAL_EVENT_LOOP={settings.PORTAL_EVENT_LOOP})")
+        closed = close_connections_of_other_databases()
+        if closed:
+            self.stdout.write(
+                f"Closed {closed} connection(s) opened by workers of another database: "
+                "this is a restored copy, whose channel layer does not reach them."
+            )
         closed = close_connections_of_dead_workers()
         if closed:
             self.stdout.write(f"Closed {closed} connection(s) left open by stopped workers.")

@@ -1,0 +1,44 @@
+"""The channel layer of one portal: channels_redis, its keys qualified by the database the
+portal serves.
+
+Commands, step changes and "close your older connection" messages travel on groups named
+after charge points. Two portals that share a Redis and a ``CHANNEL_LAYER_PREFIX`` would
+share those groups: a portal started on a restored copy of the database sent
+ChangeAvailability to the live charger, added frames to the live evidence and overwrote a
+live Command's answer. Qualifying the prefix by the database (engine, host, port, name)
+keeps every copy of the database on its own groups without anyone remembering to set a
+prefix; ``CHANNEL_LAYER_PREFIX`` still separates portals whose databases look alike (a
+copy restored under the same name on another server sharing this Redis).
+
+``database_key()`` is also written on every ``Connection`` (``services.open_connection``):
+a worker that starts closes the open rows another database's workers wrote
+(``services.close_connections_of_other_databases``), which in a restored copy is all of
+them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer
+from django.conf import settings
+
+
+def database_key(database: dict[str, Any] | None = None) -> str:
+    """12 hex digits naming the database (``settings.DATABASES["default"]`` by default):
+    the same for every worker of one deployment, different for a copy under another name
+    or on another server."""
+    settings_dict: Any = database or settings.DATABASES["default"]
+    parts = [str(settings_dict.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME")]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+class PortalChannelLayer(RedisChannelLayer):
+    """channels_redis's layer with ``prefix`` + ``:`` + ``database_key()`` as its prefix.
+
+    The key is taken when the layer is first used, from the settings of that moment (a test
+    database's name included)."""
+
+    def __init__(self, *args: Any, prefix: str = "ocpp-portal", **kwargs: Any) -> None:
+        super().__init__(*args, prefix=f"{prefix}:{database_key()}", **kwargs)
