@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chargers', '0007_aggregated_refusals'),
+        ("chargers", "0007_aggregated_refusals"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connection',
-            name='database_key',
-            field=models.CharField(blank=True, help_text='The database the worker served (chargers.channel_layer.database_key): a worker closes open rows of another at start, as in a restored copy.', max_length=12),
+            model_name="connection",
+            name="database_key",
+            field=models.CharField(
+                blank=True,
+                help_text="The database the worker served (chargers.channel_layer.database_key): a worker closes open rows of another at start, as in a restored copy.",
+                max_length=12,
+            ),
         ),
     ]
