@@ -197,6 +197,8 @@ class ChargePoint(models.Model):
     class SecurityProfile(models.IntegerChoices):
         NONE = 0, "0: no authentication (set on purpose)"
         BASIC = 1, "1: HTTP Basic authentication"
+        TLS_BASIC = 2, "2: TLS with HTTP Basic authentication"
+        TLS_CLIENT_CERTIFICATE = 3, "3: TLS with a client certificate"
 
     class BootAnswer(models.TextChoices):
         ACCEPTED = "Accepted"
@@ -270,9 +272,9 @@ class ChargePoint(models.Model):
         ordering = ["charge_point_id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(security_profile=0) | ~models.Q(auth_key_hash=""),
+                condition=models.Q(security_profile__in=[0, 3]) | ~models.Q(auth_key_hash=""),
                 name="charge_point_basic_auth_has_a_key",
-                violation_error_message="Security profile 1 needs an AuthorizationKey.",
+                violation_error_message="Security profiles 1 and 2 need an AuthorizationKey.",
             )
         ]
 
@@ -294,6 +296,14 @@ class ChargePoint(models.Model):
     def group_name(self) -> str:
         """The channel-layer group of this identity's live connection."""
         return charge_point_group(self.pk)
+
+    def requires_tls(self) -> bool:
+        """Security profiles 2 and 3 connect over TLS only (whitepaper 2.2)."""
+        return self.security_profile >= self.SecurityProfile.TLS_BASIC
+
+    def uses_basic_auth(self) -> bool:
+        """Profiles 1 and 2 authenticate with the AuthorizationKey; 3 with its certificate."""
+        return self.security_profile in {self.SecurityProfile.BASIC, self.SecurityProfile.TLS_BASIC}
 
 
 # --- Channel-layer groups -------------------------------------------------------------
@@ -375,6 +385,9 @@ class ConnectionEvent(models.Model):
     # latest of ``count`` refusals.
     count = models.PositiveIntegerField(default=1)
     last_at = models.DateTimeField(null=True, blank=True)
+    # The TLS handshake of a wss:// connection (chargers.ocpp.tls.handshake_evidence): version,
+    # cipher, SNI, the server certificate presented, the client certificate; null for ws://.
+    tls = models.JSONField(null=True, blank=True)
     run = models.ForeignKey(
         "certification.TestRun",
         on_delete=models.SET_NULL,
@@ -859,3 +872,111 @@ class InjectedFault(models.Model):
         if self.ends_at is not None and self.ends_at <= timezone.now():
             return self.ends_at
         return None
+
+
+# --- The lab's public-key infrastructure (security profiles 2 and 3) ----------------------
+
+
+class LabCertificate(models.Model):
+    """A certificate of the lab PKI the portal creates and keeps (chargers.pki): the root
+    chargers install, the server certificates of the TLS port, the firmware-signing
+    certificate, and the deliberately invalid server certificates of TC_078."""
+
+    class Purpose(models.TextChoices):
+        ROOT = "root", "Lab root CA"
+        SERVER_RSA = "server-rsa", "Server certificate (RSA)"
+        SERVER_ECDSA = "server-ecdsa", "Server certificate (ECDSA)"
+        FIRMWARE_SIGNING = "firmware-signing", "Firmware-signing certificate"
+        UNKNOWN_CA_ROOT = "unknown-ca-root", "A CA chargers do not know (fault injection)"
+        FAULT_UNKNOWN_CA = "fault-unknown-ca", "Server certificate from an unknown CA"
+        FAULT_EXPIRED = "fault-expired", "Expired server certificate"
+        FAULT_WRONG_HOST = "fault-wrong-host", "Server certificate for another host name"
+
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, unique=True)
+    certificate_pem = models.TextField()
+    # The lab's own keys: kept in the database so that every worker serves the same ones.
+    private_key_pem = models.TextField(editable=False)
+    subject = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    not_after = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["purpose"]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} ({self.subject})"
+
+
+class ManufacturerCertificate(models.Model):
+    """A manufacturer's CA uploaded for a charger model: security profile 3 client
+    certificates of that model's charge points may chain to it instead of the lab root."""
+
+    charger_model = models.ForeignKey(
+        ChargerModel, on_delete=models.CASCADE, related_name="ca_certificates"
+    )
+    certificate_pem = models.TextField()
+    subject = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    not_after = models.DateTimeField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    uploaded_at = models.DateTimeField()
+
+    manufacturer_path: ClassVar[str] = "charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["charger_model", "-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                "charger_model",
+                "sha256",
+                name="manufacturer_ca_unique_per_model",
+                violation_error_message="This model already has this CA certificate.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class TlsFault(models.Model):
+    """A deliberately invalid server side for the next TLS handshakes of the portal's TLS
+    port (TC_078): the charger must refuse it, send nothing over it, and report
+    SecurityEventNotification InvalidCentralSystemCertificate once it is back.
+
+    The identity is unknown during a TLS handshake (it comes with the HTTP request that
+    follows), so an armed fault applies to the next handshakes of the listener, whoever
+    makes them; it is armed for one charge point, to whom what happens is attributed."""
+
+    class Kind(models.TextChoices):
+        UNKNOWN_CA = "unknown-ca", "Certificate signed by an unknown CA"
+        EXPIRED = "expired", "Expired certificate"
+        WRONG_HOST = "wrong-host", "Certificate for another host name"
+        OLD_TLS = "old-tls", "Only TLS 1.0 and 1.1 offered"
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="tls_faults"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    handshakes = models.PositiveIntegerField(
+        default=1, help_text="How many handshakes get the fault."
+    )
+    presented = models.PositiveIntegerField(default=0)
+    armed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    armed_at = models.DateTimeField()
+
+    manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["-armed_at"]
+
+    def __str__(self) -> str:
+        shown = f"{self.presented}/{self.handshakes}"
+        return f"{self.get_kind_display()} for {self.charge_point} ({shown} presented)"
+
+    def is_armed(self) -> bool:
+        return self.presented < self.handshakes

@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, _validate_payload
 
-from chargers import faults, runs
+from chargers import faults, runs, security
 from chargers.channel_layer import database_key
 from chargers.models import (
     ChargePoint,
@@ -105,13 +105,22 @@ class AuthResult:
 
 
 def authenticate_charge_point(
-    identity: str, authorization: bytes | None, remote_address: str = ""
+    identity: str,
+    authorization: bytes | None,
+    remote_address: str = "",
+    *,
+    tls: dict[str, Any] | None = None,
+    forwarded_proto: str = "",
 ) -> AuthResult:
     """Decide whether a websocket handshake for ``identity`` may be upgraded.
 
     An (identity, address) pair or an address with too many recent refusals is refused
     first, before its key is hashed: see refusal_throttle. An unknown identity costs the
-    same key hash as a known one, so that registered identities cannot be told by timing."""
+    same key hash as a known one, so that registered identities cannot be told by timing.
+    ``tls`` is the handshake of a wss:// connection (chargers.ocpp.tls.handshake_evidence;
+    None for ws://): what the identity's security profile demands of it is
+    chargers.security.transport_refusal. Profiles 1 and 2 then check the AuthorizationKey;
+    profile 3 authenticates by its certificate alone."""
     if throttled := refusal_throttle(identity, remote_address):
         return AuthResult(None, throttled)
     user, key, malformed = _basic_credentials(authorization)
@@ -127,9 +136,15 @@ def authenticate_charge_point(
         return AuthResult(charge_point, "identity is disabled")
     if refused := fault_refusal(charge_point):
         return AuthResult(charge_point, refused)
-    if charge_point.security_profile == ChargePoint.SecurityProfile.NONE:
+    if refused := security.transport_refusal(charge_point, tls, forwarded_proto):
+        return AuthResult(charge_point, refused)
+    if not charge_point.uses_basic_auth():
         return AuthResult(charge_point)
     if malformed:
+        if not authorization:
+            malformed = (
+                f"no HTTP Basic credentials (security profile {charge_point.security_profile})"
+            )
         return AuthResult(charge_point, malformed)
     if user != identity:
         return AuthResult(charge_point, f"Basic user {user!r} differs from the chargePointId")
@@ -167,12 +182,15 @@ def _run_context(charge_point: ChargePoint | None) -> dict[str, int | None]:
     return {"run_id": attempt.run_id, "step_result_id": attempt.step_result_id}
 
 
-def record_refusal(identity: str, reason: str, remote_address: str = "") -> None:
+def record_refusal(
+    identity: str, reason: str, remote_address: str = "", tls: dict[str, Any] | None = None
+) -> None:
     """Record a refused handshake, aggregated: one ConnectionEvent per identity, client
     host and reason per ``OCPP_THROTTLE_WINDOW``, its ``count`` raised by each further
     refusal and ``last_at`` set to the latest (``at`` stays the first). A flood of refused
     handshakes (500 in 3.4 s were 500 rows) is a few rows. The identity is stored with its
-    control characters escaped (``stored_identity``)."""
+    control characters escaped (``stored_identity``). ``tls``: the handshake of a wss://
+    connection, kept with the first refusal of a row."""
     now = timezone.now()
     identity = stored_identity(identity)
     host = client_host(remote_address)
@@ -196,6 +214,7 @@ def record_refusal(identity: str, reason: str, remote_address: str = "") -> None
         else None
     )
     ConnectionEvent.objects.create(
+        tls=tls,
         **_run_context(charge_point),
         charge_point=charge_point,
         charge_point_identity=identity,
@@ -225,8 +244,15 @@ def client_host(remote_address: str) -> str:
 
 @transaction.atomic
 def open_connection(
-    charge_point: ChargePoint, *, remote_address: str, subprotocol: str, worker: str
+    charge_point: ChargePoint,
+    *,
+    remote_address: str,
+    subprotocol: str,
+    worker: str,
+    tls: dict[str, Any] | None = None,
 ) -> Connection:
+    """Record an accepted connection; ``tls`` (the handshake of a wss:// connection) is
+    kept on its connected event, and named in the event's detail."""
     now = timezone.now()
     # A charger has one connection: any other still recorded as open (its worker is
     # replacing it right now, or died without a word) is over.
@@ -243,17 +269,33 @@ def open_connection(
         database_key=database_key(),
     )
     detail = f"subprotocol {subprotocol}" if subprotocol else "no acceptable subprotocol offered"
+    if tls is not None:
+        detail = f"{describe_tls(tls)}; {detail}"
     ConnectionEvent.objects.create(
+        tls=tls,
         **_run_context(charge_point),
         charge_point=charge_point,
         charge_point_identity=charge_point.charge_point_id,
         connection=connection,
         at=now,
         kind=ConnectionEvent.Kind.CONNECTED,
-        detail=detail,
+        detail=detail[:300],
         remote_address=remote_address,
     )
     return connection
+
+
+def describe_tls(tls: dict[str, Any]) -> str:
+    """One line of a TLS handshake for an event's detail: version, cipher, SNI, the client
+    certificate's subject, and a server certificate fault the charger accepted."""
+    parts = [f"{tls.get('version') or 'TLS'} {tls.get('cipher') or ''}".strip()]
+    if tls.get("server_name"):
+        parts.append(f"SNI {tls['server_name']}")
+    client = tls.get("client_certificate")
+    parts.append(f"client certificate {client['subject']}" if client else "no client certificate")
+    if tls.get("fault"):
+        parts.append(f"the charger ACCEPTED the faulty server certificate ({tls['fault']})")
+    return ", ".join(parts)
 
 
 @transaction.atomic

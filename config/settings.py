@@ -10,6 +10,7 @@ docs/deploy.md.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from pathlib import Path
 
 import dj_database_url
@@ -261,6 +262,24 @@ X_FRAME_OPTIONS = "DENY"
 PORTAL_PUBLIC_URL = env_str("PORTAL_PUBLIC_URL", "http://127.0.0.1:8000")
 PORTAL_BIND = env_str("PORTAL_BIND", "127.0.0.1")
 PORTAL_PORT = env_int("PORTAL_PORT", 8000)
+# The TLS port `manage.py serve` listens on for chargers of security profiles 2 and 3
+# (wss://), beside the plain one; 0 (the default) serves no TLS. chargers/ocpp/tls.py.
+PORTAL_TLS_PORT = env_int("PORTAL_TLS_PORT", 0)
+# Host names (or IP addresses) the lab's server certificates are issued for: the names
+# chargers connect to. Default: the host of PORTAL_PUBLIC_URL, localhost and 127.0.0.1.
+OCPP_TLS_HOST_NAMES = [
+    name.strip() for name in env_str("OCPP_TLS_HOST_NAMES", "").split(",") if name.strip()
+] or list(
+    dict.fromkeys(
+        [urllib.parse.urlsplit(PORTAL_PUBLIC_URL).hostname or "localhost", "localhost", "127.0.0.1"]
+    )
+)
+# The CpoName (O of security profile 3 client certificates and of CSRs, whitepaper
+# 4.1.3); empty: the organisation is not checked, only CN = chargePointId.
+OCPP_CPO_NAME = env_str("OCPP_CPO_NAME", "")
+# Security profile 2 behind a TLS-terminating proxy: trust its X-Forwarded-Proto: https
+# as "this charger came over TLS". Only where nothing but the proxy reaches the portal.
+OCPP_TLS_TERMINATED_BY_PROXY = env_bool("OCPP_TLS_TERMINATED_BY_PROXY", False)
 # Seconds between websocket pings Daphne sends to idle chargers (some ignore pings).
 OCPP_WS_PING_INTERVAL = env_int("OCPP_WS_PING_INTERVAL", 60)
 OCPP_WS_PING_TIMEOUT = env_int("OCPP_WS_PING_TIMEOUT", 30)

@@ -50,14 +50,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.identity = self.scope["url_route"]["kwargs"]["charge_point_id"]
         self.remote = _remote_address(self.scope)
         self.command_tasks: set[asyncio.Task[None]] = set()
-        authorization = dict(self.scope.get("headers", [])).get(b"authorization")
+        headers = dict(self.scope.get("headers", []))
+        # The handshake of a wss:// connection to the portal's own TLS port (chargers/ocpp/
+        # tls.py puts it into the scope as the ASGI TLS extension); None over ws://.
+        self.tls = self.scope.get("extensions", {}).get("tls")
         result = await database_sync_to_async(services.authenticate_charge_point)(
-            self.identity, authorization, self.remote
+            self.identity,
+            headers.get(b"authorization"),
+            self.remote,
+            tls=self.tls,
+            forwarded_proto=headers.get(b"x-forwarded-proto", b"").decode("latin-1"),
         )
         if result.refused:
             log.warning("ocpp: refused %r from %s: %s", self.identity, self.remote, result.refused)
             await database_sync_to_async(services.record_refusal)(
-                self.identity, result.refused, self.remote
+                self.identity, result.refused, self.remote, _kept(self.tls)
             )
             await self.close()  # before accept: Daphne answers HTTP 403
             return
@@ -72,7 +79,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
             self.group, {"type": "ocpp.replace", "by": self.channel_name}
         )
         connection = await database_sync_to_async(services.open_connection)(
-            self.charge_point, remote_address=self.remote, subprotocol=subprotocol, worker=WORKER
+            self.charge_point,
+            remote_address=self.remote,
+            subprotocol=subprotocol,
+            worker=WORKER,
+            tls=_kept(self.tls),
         )
         self.connection_id = connection.pk
         if not subprotocol:
@@ -207,6 +218,20 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 event["reply_channel"],
                 {"type": "ocpp.command.done", "command_id": event["command_id"]},
             )
+
+
+def _kept(tls: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What connection evidence keeps of a handshake: the portal's summary keys and the
+    client's certificate chain (PEM), not the server certificate's PEM (its description
+    and fingerprint identify it)."""
+    if tls is None:
+        return None
+    kept = ("version", "cipher", "server_name", "server_certificate", "client_certificate")
+    evidence = {key: tls.get(key) for key in kept}
+    evidence["client_cert_chain"] = tls.get("client_cert_chain") or []
+    if tls.get("fault"):
+        evidence["fault"] = tls["fault"]
+    return evidence
 
 
 def _utf8_size(text: str) -> int:

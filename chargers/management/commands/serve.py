@@ -12,6 +12,8 @@ from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from chargers import security
+from chargers.ocpp import tls
 from chargers.services import (
     close_connections_of_dead_workers,
     close_connections_of_other_databases,
@@ -60,6 +62,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-ftp", action="store_true", help="Do not start the FTP server (FTP_PORT=0 too)."
         )
+        parser.add_argument(
+            "--tls-port",
+            type=int,
+            default=settings.PORTAL_TLS_PORT,
+            help="Also serve wss:// for chargers on this port with the lab CA's certificates "
+            "(security profiles 2 and 3; PORTAL_TLS_PORT; 0: no TLS port).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         argv = [
@@ -101,6 +110,14 @@ class Command(BaseCommand):
             manage = Path(__file__).resolve().parents[3] / "manage.py"
             ftp = subprocess.Popen([sys.executable, str(manage), "ftpserver"])  # noqa: S603
         adjust_daphne_websockets()
+        if options["tls_port"]:
+            # Created on first use and kept: chargers pin the lab root.
+            tls.install(security.server_material(), options["tls_port"], options["bind"])
+            self.stdout.write(
+                f"Chargers over TLS (security profiles 2, 3): "
+                f"wss://{options['bind']}:{options['tls_port']}/ocpp/<id> "
+                f"(certificates for {', '.join(settings.OCPP_TLS_HOST_NAMES)})"
+            )
         try:
             CommandLineInterface().run([*argv, f"{module}:{attribute}"])
         finally:
