@@ -135,6 +135,9 @@ class CommandSerializer(serializers.ModelSerializer):
             "id",
             "action",
             "payload",
+            "origin",
+            "run",
+            "step_result",
             "deliberately_invalid",
             "status",
             "unique_id",
@@ -369,7 +372,15 @@ class TestRunViewSet(
             raise Conflict(str(error)) from None
         return Response(StepResultSerializer(result).data)
 
-    @extend_schema(request=CommandRequestSerializer, responses=CommandSerializer)
+    @extend_schema(
+        request=CommandRequestSerializer,
+        responses={200: CommandSerializer, 409: CommandSerializer},
+        description=(
+            "409 with the reason when the run is closed (in review, published, archived), "
+            "when another run is under test on its charge point, or when the charger is not "
+            "connected (then with the stored command)."
+        ),
+    )
     @action(detail=True, methods=["post"])
     def commands(self, request: Request, pk: str) -> Response:
         """Send a CSMS-initiated call to the run's charger and wait for its answer."""
@@ -382,11 +393,18 @@ class TestRunViewSet(
                 body.validated_data["action"],
                 body.validated_data["payload"],
                 user=request.user,
+                origin=Command.Origin.API,
                 deliberately_invalid=body.validated_data["deliberately_invalid"],
             )
+        except services.CommandRefused as error:
+            raise Conflict(str(error)) from None
         except charger_services.CommandPayloadError as error:
             raise ValidationError({"payload": [str(error)]}) from None
-        return Response(CommandSerializer(command).data)
+        data = CommandSerializer(command).data
+        if command.status == Command.Status.NOT_CONNECTED:
+            # The command never reached a charger: not a success of any kind.
+            return Response({"detail": command.error, **data}, status=status.HTTP_409_CONFLICT)
+        return Response(data)
 
     @extend_schema(
         methods=["post"], request=FaultRequestSerializer, responses={201: FaultSerializer}

@@ -516,26 +516,55 @@ def _check_na_reason(step: TestStep, na_reason: str) -> None:
         )
 
 
+class CommandRefused(WorkflowError):
+    """A command the run may not send now (HTTP 409); the message says why."""
+
+
 def send_run_command(
     run: TestRun,
     action: str,
     payload: Any,
     *,
     user: User | None,
+    origin: str,
     deliberately_invalid: bool = False,
 ) -> Any:
     """Send a command to the run's charger, the step payload's placeholders replaced by
     this run's own transfer locations (console and API alike). Returns the Command row;
-    raises CommandPayloadError for a payload that is not valid OCPP 1.6."""
+    its frames are evidence of this run's running step attempt only (of the run alone when
+    no step runs).
+
+    Raises CommandRefused when the run is closed (in review, published, archived) or does
+    not hold its charge point (another run is under test on it), and CommandPayloadError
+    for a payload that is not valid OCPP 1.6."""
     from chargers import transfers
     from chargers.services import send_command
 
+    run = TestRun.objects.select_related("charge_point").get(pk=run.pk)
+    if not run.is_open():
+        raise CommandRefused(
+            f"Run {run.pk} is {run.get_status_display().lower()}: it is closed, and no "
+            "command is sent in its name any more."
+        )
+    holder = (
+        TestRun.objects.filter(charge_point=run.charge_point_id, status=TestRun.Status.IN_PROGRESS)
+        .exclude(pk=run.pk)
+        .first()
+    )
+    if holder is not None:
+        raise CommandRefused(
+            f"{run.charge_point} is under test in run {holder.pk}: run {run.pk} does not hold "
+            "it. Send the command through that run, or finish it first."
+        )
+    running = running_result(run)
     return send_command(
         run.charge_point,
         action,
         transfers.resolve_placeholders(run, payload, settings.PORTAL_PUBLIC_URL),
         requested_by_id=user.pk if user is not None else None,
         deliberately_invalid=deliberately_invalid,
+        origin=origin,
+        evidence_of=runs.Attempt(run.pk, running.pk if running is not None else None),
     )
 
 

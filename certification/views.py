@@ -23,7 +23,7 @@ from certification.models import Report, StepResult, TestPlan, TestRun, TestStep
 from chargers import services as charger_services
 from chargers import transfers
 from chargers.access import can_edit, visible
-from chargers.models import ChargerModel, Frame, InjectedFault
+from chargers.models import ChargerModel, Command, Frame, InjectedFault
 from chargers.views import CatalogListView, EngineerRequiredMixin, engineer_required
 
 
@@ -151,6 +151,20 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         shown = {f.pk for f in newest}
         extra = [] if not cited else list(step_frames.filter(pk__in=cited - shown))
         frames = sorted([*newest, *extra], key=lambda f: (f.captured_at, f.seq))
+        # Commands of the attempt sent from elsewhere (the charge point page, a script):
+        # their frames say so, so that nobody takes them for the console's own.
+        commands = (
+            list(Command.objects.filter(step_result=result).select_related("requested_by"))
+            if result
+            else []
+        )
+        foreign = {
+            c.unique_id: c.get_origin_display()
+            for c in commands
+            if c.unique_id and c.origin not in {Command.Origin.CONSOLE, Command.Origin.API}
+        }
+        for frame in frames:
+            frame.command_origin = foreign.get(frame.unique_id, "")  # type: ignore[attr-defined]
         context.update(
             {
                 "attempts": attempts,
@@ -193,6 +207,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "needs_image": "{firmware:valid}" in json.dumps(selected.commands)
                 and transfers.target_image(run) is None,
                 "transfers": run.transfers.filter(step_result=result) if result else [],
+                "commands": commands,
                 "connectors": run.charge_point.connectors.all(),
                 "connected": charger_services.is_connected(run.charge_point),
             }
@@ -352,10 +367,16 @@ def run_command(request: HttpRequest, pk: int) -> JsonResponse:
             body.get("action", ""),
             body.get("payload", {}),
             user=request.user,  # type: ignore[arg-type]
+            origin=Command.Origin.CONSOLE,
             deliberately_invalid=bool(body.get("deliberately_invalid")),
         )
+    except services.CommandRefused as error:
+        return JsonResponse({"error": str(error)}, status=409)
     except charger_services.CommandPayloadError as error:
         return JsonResponse({"error": str(error)}, status=400)
+    if command.status == Command.Status.NOT_CONNECTED:
+        # Not an answer of the charger: the command never left the portal.
+        return JsonResponse({"error": command.error, "id": command.pk}, status=409)
     return JsonResponse(
         {
             "id": command.pk,

@@ -612,7 +612,30 @@ class Command(models.Model):
         NOT_CONNECTED = "not_connected", "Charger not connected"
         FAILED = "failed", "Could not be sent"
 
+    class Origin(models.TextChoices):
+        CONSOLE = "console", "run console"
+        API = "api", "automation API"
+        CHARGE_POINT_PAGE = "charge_point_page", "charge point page"
+        OTHER = "other", "management command or script"
+
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="commands")
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.OTHER)
+    # The run whose evidence the command's frames are (the run it was sent through, or the
+    # one holding the charge point), and that run's step attempt running at the time.
+    run = models.ForeignKey(
+        "certification.TestRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commands",
+    )
+    step_result = models.ForeignKey(
+        "certification.StepResult",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commands",
+    )
     action = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
     deliberately_invalid = models.BooleanField(

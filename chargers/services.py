@@ -628,11 +628,20 @@ async def send_command_async(
     *,
     requested_by_id: int | None = None,
     deliberately_invalid: bool = False,
+    origin: str = Command.Origin.OTHER,
+    evidence_of: runs.Attempt | None = None,
 ) -> Command:
     """Send a CSMS-initiated call to a connected charger, whichever worker holds its
-    websocket, and wait for the answer. Always returns the stored Command row."""
+    websocket, and wait for the answer. Always returns the stored Command row.
+
+    The command and its frames are evidence of ``evidence_of`` (the run it was sent through
+    and that run's running step attempt); by default of the run holding the charge point
+    (chargers.runs.current_attempt), so that a command from the charge point page during a
+    run is that run's evidence, its ``origin`` recorded."""
     if not deliberately_invalid:
         validate_command(action, payload)
+    if evidence_of is None:
+        evidence_of = await database_sync_to_async(runs.current_attempt)(charge_point.pk)
     command = await database_sync_to_async(Command.objects.create)(
         charge_point=charge_point,
         action=action,
@@ -640,6 +649,9 @@ async def send_command_async(
         deliberately_invalid=deliberately_invalid,
         requested_by_id=requested_by_id,
         requested_at=timezone.now(),
+        origin=origin,
+        run_id=evidence_of.run_id,
+        step_result_id=evidence_of.step_result_id,
     )
     if not await database_sync_to_async(is_connected)(charge_point):
         await database_sync_to_async(_finish_command)(
@@ -658,6 +670,8 @@ async def send_command_async(
             "payload": payload,
             "invalid": deliberately_invalid,
             "reply_channel": reply_channel,
+            "run_id": evidence_of.run_id,
+            "step_result_id": evidence_of.step_result_id,
         },
     )
     try:
@@ -678,6 +692,8 @@ def send_command(
     *,
     requested_by_id: int | None = None,
     deliberately_invalid: bool = False,
+    origin: str = Command.Origin.OTHER,
+    evidence_of: runs.Attempt | None = None,
 ) -> Command:
     """Synchronous face of send_command_async, for views and management commands."""
     return async_to_sync(send_command_async)(
@@ -686,6 +702,8 @@ def send_command(
         payload,
         requested_by_id=requested_by_id,
         deliberately_invalid=deliberately_invalid,
+        origin=origin,
+        evidence_of=evidence_of,
     )
 
 

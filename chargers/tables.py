@@ -174,6 +174,7 @@ class FrameTable(tables.Table):
 
 class CommandTable(tables.Table):
     requested_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    run = tables.Column("Evidence of", linkify=True)
     payload = tables.JSONColumn()
     response = tables.JSONColumn()
 
@@ -188,6 +189,8 @@ class CommandTable(tables.Table):
             "error",
             "round_trip_ms",
             "requested_by",
+            "origin",
+            "run",
             "deliberately_invalid",
         ]
         order_by = "-requested_at"

@@ -498,6 +498,7 @@ def command_send(request: HttpRequest, pk: int) -> HttpResponse:
         form.cleaned_data["payload"],
         requested_by_id=request.user.pk,
         deliberately_invalid=form.cleaned_data["deliberately_invalid"],
+        origin=Command.Origin.CHARGE_POINT_PAGE,
     )
     if command.status == Command.Status.ANSWERED:
         messages.success(

@@ -91,6 +91,9 @@ class CentralSystem(OcppChargePoint):
         self._seq = 0
         # Our CALLs waiting for the charger's answer: unique id -> action.
         self._outstanding: dict[str, str] = {}
+        # Our commands' CALLs whose frames are evidence of a given run and step attempt
+        # (the run a command was sent through), whatever the connection's context says.
+        self._evidence_of: dict[str, tuple[int | None, int | None]] = {}
         # The charger's CALLs we are answering: unique id -> its frame, queued with the answer.
         self._answering: dict[str, CapturedFrame] = {}
         self._sending_invalid = False
@@ -169,6 +172,8 @@ class CentralSystem(OcppChargePoint):
         # A result or an error: the answer to one of our CALLs.
         action = self._outstanding.pop(message.unique_id, None)
         frame.action = action or ""
+        if (owner := self._evidence_of.pop(message.unique_id, None)) is not None:
+            frame.run_id, frame.step_result_id = owner
         if action is None:
             frame.validation_error = "answer to no outstanding CALL"
         elif isinstance(message, CallResult):
@@ -282,6 +287,8 @@ class CentralSystem(OcppChargePoint):
         if parsed.message_type == frames.CALL and parsed.unique_id:
             self._outstanding[parsed.unique_id] = parsed.action or ""
             frame.deliberately_invalid = self._sending_invalid
+            if (owner := self._evidence_of.get(parsed.unique_id)) is not None:
+                frame.run_id, frame.step_result_id = owner
         elif parsed.unique_id is not None:
             answered = self._answering.pop(parsed.unique_id, None)
             if answered is not None:
@@ -294,12 +301,21 @@ class CentralSystem(OcppChargePoint):
     # --- commands (CSMS-initiated calls) ------------------------------------------------
 
     async def send_command(
-        self, action: str, payload: dict[str, Any], *, deliberately_invalid: bool = False
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        deliberately_invalid: bool = False,
+        evidence_of: tuple[int | None, int | None] | None = None,
     ) -> CommandOutcome:
         """Send a CSMS-initiated call and wait for its answer. The payload is camelCase, as on
-        the wire; it was validated by the caller unless ``deliberately_invalid``."""
+        the wire; it was validated by the caller unless ``deliberately_invalid``.
+        ``evidence_of`` (run id, step attempt id): the CALL and its answer are evidence of
+        that run and attempt only, whatever step the connection's context names."""
         unique_id = str(uuid.uuid4())
         message = Call(unique_id=unique_id, action=action, payload=payload)
+        if evidence_of is not None:
+            self._evidence_of[unique_id] = evidence_of
         async with self._call_lock:
             self._sending_invalid = deliberately_invalid
             try:
@@ -311,6 +327,7 @@ class CentralSystem(OcppChargePoint):
                 response = await self._get_specific_response(unique_id, self._response_timeout)
             except TimeoutError:
                 self._outstanding.pop(unique_id, None)
+                self._evidence_of.pop(unique_id, None)
                 return CommandOutcome(
                     "timeout",
                     unique_id,

@@ -210,7 +210,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def _run_command(self, event: dict[str, Any]) -> None:
         assert self.central_system is not None
         outcome = await self.central_system.send_command(
-            event["action"], event["payload"], deliberately_invalid=event["invalid"]
+            event["action"],
+            event["payload"],
+            deliberately_invalid=event["invalid"],
+            evidence_of=(event.get("run_id"), event.get("step_result_id")),
         )
         await database_sync_to_async(services.complete_command)(event["command_id"], outcome)
         if event.get("reply_channel"):

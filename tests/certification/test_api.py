@@ -116,7 +116,7 @@ def test_a_run_driven_through_the_api(
     offline = client.post(
         f"/api/runs/{run_id}/commands/", {"action": "ClearCache", "payload": {}}, format="json"
     )
-    assert offline.json()["status"] == "not_connected"
+    assert offline.status_code == 409 and offline.json()["status"] == "not_connected"
     invalid = client.post(
         f"/api/runs/{run_id}/commands/",
         {"action": "Reset", "payload": {"type": "x"}},
