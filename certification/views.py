@@ -376,7 +376,9 @@ def run_command(request: HttpRequest, pk: int) -> JsonResponse:
         return JsonResponse({"error": str(error)}, status=400)
     if command.status == Command.Status.NOT_CONNECTED:
         # Not an answer of the charger: the command never left the portal.
-        return JsonResponse({"error": command.error, "id": command.pk}, status=409)
+        return JsonResponse(
+            {"error": command.error, "id": command.pk, "status": command.status}, status=409
+        )
     return JsonResponse(
         {
             "id": command.pk,
