@@ -30,6 +30,7 @@ from certification.models import (
 from chargers import runs
 from chargers.models import (
     ChargePoint,
+    Command,
     ConnectionEvent,
     Frame,
     IdTag,
@@ -526,7 +527,7 @@ def send_run_command(
     payload: Any,
     *,
     user: User | None,
-    origin: str,
+    origin: str = Command.Origin.OTHER,
     deliberately_invalid: bool = False,
 ) -> Any:
     """Send a command to the run's charger, the step payload's placeholders replaced by

@@ -199,6 +199,7 @@ def test_the_console_shows_where_a_command_of_the_step_came_from(
     run: TestRun, engineer: User, engineer_client: Client, run_charge_point: ChargePoint
 ) -> None:
     result = services.start_step(run, run.plan.steps.get(number=3), engineer)
+    assert result.started_at is not None
     connection = charger_services.open_connection(
         run_charge_point, remote_address="127.0.0.1:1", subprotocol="ocpp1.6", worker="test"
     )
