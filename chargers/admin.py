@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
+from knox.models import AuthToken
 
 from chargers.models import ChargerModel, FirmwareVersion, Manufacturer, User
 
@@ -53,3 +55,23 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         ("Portal role", {"fields": ("role", "manufacturer")}),
     )
+
+
+# API tokens: knox's own admin adds tokens and shows the new one in a message; here the
+# admin lists them (digest prefix only, never usable) and can delete (revoke) them.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    list_display = ["token_key", "user", "created", "expiry"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["token_key", "user", "created", "expiry"]
+    readonly_fields = ["token_key", "user", "created", "expiry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

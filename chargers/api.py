@@ -7,7 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from knox import views as knox_views
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.authentication import BasicAuthentication
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 
 from chargers import services
@@ -181,3 +185,52 @@ class ChargePointViewSet(ScopedViewSet):
                 "charge_point_id"
             )
         )
+
+
+class ApiTokenSerializer(serializers.Serializer):
+    """A new API token: shown in this answer only."""
+
+    expiry = serializers.DateTimeField()
+    token = serializers.CharField()
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Log in with HTTP Basic and get a new API token (shown once)",
+        request=None,
+        responses={200: ApiTokenSerializer, 401: None, 429: None},
+        tags=["auth"],
+    )
+)
+class ApiLoginView(knox_views.LoginView):
+    """``POST /api/auth/login/`` with HTTP Basic (username and password): a new API token
+    for that user, shown once in the answer (``{"expiry": ..., "token": ...}``). The
+    password check passes the same guard as every login (chargers/throttle.py): 429 when
+    locked out."""
+
+    authentication_classes = [BasicAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Revoke the token this request carries",
+        request=None,
+        responses={204: None},
+        tags=["auth"],
+    )
+)
+class ApiLogoutView(knox_views.LogoutView):
+    pass
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Revoke every token of the user this request's token belongs to",
+        request=None,
+        responses={204: None},
+        tags=["auth"],
+    )
+)
+class ApiLogoutAllView(knox_views.LogoutAllView):
+    pass

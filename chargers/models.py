@@ -173,7 +173,13 @@ class User(AbstractUser):
             self.role = self.Role.ADMINISTRATOR
         if self.role == self.Role.ADMINISTRATOR:
             self.is_staff = True
+        # set_password() leaves the new password in _password until the save: whatever
+        # changed it (the password page, the admin, changepassword), API tokens die with
+        # the old password.
+        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+        if password_changed:
+            self.auth_token_set.all().delete()  # type: ignore[attr-defined]
 
     @property
     def is_engineer(self) -> bool:

@@ -5,6 +5,8 @@ from chargers import views
 app_name = "chargers"
 
 urlpatterns = [
+    path("accounts/tokens/", views.api_tokens, name="api-tokens"),
+    path("accounts/tokens/<str:digest>/revoke/", views.api_token_revoke, name="api-token-revoke"),
     path("catalog/manufacturers/", views.ManufacturerListView.as_view(), name="manufacturer-list"),
     path(
         "catalog/manufacturers/new/",

@@ -38,6 +38,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
+from chargers import api_tokens as api_tokens_module
 from chargers import filters, runs, services, tables, transfers
 from chargers.access import can_edit, visible
 from chargers.exports import PortalTableExport
@@ -792,3 +793,40 @@ def transfer_file(request: HttpRequest, pk: int) -> FileResponse:
     """An uploaded diagnostics file, for engineers."""
     transfer = get_object_or_404(Transfer.objects.exclude(file=""), pk=pk)
     return FileResponse(transfer.file.open("rb"), as_attachment=True, filename=transfer.file_name)
+
+
+# --- API tokens: each user's own (chargers/api_tokens.py) ----------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens; POST makes a new one, shown on this answer only."""
+    new_token = ""
+    status = 200
+    if request.method == "POST":
+        _, new_token = api_tokens_module.create_api_token(request.user)  # type: ignore[arg-type]
+        status = 201
+    response = render(
+        request,
+        "accounts/api_tokens.html",
+        {
+            "title": "API tokens",
+            "tokens": api_tokens_module.api_tokens_of(request.user),  # type: ignore[arg-type]
+            "new_token": new_token,
+            "token_hours": settings.API_TOKEN_HOURS,
+        },
+        status=status,
+    )
+    # The page holding a token in clear is never cached.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def api_token_revoke(request: HttpRequest, digest: str) -> HttpResponse:
+    if not api_tokens_module.revoke_api_token(request.user, digest):  # type: ignore[arg-type]
+        raise Http404("No such token of yours.")
+    messages.success(request, "The token is revoked.")
+    return redirect("chargers:api-tokens")

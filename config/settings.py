@@ -9,6 +9,7 @@ docs/deploy.md.
 
 from __future__ import annotations
 
+import datetime
 import os
 import urllib.parse
 from pathlib import Path
@@ -82,7 +83,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
@@ -322,7 +323,8 @@ OCPP_TRANSPORT_MAX_BYTES = max(4 * OCPP_MAX_FRAME_BYTES, 1024 * 1024)
 # --- Automation API -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Tokens hashed at rest, expiring, revocable (django-rest-knox; chargers/api_tokens.py).
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -331,6 +333,16 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+}
+# Hours an API token lives (chargers/api_tokens.py).
+API_TOKEN_HOURS = env_int("API_TOKEN_HOURS", 30 * 24)
+if API_TOKEN_HOURS < 1:
+    raise ImproperlyConfigured("API_TOKEN_HOURS must be at least 1")
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=API_TOKEN_HOURS),
+    "AUTO_REFRESH": False,
+    # A script that logs in on every run must not pile up live tokens.
+    "TOKEN_LIMIT_PER_USER": 20,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OCPP Certification Portal API",

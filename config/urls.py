@@ -7,6 +7,9 @@ from rest_framework.routers import DefaultRouter
 from certification.api import TestPlanViewSet, TestRunViewSet
 from chargers import views as charger_views
 from chargers.api import (
+    ApiLoginView,
+    ApiLogoutAllView,
+    ApiLogoutView,
     ChargePointViewSet,
     ChargerModelViewSet,
     FirmwareVersionViewSet,
@@ -51,6 +54,10 @@ urlpatterns = [
         TestRunViewSet.as_view({"get": "report_pdf"}),
         name="api-run-report-pdf",
     ),
+    # API tokens (chargers/api_tokens.py): HTTP Basic login, through the login guard.
+    path("api/auth/login/", ApiLoginView.as_view(), name="api-login"),
+    path("api/auth/logout/", ApiLogoutView.as_view(), name="api-logout"),
+    path("api/auth/logoutall/", ApiLogoutAllView.as_view(), name="api-logoutall"),
     path("api/", include(api.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

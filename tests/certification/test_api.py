@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from certification.models import TestPlan, TestRun
+from chargers.api_tokens import create_api_token
 from chargers.models import ChargePoint, ChargerModel, FirmwareVersion, User
 
 
 def api_client(user: User | None = None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, token = create_api_token(user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 
@@ -32,11 +32,11 @@ def test_anonymous_requests_are_refused(run: TestRun) -> None:
 
 
 @pytest.mark.django_db
-def test_drf_create_token_gives_a_working_token(
+def test_create_api_token_gives_a_working_token(
     engineer: User, run: TestRun, capsys: pytest.CaptureFixture
 ) -> None:
-    call_command("drf_create_token", engineer.username)
-    key = capsys.readouterr().out.split()[2]
+    call_command("create_api_token", engineer.username)
+    key = capsys.readouterr().out.strip()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/runs/").json()["results"][0]["id"] == run.pk

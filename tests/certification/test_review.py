@@ -244,10 +244,10 @@ def test_approving_publishes_a_stored_pdf_that_downloads_byte_for_byte(
     download = maker.get(reverse("certification:report-pdf", args=[run.pk]))
     assert download.getvalue() == stored  # never re-rendered
 
-    from rest_framework.authtoken.models import Token
+    from chargers.api_tokens import create_api_token
 
-    token = Token.objects.create(user=manufacturer_user)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = create_api_token(manufacturer_user)
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
     via_api = api.get(f"/api/runs/{run.pk}/report.pdf")
     assert via_api.status_code == 200 and via_api.getvalue() == stored
     assert via_api["X-Report-Id"] == str(report.report_id)
@@ -257,13 +257,11 @@ def test_approving_publishes_a_stored_pdf_that_downloads_byte_for_byte(
 def test_the_api_previews_a_draft_for_engineers_only(
     run: TestRun, engineer: User, manufacturer_user: User
 ) -> None:
-    from rest_framework.authtoken.models import Token
+    from chargers.api_tokens import create_api_token
 
-    engineer_api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=engineer).key}")
+    engineer_api = Client(HTTP_AUTHORIZATION=f"Token {create_api_token(engineer)[1]}")
     preview = engineer_api.get(f"/api/runs/{run.pk}/report.pdf")
     assert preview.status_code == 200 and preview.content.startswith(b"%PDF")
     assert "inline" in preview["Content-Disposition"]
-    maker_api = Client(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manufacturer_user).key}"
-    )
+    maker_api = Client(HTTP_AUTHORIZATION=f"Token {create_api_token(manufacturer_user)[1]}")
     assert maker_api.get(f"/api/runs/{run.pk}/report.pdf").status_code == 404

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from django.utils.dateparse import parse_datetime
-from rest_framework.authtoken.models import Token
 
 from certification.models import TestPlan
+from chargers.api_tokens import create_api_token
 from chargers.models import ChargePoint, Connection, FirmwareVersion, Frame, User
 from chargers.simulator import ChargerConfig
 from tests.conftest import RUN_KEY
@@ -58,7 +58,7 @@ def test_a_charger_on_one_worker_is_certified_through_the_api_of_another(
     c8eu_firmware: FirmwareVersion,
     engineer: User,
 ) -> None:
-    token = Token.objects.create(user=engineer)
+    _, token = create_api_token(engineer)
     # Both workers, and only they, share this prefix: another test session on the same
     # Redis cannot take their messages.
     layer = {"CHANNEL_LAYER_PREFIX": f"deploy-{uuid.uuid4().hex[:12]}"}
@@ -92,7 +92,7 @@ def test_a_charger_on_one_worker_is_certified_through_the_api_of_another(
             )
             assert connection.worker.endswith(f":{worker_a.process.pid}")
 
-            api = Api(worker_b.http_url, token.key)
+            api = Api(worker_b.http_url, token)
             run = api.post(
                 "/api/runs/",
                 {

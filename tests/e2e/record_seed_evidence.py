@@ -52,11 +52,11 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 from certification.models import StepResult, TestRun  # noqa: E402
 from certification.services import install_default_plan  # noqa: E402
 from chargers import services  # noqa: E402
+from chargers.api_tokens import create_api_token  # noqa: E402
 from chargers.models import (  # noqa: E402
     ChargerModel,
     ConnectionEvent,
@@ -129,11 +129,11 @@ def make_lab(server: Any, files: Any) -> Lab:
     IdTag.objects.create(charge_point=charge_point, id_tag=CARD, status="Accepted")
     IdTag.objects.create(charge_point=charge_point, id_tag=STRANGER, status="Blocked")
     engineer = User.objects.create_user("recorder", role=User.Role.ENGINEER)
-    token = Token.objects.create(user=engineer)
+    _, token = create_api_token(engineer)
     return Lab(
         server=server,
         files=files,
-        api=Api(server.http_url, token.key),
+        api=Api(server.http_url, token),
         firmware_id=firmware.pk,
         charge_point_id=charge_point.pk,
         plan_id=plan.pk,

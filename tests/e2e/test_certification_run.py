@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
-from rest_framework.authtoken.models import Token
 
 from certification.models import TestRun
 from certification.services import install_default_plan
 from chargers import services, transfers
+from chargers.api_tokens import create_api_token
 from chargers.models import (
     ChargerModel,
     FirmwareVersion,
@@ -74,12 +74,12 @@ def lab(tmp_path: Path, db: None) -> Iterator[Lab]:
     IdTag.objects.create(charge_point=charge_point, id_tag=CARD, status="Accepted")
     IdTag.objects.create(charge_point=charge_point, id_tag=STRANGER, status="Blocked")
     engineer = User.objects.create_user("lab-engineer", role=User.Role.ENGINEER)
-    token = Token.objects.create(user=engineer)
+    _, token = create_api_token(engineer)
     with daphne_server(tmp_path) as server, file_server() as files:
         yield Lab(
             server=server,
             files=files,
-            api=Api(server.http_url, token.key),
+            api=Api(server.http_url, token),
             firmware_id=firmware.pk,
             charge_point_id=charge_point.pk,
             plan_id=plan.pk,

@@ -19,12 +19,12 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, assume, settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
 from certification.models import TestRun
+from chargers.api_tokens import create_api_token
 from chargers.models import Manufacturer, User
 
 # The fuzzing phase only: the coverage phase adds dozens of boundary cases per operation,
@@ -77,7 +77,7 @@ def known_bug(case: Any) -> bool:
 
 @pytest.fixture
 def engineer_token(engineer: User) -> str:
-    return Token.objects.create(user=engineer).key
+    return create_api_token(engineer)[1]
 
 
 @schema.parametrize()
