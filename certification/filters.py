@@ -4,9 +4,10 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from certification.models import TestPlan, TestRun
+from chargers.filters import PortalFilterSet
 
 
-class RunFilter(django_filters.FilterSet):
+class RunFilter(PortalFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=TestRun.Status.choices)
 
@@ -23,7 +24,7 @@ class RunFilter(django_filters.FilterSet):
         )
 
 
-class PlanFilter(django_filters.FilterSet):
+class PlanFilter(PortalFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db.models import Q, QuerySet
+from django_filters import rest_framework as api_filters
 
+from chargers.access import visible
 from chargers.models import (
     ChargePoint,
     ChargerModel,
@@ -15,7 +19,42 @@ from chargers.models import (
 )
 
 
-class ManufacturerFilter(django_filters.FilterSet):
+class VisibleChoicesMixin:
+    """Every filter on a related row (``?manufacturer=``, ``?charger_model=``,
+    ``?firmware_version=``, ``?charge_point=``, ...) chooses among the rows the user may
+    see (chargers.access.visible). An id the user may not see is then answered exactly like
+    an id that does not exist (400, "Select a valid choice"), instead of 200 with no rows,
+    which told a manufacturer user that another manufacturer's row exists; and a page's
+    select lists only the user's own rows."""
+
+    filters: dict[str, Any]
+
+    def __init__(self, *args: Any, request: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, request=request, **kwargs)  # type: ignore[call-arg]
+        user = getattr(request, "user", None)
+        for choice in self.filters.values():
+            if isinstance(
+                choice, django_filters.ModelChoiceFilter | django_filters.ModelMultipleChoiceFilter
+            ) and isinstance(choice.queryset, QuerySet):
+                choice.queryset = visible(choice.queryset, user) if user else choice.queryset.none()
+
+
+class PortalFilterSet(VisibleChoicesMixin, django_filters.FilterSet):
+    """The base of the pages' filters."""
+
+
+class ApiFilterSet(VisibleChoicesMixin, api_filters.FilterSet):
+    """The base of the filters DRF builds from a viewset's ``filterset_fields``."""
+
+
+class VisibleFilterBackend(api_filters.DjangoFilterBackend):
+    """The API's filter backend (``DEFAULT_FILTER_BACKENDS``): filters built on
+    ``ApiFilterSet``."""
+
+    filterset_base = ApiFilterSet
+
+
+class ManufacturerFilter(PortalFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     country = django_filters.CharFilter(lookup_expr="icontains")
 
@@ -29,7 +68,7 @@ class ManufacturerFilter(django_filters.FilterSet):
         )
 
 
-class ChargerModelFilter(django_filters.FilterSet):
+class ChargerModelFilter(PortalFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     current_type = django_filters.ChoiceFilter(
         choices=ChargerModel.CurrentType.choices, label="AC or DC"
@@ -48,7 +87,7 @@ class ChargerModelFilter(django_filters.FilterSet):
         )
 
 
-class FirmwareVersionFilter(django_filters.FilterSet):
+class FirmwareVersionFilter(PortalFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     released_after = django_filters.DateFilter(
         field_name="release_date", lookup_expr="gte", label="Released on or after"
@@ -66,7 +105,7 @@ class FirmwareVersionFilter(django_filters.FilterSet):
         )
 
 
-class FrameFilter(django_filters.FilterSet):
+class FrameFilter(PortalFilterSet):
     action = django_filters.CharFilter(lookup_expr="iexact")
     direction = django_filters.ChoiceFilter(choices=Frame.Direction.choices)
     message_type = django_filters.ChoiceFilter(choices=Frame.MessageType.choices)
@@ -85,7 +124,7 @@ class FrameFilter(django_filters.FilterSet):
         return queryset
 
 
-class ConnectionEventFilter(django_filters.FilterSet):
+class ConnectionEventFilter(PortalFilterSet):
     identity = django_filters.CharFilter(
         field_name="charge_point_identity", lookup_expr="icontains", label="chargePointId"
     )
@@ -96,7 +135,7 @@ class ConnectionEventFilter(django_filters.FilterSet):
         fields = ["identity", "kind"]
 
 
-class ChargePointFilter(django_filters.FilterSet):
+class ChargePointFilter(PortalFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     enabled = django_filters.BooleanFilter()
 
