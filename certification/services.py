@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from certification import judge
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
+from certification.judge import identity
+from certification.judge.types import Severity
 from certification.models import (
     Outcome,
     Report,
@@ -214,6 +216,7 @@ def finish_step(result: StepResult) -> StepResult:
 
 def _apply_judgement(result: StepResult) -> None:
     step = result.step
+    context = judge_context(result)
     if not step.judge_rule:
         result.proposed_verdict = ""
         result.findings = [
@@ -224,15 +227,125 @@ def _apply_judgement(result: StepResult) -> None:
             }
         ]
         result.measurements = {}
+        result.minor_issue = False
+    else:
+        judgement = judge.judge(step.judge_rule, context)
+        result.proposed_verdict = judgement.verdict
+        result.findings = [
+            {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
+            for f in judgement.findings
+        ]
+        result.measurements = _jsonable(judgement.measurements)
+        result.minor_issue = judgement.minor
+    _add_identity_findings(result, context.frames)
+
+
+# The step whose subject is the charger's identity: a mismatch there fails it.
+IDENTITY_RULES = frozenset({"boot"})
+
+
+def _add_identity_findings(result: StepResult, frames: tuple[judge.Frame, ...]) -> None:
+    """Every BootNotification of the attempt is compared with the run's pinned manufacturer,
+    model and firmware (and their aliases): a mismatch fails the boot step and is a minor
+    issue of any other step. The report's header warns of it too (identity_warnings)."""
+    boots = [f for f in frames if identity.is_boot_notification(f)]
+    if not boots:
         return
-    judgement = judge.judge(step.judge_rule, judge_context(result))
-    result.proposed_verdict = judgement.verdict
+    severity: Severity = "fail" if result.step.judge_rule in IDENTITY_RULES else "minor"
+    found = identity.identity_findings(
+        boots, expected_identity(result.run, result.started_at, result.step.judge_rule), severity
+    )
+    if not found:
+        return
     result.findings = [
-        {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
-        for f in judgement.findings
+        *result.findings,
+        *(
+            {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
+            for f in found
+        ),
     ]
-    result.measurements = _jsonable(judgement.measurements)
-    result.minor_issue = judgement.minor
+    if severity == "fail":
+        result.proposed_verdict = Verdict.FAIL
+    else:
+        result.minor_issue = True
+
+
+def expected_identity(
+    run: TestRun, at: datetime.datetime | None, judge_rule: str = ""
+) -> identity.ExpectedIdentity:
+    """What a BootNotification of ``run`` may say at ``at``: the pinned manufacturer, model
+    and firmware with their aliases; during and after a firmware update step
+    (rule firmware_install) also the new image's version: that of the image the portal
+    serves for the run, or, for an image it does not know, the version the charger reported
+    in that step (any version during it). The firmware under test stays accepted after the
+    update: a lab may flash it back."""
+    from chargers import transfers
+
+    charger_model = run.charger_model
+    firmware = list(run.firmware_version.reported_versions())
+    image = transfers.target_image(run)
+    if image is not None and image.firmware_version_id == run.firmware_version_id:
+        image = None
+    any_firmware = False
+    if judge_rule == "firmware_install":
+        if image is None:
+            any_firmware = True
+        else:
+            firmware.extend(image.firmware_version.reported_versions())
+    elif at is not None:
+        updates = run.results.filter(
+            step__judge_rule="firmware_install", started_at__isnull=False, started_at__lte=at
+        )
+        if updates.exists():
+            if image is not None:
+                firmware.extend(image.firmware_version.reported_versions())
+            else:
+                for payload in Frame.objects.filter(
+                    step_result__in=updates,
+                    action="BootNotification",
+                    direction=Frame.Direction.IN,
+                    message_type=Frame.MessageType.CALL,
+                ).values_list("payload", flat=True):
+                    if isinstance(payload, dict) and payload.get("firmwareVersion"):
+                        firmware.append(str(payload["firmwareVersion"]))
+    return identity.ExpectedIdentity(
+        vendor=charger_model.reported_vendors(),
+        model=charger_model.reported_models(),
+        firmware=tuple(dict.fromkeys(firmware)),
+        any_firmware=any_firmware,
+    )
+
+
+def identity_warnings(run: TestRun) -> list[str]:
+    """One sentence per BootNotification of the run that names another charger than the
+    run certifies (the report header's warning), in capture order."""
+    warnings = []
+    for frame in (
+        Frame.objects.filter(
+            run=run,
+            action="BootNotification",
+            direction=Frame.Direction.IN,
+            message_type=Frame.MessageType.CALL,
+        )
+        .select_related("step_result__step")
+        .order_by("captured_at", "seq")
+    ):
+        attempt = frame.step_result
+        rule = attempt.step.judge_rule if attempt is not None else ""
+        found = identity.mismatches(frame.payload, expected_identity(run, frame.captured_at, rule))
+        if found:
+            where = (
+                f"step {attempt.step.number} attempt {attempt.attempt}"
+                if attempt is not None
+                else "between steps"
+            )
+            warnings.append(
+                f"The BootNotification of {timezone.localtime(frame.captured_at).isoformat()} "
+                f"({where}, frame {frame.pk}) reports "
+                + "; ".join(m.sentence() for m in found)
+                + "."
+            )
+    return warnings
 
 
 def judge_context(result: StepResult) -> judge.StepContext:

@@ -27,9 +27,15 @@ class ChargerModelForm(forms.ModelForm):
             "connectors",
             "max_power_kw",
             "outlet",
+            "vendor_aliases",
+            "model_aliases",
             "notes",
         ]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 4}),
+            "vendor_aliases": forms.Textarea(attrs={"rows": 2}),
+            "model_aliases": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def clean_connectors(self) -> int:
         connectors: int = self.cleaned_data["connectors"]
@@ -47,8 +53,9 @@ class ChargerModelForm(forms.ModelForm):
 class FirmwareVersionForm(forms.ModelForm):
     class Meta:
         model = FirmwareVersion
-        fields = ["version", "release_date", "notes"]
+        fields = ["version", "reported_as", "release_date", "notes"]
         widgets = {
+            "reported_as": forms.Textarea(attrs={"rows": 2}),
             "release_date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 4}),
         }

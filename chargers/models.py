@@ -15,6 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class Manufacturer(models.Model):
     name = models.CharField(max_length=120)
     country = models.CharField(max_length=80, blank=True)
@@ -66,6 +70,18 @@ class ChargerModel(models.Model):
     outlet = models.CharField(
         "fixed cable or socket", max_length=6, choices=Outlet.choices, default=Outlet.SOCKET
     )
+    # What chargers of this model really send in BootNotification besides the catalog's
+    # names: one string per line.
+    vendor_aliases = models.TextField(
+        "chargePointVendor aliases",
+        blank=True,
+        help_text="Other chargePointVendor strings this model sends, one per line.",
+    )
+    model_aliases = models.TextField(
+        "chargePointModel aliases",
+        blank=True,
+        help_text="Other chargePointModel strings this model sends, one per line.",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -99,6 +115,13 @@ class ChargerModel(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("chargers:model-detail", args=[self.pk])
 
+    def reported_vendors(self) -> tuple[str, ...]:
+        """The chargePointVendor strings that name this model's manufacturer."""
+        return (self.manufacturer.name, *_lines(self.vendor_aliases))
+
+    def reported_models(self) -> tuple[str, ...]:
+        return (self.name, *_lines(self.model_aliases))
+
     def can_unlock_connector(self) -> bool:
         """A charger with a fixed cable has no socket lock to release (step 15 is N/A)."""
         return self.outlet == self.Outlet.SOCKET
@@ -109,6 +132,11 @@ class FirmwareVersion(models.Model):
         ChargerModel, on_delete=models.PROTECT, related_name="firmware_versions"
     )
     version = models.CharField(max_length=120, help_text='For example "V1.0.0_C8_Standard".')
+    reported_as = models.TextField(
+        "firmwareVersion aliases",
+        blank=True,
+        help_text="Other firmwareVersion strings chargers running it send, one per line.",
+    )
     release_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -132,6 +160,9 @@ class FirmwareVersion(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("chargers:model-detail", args=[self.charger_model_id])
+
+    def reported_versions(self) -> tuple[str, ...]:
+        return (self.version, *_lines(self.reported_as))
 
 
 class User(AbstractUser):

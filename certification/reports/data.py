@@ -66,6 +66,8 @@ class Header:
     plan_name: str
     plan_version: int
     ocpp_version: str
+    # BootNotifications of the run that name another charger than the one certified.
+    identity_warnings: tuple[str, ...] = ()
 
     @property
     def run_date(self) -> datetime.date | None:
@@ -263,6 +265,7 @@ def build_report(run: TestRun, *, frames_per_step_limit: int | None = None) -> R
             plan_name=run.plan.name,
             plan_version=run.plan.version,
             ocpp_version=run.plan.ocpp_version,
+            identity_warnings=tuple(services.identity_warnings(run)),
         ),
         charge_point=_reported_identity(run),
         summary=Summary(

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
+from certification import services
 from certification.demo.catalog import load_demo_catalog
 from certification.demo.seed_run import SEED_CHARGE_POINT_ID, SeedRunOutcome, load_seed_run
 from certification.models import Report, StepResult, TestRun
@@ -123,6 +124,8 @@ def test_load_demo_publishes_the_seed_run_reviewed_by_another_engineer(
     assert report.summary["failed"] == 0 and report.summary["minor_issues"] == 5
     # Step 15 is N/A for the reason the plan allows: the run is a pass, with minor issues.
     assert report.overall == "Pass with minor issues"
+    # Every BootNotification names the certified charger (step 19's the new image).
+    assert services.identity_warnings(report.run) == []
     assert User.objects.get(username="reviewer").is_engineer
 
 
