@@ -887,9 +887,11 @@ def return_for_changes(run: TestRun, reviewer: User, note: str) -> TestRun:
     return run
 
 
-def publish_run(run: TestRun, reviewer: User, *, public_base_url: str) -> Report:
+def publish_run(run: TestRun, reviewer: User) -> Report:
     """Another engineer approves the run: its report is rendered once, in a separate
-    process, stored with a new report id, and from now on never changes."""
+    process, stored with a new report id, and from now on never changes. Its verification
+    link (text and QR code) is on ``PORTAL_PUBLIC_URL``, never on the host the reviewer's
+    browser named: a Host header is the client's to choose."""
     with transaction.atomic():
         run = TestRun.objects.select_for_update().get(pk=run.pk)
         if run.status != TestRun.Status.IN_REVIEW:
@@ -901,7 +903,7 @@ def publish_run(run: TestRun, reviewer: User, *, public_base_url: str) -> Report
         run.save(update_fields=["reviewer", "updated_at"])
     report_id = uuid.uuid4()
     generated_at = timezone.now()
-    verification_url = public_base_url.rstrip("/") + reverse(
+    verification_url = settings.PORTAL_PUBLIC_URL.rstrip("/") + reverse(
         "certification:verify", args=[report_id]
     )
     # Imported here: the renderer pulls in WeasyPrint, which the rest of the portal (and

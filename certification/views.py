@@ -484,11 +484,10 @@ def run_return(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @engineer_required
 def run_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    base = request.build_absolute_uri("/")
     return _workflow(
         request,
         pk,
-        lambda run, user: services.publish_run(run, user, public_base_url=base),
+        lambda run, user: services.publish_run(run, user),
         "Run approved and published; its report is stored and can be downloaded.",
     )
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from certification.models import StepResult, TestRun, Verdict
@@ -256,7 +255,7 @@ def _publish(run: TestRun) -> str:
     """Publish with the demo reviewer; the reason when it could not be done."""
     reviewer = User.objects.get(username=REVIEWER)
     try:
-        publish_run(run, reviewer, public_base_url=settings.PORTAL_PUBLIC_URL)
+        publish_run(run, reviewer)
     except ImportError as error:
         return f"the report renderer is not installed ({error})"
     except (WorkflowError, OSError) as error:

@@ -104,9 +104,7 @@ def rival_run(lab_plan: TestPlan, rival_firmware: FirmwareVersion) -> TestRun:
         run, unlock, "Set up for the journey test", engineer, na_reason="fixed_cable"
     )
     services.submit_for_review(run, engineer)
-    report = services.publish_run(
-        run, User.objects.get(username="reviewer"), public_base_url="http://127.0.0.1/"
-    )
+    report = services.publish_run(run, User.objects.get(username="reviewer"))
     assert report.pdf.size > 0
     return run
 

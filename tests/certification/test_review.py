@@ -86,7 +86,7 @@ def test_the_tester_cannot_approve_their_own_run(run: TestRun, engineer: User) -
     decide_everything(run, engineer)
     services.submit_for_review(run, engineer)
     with pytest.raises(services.WorkflowError, match="Another engineer must approve"):
-        services.publish_run(run, engineer, public_base_url="http://portal")
+        services.publish_run(run, engineer)
 
 
 @pytest.mark.django_db
@@ -106,7 +106,7 @@ def test_a_reviewer_sends_a_run_back_with_a_note(
 @pytest.mark.django_db
 def test_publishing_needs_a_run_in_review(run: TestRun, reviewer: User) -> None:
     with pytest.raises(services.WorkflowError, match="Send the run to review"):
-        services.publish_run(run, reviewer, public_base_url="http://portal")
+        services.publish_run(run, reviewer)
 
 
 @pytest.mark.django_db

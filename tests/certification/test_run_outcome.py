@@ -112,7 +112,7 @@ def test_an_incomplete_run_in_review_cannot_be_approved(
     # However it got there (sent to review before this rule existed): approving refuses.
     TestRun.objects.filter(pk=run.pk).update(status=TestRun.Status.IN_REVIEW)
     with pytest.raises(services.WorkflowError, match="Incomplete"):
-        services.publish_run(run, reviewer, public_base_url="http://testserver")
+        services.publish_run(run, reviewer)
     assert not run.reports.exists()
     run.refresh_from_db()
     assert run.status == TestRun.Status.IN_REVIEW
