@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed-run
 
 # Installs, migrates, loads the demo data and the default plan, starts Daphne on 127.0.0.1:8000.
 run: $(VENV)/.installed-run
+	@echo "Starting a DEVELOPMENT server (by default DEBUG on, SQLite, demo logins): not for production; docs/deploy.md says how to deploy."
 	@$(PY) manage.py check --tag reports --fail-level ERROR
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo

@@ -255,6 +255,9 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # check --deploy asks for preload (W021): off by choice, so not a warning.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_REFERRER_POLICY = "same-origin"
+# The DEBUG error page masks the passwords inside DATABASE_URL, REDIS_URL and the like.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "chargers.error_reports.PortalExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "chargers.error_reports.PortalExceptionReporter"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Server ---------------------------------------------------------------------------
