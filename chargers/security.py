@@ -155,6 +155,25 @@ def server_material() -> Any:
     )
 
 
+def _lab(purpose: str) -> pki.Issued:
+    row = LabCertificate.objects.filter(purpose=purpose).first()
+    if row is None:
+        return ensure_lab_pki()[purpose]
+    return _issued(row)
+
+
+def sign_certificate_request(charge_point_id: str, csr: str) -> str:
+    """SignCertificate (whitepaper 4.1.7): the lab root signs the charger's CSR, whose
+    subject must name it (CN = chargePointId, O = ``OCPP_CPO_NAME`` when set). Returns the
+    chain for CertificateSigned; raises pki.CsrRefused."""
+    return pki.sign_csr(csr, _lab(Purpose.ROOT), charge_point_id, settings.OCPP_CPO_NAME)
+
+
+def firmware_signing() -> pki.Issued:
+    """The lab's firmware-signing certificate and key (SignedUpdateFirmware)."""
+    return _lab(Purpose.FIRMWARE_SIGNING)
+
+
 def add_manufacturer_ca(
     charger_model: ChargerModel, pem: str, *, uploaded_by: Any = None
 ) -> ManufacturerCertificate:

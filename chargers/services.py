@@ -586,6 +586,36 @@ COMMAND_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "ClearChargingProfile": {"id": 1},
     "GetCompositeSchedule": {"connectorId": 1, "duration": 3600, "chargingRateUnit": "A"},
+    # The security extension (whitepaper edition 3).
+    "ExtendedTriggerMessage": {"requestedMessage": "SignChargePointCertificate"},
+    "CertificateSigned": {"certificateChain": "-----BEGIN CERTIFICATE-----\n..."},
+    "InstallCertificate": {
+        "certificateType": "CentralSystemRootCertificate",
+        "certificate": "-----BEGIN CERTIFICATE-----\n...",
+    },
+    "GetInstalledCertificateIds": {"certificateType": "CentralSystemRootCertificate"},
+    "DeleteCertificate": {
+        "certificateHashData": {
+            "hashAlgorithm": "SHA256",
+            "issuerNameHash": "0" * 64,
+            "issuerKeyHash": "0" * 64,
+            "serialNumber": "1",
+        }
+    },
+    "GetLog": {
+        "logType": "SecurityLog",
+        "requestId": 1,
+        "log": {"remoteLocation": "ftp://user:password@127.0.0.1/diagnostics/"},
+    },
+    "SignedUpdateFirmware": {
+        "requestId": 1,
+        "firmware": {
+            "location": "http://127.0.0.1:8000/firmware/image.bin",
+            "retrieveDateTime": "2026-01-01T00:00:00Z",
+            "signingCertificate": "-----BEGIN CERTIFICATE-----\n...",
+            "signature": "MEUCIQ...",
+        },
+    },
 }
 CSMS_ACTIONS = tuple(COMMAND_EXAMPLES)
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from chargers import runs
+from chargers import pki, runs
 from chargers.models import ChargePoint, FirmwareImage, FirmwareVersion, Transfer, TransferLocation
 from chargers.services import CommandPayloadError
 
@@ -228,6 +228,10 @@ PLACEHOLDERS = {
     "{diagnostics:ftp}": "the run's diagnostics upload location over FTP",
     "{transaction:ongoing}": "the transactionId of the transaction running on the charge "
     "point when the command is sent ({transaction:ongoing:N}: on connector N)",
+    "{lab:root}": "the lab root CA certificate (PEM) the portal's TLS port chains to",
+    "{firmware:signing-certificate}": "the lab's firmware-signing certificate (PEM)",
+    "{firmware:signature}": "the lab's signature (base64) over the {firmware:valid} image",
+    "{firmware:bad-signature}": "a well-formed signature that does not match the image",
 }
 TRANSACTION_PLACEHOLDER = re.compile(r"^\{transaction:ongoing(?::(\d+))?\}$")
 
@@ -280,6 +284,24 @@ def resolve_placeholders(run: Any, payload: Any, base_url: str) -> Any:
         return ongoing.pk
     if payload == "{firmware:unreachable}":
         return UNREACHABLE_LOCATION
+    if payload in {"{lab:root}", "{firmware:signing-certificate}"}:
+        from chargers import security
+
+        if payload == "{lab:root}":
+            return security.lab_root_pem()
+        return security.firmware_signing().certificate_pem
+    if payload in {"{firmware:signature}", "{firmware:bad-signature}"}:
+        from chargers import security
+
+        target = target_image(run)
+        if target is None:
+            return payload  # the console says to upload one first
+        with target.file.open("rb") as stored:
+            content = stored.read()
+        if payload == "{firmware:bad-signature}":
+            # Signed by the right key over other bytes: well-formed, and wrong (TC_081).
+            content += b"\x00tampered"
+        return pki.sign_firmware(content, security.firmware_signing())
     if payload == "{firmware:corrupt}":
         image = corrupt_image_for(run.firmware_version)
         return http_url(firmware_location(charge_point, image, run), base_url)

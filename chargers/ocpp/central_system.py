@@ -22,12 +22,12 @@ from channels.db import database_sync_to_async
 from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallResult, _validate_payload
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as OcppChargePoint
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from chargers import services
+from chargers import pki, security, services
 from chargers.faults import FaultRule, FaultRules
 from chargers.models import Frame
 from chargers.ocpp import frames
@@ -105,6 +105,9 @@ class CentralSystem(OcppChargePoint):
         # Injected faults that change answers (chargers.faults), and answers they delay.
         self._faults = FaultRules()
         self._late_answers: set[asyncio.Task[None]] = set()
+        # CertificateSigned chains to send after SignCertificate answers: unique id -> chain.
+        self._signed_chains: dict[str, str] = {}
+        self._follow_ups: set[asyncio.Task[Any]] = set()
 
     def set_context(self, run_id: int | None, step_result_id: int | None) -> None:
         self.run_id, self.step_result_id = run_id, step_result_id
@@ -410,6 +413,51 @@ class CentralSystem(OcppChargePoint):
         self, status: str
     ) -> call_result.FirmwareStatusNotification:
         return call_result.FirmwareStatusNotification()
+
+    # --- the security extension (whitepaper edition 3): stored as frames, judged there --
+
+    @on(Action.security_event_notification)
+    async def on_security_event_notification(
+        self, **payload: Any
+    ) -> call_result.SecurityEventNotification:
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    async def on_log_status_notification(self, **payload: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    async def on_signed_firmware_status_notification(
+        self, **payload: Any
+    ) -> call_result.SignedFirmwareStatusNotification:
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.sign_certificate)
+    async def on_sign_certificate(
+        self, csr: str, call_unique_id: str, **_: Any
+    ) -> call_result.SignCertificate:
+        """Whitepaper 4.1.7 (TC_074): the lab CA signs the CSR after checking that its
+        subject names this charge point; the chain follows in CertificateSigned. A CSR
+        the CA will not sign is answered Rejected (the reason is noted on the frame)."""
+        try:
+            chain = await database_sync_to_async(security.sign_certificate_request)(self.id, csr)
+        except pki.CsrRefused as refused:
+            if (frame := self._answering.get(call_unique_id)) is not None:
+                frame.validation_error = f"CSR not signed: {refused}"
+            return call_result.SignCertificate(status="Rejected")
+        self._signed_chains[call_unique_id] = chain
+        return call_result.SignCertificate(status="Accepted")
+
+    @after(Action.sign_certificate)
+    async def after_sign_certificate(self, call_unique_id: str, **_: Any) -> None:
+        chain = self._signed_chains.pop(call_unique_id, None)
+        if chain is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.send_command("CertificateSigned", {"certificateChain": chain})
+        )
+        self._follow_ups.add(task)
+        task.add_done_callback(self._follow_ups.discard)
 
 
 async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ssl
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chargers.simulator.misbehaviours import check_misbehaviours
+from chargers.simulator.security import tls_context
 
 # Called with ("send" | "recv", raw frame) for every OCPP frame on the wire.
 FrameObserver = Callable[[str, str], None]
@@ -44,6 +44,11 @@ class ChargerConfig:
     response_timeout: float = 30  # real seconds to wait for the CSMS's answer
     transfer_timeout: float = 10  # real seconds for a firmware download or diagnostics upload
     on_frame: FrameObserver | None = None
+    # Security profiles 2 and 3 (wss://): the root(s) the charger pins, PEM (None: the
+    # system's); its client certificate and key, PEM (profile 3); the CpoName of its CSRs.
+    ca_certificates: str | None = None
+    client_certificate: str | None = None
+    cpo_name: str = ""
     # wss:// only: a PEM file of the CA to trust (a lab's private certificate) instead of
     # the system's.
     ca_file: str | None = None
@@ -65,7 +70,12 @@ class ChargerConfig:
         """Options for ``websockets.connect``: the TLS context and the address to dial."""
         options: dict[str, Any] = {}
         if urllib.parse.urlsplit(self.url).scheme == "wss":
-            options["ssl"] = ssl.create_default_context(cafile=self.ca_file)
+            options["ssl"] = tls_context(
+                self.ca_file,
+                self.ca_certificates,
+                self.client_certificate,
+                accept_invalid="accept-invalid-server-certificate" in self.misbehaviours,
+            )
         elif self.ca_file is not None:
             raise ValueError("a CA file is for wss:// URLs")
         if self.connect_to is not None:

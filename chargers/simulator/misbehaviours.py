@@ -25,6 +25,11 @@ MISBEHAVIOURS: dict[str, str] = {
     "unknown-action": "after booting, sends a CALL of an action OCPP 1.6 does not have",
     "boot-retry-too-soon": "after a Pending/Rejected boot, retries after a tenth of the interval",
     "meter-values-out-of-order": "MeterValues queued while offline are delivered newest first",
+    "accept-invalid-server-certificate": (
+        "over wss://, accepts any server certificate (unknown CA, expired, another host name)"
+    ),
+    "no-security-event": "sends no SecurityEventNotification (e.g. after a refused handshake)",
+    "install-bad-signature": "installs a firmware image whose signature does not verify",
 }
 
 

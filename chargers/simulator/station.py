@@ -32,6 +32,7 @@ from chargers.simulator.config import ChargerConfig
 from chargers.simulator.configuration import Configuration
 from chargers.simulator.errors import ConnectionRefused
 from chargers.simulator.scenarios import SCENARIOS, Scenario
+from chargers.simulator.security import SecurityExtension, security_event_for
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class _Link:
     reader: asyncio.Task[None] | None = None
 
 
-class ChargeStation(ChargePoint):
+class ChargeStation(ChargePoint, SecurityExtension):
     """The charger's own life: connection, boot, heartbeats, connectors and sessions.
 
     SimulatedCharger adds the answers to the CSMS's calls; scenarios drive the methods under
@@ -262,6 +263,8 @@ class ChargeStation(ChargePoint):
                 await self._flush_queue()
                 await self._announce_unreported()
                 self._online.set()
+                # Events noted while offline (a server certificate refused) go out now.
+                self._spawn(self.report_security_events())
                 if not ready.done():
                     ready.set_result(None)
                     self._spawn(self._misbehave_after_first_boot())
@@ -309,6 +312,9 @@ class ChargeStation(ChargePoint):
         except InvalidURI as error:
             raise ConnectionRefused(f"{url} is not a websocket URL: {error}") from error
         except (OSError, InvalidHandshake, TimeoutError) as error:
+            if (event := security_event_for(error)) is not None:
+                # Reported once connected again (whitepaper: InvalidCentralSystemCertificate).
+                self.note_security_event(*event)
             raise ConnectionRefused(f"could not connect to {url}: {error}") from error
         if ws.subprotocol != SUBPROTOCOL:
             await ws.close()
