@@ -17,7 +17,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from certification import services
+from certification import plan_data, services
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
 from certification.reports.worker import (
     ReportRenderError,
@@ -53,6 +53,9 @@ class TestStepSerializer(serializers.ModelSerializer):
             "judge_params",
             "mandatory",
             "na_reasons",
+            "applies_when",
+            "octt_ids",
+            "spec_sections",
         ]
 
 
@@ -61,13 +64,51 @@ class TestPlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TestPlan
-        fields = ["id", "name", "version", "ocpp_version", "description", "based_on", "steps"]
+        fields = [
+            "id",
+            "name",
+            "version",
+            "status",
+            "published_at",
+            "ocpp_version",
+            "description",
+            "based_on",
+            "steps",
+        ]
 
 
 class TestPlanViewSet(viewsets.ReadOnlyModelViewSet):
+    """Plan versions. A lab shares a plan as JSON: ``export/`` gives it, ``import/`` makes a
+    new draft version of it, ``publish/`` offers a draft to new runs."""
+
     serializer_class = TestPlanSerializer
     permission_classes = [permissions.IsAuthenticated, EngineersOnly]
     queryset = TestPlan.objects.prefetch_related("steps").order_by("name", "-version")
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, pk: str) -> Response:
+        """The plan version as the JSON document another portal imports."""
+        return Response(plan_data.export_plan(self.get_object()))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: TestPlanSerializer})
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_plan(self, request: Request) -> Response:
+        """A plan document (as ``export/`` gives it) becomes a new draft version."""
+        try:
+            plan = services.import_plan(request.data, request.user)
+        except plan_data.PlanDataError as error:
+            raise ValidationError({"document": str(error)}) from None
+        return Response(TestPlanSerializer(plan).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=TestPlanSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str) -> Response:
+        try:
+            plan = services.publish_plan(self.get_object(), request.user)
+        except services.WorkflowError as error:
+            raise Conflict(str(error)) from None
+        return Response(TestPlanSerializer(plan).data)
 
 
 class StepResultSerializer(serializers.ModelSerializer):
@@ -231,6 +272,7 @@ class TestRunSerializer(serializers.ModelSerializer):
             "firmware_version",
             "charge_point",
             "plan",
+            "declaration",
             "tester",
             "status",
             "outcome",
@@ -239,7 +281,14 @@ class TestRunSerializer(serializers.ModelSerializer):
             "notes",
             "created_at",
         ]
-        read_only_fields = ["charger_model", "status", "started_at", "finished_at", "created_at"]
+        read_only_fields = [
+            "charger_model",
+            "declaration",
+            "status",
+            "started_at",
+            "finished_at",
+            "created_at",
+        ]
 
     def get_outcome(self, run: TestRun) -> str:
         return run.outcome().outcome.value
@@ -258,13 +307,16 @@ class TestRunSerializer(serializers.ModelSerializer):
         return data
 
     def create(self, validated_data: dict[str, Any]) -> TestRun:
-        return services.create_run(
-            charge_point=validated_data["charge_point"],
-            plan=validated_data["plan"],
-            tester=self.context["request"].user,
-            firmware_version=validated_data["firmware_version"],
-            notes=validated_data.get("notes", ""),
-        )
+        try:
+            return services.create_run(
+                charge_point=validated_data["charge_point"],
+                plan=validated_data["plan"],
+                tester=self.context["request"].user,
+                firmware_version=validated_data["firmware_version"],
+                notes=validated_data.get("notes", ""),
+            )
+        except services.WorkflowError as error:
+            raise ValidationError({"plan": str(error)}) from None
 
 
 STEP = r"steps/(?P<number>\d+)"

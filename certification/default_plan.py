@@ -31,10 +31,41 @@ def trigger(kind: str, connector: int | None = None) -> dict[str, Any]:
     return cmd(label, "TriggerMessage", payload)
 
 
+# Applicability conditions (certification.applicability) and the N/A reasons they give
+# (TestStep.na_reasons: the report prints the text).
+FIXED_CABLE = {
+    "code": "fixed_cable",
+    "text": "The charger has a fixed cable: there is no socket lock to release.",
+}
+SOCKET_OUTLET = {"fact": "outlet", "is": "socket", "na_reason": "fixed_cable"}
+NO_RFID_READER = {
+    "code": "no_rfid_reader",
+    "text": "The charger has no RFID reader to present a card at.",
+}
+RFID_READER = {"fact": "rfid_reader", "is": True, "na_reason": "no_rfid_reader"}
+
+
+def profile_not_supported(name: str, words: str) -> dict[str, Any]:
+    """The N/A reason of a step whose feature profile the charger does not support."""
+    return {
+        "code": f"no_{name}",
+        "text": f"The charger does not support the {words} profile.",
+    }
+
+
+def profile(name: str) -> dict[str, Any]:
+    """The step needs a feature profile the charger may not support (OCPP 1.6 §3.1)."""
+    return {"fact": "profiles", "includes": name, "na_reason": f"no_{name}"}
+
+
+# Each step names the OCA compliance test cases for a charge point it covers ("octt": the
+# TC_xxx_CS ids without the suffix) and the OCPP 1.6 edition 2 sections it checks ("spec").
 STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Boot charging station",
+        "octt": ["TC_001", "TC_002"],
+        "spec": ["4.2 Boot Notification", "4.9 Status Notification", "4.6 Heartbeat"],
         "description": "The charge station boots, is accepted and reports every connector. "
         "[TC_001, TC_002]",
         "manual_actions": "Power-cycle the charge station.\n"
@@ -50,6 +81,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Change availability",
+        "octt": ["TC_013", "TC_014", "TC_034"],
+        "spec": ["5.2 Change Availability", "4.9 Status Notification"],
         "description": "The connector follows ChangeAvailability. [TC_013, TC_014, TC_034]",
         "expected_sequence": "ChangeAvailability(1, Inoperative) → Accepted → StatusNotification "
         "Unavailable; ChangeAvailability(1, Operative) → Accepted → StatusNotification "
@@ -71,6 +104,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Get Configuration",
+        "octt": ["TC_019_1", "TC_019_2"],
+        "spec": ["5.8 Get Configuration", "9.1 Core Profile"],
         "description": "Every key required by the supported profiles is reported. [TC_019]",
         "expected_sequence": "GetConfiguration() lists every required key; GetConfiguration"
         "(key list) answers the known keys with unknownKey empty.",
@@ -87,6 +122,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Change Configuration",
+        "octt": ["TC_021", "TC_040_1", "TC_040_2"],
+        "spec": ["5.3 Change Configuration", "9.1 Core Profile"],
         "description": "A changed key reads back; unknown keys and invalid values are refused. "
         "[TC_021, TC_040]",
         "expected_sequence": "ChangeConfiguration(MeterValueSampleInterval, 30) → Accepted and "
@@ -112,6 +149,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Heartbeat",
+        "octt": ["TC_001"],
+        "spec": ["4.6 Heartbeat", "9.1 Core Profile: HeartbeatInterval"],
         "description": "Heartbeats arrive at the configured interval. [TC_001 step 7]",
         "manual_actions": "Leave the charge station idle for at least three heartbeat intervals.",
         "expected_sequence": "Heartbeat every HeartbeatInterval seconds (a charger may skip one "
@@ -122,6 +161,15 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Charging Session - Local - Plugin first",
+        "octt": ["TC_003", "TC_068"],
+        "spec": [
+            "4.1 Authorize",
+            "4.8 Start Transaction",
+            "4.7 Meter Values",
+            "4.10 Stop Transaction",
+        ],
+        "applies_when": [RFID_READER],
+        "na_reasons": [NO_RFID_READER],
         "description": "A local session, cable first. [TC_003, TC_068]",
         "manual_actions": "Plug in the cable.\nPresent an accepted card.\n"
         "Let it charge for a few sample intervals.\nPresent the same card.\nUnplug.",
@@ -132,6 +180,15 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Charging Session - Local - Identification first - Connection Loss",
+        "octt": ["TC_004_1", "TC_036", "TC_038"],
+        "spec": [
+            "4.8 Start Transaction",
+            "4.7 Meter Values",
+            "4.10 Stop Transaction",
+            "Local Authorization & Offline Behavior",
+        ],
+        "applies_when": [RFID_READER],
+        "na_reasons": [NO_RFID_READER],
         "description": "Meter values queued while offline arrive in order. "
         "[TC_004_1, TC_036, TC_038]",
         "manual_actions": "Present an accepted card.\nPlug in the cable.\n"
@@ -145,6 +202,10 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Charging session - Local - Identification first - Connection TimeOut",
+        "octt": ["TC_004_2"],
+        "spec": ["4.1 Authorize", "9.1 Core Profile: ConnectionTimeOut"],
+        "applies_when": [RFID_READER],
+        "na_reasons": [NO_RFID_READER],
         "description": "Without a cable the authorization lapses after ConnectionTimeOut. "
         "[TC_004_2]",
         "manual_actions": "Present an accepted card.\nDo not plug in; wait for the connector "
@@ -164,6 +225,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Hard Reset - During Charging session",
+        "octt": ["TC_015"],
+        "spec": ["5.14 Reset", "4.10 Stop Transaction", "4.2 Boot Notification"],
         "description": "A hard reset stops the session and reboots. [TC_015]",
         "manual_actions": "Start a charging session.\nSend the hard reset.",
         "expected_sequence": "Reset(Hard) → Accepted → StopTransaction reason HardReset → "
@@ -175,6 +238,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Hard Reset - No charging session",
+        "octt": ["TC_013"],
+        "spec": ["5.14 Reset", "4.2 Boot Notification"],
         "description": "An idle hard reset reboots once. [TC_013]",
         "expected_sequence": "Reset(Hard) → Accepted → BootNotification → SN Available per "
         "connector; an Inoperative connector stays Unavailable. Reboots are counted.",
@@ -184,6 +249,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Soft Reset - During Charging session",
+        "octt": ["TC_016"],
+        "spec": ["5.14 Reset", "4.10 Stop Transaction"],
         "description": "A soft reset stops the session. [TC_016]",
         "manual_actions": "Start a charging session.\nSend the soft reset.",
         "expected_sequence": "As step 9 with reason SoftReset; BootNotification is optional.",
@@ -193,6 +260,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Soft Reset - No charging session",
+        "octt": ["TC_014"],
+        "spec": ["5.14 Reset"],
         "description": "An idle soft reset. [TC_014]",
         "expected_sequence": "As step 10; BootNotification optional.",
         "commands": [cmd("Soft reset", "Reset", {"type": "Soft"})],
@@ -201,6 +270,10 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Charging session - Local - Unauthorized",
+        "octt": ["TC_023_1", "TC_023_2", "TC_023_3"],
+        "spec": ["4.1 Authorize"],
+        "applies_when": [RFID_READER],
+        "na_reasons": [NO_RFID_READER],
         "description": "An unknown or blocked card starts nothing. [TC_023]",
         "manual_actions": "Plug in the cable.\nPresent an unknown or blocked card.",
         "expected_sequence": "SN Preparing → Authorize → Invalid (or Blocked/Expired) → no "
@@ -210,6 +283,13 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Charging session - Remote Start and Stop Transaction - Cable first",
+        "octt": ["TC_010", "TC_012"],
+        "spec": [
+            "5.11 Remote Start Transaction",
+            "5.12 Remote Stop Transaction",
+            "4.8 Start Transaction",
+            "4.10 Stop Transaction",
+        ],
         "description": "Remote start and stop with the cable plugged in first. [TC_010, TC_012]",
         "manual_actions": "Plug in the cable.\nSend the remote start.\n"
         "Send the remote stop with the transactionId.",
@@ -231,6 +311,9 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Charging session - Remote Start Transaction - Request first - Unlock Connector",
+        "octt": ["TC_011_1", "TC_018_1"],
+        "spec": ["5.11 Remote Start Transaction", "5.18 Unlock Connector", "4.10 Stop Transaction"],
+        "applies_when": [SOCKET_OUTLET],
         "description": "Remote start before the cable, then unlock. N/A for a fixed cable. "
         "[TC_011_1, TC_018_1]",
         "manual_actions": "Send the remote start.\nPlug in the cable.\nSend the unlock.\nUnplug.",
@@ -244,16 +327,13 @@ STEPS: list[dict[str, Any]] = [
             cmd("Unlock connector 1", "UnlockConnector", {"connectorId": 1}),
         ],
         "judge_rule": "remote_start_unlock",
-        "na_reasons": [
-            {
-                "code": "fixed_cable",
-                "text": "The charger has a fixed cable: there is no socket lock to release.",
-            }
-        ],
+        "na_reasons": [FIXED_CABLE],
     },
     {
         "profile": "Core",
         "title": "Hardware related notification / error condition",
+        "octt": ["TC_041", "TC_024"],
+        "spec": ["4.9 Status Notification"],
         "description": "A fault is reported and cleared. [TC_041, TC_024]",
         "manual_actions": "Cause a fault (e.g. trip the ground-fault protection).\n"
         "Clear the fault.",
@@ -264,6 +344,10 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Firmware Management",
         "title": "Remote Firmware update - Download failed",
+        "octt": ["TC_044_2"],
+        "spec": ["5.19 Update Firmware", "4.5 Firmware Status Notification"],
+        "applies_when": [profile("FirmwareManagement")],
+        "na_reasons": [profile_not_supported("FirmwareManagement", "Firmware Management")],
         "description": "A firmware location that cannot be reached. [TC_044_2]",
         "expected_sequence": "UpdateFirmware(unreachable location, retries 0) → FSN Downloading "
         "(optional) → FSN DownloadFailed; the charger keeps its firmware and stays Available.",
@@ -279,6 +363,10 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Firmware Management",
         "title": "Remote Firmware update - Installation failed",
+        "octt": ["TC_044_3"],
+        "spec": ["5.19 Update Firmware", "4.5 Firmware Status Notification"],
+        "applies_when": [profile("FirmwareManagement")],
+        "na_reasons": [profile_not_supported("FirmwareManagement", "Firmware Management")],
         "description": "A corrupt image of the model's file type. [TC_044_3]",
         "manual_actions": "Send the UpdateFirmware below: the portal serves a corrupt image of "
         "the model's file type.",
@@ -301,6 +389,14 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Firmware Management",
         "title": "Remote Firmware update - Download & install",
+        "octt": ["TC_044_1"],
+        "spec": [
+            "5.19 Update Firmware",
+            "4.5 Firmware Status Notification",
+            "4.2 Boot Notification",
+        ],
+        "applies_when": [profile("FirmwareManagement")],
+        "na_reasons": [profile_not_supported("FirmwareManagement", "Firmware Management")],
         "description": "A valid image is installed and reported. [TC_044_1]",
         "manual_actions": "Upload the image to install to its firmware version (charger "
         "model page) before the step; the UpdateFirmware below serves the newest one.",
@@ -323,6 +419,10 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Firmware Management",
         "title": "Remote get diagnostics report",
+        "octt": ["TC_045_1"],
+        "spec": ["5.9 Get Diagnostics", "4.4 Diagnostics Status Notification"],
+        "applies_when": [profile("FirmwareManagement")],
+        "na_reasons": [profile_not_supported("FirmwareManagement", "Firmware Management")],
         "description": "The diagnostics file is uploaded to the location. [TC_045_1]",
         "manual_actions": "Send GetDiagnostics over HTTP or FTP: the portal receives the file.",
         "expected_sequence": "GetDiagnostics(location) → fileName → DSN Uploading → DSN "
@@ -336,6 +436,10 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Firmware Management",
         "title": "Remote get diagnostics - fail",
+        "octt": ["TC_045_2"],
+        "spec": ["5.9 Get Diagnostics", "4.4 Diagnostics Status Notification"],
+        "applies_when": [profile("FirmwareManagement")],
+        "na_reasons": [profile_not_supported("FirmwareManagement", "Firmware Management")],
         "description": "An invalid location makes the upload fail. [TC_045_2]",
         "expected_sequence": "GetDiagnostics(invalid location, retries 0) → DSN Uploading "
         "(optional) → DSN UploadFailed; the charger keeps working.",
@@ -351,6 +455,8 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Core",
         "title": "Clear cache",
+        "octt": ["TC_061"],
+        "spec": ["5.4 Clear Cache", "4.1 Authorize"],
         "description": "After ClearCache a known card is authorized again. [TC_061]",
         "preconditions": "LocalPreAuthorize=true and the card used in the cache.",
         "manual_actions": "Send ClearCache.\nPresent the same card as before.",
@@ -362,6 +468,10 @@ STEPS: list[dict[str, Any]] = [
     {
         "profile": "Remote Trigger",
         "title": "TriggerMessage",
+        "octt": ["TC_054", "TC_055"],
+        "spec": ["5.17 Trigger Message"],
+        "applies_when": [profile("RemoteTrigger")],
+        "na_reasons": [profile_not_supported("RemoteTrigger", "Remote Trigger")],
         "description": "Every message kind can be triggered. [TC_054, TC_055]",
         "expected_sequence": "TriggerMessage for BootNotification, Heartbeat, StatusNotification, "
         "MeterValues, DiagnosticsStatusNotification, FirmwareStatusNotification → Accepted and "

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from certification import plan_data
 from certification.models import TestPlan, TestRun, TestStep, Verdict
 from chargers import faults
 from chargers.models import ChargePoint, FirmwareVersion, InjectedFault
@@ -27,8 +28,9 @@ class RunCreateForm(forms.ModelForm):
         assert isinstance(charge_point, forms.ModelChoiceField)
         assert isinstance(plan, forms.ModelChoiceField)
         charge_point.queryset = ChargePoint.objects.filter(enabled=True)
-        plan.queryset = TestPlan.objects.all()
-        latest = TestPlan.objects.order_by("name", "-version").first()
+        published = TestPlan.objects.filter(status=TestPlan.Status.PUBLISHED)
+        plan.queryset = published
+        latest = published.order_by("name", "-version").first()
         if latest and not self.initial.get("plan"):
             self.initial["plan"] = latest.pk
 
@@ -70,6 +72,8 @@ class SkipForm(forms.Form):
 
 
 class StepForm(forms.ModelForm):
+    """A step of a draft plan; the checks are plan_data's, the same as a JSON import's."""
+
     class Meta:
         model = TestStep
         fields = [
@@ -85,6 +89,9 @@ class StepForm(forms.ModelForm):
             "judge_params",
             "mandatory",
             "na_reasons",
+            "applies_when",
+            "octt_ids",
+            "spec_sections",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
@@ -93,30 +100,41 @@ class StepForm(forms.ModelForm):
             "expected_sequence": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def clean_na_reasons(self) -> Any:
-        reasons = self.cleaned_data["na_reasons"] or []
-        if not isinstance(reasons, list) or not all(
-            isinstance(r, dict) and isinstance(r.get("code"), str) and r["code"].strip()
-            for r in reasons
-        ):
-            raise forms.ValidationError('A list of {"code", "text"} objects.')
-        return reasons
+    def _checked(self, check: Any, *values: Any) -> Any:
+        try:
+            return check(*values)
+        except plan_data.PlanDataError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def clean_commands(self) -> Any:
-        from chargers.services import CommandPayloadError, validate_command
-        from chargers.transfers import placeholder_example
+        return self._checked(plan_data.check_commands, self.cleaned_data["commands"])
 
-        commands = self.cleaned_data["commands"]
-        if not isinstance(commands, list):
-            raise forms.ValidationError('A list of {"label", "action", "payload"} objects.')
-        for index, command in enumerate(commands, start=1):
-            if not isinstance(command, dict) or "action" not in command:
-                raise forms.ValidationError(f"Command {index} needs an action.")
+    def clean_na_reasons(self) -> Any:
+        return self._checked(plan_data.check_na_reasons, self.cleaned_data["na_reasons"])
+
+    def clean(self) -> dict[str, Any]:
+        """Each applicability condition names one of the step's N/A reasons."""
+        cleaned = super().clean() or {}
+        if "applies_when" in cleaned and "na_reasons" in cleaned:
             try:
-                validate_command(command["action"], placeholder_example(command.get("payload", {})))
-            except CommandPayloadError as error:
-                raise forms.ValidationError(f"Command {index}: {error}") from None
-        return commands
+                cleaned["applies_when"] = plan_data.check_conditions(
+                    cleaned["applies_when"], cleaned["na_reasons"]
+                )
+            except plan_data.PlanDataError as error:
+                self.add_error("applies_when", str(error))
+        return cleaned
+
+    def clean_octt_ids(self) -> Any:
+        return self._checked(plan_data.check_octt_ids, self.cleaned_data["octt_ids"])
+
+    def clean_spec_sections(self) -> Any:
+        return self._checked(plan_data.check_spec_sections, self.cleaned_data["spec_sections"])
+
+
+class PlanImportForm(forms.Form):
+    document = forms.FileField(
+        label="Plan (JSON)", help_text=f'A plan exported by a portal ("{plan_data.FORMAT}").'
+    )
 
 
 class FaultForm(forms.Form):

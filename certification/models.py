@@ -149,8 +149,16 @@ class TestPlan(models.Model):
 
     __test__ = False  # not a pytest test class
 
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
     name = models.CharField(max_length=120)
     version = models.PositiveIntegerField(default=1)
+    # A copy or an import starts as a draft that engineers edit; publishing freezes it and
+    # makes it available to new runs. Plans installed by code are published as installed.
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PUBLISHED)
+    published_at = models.DateTimeField(null=True, blank=True)
     ocpp_version = models.CharField("OCPP version", max_length=10, default="1.6")
     description = models.TextField(blank=True)
     based_on = models.ForeignKey(
@@ -180,6 +188,10 @@ class TestPlan(models.Model):
 
     def is_in_use(self) -> bool:
         return self.runs.exists()
+
+    def is_editable(self) -> bool:
+        """A draft no run uses; a published version is changed by copying it."""
+        return self.status == self.Status.DRAFT and not self.is_in_use()
 
 
 class TestStep(models.Model):
@@ -214,6 +226,25 @@ class TestStep(models.Model):
         help_text='The reasons the step may be N/A: [{"code": "fixed_cable", "text": "The '
         'charger has a fixed cable."}]. A mandatory step N/A for any other reason leaves the '
         "run Incomplete.",
+    )
+    # [{"fact": "outlet", "is": "socket", "na_reason": "fixed_cable"}]: all must hold for the
+    # step to apply to a charger (certification.applicability); each names the code of one of
+    # na_reasons, which the step is pre-filled N/A with when the condition does not hold.
+    applies_when = models.JSONField(
+        "applicability conditions",
+        default=list,
+        blank=True,
+        help_text="Conditions on the charger's capability declaration; each names the code "
+        "of the N/A reason given when it does not hold.",
+    )
+    octt_ids = models.JSONField(
+        "OCTT test cases", default=list, blank=True, help_text='OCA 1.6 ids, e.g. ["TC_011_1"].'
+    )
+    spec_sections = models.JSONField(
+        "specification sections",
+        default=list,
+        blank=True,
+        help_text='OCPP 1.6 edition 2 sections checked, e.g. ["5.18 Unlock Connector"].',
     )
 
     class Meta:
@@ -273,6 +304,14 @@ class TestRun(models.Model):
         "chargers.ChargePoint", on_delete=models.PROTECT, related_name="runs"
     )
     plan = models.ForeignKey(TestPlan, on_delete=models.PROTECT, related_name="runs")
+    declaration = models.ForeignKey(
+        "chargers.CapabilityDeclaration",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="runs",
+        help_text="The locked capability declaration the run chose its steps by.",
+    )
     tester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs_tested"
     )

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from certification import judge
+from certification.applicability import Applicability, evaluate, parse_conditions
+from certification.coverage import ProfileCoverage, StepCoverage, coverage_table
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
 from certification.judge import identity
 from certification.judge.types import Severity
@@ -31,6 +33,7 @@ from certification.models import (
 )
 from chargers import runs
 from chargers.models import (
+    CapabilityDeclaration,
     ChargePoint,
     Command,
     ConnectionEvent,
@@ -40,8 +43,9 @@ from chargers.models import (
     Transfer,
     User,
     charge_point_group,
+    model_facts,
 )
-from chargers.services import end_faults_of_step, group_send_from_sync
+from chargers.services import end_faults_of_step, group_send_from_sync, locked_declaration
 
 
 class WorkflowError(Exception):
@@ -73,20 +77,28 @@ def install_default_plan() -> TestPlan:
                 judge_params=step.get("judge_params", {}),
                 mandatory=step.get("mandatory", True),
                 na_reasons=step.get("na_reasons", []),
+                applies_when=step.get("applies_when", []),
+                octt_ids=step.get("octt", []),
+                spec_sections=step.get("spec", []),
             )
             for number, step in enumerate(STEPS, start=1)
         )
     return plan
 
 
+def _next_version(name: str) -> int:
+    return (TestPlan.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
+
+
 @transaction.atomic
 def copy_plan(plan: TestPlan, user: User | None, *, name: str | None = None) -> TestPlan:
-    """A new, editable version of ``plan`` (or a new plan when ``name`` is given)."""
+    """A new draft version of ``plan`` (or a new plan when ``name`` is given), editable
+    until it is published."""
     name = name or plan.name
-    latest = TestPlan.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
     copy = TestPlan.objects.create(
         name=name,
-        version=latest + 1,
+        version=_next_version(name),
+        status=TestPlan.Status.DRAFT,
         ocpp_version=plan.ocpp_version,
         description=plan.description,
         based_on=plan,
@@ -100,9 +112,41 @@ def copy_plan(plan: TestPlan, user: User | None, *, name: str | None = None) -> 
     return copy
 
 
+@transaction.atomic
+def publish_plan(plan: TestPlan, user: User | None) -> TestPlan:
+    """Freeze a draft version and offer it to new runs; runs of older versions keep theirs."""
+    plan = TestPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status == TestPlan.Status.PUBLISHED:
+        raise WorkflowError(f"{plan} is already published.")
+    if not plan.steps.exists():
+        raise WorkflowError(f"{plan} has no steps: add one before publishing.")
+    plan.status = TestPlan.Status.PUBLISHED
+    plan.published_at = timezone.now()
+    plan.save(update_fields=["status", "published_at"])
+    return plan
+
+
+@transaction.atomic
+def import_plan(document: object, user: User | None) -> TestPlan:
+    """A plan from its JSON document (plan_data.FORMAT), as a new draft version of the plan
+    of its name: nothing is written unless every step passes plan_data's checks."""
+    from certification import plan_data
+
+    fields, steps = plan_data.check_plan(document)
+    plan = TestPlan.objects.create(
+        **fields,
+        version=_next_version(fields["name"]),
+        status=TestPlan.Status.DRAFT,
+        created_by=user,
+    )
+    TestStep.objects.bulk_create(TestStep(plan=plan, **step) for step in steps)
+    return plan
+
+
 # --- Runs ----------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def create_run(
     *,
     charge_point: ChargePoint,
@@ -110,15 +154,96 @@ def create_run(
     tester: User,
     firmware_version: Any,
     notes: str = "",
+    declaration: CapabilityDeclaration | None = None,
+    prefill: bool = True,
 ) -> TestRun:
-    return TestRun.objects.create(
+    """A draft run. It pins the firmware's newest locked capability declaration (or the
+    one given, which must be locked and of that firmware), and every step the declaration
+    rules out is recorded at once as N/A with the plan's reason (``prefill=False``: not, for
+    a replayed recording that brings its own results)."""
+    if plan.status != TestPlan.Status.PUBLISHED:
+        raise WorkflowError(f"{plan} is a draft: publish it before a run uses it.")
+    if declaration is None:
+        declaration = locked_declaration(firmware_version)
+    elif not declaration.is_locked() or declaration.firmware_version_id != firmware_version.pk:
+        raise WorkflowError(
+            f"{declaration} is not a locked declaration of {firmware_version}: an engineer "
+            "locks it after review."
+        )
+    run = TestRun.objects.create(
         charge_point=charge_point,
         plan=plan,
         tester=tester,
         firmware_version=firmware_version,
         charger_model=firmware_version.charger_model,
+        declaration=declaration,
         notes=notes,
     )
+    if prefill:
+        prefill_not_applicable(run)
+    return run
+
+
+def run_facts(run: TestRun) -> dict[str, Any]:
+    """The answers applicability is decided by: the run's pinned declaration, or what the
+    catalog says of the model when the run has none (everything else unanswered)."""
+    if run.declaration is not None:
+        return run.declaration.facts()
+    return model_facts(run.charger_model)
+
+
+def step_applicability(run: TestRun, step: TestStep) -> Applicability:
+    return evaluate(parse_conditions(step.applies_when), run_facts(run))
+
+
+def run_coverage(run: TestRun) -> list[ProfileCoverage]:
+    """The OCTT cases the run's plan covers, per feature profile, by the final verdicts of
+    the latest attempts (certification.coverage)."""
+    latest = latest_results(run)
+    return coverage_table(
+        StepCoverage(
+            profile=step.profile,
+            octt_ids=tuple(step.octt_ids or ()),
+            verdict=latest[step.number].final_verdict if step.number in latest else "",
+        )
+        for step in run.plan.steps.all()
+    )
+
+
+def not_applicable_remark(step: TestStep, applicability: Applicability) -> str:
+    """The remark of a step the declaration rules out: the plan's wording of its reasons."""
+    texts = [step.na_reason_text(code) or code for code in applicability.na_reasons]
+    return "Not applicable: " + " ".join(texts)
+
+
+def prefill_not_applicable(run: TestRun) -> list[StepResult]:
+    """Record every step the declaration rules out, and that has no result yet, as N/A for
+    the condition's reason (one the plan allows, so the run's outcome counts it). No one
+    decided it: ``decided_by`` stays empty, and the engineer can still run the step, whose
+    new attempt then counts."""
+    done = set(run.results.values_list("step_id", flat=True))
+    now = timezone.now()
+    created = []
+    for step in run.plan.steps.all():
+        if step.pk in done:
+            continue
+        applicability = step_applicability(run, step)
+        if applicability.applies is not False:
+            continue
+        remark = not_applicable_remark(step, applicability)
+        created.append(
+            StepResult.objects.create(
+                run=run,
+                step=step,
+                attempt=1,
+                final_verdict=Verdict.NOT_APPLICABLE,
+                na_reason=applicability.na_reasons[0],
+                skip_reason=remark[:300],
+                remarks=remark,
+                decided_at=now,
+            )
+        )
+    return created
 
 
 def _begin_run(run: TestRun) -> None:
@@ -533,9 +658,12 @@ def _sent_location(result: StepResult, action: str, marker: str) -> bool:
 def run_settings(run: TestRun) -> judge.RunSettings:
     charge_point = run.charge_point
     tags = IdTag.objects.filter(charge_point=charge_point)
+    facts = run_facts(run)
+    profiles = facts.get("profiles")
     return judge.RunSettings(
-        connectors=run.charger_model.connectors,
-        can_unlock_connector=run.charger_model.can_unlock_connector(),
+        connectors=int(facts.get("connectors") or run.charger_model.connectors),
+        can_unlock_connector=facts.get("outlet") != "cable",
+        supported_profiles=tuple(profiles) if isinstance(profiles, list) else ("Core",),
         heartbeat_interval=charge_point.heartbeat_interval,
         accepted_id_tags=tuple(t.id_tag for t in tags if t.status == IdTag.Status.ACCEPTED),
         rejected_id_tags=tuple(t.id_tag for t in tags if t.status != IdTag.Status.ACCEPTED),
@@ -787,6 +915,8 @@ def run_report(run: TestRun) -> dict[str, Any]:
                 "remarks": result.remarks if result else "",
                 "findings": result.findings if result else [],
                 "measurements": result.measurements if result else {},
+                "octt_ids": list(step.octt_ids or []),
+                "spec_sections": list(step.spec_sections or []),
             }
         )
     verdicts = [s["final_verdict"] for s in steps]
@@ -819,6 +949,34 @@ def run_report(run: TestRun) -> dict[str, Any]:
             **run.outcome().as_summary(),
         },
         "steps": steps,
+        "declaration": declaration_data(run.declaration),
+        "coverage": [
+            {
+                "profile": row.profile,
+                "covered": row.covered,
+                "passed": len(row.passed),
+                "failed": len(row.failed),
+                "not_applicable": len(row.not_applicable),
+                "untested": len(row.untested),
+                "cases": row.cases,
+            }
+            for row in run_coverage(run)
+        ],
+    }
+
+
+def declaration_data(declaration: CapabilityDeclaration | None) -> dict[str, Any] | None:
+    """The pinned declaration as the report prints it: its version and every answer."""
+    if declaration is None:
+        return None
+    from chargers.services import DECLARATION_FIELDS
+
+    return {
+        "id": declaration.pk,
+        "version": declaration.version,
+        "locked_at": _iso(declaration.locked_at),
+        "locked_by": str(declaration.locked_by) if declaration.locked_by else None,
+        **{name: getattr(declaration, name) for name in DECLARATION_FIELDS},
     }
 
 

@@ -54,6 +54,14 @@ class PlanTable(tables.Table):
 
     class Meta:
         model = TestPlan
-        fields = ["name", "version", "ocpp_version", "step_count", "run_count", "created_at"]
+        fields = [
+            "name",
+            "version",
+            "status",
+            "ocpp_version",
+            "step_count",
+            "run_count",
+            "created_at",
+        ]
         order_by = ("name", "-version")
         empty_text = "No test plan."

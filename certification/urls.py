@@ -26,7 +26,10 @@ urlpatterns = [
     path("runs/<int:pk>/steps/<int:number>/decide/", views.step_decide, name="step-decide"),
     path("plans/", views.PlanListView.as_view(), name="plan-list"),
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
+    path("plans/import/", views.plan_import, name="plan-import"),
     path("plans/<int:pk>/copy/", views.plan_copy, name="plan-copy"),
+    path("plans/<int:pk>/publish/", views.plan_publish, name="plan-publish"),
+    path("plans/<int:pk>/export.json", views.plan_export, name="plan-export"),
     path("plans/<int:pk>/steps/new/", views.step_edit, name="step-create"),
     path("plans/<int:pk>/steps/<int:number>/edit/", views.step_edit, name="step-edit"),
 ]

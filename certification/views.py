@@ -14,11 +14,18 @@ from django.forms import ModelForm
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import CreateView
 
-from certification import filters, services, tables
-from certification.forms import DecisionForm, FaultForm, RunCreateForm, SkipForm, StepForm
+from certification import filters, plan_data, services, tables
+from certification.forms import (
+    DecisionForm,
+    FaultForm,
+    PlanImportForm,
+    RunCreateForm,
+    SkipForm,
+    StepForm,
+)
 from certification.models import Report, StepResult, TestPlan, TestRun, TestStep
 from chargers import services as charger_services
 from chargers import transfers
@@ -134,8 +141,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "all_actions": charger_services.CSMS_ACTIONS,
         "outcome": run.outcome(),
         "reports": visible(Report.objects.filter(run=run), request.user).order_by("revision"),
+        "coverage": services.run_coverage(run),
     }
     if selected is not None:
+        applicability = services.step_applicability(run, selected)
         attempts = list(run.results.filter(step=selected).order_by("attempt"))
         attempt_no = request.GET.get("attempt", "")
         result = next(
@@ -167,6 +176,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             frame.command_origin = foreign.get(frame.unique_id, "")  # type: ignore[attr-defined]
         context.update(
             {
+                "applicability": applicability,
+                "not_applicable_remark": services.not_applicable_remark(selected, applicability)
+                if applicability.applies is False
+                else "",
                 "attempts": attempts,
                 "result": result,
                 "frames": frames,
@@ -399,6 +412,8 @@ class PlanListView(EngineerRequiredMixin, CatalogListView):
     table_class = tables.PlanTable
     title = "Test plans"
     filterset_class = filters.PlanFilter
+    create_url_name = "certification:plan-import"
+    extra_context = {"create_label": "Import a plan"}
 
     def get_queryset(self) -> QuerySet[TestPlan]:
         return TestPlan.objects.annotate(
@@ -413,7 +428,63 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "certification/plan_detail.html",
-        {"plan": plan, "steps": plan.steps.all(), "in_use": plan.is_in_use()},
+        {
+            "plan": plan,
+            "steps": plan.steps.all(),
+            "in_use": plan.is_in_use(),
+            "editable": plan.is_editable(),
+        },
+    )
+
+
+@require_POST
+@engineer_required
+def plan_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = get_object_or_404(TestPlan, pk=pk)
+    try:
+        services.publish_plan(plan, request.user)  # type: ignore[arg-type]
+    except services.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{plan} published: new runs can use it.")
+    return redirect(plan)
+
+
+@require_safe
+@engineer_required
+def plan_export(request: HttpRequest, pk: int) -> JsonResponse:
+    """The plan version as JSON (plan_data.FORMAT), to share with another lab."""
+    plan = get_object_or_404(TestPlan, pk=pk)
+    response = JsonResponse(plan_data.export_plan(plan), json_dumps_params={"indent": 2})
+    slug = "".join(c if c.isalnum() else "-" for c in plan.name.lower()).strip("-")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-v{plan.version}.json"'
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@engineer_required
+def plan_import(request: HttpRequest) -> HttpResponse:
+    """Upload a plan's JSON: it becomes a new draft version, or nothing with the reason."""
+    form = PlanImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["document"]
+        try:
+            document = json.loads(upload.read(plan_data.MAX_DOCUMENT_BYTES + 1))
+            if upload.size > plan_data.MAX_DOCUMENT_BYTES:
+                raise plan_data.PlanDataError("The file is larger than 2 MiB.")
+            plan = services.import_plan(document, request.user)  # type: ignore[arg-type]
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            form.add_error("document", "The file is not JSON.")
+        except plan_data.PlanDataError as error:
+            form.add_error("document", str(error))
+        else:
+            messages.success(request, f"{plan} imported as a draft: review it, then publish it.")
+            return redirect(plan)
+    return render(
+        request,
+        "chargers/form.html",
+        {"form": form, "title": "Import a plan", "multipart": True},
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -429,8 +500,10 @@ def plan_copy(request: HttpRequest, pk: int) -> HttpResponse:
 @engineer_required
 def step_edit(request: HttpRequest, pk: int, number: int | None = None) -> HttpResponse:
     plan = get_object_or_404(TestPlan, pk=pk)
-    if plan.is_in_use():
-        messages.error(request, f"{plan} is used by runs: copy it into a new version to edit.")
+    if not plan.is_editable():
+        messages.error(
+            request, f"{plan} is published or used by runs: copy it into a new version to edit."
+        )
         return redirect(plan)
     step = get_object_or_404(plan.steps, number=number) if number is not None else None
     form = StepForm(request.POST or None, instance=step or TestStep(plan=plan))

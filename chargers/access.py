@@ -45,3 +45,12 @@ def visible(queryset: QuerySet[M], user: User | AnonymousUser) -> QuerySet[M]:
 def can_edit(user: User | AnonymousUser) -> bool:
     """Only engineers and administrators create or change catalog entries, runs and verdicts."""
     return bool(user.is_authenticated and user.is_engineer)
+
+
+def can_declare(user: User | AnonymousUser) -> bool:
+    """Who fills in capability declarations: engineers, and manufacturer users for their own
+    models (which rows they reach is still decided by :func:`visible`). Only engineers lock
+    a declaration for runs (:func:`can_edit`)."""
+    return bool(
+        user.is_authenticated and (user.is_engineer or getattr(user, "is_manufacturer_user", False))
+    )

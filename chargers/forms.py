@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
+from ocpp.v16.enums import Measurand
 
-from chargers.models import ChargePoint, ChargerModel, FirmwareVersion, IdTag, Manufacturer
+from chargers.models import (
+    OFFLINE_BEHAVIOUR_KEYS,
+    CapabilityDeclaration,
+    ChargePoint,
+    ChargerModel,
+    FeatureProfile,
+    FirmwareVersion,
+    IdTag,
+    Manufacturer,
+    TransferProtocol,
+)
 from chargers.services import CSMS_ACTIONS, CommandPayloadError, validate_command
 
 
@@ -175,3 +187,142 @@ class CommandForm(forms.Form):
             except CommandPayloadError as error:
                 self.add_error("payload", str(error))
         return cleaned
+
+
+CONFIGURATION_KEY_LINE = re.compile(
+    r"^(?P<key>[A-Za-z][A-Za-z0-9_.\[\]-]{0,49})\s*(?P<ro>\(read-only\))?\s*(?::\s*(?P<values>.*))?$"
+)
+
+
+def parse_configuration_keys(text: str) -> list[dict[str, Any]]:
+    """One key a line, ``Key: allowed values``, ``(read-only)`` after the key when it is.
+    Raises ValidationError naming the first line that does not read so."""
+    keys: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        match = CONFIGURATION_KEY_LINE.match(line)
+        if match is None:
+            raise forms.ValidationError(
+                f'Line {number} ({line[:40]!r}) is not "Key: allowed values" '
+                "(a key is letters, digits and _ . [ ] -, at most 50 characters)."
+            )
+        key = match["key"]
+        if key in seen:
+            raise forms.ValidationError(f"Line {number}: {key} is listed twice.")
+        seen.add(key)
+        keys.append(
+            {"key": key, "readonly": bool(match["ro"]), "values": (match["values"] or "").strip()}
+        )
+    return keys
+
+
+def format_configuration_keys(keys: list[dict[str, Any]]) -> str:
+    lines = []
+    for entry in keys:
+        line = str(entry.get("key", "")) + (" (read-only)" if entry.get("readonly") else "")
+        if entry.get("values"):
+            line += f": {entry['values']}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+OFFLINE_CHOICES = [
+    ("", "Not answered"),
+    ("true", "true"),
+    ("false", "false"),
+    ("unsupported", "Not supported"),
+]
+
+
+class DeclarationForm(forms.ModelForm):
+    """The capability declaration a manufacturer fills in: checkboxes for the lists, a
+    choice per offline behaviour key, the configuration keys one a line."""
+
+    feature_profiles = forms.MultipleChoiceField(
+        choices=FeatureProfile.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Core is required of every OCPP 1.6 charge point.",
+    )
+    measurands = forms.MultipleChoiceField(
+        choices=[(str(m), str(m)) for m in Measurand],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    firmware_protocols = forms.MultipleChoiceField(
+        label="Firmware download protocols",
+        choices=TransferProtocol.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    diagnostics_protocols = forms.MultipleChoiceField(
+        label="Diagnostics upload protocols",
+        choices=TransferProtocol.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    configuration_keys = forms.CharField(
+        label="Supported configuration keys",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "class": "mono"}),
+        help_text='One a line: "MeterValueSampleInterval: 0-3600", '
+        '"NumberOfConnectors (read-only): 2", "ReserveConnectorZeroSupported (read-only): false".',
+    )
+
+    class Meta:
+        model = CapabilityDeclaration
+        fields = [
+            "feature_profiles",
+            "connectors",
+            "outlet",
+            "current_type",
+            "phases",
+            "rfid_reader",
+            "sim",
+            "energy_meter",
+            "measurands",
+            "firmware_protocols",
+            "diagnostics_protocols",
+            "firmware_format",
+            "configuration_keys",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        behaviour = self.instance.offline_behaviour or {}
+        for key in OFFLINE_BEHAVIOUR_KEYS:
+            self.fields[f"offline_{key}"] = forms.ChoiceField(
+                label=key, choices=OFFLINE_CHOICES, required=False, initial=behaviour.get(key, "")
+            )
+        self.initial["configuration_keys"] = format_configuration_keys(
+            self.instance.configuration_keys or []
+        )
+
+    def clean_feature_profiles(self) -> list[str]:
+        profiles: list[str] = self.cleaned_data["feature_profiles"]
+        if "Core" not in profiles:
+            raise forms.ValidationError("Every OCPP 1.6 charge point supports Core.")
+        return [p for p in FeatureProfile.values if p in profiles]
+
+    def clean_connectors(self) -> int | None:
+        connectors: int | None = self.cleaned_data.get("connectors")
+        if connectors is not None and connectors < 1:
+            raise forms.ValidationError("A charger has at least one connector.")
+        return connectors
+
+    def clean_configuration_keys(self) -> list[dict[str, Any]]:
+        return parse_configuration_keys(self.cleaned_data.get("configuration_keys") or "")
+
+    def answers(self) -> dict[str, Any]:
+        """The cleaned answers as save_declaration takes them."""
+        answers = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        answers["offline_behaviour"] = {
+            key: self.cleaned_data[f"offline_{key}"]
+            for key in OFFLINE_BEHAVIOUR_KEYS
+            if self.cleaned_data.get(f"offline_{key}")
+        }
+        return answers

@@ -165,6 +165,193 @@ class FirmwareVersion(models.Model):
         return (self.version, *_lines(self.reported_as))
 
 
+class FeatureProfile(models.TextChoices):
+    """The OCPP 1.6 feature profiles, spelled as in the SupportedFeatureProfiles key (§3.1)."""
+
+    CORE = "Core"
+    FIRMWARE_MANAGEMENT = "FirmwareManagement"
+    LOCAL_AUTH_LIST_MANAGEMENT = "LocalAuthListManagement"
+    RESERVATION = "Reservation"
+    SMART_CHARGING = "SmartCharging"
+    REMOTE_TRIGGER = "RemoteTrigger"
+
+
+class TransferProtocol(models.TextChoices):
+    FTP = "FTP"
+    FTPS = "FTPS"
+    HTTP = "HTTP"
+    HTTPS = "HTTPS"
+
+
+# Configuration keys of OCPP 1.6 §9 that say how a charger behaves without its central
+# system; the declaration states the value each is set to (or "not supported").
+OFFLINE_BEHAVIOUR_KEYS: tuple[str, ...] = (
+    "LocalAuthorizeOffline",
+    "LocalPreAuthorize",
+    "AllowOfflineTxForUnknownId",
+    "AuthorizationCacheEnabled",
+    "LocalAuthListEnabled",
+    "StopTransactionOnInvalidId",
+)
+
+# What a plan step's applicability condition may ask of a declaration, with the question a
+# manufacturer answers in it. certification.applicability reads these names.
+DECLARATION_FACTS: dict[str, str] = {
+    "profiles": "Which OCPP 1.6 feature profiles does it support?",
+    "connectors": "How many connectors does it have?",
+    "outlet": "Does it have a fixed cable or a socket?",
+    "current_type": "Does it charge AC or DC?",
+    "phases": "How many phases does it use?",
+    "rfid_reader": "Does it have an RFID reader?",
+    "sim": "Does it connect over a SIM card (ICCID expected)?",
+    "energy_meter": "Does it have an energy meter?",
+    "measurands": "Which measurands does its meter report?",
+    "firmware_protocols": "Which protocols does it download firmware with?",
+    "diagnostics_protocols": "Which protocols does it upload diagnostics with?",
+    "firmware_format": "What is its firmware file format?",
+    "configuration_keys": "Which configuration keys does it support?",
+    "reserve_connector_zero": "Does it support reserving connector 0 "
+    "(ReserveConnectorZeroSupported)?",
+    **{key: f"What is {key} set to (or is it not supported)?" for key in OFFLINE_BEHAVIOUR_KEYS},
+}
+
+
+class CapabilityDeclaration(models.Model):
+    """What a manufacturer declares a charger model can do with one firmware version: the
+    OCA's PICS. Versioned: a locked version is frozen (a run pins it and its report prints
+    it); a change after locking is a new version. Manufacturer users fill in the drafts of
+    their own models; an engineer reviews a draft and locks it for a run."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LOCKED = "locked", "Locked for runs"
+
+    firmware_version = models.ForeignKey(
+        FirmwareVersion, on_delete=models.PROTECT, related_name="declarations"
+    )
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.DRAFT)
+    feature_profiles = models.JSONField(
+        default=list, blank=True, help_text="FeatureProfile values (SupportedFeatureProfiles)."
+    )
+    connectors = models.PositiveSmallIntegerField("number of connectors", null=True, blank=True)
+    outlet = models.CharField(
+        "fixed cable or socket", max_length=6, choices=ChargerModel.Outlet.choices, blank=True
+    )
+    current_type = models.CharField(
+        "AC or DC", max_length=2, choices=ChargerModel.CurrentType.choices, blank=True
+    )
+    phases = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(1, "1"), (2, "2"), (3, "3")]
+    )
+    rfid_reader = models.BooleanField("RFID reader", null=True, blank=True)
+    sim = models.BooleanField("SIM card (ICCID expected)", null=True, blank=True)
+    energy_meter = models.BooleanField(null=True, blank=True)
+    measurands = models.JSONField(default=list, blank=True, help_text="OCPP 1.6 Measurand values.")
+    firmware_protocols = models.JSONField(default=list, blank=True)
+    diagnostics_protocols = models.JSONField(default=list, blank=True)
+    firmware_format = models.CharField(
+        "firmware file format", max_length=60, blank=True, help_text='For example "APK".'
+    )
+    # {"LocalAuthorizeOffline": "true" | "false" | "unsupported"}; a missing key: not answered.
+    offline_behaviour = models.JSONField(default=dict, blank=True)
+    # [{"key": "MeterValueSampleInterval", "readonly": false, "values": "0-3600"}]
+    configuration_keys = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="declarations_edited",
+    )
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="declarations_locked",
+    )
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    manufacturer_path: ClassVar[str] = "firmware_version__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["firmware_version", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                "firmware_version",
+                "version",
+                name="declaration_version_unique_per_firmware",
+                violation_error_message="This firmware already has a declaration of this version.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(connectors__isnull=True) | models.Q(connectors__gte=1),
+                name="declaration_has_a_connector",
+                violation_error_message="A charger has at least one connector.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Declaration v{self.version} of {self.firmware_version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("chargers:declaration-detail", args=[self.pk])
+
+    def is_locked(self) -> bool:
+        return self.status == self.Status.LOCKED
+
+    def facts(self) -> dict[str, object]:
+        """The declaration's answers by DECLARATION_FACTS name; None where it gives none.
+
+        Lists are None when empty (Core is always supported, so no profile list at all is an
+        unanswered question, not "none"); offline keys are True, False or "unsupported"."""
+        by_key = {
+            str(entry.get("key")): entry
+            for entry in self.configuration_keys or []
+            if isinstance(entry, dict)
+        }
+        zero = by_key.get("ReserveConnectorZeroSupported")
+        reserve_zero: bool | None = None
+        if zero is not None:
+            reserve_zero = str(zero.get("values", "")).strip().lower() == "true"
+        elif by_key:
+            reserve_zero = False  # the key list is complete and does not include it
+        facts: dict[str, object] = {
+            "profiles": list(self.feature_profiles) or None,
+            "connectors": self.connectors,
+            "outlet": self.outlet or None,
+            "current_type": self.current_type or None,
+            "phases": self.phases,
+            "rfid_reader": self.rfid_reader,
+            "sim": self.sim,
+            "energy_meter": self.energy_meter,
+            "measurands": list(self.measurands) or None,
+            "firmware_protocols": list(self.firmware_protocols) or None,
+            "diagnostics_protocols": list(self.diagnostics_protocols) or None,
+            "firmware_format": self.firmware_format or None,
+            "configuration_keys": sorted(by_key) or None,
+            "reserve_connector_zero": reserve_zero,
+        }
+        for key in OFFLINE_BEHAVIOUR_KEYS:
+            value = (self.offline_behaviour or {}).get(key)
+            facts[key] = {"true": True, "false": False}.get(str(value), value or None)
+        return facts
+
+
+def model_facts(charger_model: ChargerModel) -> dict[str, object]:
+    """What the catalog alone says of a model, for a run without a locked declaration."""
+    facts: dict[str, object] = dict.fromkeys(DECLARATION_FACTS)
+    facts.update(
+        connectors=charger_model.connectors,
+        outlet=charger_model.outlet or None,
+        current_type=charger_model.current_type or None,
+    )
+    return facts
+
+
 class User(AbstractUser):
     """A person who logs in: a certification engineer, a manufacturer's user, or an
     administrator. The role decides what they see; access.visible() applies it."""

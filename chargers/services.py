@@ -34,14 +34,17 @@ from ocpp.messages import Call, _validate_payload
 from chargers import faults, runs, security
 from chargers.channel_layer import database_key
 from chargers.models import (
+    CapabilityDeclaration,
     ChargePoint,
     Command,
     Connection,
     ConnectionEvent,
     Connector,
+    FirmwareVersion,
     IdTag,
     InjectedFault,
     Transaction,
+    User,
 )
 
 
@@ -1015,3 +1018,105 @@ def fault_refusal(charge_point: ChargePoint) -> str | None:
     if fault is None or fault.ends_at is None:
         return None
     return f"{FAULT_REFUSAL}: reconnects refused until {fault.ends_at:%H:%M:%S} (fault #{fault.pk})"
+
+
+# --- Capability declarations ---------------------------------------------------------------
+
+
+class DeclarationError(Exception):
+    """A change the declaration's state does not allow; the message says what to do."""
+
+
+DECLARATION_FIELDS = (
+    "feature_profiles",
+    "connectors",
+    "outlet",
+    "current_type",
+    "phases",
+    "rfid_reader",
+    "sim",
+    "energy_meter",
+    "measurands",
+    "firmware_protocols",
+    "diagnostics_protocols",
+    "firmware_format",
+    "offline_behaviour",
+    "configuration_keys",
+    "notes",
+)
+
+
+@transaction.atomic
+def new_declaration(firmware_version: FirmwareVersion, user: User | None) -> CapabilityDeclaration:
+    """A new draft version of the firmware's declaration, with the answers of its latest
+    version (or of the charger model's catalog entry for a first one). A draft already open
+    is returned as it is: there is one draft at a time."""
+    latest = (
+        CapabilityDeclaration.objects.select_for_update()
+        .filter(firmware_version=firmware_version)
+        .order_by("-version")
+        .first()
+    )
+    if latest is not None and not latest.is_locked():
+        return latest
+    declaration = CapabilityDeclaration(
+        firmware_version=firmware_version,
+        version=(latest.version + 1) if latest is not None else 1,
+        created_by=user,
+    )
+    if latest is not None:
+        for name in DECLARATION_FIELDS:
+            setattr(declaration, name, getattr(latest, name))
+    else:
+        model = firmware_version.charger_model
+        declaration.connectors = model.connectors
+        declaration.outlet = model.outlet
+        declaration.current_type = model.current_type
+        declaration.feature_profiles = ["Core"]
+    declaration.save()
+    return declaration
+
+
+@transaction.atomic
+def save_declaration(
+    declaration: CapabilityDeclaration, answers: dict[str, Any], user: User | None
+) -> CapabilityDeclaration:
+    """Store a draft's answers. A locked version never changes: start a new version."""
+    declaration = CapabilityDeclaration.objects.select_for_update().get(pk=declaration.pk)
+    if declaration.is_locked():
+        raise DeclarationError(
+            f"{declaration} is locked for runs: start a new version to change it."
+        )
+    for name, value in answers.items():
+        if name not in DECLARATION_FIELDS:
+            raise DeclarationError(f"{name!r} is not part of a declaration.")
+        setattr(declaration, name, value)
+    declaration.created_by = user or declaration.created_by
+    declaration.save()
+    return declaration
+
+
+@transaction.atomic
+def lock_declaration(declaration: CapabilityDeclaration, user: User) -> CapabilityDeclaration:
+    """An engineer has reviewed the draft: freeze it, so that runs can pin it."""
+    declaration = CapabilityDeclaration.objects.select_for_update().get(pk=declaration.pk)
+    if declaration.is_locked():
+        raise DeclarationError(f"{declaration} is already locked.")
+    if not declaration.feature_profiles or "Core" not in declaration.feature_profiles:
+        raise DeclarationError("Every OCPP 1.6 charge point supports Core: declare it first.")
+    declaration.status = CapabilityDeclaration.Status.LOCKED
+    declaration.locked_by = user
+    declaration.locked_at = timezone.now()
+    declaration.save(update_fields=["status", "locked_by", "locked_at", "updated_at"])
+    return declaration
+
+
+def locked_declaration(firmware_version: FirmwareVersion) -> CapabilityDeclaration | None:
+    """The newest locked declaration of a firmware version: what a new run pins."""
+    return (
+        CapabilityDeclaration.objects.filter(
+            firmware_version=firmware_version, status=CapabilityDeclaration.Status.LOCKED
+        )
+        .order_by("-version")
+        .first()
+    )

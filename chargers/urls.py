@@ -69,6 +69,14 @@ urlpatterns = [
         views.firmware_image_upload,
         name="firmware-image-upload",
     ),
+    path(
+        "catalog/firmware/<int:firmware_pk>/declarations/new/",
+        views.declaration_create,
+        name="declaration-create",
+    ),
+    path("catalog/declarations/<int:pk>/", views.declaration_detail, name="declaration-detail"),
+    path("catalog/declarations/<int:pk>/edit/", views.declaration_edit, name="declaration-edit"),
+    path("catalog/declarations/<int:pk>/lock/", views.declaration_lock, name="declaration-lock"),
     path("transfers/<int:pk>/file/", views.transfer_file, name="transfer-file"),
     # Given to chargers in UpdateFirmware / GetDiagnostics: the token is the credential.
     path(

@@ -40,18 +40,20 @@ from django_tables2.export import ExportMixin
 
 from chargers import api_tokens as api_tokens_module
 from chargers import filters, runs, services, tables, transfers
-from chargers.access import can_edit, visible
+from chargers.access import can_declare, can_edit, visible
 from chargers.exports import PortalTableExport
 from chargers.forms import (
     ChargePointCreateForm,
     ChargePointSettingsForm,
     ChargerModelForm,
     CommandForm,
+    DeclarationForm,
     FirmwareVersionForm,
     IdTagForm,
     ManufacturerForm,
 )
 from chargers.models import (
+    CapabilityDeclaration,
     ChargePoint,
     ChargerModel,
     Command,
@@ -195,6 +197,14 @@ class ChargerModelDetailView(LoginRequiredMixin, DetailView):
         context["can_edit"] = editable
         versions = self.object.firmware_versions.prefetch_related("images")
         context["images_by_version"] = [(v, list(v.images.all())) for v in versions]
+        declarations = _declarations(self.request.user).filter(
+            firmware_version__charger_model=self.object
+        )
+        context["declarations_by_version"] = [
+            (v, [d for d in declarations if d.firmware_version_id == v.pk])
+            for v in self.object.firmware_versions.all()
+        ]
+        context["can_declare"] = can_declare(self.request.user)
         return context
 
 
@@ -830,3 +840,96 @@ def api_token_revoke(request: HttpRequest, digest: str) -> HttpResponse:
         raise Http404("No such token of yours.")
     messages.success(request, "The token is revoked.")
     return redirect("chargers:api-tokens")
+
+
+# --- Capability declarations ---------------------------------------------------------------
+
+
+def _declarations(user: Any) -> QuerySet[CapabilityDeclaration]:
+    return visible(CapabilityDeclaration.objects.all(), user).select_related(
+        "firmware_version__charger_model__manufacturer", "locked_by", "created_by"
+    )
+
+
+def declaration_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Engineers and manufacturer users; anybody else gets a 403."""
+
+    @login_required
+    def check(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_declare(request.user):
+            raise PermissionDenied("Only engineers and manufacturer users fill in declarations.")
+        response: HttpResponse = view(request, *args, **kwargs)
+        return response
+
+    return check
+
+
+@require_safe
+@login_required
+def declaration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    declaration = get_object_or_404(_declarations(request.user), pk=pk)
+    others = _declarations(request.user).filter(firmware_version=declaration.firmware_version)
+    return render(
+        request,
+        "chargers/declaration_detail.html",
+        {
+            "declaration": declaration,
+            "versions": others.order_by("-version"),
+            "facts": declaration.facts(),
+            "can_fill": can_declare(request.user) and not declaration.is_locked(),
+            "can_lock": can_edit(request.user) and not declaration.is_locked(),
+            "can_declare": can_declare(request.user),
+        },
+    )
+
+
+@require_POST
+@declaration_required
+def declaration_create(request: HttpRequest, firmware_pk: int) -> HttpResponse:
+    """A new draft version for a firmware (copying the latest), or its open draft."""
+    firmware = get_object_or_404(
+        visible(FirmwareVersion.objects.all(), request.user), pk=firmware_pk
+    )
+    declaration = services.new_declaration(firmware, request.user)  # type: ignore[arg-type]
+    return redirect("chargers:declaration-edit", declaration.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@declaration_required
+def declaration_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    declaration = get_object_or_404(_declarations(request.user), pk=pk)
+    if declaration.is_locked():
+        messages.error(request, f"{declaration} is locked for runs: start a new version.")
+        return redirect(declaration)
+    form = DeclarationForm(request.POST or None, instance=declaration)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_declaration(declaration, form.answers(), request.user)  # type: ignore[arg-type]
+        except services.DeclarationError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{declaration} saved.")
+        return redirect(declaration)
+    return render(
+        request,
+        "chargers/form.html",
+        {
+            "form": form,
+            "title": f"{declaration}",
+            "cancel_url": declaration.get_absolute_url(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@engineer_required
+def declaration_lock(request: HttpRequest, pk: int) -> HttpResponse:
+    declaration = get_object_or_404(_declarations(request.user), pk=pk)
+    try:
+        services.lock_declaration(declaration, request.user)  # type: ignore[arg-type]
+    except services.DeclarationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{declaration} locked: new runs of this firmware pin it.")
+    return redirect(declaration)

@@ -321,6 +321,9 @@ def _create_seed_run() -> TestRun:
         tester=tester,
         firmware_version=firmware,
         notes=SEED_NOTES,
+        # The recording holds every step's attempt as the seed's engineer decided it,
+        # step 15's N/A included.
+        prefill=False,
     )
     steps = {step.number: step for step in plan.steps.all()}
     results: dict[tuple[int, int], StepResult] = {}

@@ -19,8 +19,9 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from certification import services
+from certification.coverage import ProfileCoverage
 from certification.models import RunOutcome, StepResult, TestRun, Verdict, outcome_of, step_standing
-from chargers.models import Frame
+from chargers.models import CapabilityDeclaration, Frame
 
 # How a verdict reads in the report's "Pass" column (the seed report's spelling).
 PASS_LABELS = {Verdict.PASS: "Y", Verdict.FAIL: "N", Verdict.NOT_APPLICABLE: "N/A"}
@@ -139,6 +140,7 @@ class StepRow:
     attempts: int
     remarks: tuple[RemarkBlock, ...]
     remarks_text: str
+    octt_ids: tuple[str, ...] = ()
 
     @property
     def pass_label(self) -> str:
@@ -214,6 +216,10 @@ class ReportData:
     run_frame_count: int
     frames_per_step_limit: int | None = None
     arrow_legend: str = field(default=ARROW_LEGEND)
+    # The capability declaration the run pinned (None: the run has none) and the OCTT cases
+    # its plan covers per feature profile.
+    declaration: CapabilityDeclaration | None = None
+    coverage: tuple[ProfileCoverage, ...] = ()
 
     @property
     def timeline_truncated(self) -> bool:
@@ -234,6 +240,7 @@ def build_report(run: TestRun, *, frames_per_step_limit: int | None = None) -> R
             "plan",
             "tester",
             "reviewer",
+            "declaration__locked_by",
         )
         .filter(pk=run.pk)
         .get()
@@ -281,6 +288,8 @@ def build_report(run: TestRun, *, frames_per_step_limit: int | None = None) -> R
         appendix=appendix,
         run_frame_count=Frame.objects.filter(run=run).count(),
         frames_per_step_limit=frames_per_step_limit,
+        declaration=run.declaration,
+        coverage=tuple(services.run_coverage(run)),
     )
 
 
@@ -305,6 +314,7 @@ def _step_row(step: Any, result: StepResult | None, attempts: dict[int, int]) ->
         attempts=attempts.get(step.number, 0),
         remarks=parse_remarks(remarks),
         remarks_text=remarks,
+        octt_ids=tuple(step.octt_ids or ()),
     )
 
 

@@ -20,12 +20,13 @@ from chargers.models import ChargerModel, FirmwareVersion, User
 
 
 def decide_everything(run: TestRun, engineer: User, verdict: str = "Y") -> None:
+    """Every step gets ``verdict`` in a new attempt (after any pre-filled N/A)."""
     now = timezone.now()
     for step in run.plan.steps.all():
         StepResult.objects.create(
             run=run,
             step=step,
-            attempt=1,
+            attempt=run.results.filter(step=step).count() + 1,
             started_at=now,
             finished_at=now,
             proposed_verdict=verdict,

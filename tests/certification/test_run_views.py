@@ -134,8 +134,9 @@ def test_the_console_workflow_start_finish_decide_skip(
         True,
     )
 
-    engineer_client.post(step_url(run, 15, "skip"), {"reason": "DC charger: no unlock"})
-    assert StepResult.objects.get(step__number=15).final_verdict == "NA"
+    engineer_client.post(step_url(run, 16, "skip"), {"reason": "No way to cause a fault"})
+    skipped = StepResult.objects.get(step__number=16)
+    assert (skipped.final_verdict, skipped.remarks) == ("NA", "No way to cause a fault")
     listing = engineer_client.get(reverse("certification:run-list")).content.decode()
     assert f"/runs/{run.pk}/" in listing
 

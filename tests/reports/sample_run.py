@@ -140,14 +140,18 @@ def build_sample_run(
         verdict, minor, remarks = OUTCOMES.get(step.number, ("Y", False, ""))
         connection = first if step.number < 9 else second
         if verdict == Verdict.NOT_APPLICABLE:
-            StepResult.objects.create(
+            # The run may hold it already, pre-filled from the model's fixed cable.
+            StepResult.objects.update_or_create(
                 run=run,
                 step=step,
-                final_verdict=verdict,
-                skip_reason=remarks,
-                remarks=remarks,
-                decided_by=engineer,
-                decided_at=clock,
+                attempt=1,
+                defaults={
+                    "final_verdict": verdict,
+                    "skip_reason": remarks,
+                    "remarks": remarks,
+                    "decided_by": engineer,
+                    "decided_at": clock,
+                },
             )
             clock += datetime.timedelta(minutes=2)
             continue
