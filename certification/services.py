@@ -55,11 +55,30 @@ class WorkflowError(Exception):
 # --- Plans ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def install_default_plan() -> TestPlan:
     """Create version 1 of the default plan unless it exists (idempotent)."""
+    return _install_plan(PLAN_NAME, PLAN_DESCRIPTION, STEPS, COMMON_PRECONDITIONS)
+
+
+def install_security_plan() -> TestPlan:
+    """Create version 1 of the "OCPP 1.6 Security" plan unless it exists (idempotent):
+    certification/security_plan.py, TC_073..TC_088."""
+    from certification import security_plan
+
+    return _install_plan(
+        security_plan.PLAN_NAME,
+        security_plan.PLAN_DESCRIPTION,
+        security_plan.STEPS,
+        security_plan.PRECONDITIONS,
+    )
+
+
+@transaction.atomic
+def _install_plan(
+    name: str, description: str, steps: list[dict[str, Any]], preconditions: str
+) -> TestPlan:
     plan, created = TestPlan.objects.get_or_create(
-        name=PLAN_NAME, version=1, defaults={"description": PLAN_DESCRIPTION}
+        name=name, version=1, defaults={"description": description}
     )
     if created or not plan.steps.exists():
         TestStep.objects.bulk_create(
@@ -70,7 +89,7 @@ def install_default_plan() -> TestPlan:
                 title=step["title"],
                 description=step.get("description", ""),
                 manual_actions=step.get("manual_actions", ""),
-                preconditions=step.get("preconditions", COMMON_PRECONDITIONS),
+                preconditions=step.get("preconditions", preconditions),
                 expected_sequence=step.get("expected_sequence", ""),
                 commands=step.get("commands", []),
                 judge_rule=step.get("judge_rule", ""),
@@ -81,7 +100,7 @@ def install_default_plan() -> TestPlan:
                 octt_ids=step.get("octt", []),
                 spec_sections=step.get("spec", []),
             )
-            for number, step in enumerate(STEPS, start=1)
+            for number, step in enumerate(steps, start=1)
         )
     return plan
 
@@ -503,6 +522,8 @@ def judge_context(result: StepResult) -> judge.StepContext:
             kind=cast(Literal["connected", "refused", "closed", "replaced"], e.kind),
             detail=e.detail,
             close_code=e.close_code,
+            tls=e.tls if isinstance(e.tls, dict) else None,
+            connection_id=e.connection_id,
         )
         for e in ConnectionEvent.objects.filter(step_result=result).order_by("at", "pk")
     )

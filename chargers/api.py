@@ -6,17 +6,27 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox import views as knox_views
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.authentication import BasicAuthentication
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from chargers import services
+from chargers import security, services
 from chargers.access import can_edit, visible
-from chargers.models import ChargePoint, ChargerModel, Connection, FirmwareVersion, Manufacturer
+from chargers.models import (
+    ChargePoint,
+    ChargerModel,
+    Connection,
+    FirmwareVersion,
+    Manufacturer,
+    TlsFault,
+)
 
 
 class EngineerWrites(permissions.BasePermission):
@@ -171,6 +181,19 @@ class ChargePointSerializer(serializers.ModelSerializer):
         return data
 
 
+class TlsFaultSerializer(serializers.Serializer):
+    """A server-side TLS fault for the next handshakes of the TLS port (TC_078)."""
+
+    kind = serializers.ChoiceField(choices=TlsFault.Kind.choices)
+    handshakes = serializers.IntegerField(min_value=1, max_value=100, default=1)
+    presented = serializers.IntegerField(read_only=True)
+    armed_at = serializers.DateTimeField(read_only=True)
+
+
+class SecurityProfileSerializer(serializers.Serializer):
+    security_profile = serializers.ChoiceField(choices=ChargePoint.SecurityProfile.choices)
+
+
 class ChargePointViewSet(ScopedViewSet):
     serializer_class = ChargePointSerializer
     permission_classes = [permissions.IsAuthenticated, EngineersOnly]
@@ -185,6 +208,41 @@ class ChargePointViewSet(ScopedViewSet):
                 "charge_point_id"
             )
         )
+
+    @extend_schema(
+        summary="Arm a server-side TLS fault for the next handshakes (TC_078)",
+        request=TlsFaultSerializer,
+        responses={201: TlsFaultSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="tls-fault")
+    def tls_fault(self, request: Request, pk: str | None = None) -> Response:
+        serializer = TlsFaultSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fault = security.arm_tls_fault(
+            self.get_object(),
+            serializer.validated_data["kind"],
+            handshakes=serializer.validated_data["handshakes"],
+            armed_by=request.user,
+        )
+        return Response(TlsFaultSerializer(fault).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Set the security profile the portal demands (0-3)",
+        request=SecurityProfileSerializer,
+        responses={200: SecurityProfileSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="security-profile")
+    def security_profile(self, request: Request, pk: str | None = None) -> Response:
+        serializer = SecurityProfileSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        charge_point = self.get_object()
+        try:
+            security.set_security_profile(
+                charge_point, serializer.validated_data["security_profile"]
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"security_profile": error.messages}) from None
+        return Response({"security_profile": charge_point.security_profile})
 
 
 class ApiTokenSerializer(serializers.Serializer):

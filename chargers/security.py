@@ -14,6 +14,7 @@ from typing import Any
 
 from cryptography import x509
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,6 +23,7 @@ from chargers import pki
 from chargers.models import (
     ChargePoint,
     ChargerModel,
+    Command,
     LabCertificate,
     ManufacturerCertificate,
     TlsFault,
@@ -265,6 +267,73 @@ def set_security_profile(charge_point: ChargePoint, profile: int) -> None:
     charge_point.security_profile = profile
     charge_point.full_clean()
     charge_point.save(update_fields=["security_profile", "updated_at"])
+
+
+def follow_accepted(command: Command) -> None:
+    """When a charger accepts ChangeConfiguration of AuthorizationKey or SecurityProfile
+    (whitepaper 2.2 and 2.4; TC_073, TC_083), the portal expects the new setting from its
+    next connection on: the new key's hash is stored, the new profile demanded. A change
+    the identity cannot take (profile 2 without a key) is logged and left."""
+    if command.action != "ChangeConfiguration" or not isinstance(command.response, dict):
+        return
+    if command.response.get("status") not in {"Accepted", "RebootRequired"}:
+        return
+    key, value = command.payload.get("key"), str(command.payload.get("value", ""))
+    charge_point = command.charge_point
+    if key == "AuthorizationKey" and value:
+        from chargers.services import hash_authorization_key
+
+        charge_point.auth_key_hash = hash_authorization_key(value)
+        charge_point.save(update_fields=["auth_key_hash", "updated_at"])
+    elif key == "SecurityProfile" and value.isdigit() and int(value) in ChargePoint.SecurityProfile:
+        try:
+            set_security_profile(charge_point, int(value))
+        except ValidationError as error:
+            log.warning("%s accepted SecurityProfile %s: %s", charge_point, value, error)
+
+
+# Whitepaper edition 3, appendix 1: the security events whose "Critical" column is yes
+# (the charger pushes them at once; the portal highlights them).
+CRITICAL_SECURITY_EVENTS = frozenset(
+    {
+        "FirmwareUpdated",
+        "SettingSystemTime",
+        "StartupOfTheDevice",
+        "ResetOrReboot",
+        "SecurityLogWasCleared",
+        "MemoryExhaustion",
+        "TamperDetectionActivated",
+    }
+)
+
+
+def security_events(charge_point: ChargePoint) -> list[dict[str, Any]]:
+    """The charger's SecurityEventNotifications, newest first, each with ``at``, ``type``,
+    ``tech_info`` and ``critical`` (CRITICAL_SECURITY_EVENTS)."""
+    from chargers.models import Frame
+
+    events = []
+    for at, payload in (
+        Frame.objects.filter(
+            charge_point=charge_point,
+            action="SecurityEventNotification",
+            message_type=Frame.MessageType.CALL,
+            direction=Frame.Direction.IN,
+        )
+        .order_by("-captured_at")
+        .values_list("captured_at", "payload")[:100]
+    ):
+        payload = payload if isinstance(payload, dict) else {}
+        kind = str(payload.get("type", ""))
+        events.append(
+            {
+                "at": at,
+                "type": kind,
+                "tech_info": str(payload.get("techInfo", "")),
+                "critical": kind in CRITICAL_SECURITY_EVENTS,
+            }
+        )
+    return events
 
 
 # --- Handshakes that never became a connection -------------------------------------------

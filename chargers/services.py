@@ -643,7 +643,8 @@ def validate_command(action: str, payload: Any) -> None:
 
 
 def complete_command(command_id: int, outcome: Any) -> None:
-    """Store what became of a command (outcome: central_system.CommandOutcome)."""
+    """Store what became of a command (outcome: central_system.CommandOutcome), and follow
+    an accepted change of the charger's security configuration (security.follow_accepted)."""
     Command.objects.filter(pk=command_id).update(
         status=outcome.status,
         unique_id=outcome.unique_id,
@@ -652,6 +653,8 @@ def complete_command(command_id: int, outcome: Any) -> None:
         round_trip_ms=outcome.round_trip_ms,
         answered_at=timezone.now(),
     )
+    if outcome.status == Command.Status.ANSWERED:
+        security.follow_accepted(Command.objects.select_related("charge_point").get(pk=command_id))
 
 
 async def send_command_async(

@@ -56,6 +56,10 @@ urlpatterns = [
         name="chargepoint-rotate-key",
     ),
     path("charge-points/<int:pk>/toggle/", views.chargepoint_toggle, name="chargepoint-toggle"),
+    path(
+        "charge-points/<int:pk>/security/", views.chargepoint_security, name="chargepoint-security"
+    ),
+    path("charge-points/lab-root.pem", views.lab_root_certificate, name="lab-root"),
     path("charge-points/<int:pk>/id-tags/", views.idtag_add, name="idtag-add"),
     path(
         "charge-points/<int:pk>/id-tags/<int:tag_pk>/delete/",

@@ -39,7 +39,7 @@ from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from chargers import api_tokens as api_tokens_module
-from chargers import filters, runs, services, tables, transfers
+from chargers import filters, runs, security, services, tables, transfers
 from chargers.access import can_declare, can_edit, visible
 from chargers.exports import PortalTableExport
 from chargers.forms import (
@@ -62,6 +62,7 @@ from chargers.models import (
     FirmwareVersion,
     Frame,
     Manufacturer,
+    TlsFault,
     Transfer,
     TransferLocation,
 )
@@ -438,6 +439,9 @@ def render_chargepoint(
         "commands_table": commands,
         "events_table": events,
         "frame_count": charge_point.frames.count(),
+        "security_profiles": ChargePoint.SecurityProfile.choices,
+        "tls_faults": TlsFault.Kind.choices,
+        "security_events": security.security_events(charge_point)[:20],
     }
     return render(request, "chargers/chargepoint_detail.html", context, status=status)
 
@@ -471,6 +475,42 @@ def chargepoint_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     services.set_enabled(charge_point, not charge_point.enabled)
     state = "enabled" if charge_point.enabled else "disabled: its connection was closed"
     messages.success(request, f"{charge_point} {state}.")
+    return redirect(charge_point)
+
+
+@require_safe
+@engineer_required
+def lab_root_certificate(request: HttpRequest) -> HttpResponse:
+    """The lab root CA (PEM), to install on chargers of security profiles 2 and 3."""
+    response = HttpResponse(security.lab_root_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="ocpp-portal-lab-root.pem"'
+    return response
+
+
+@require_POST
+@engineer_required
+def chargepoint_security(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the security profile the portal demands, or arm a TLS fault (TC_078)."""
+    charge_point = get_object_or_404(_charge_points(request.user), pk=pk)
+    try:
+        if "tls_fault" in request.POST:
+            kind = request.POST["tls_fault"]
+            if kind not in TlsFault.Kind.values:
+                raise ValidationError(f"Unknown TLS fault {kind!r}.")
+            security.arm_tls_fault(charge_point, kind, armed_by=request.user)
+            messages.success(
+                request,
+                f"The next TLS handshake gets: {TlsFault.Kind(kind).label}. Make the charger "
+                "reconnect.",
+            )
+        else:
+            profile = request.POST.get("security_profile", "")
+            if not profile.isdigit() or int(profile) not in ChargePoint.SecurityProfile.values:
+                raise ValidationError(f"Unknown security profile {profile!r}.")
+            security.set_security_profile(charge_point, int(profile))
+            messages.success(request, f"{charge_point} must connect with profile {profile}.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     return redirect(charge_point)
 
 

@@ -356,7 +356,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"VerdictEnum": "certification.models.Verdict"},
+    "ENUM_NAME_OVERRIDES": {
+        "VerdictEnum": "certification.models.Verdict",
+        "TlsFaultKindEnum": "chargers.models.TlsFault.Kind",
+        "InjectedFaultKindEnum": "chargers.models.InjectedFault.Kind",
+    },
     # Swagger UI from the portal's own static files, not a CDN: labs are often offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -27,6 +27,15 @@ from certification.judge.resets import (
     soft_reset_charging,
     soft_reset_idle,
 )
+from certification.judge.security import (
+    authorization_key_change,
+    certificate_renewal,
+    invalid_server_certificate,
+    security_log,
+    security_profile_downgrade,
+    signed_firmware,
+    tls_connection,
+)
 from certification.judge.sessions import (
     local_id_first_connection_loss,
     local_id_first_connection_timeout,
@@ -85,6 +94,18 @@ RULES: dict[str, Callable[[StepContext], Judgement]] = {
 }
 
 DEFAULT_PLAN_RULES: tuple[str, ...] = tuple(RULES)
+
+# The "OCPP 1.6 Security" plan (certification/security_plan.py).
+SECURITY_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
+    "tls_connection": tls_connection,
+    "invalid_server_certificate": invalid_server_certificate,
+    "certificate_renewal": certificate_renewal,
+    "security_log": security_log,
+    "signed_firmware": signed_firmware,
+    "security_profile_downgrade": security_profile_downgrade,
+    "authorization_key_change": authorization_key_change,
+}
+RULES.update(SECURITY_PLAN_RULES)
 
 
 def judge(rule: str, context: StepContext) -> Judgement:

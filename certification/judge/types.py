@@ -57,6 +57,10 @@ class ConnectionEvent:
     kind: Literal["connected", "refused", "closed", "replaced"]
     detail: str = ""
     close_code: int | None = None
+    tls: Mapping[str, Any] | None = None
+    """The TLS handshake of a wss:// connection (version, cipher, server_name,
+    client_certificate, fault); None over ws://."""
+    connection_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from certification.judge import DEFAULT_PLAN_RULES, RULES, judge
+from certification.judge import DEFAULT_PLAN_RULES, RULES, SECURITY_PLAN_RULES, judge
 from certification.judge.types import Finding, Judgement, StepContext
 from tests.judge.frames import Wire
 
@@ -14,7 +14,7 @@ def test_default_plan_has_one_rule_per_step_in_plan_order() -> None:
     assert DEFAULT_PLAN_RULES[0] == "boot"
     assert DEFAULT_PLAN_RULES[14] == "remote_start_unlock"
     assert DEFAULT_PLAN_RULES[-1] == "trigger_message"
-    assert set(DEFAULT_PLAN_RULES) == set(RULES)
+    assert set(DEFAULT_PLAN_RULES) | set(SECURITY_PLAN_RULES) == set(RULES)
 
 
 def test_judge_rejects_an_unknown_rule() -> None:
@@ -22,7 +22,7 @@ def test_judge_rejects_an_unknown_rule() -> None:
         judge("no_such_rule", StepContext(frames=()))
 
 
-@pytest.mark.parametrize("rule", DEFAULT_PLAN_RULES)
+@pytest.mark.parametrize("rule", RULES)
 def test_every_rule_turns_an_empty_step_into_a_fail_that_names_what_was_expected(
     rule: str,
 ) -> None:
@@ -33,7 +33,7 @@ def test_every_rule_turns_an_empty_step_into_a_fail_that_names_what_was_expected
     assert "recorded no frames" in judgement.findings[0].message
 
 
-@pytest.mark.parametrize("rule", DEFAULT_PLAN_RULES)
+@pytest.mark.parametrize("rule", RULES)
 def test_every_rule_survives_a_step_of_unrelated_or_broken_frames(rule: str) -> None:
     wire = Wire()
     wire.garbage_in("not a JSON array")
