@@ -5,9 +5,10 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from certification.models import TestPlan, TestRun
+from chargers.tables import PortalTable
 
 
-class RunTable(tables.Table):
+class RunTable(PortalTable):
     id = tables.Column("Run", linkify=True)
     charger_model = tables.Column(
         order_by=("charger_model__manufacturer__name", "charger_model__name")
@@ -47,7 +48,7 @@ class RunTable(tables.Table):
         )
 
 
-class PlanTable(tables.Table):
+class PlanTable(PortalTable):
     name = tables.Column(linkify=True)
     step_count = tables.Column("Steps", attrs={"td": {"class": "num"}})
     run_count = tables.Column("Runs", attrs={"td": {"class": "num"}})

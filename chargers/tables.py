@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import django_tables2 as tables
+from django.conf import settings
+from django.core.paginator import Paginator
 
 from chargers.models import (
     ChargePoint,
@@ -18,7 +20,23 @@ from chargers.models import (
 )
 
 
-class ManufacturerTable(tables.Table):
+class PortalTable(tables.Table):
+    """The base of every table: ``?per_page=`` is capped at ``MAX_PAGE_SIZE`` (a page of a
+    million frames was one request away)."""
+
+    def paginate(
+        self,
+        paginator_class: type[Paginator] = Paginator,
+        per_page: int | None = None,
+        page: int = 1,
+        *args: Any,
+        **kwargs: Any,
+    ) -> PortalTable:
+        per_page = min(per_page or self._meta.per_page, settings.MAX_PAGE_SIZE)
+        return super().paginate(paginator_class, per_page, page, *args, **kwargs)
+
+
+class ManufacturerTable(PortalTable):
     name = tables.Column(linkify=True)
     website = tables.URLColumn()
     model_count = tables.Column("Models", attrs={"td": {"class": "num"}})
@@ -30,7 +48,7 @@ class ManufacturerTable(tables.Table):
         empty_text = "No manufacturer matches."
 
 
-class ChargerModelTable(tables.Table):
+class ChargerModelTable(PortalTable):
     name = tables.Column(linkify=True)
     manufacturer = tables.Column(linkify=True, order_by="manufacturer__name")
     connectors = tables.Column("Connectors", attrs={"td": {"class": "num"}})
@@ -52,7 +70,7 @@ class ChargerModelTable(tables.Table):
         empty_text = "No charger model matches."
 
 
-class FirmwareVersionTable(tables.Table):
+class FirmwareVersionTable(PortalTable):
     charger_model = tables.Column(
         "Charger model", linkify=True, order_by=("charger_model__manufacturer__name",)
     )
@@ -65,7 +83,7 @@ class FirmwareVersionTable(tables.Table):
         empty_text = "No firmware version matches."
 
 
-class ModelFirmwareTable(tables.Table):
+class ModelFirmwareTable(PortalTable):
     """The firmware versions on a charger model's own page."""
 
     version = tables.Column()
@@ -83,7 +101,7 @@ class ModelFirmwareTable(tables.Table):
         empty_text = "No firmware version recorded yet."
 
 
-class ChargePointTable(tables.Table):
+class ChargePointTable(PortalTable):
     charge_point_id = tables.Column(linkify=True)
     charger_model = tables.Column(
         order_by=("charger_model__manufacturer__name", "charger_model__name")
@@ -110,7 +128,7 @@ class ChargePointTable(tables.Table):
         return str(value)
 
 
-class ConnectionEventTable(tables.Table):
+class ConnectionEventTable(PortalTable):
     at = tables.DateTimeColumn(format="Y-m-d H:i:s.u")
     charge_point_identity = tables.Column("chargePointId")
     # Refused handshakes are aggregated per identity, host, reason and window.
@@ -134,7 +152,7 @@ class ConnectionEventTable(tables.Table):
         row_attrs = {"class": lambda record: f"event-{record.kind}"}
 
 
-class FrameTable(tables.Table):
+class FrameTable(PortalTable):
     # The id, not the row: rendering the related Connection was one query per frame.
     connection = tables.Column("Connection", accessor="connection_id")
     captured_at = tables.DateTimeColumn(verbose_name="Time (UTC)", format="Y-m-d H:i:s.u")
@@ -172,7 +190,7 @@ class FrameTable(tables.Table):
         return value
 
 
-class CommandTable(tables.Table):
+class CommandTable(PortalTable):
     requested_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
     run = tables.Column("Evidence of", linkify=True)
     payload = tables.JSONColumn()

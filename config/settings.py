@@ -15,6 +15,7 @@ import urllib.parse
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import eventloop
@@ -87,12 +88,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "chargers",
     "certification",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -259,6 +263,43 @@ SECURE_REFERRER_POLICY = "same-origin"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "chargers.error_reports.PortalExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "chargers.error_reports.PortalExceptionReporter"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles from the portal's own static
+# files only, no inline script anywhere (the pages' JavaScript is in static/js), no
+# plugins, no framing. data: images are for Swagger UI's icons. The console's websocket is
+# same-origin ('self' covers ws: and wss: of the page's host).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy (django-permissions-policy): the portal uses no powerful feature.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # --- Server ---------------------------------------------------------------------------
 # The address operators reach the portal at: printed (and QR-coded) in every published
@@ -323,6 +364,9 @@ if OCPP_MAX_FRAME_BYTES < 1024:
 # off by Daphne with 1009 before the portal sees it (the close is still recorded).
 OCPP_TRANSPORT_MAX_BYTES = max(4 * OCPP_MAX_FRAME_BYTES, 1024 * 1024)
 
+# The most rows one page or API answer holds (?per_page= on pages, ?limit= in the API).
+MAX_PAGE_SIZE = env_int("MAX_PAGE_SIZE", 500)
+
 # --- Automation API -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -331,7 +375,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "chargers.pagination.PortalPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["chargers.filters.VisibleFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -355,6 +399,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for the API's users: behind login, like the API.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "VerdictEnum": "certification.models.Verdict",
