@@ -2,8 +2,11 @@
 
 Each diagnostics location has its own user and password (in the URL the portal gives the
 charger in GetDiagnostics) and its own empty home directory, so a charger sees nothing of
-other runs. A received file is taken into the portal's storage with its size and SHA-256,
-recorded as evidence of the running step, and removed from the FTP directory.
+other runs. The credentials work for one completed upload, and only while the step they
+were given in runs (``transfers.upload_refusal``). A received file is taken into the
+portal's storage with its size and SHA-256, recorded as evidence of the running step, and
+removed from the FTP directory; an upload passing ``TRANSFER_MAX_UPLOAD_BYTES`` is cut
+there and then, its partial file removed and the refusal recorded.
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files import File
 from django.db import close_old_connections
 from django.utils import timezone
 from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.servers import FTPServer
 
 from chargers import transfers
@@ -44,13 +46,13 @@ class LocationAuthorizer(DummyAuthorizer):
         location = TransferLocation.objects.filter(
             kind=TransferLocation.Kind.DIAGNOSTICS, ftp_username=username
         ).first()
-        if (
-            location is None
-            or location.is_expired()
-            or not secrets.compare_digest(location.ftp_password, password)
-        ):
+        if location is None or not secrets.compare_digest(location.ftp_password, password):
             log.warning("ftp: refused login %r from %s", username, handler.remote_ip)
             raise AuthenticationFailed("Login incorrect.")
+        refusal = transfers.upload_refusal(location)
+        if refusal is not None:
+            log.warning("ftp: refused login %r from %s: %s", username, handler.remote_ip, refusal)
+            raise AuthenticationFailed(f"Login refused: {refusal}.")
         home = ftp_root() / location.token
         home.mkdir(exist_ok=True)
         if self.has_user(username):
@@ -65,13 +67,43 @@ class LocationAuthorizer(DummyAuthorizer):
         return bool(super().has_perm(username, perm, path))
 
 
+class LimitedDTPHandler(DTPHandler):
+    """The data connection of an upload, cut as soon as it passes
+    ``TRANSFER_MAX_UPLOAD_BYTES``: at most one read buffer over the limit reaches the disk,
+    and the partial file is then removed and the refusal recorded
+    (``DiagnosticsHandler.on_incomplete_file_received``)."""
+
+    def handle_read(self) -> None:
+        super().handle_read()
+        limit = settings.TRANSFER_MAX_UPLOAD_BYTES
+        if self.receive and self.tot_bytes_received > limit and not self._closed:
+            self.cmd_channel.over_limit = self.tot_bytes_received
+            self._resp = (
+                f"552 Upload over the limit of {limit} bytes; transfer aborted.",
+                log.warning,
+            )
+            self.close()
+
+    # pyftpdlib's event loop calls this name, bound to DTPHandler's method otherwise.
+    handle_read_event = handle_read
+
+
 class DiagnosticsHandler(FTPHandler):
     authorizer = LocationAuthorizer()
+    dtp_handler = LimitedDTPHandler
     banner = "OCPP Certification Portal: diagnostics upload."
     started_at: datetime.datetime | None = None
+    over_limit: int | None = None
 
     def ftp_STOR(self, file: str, mode: str = "w") -> Any:
         self.started_at = timezone.now()
+        self.over_limit = None
+        location = self._location()
+        refusal = "no such location" if location is None else transfers.upload_refusal(location)
+        if refusal is not None:
+            # Used up by an upload of this session, or its step finished since the login.
+            self.respond(f"550 Upload refused: {refusal}.")
+            return None
         return super().ftp_STOR(file, mode)
 
     def _location(self) -> TransferLocation | None:
@@ -86,31 +118,14 @@ class DiagnosticsHandler(FTPHandler):
         try:
             if location is None:
                 return
-            size = path.stat().st_size
-            started = self.started_at or timezone.now()
-            limit = settings.TRANSFER_MAX_UPLOAD_BYTES
-            if size > limit:
-                transfers.record_transfer(
-                    location,
-                    direction="upload",
-                    protocol="ftp",
-                    started_at=started,
-                    finished_at=timezone.now(),
-                    status="refused",
-                    file_name=path.name,
-                    detail=f"{size} bytes is over the limit of {limit}",
-                    bytes_transferred=size,
-                    remote_address=self.remote_ip,
-                )
-                return
             with path.open("rb") as handle:
                 transfers.store_diagnostics(
                     location,
-                    File(handle, name=path.name),
+                    transfers.read_in_chunks(handle),
                     file_name=path.name,
                     protocol="ftp",
                     remote_address=f"{self.remote_ip}:{self.remote_port}",
-                    started_at=started,
+                    started_at=self.started_at or timezone.now(),
                 )
         finally:
             path.unlink(missing_ok=True)
@@ -119,20 +134,28 @@ class DiagnosticsHandler(FTPHandler):
         location = self._location()
         path = Path(file)
         size = path.stat().st_size if path.exists() else 0
-        if location is not None:
-            transfers.record_transfer(
-                location,
-                direction="upload",
-                protocol="ftp",
-                started_at=self.started_at or timezone.now(),
-                finished_at=timezone.now(),
-                status="cut",
-                detail="the connection closed before the end of the file",
-                file_name=path.name,
-                bytes_transferred=size,
-                remote_address=self.remote_ip,
-            )
         path.unlink(missing_ok=True)
+        if location is None:
+            return
+        if self.over_limit is not None:
+            limit = settings.TRANSFER_MAX_UPLOAD_BYTES
+            status = "refused"
+            detail = f"over the limit of {limit} bytes: cut after {self.over_limit}"
+            size = self.over_limit
+        else:
+            status, detail = "cut", "the connection closed before the end of the file"
+        transfers.record_transfer(
+            location,
+            direction="upload",
+            protocol="ftp",
+            started_at=self.started_at or timezone.now(),
+            finished_at=timezone.now(),
+            status=status,
+            detail=detail,
+            file_name=path.name,
+            bytes_transferred=size,
+            remote_address=f"{self.remote_ip}:{self.remote_port}",
+        )
 
 
 def passive_ports(spec: str) -> range | None:

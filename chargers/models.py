@@ -945,6 +945,18 @@ class TransferLocation(models.Model):
     image = models.ForeignKey(
         FirmwareImage, on_delete=models.CASCADE, null=True, blank=True, related_name="locations"
     )
+    # The step attempt it was given in: an upload location works only while that attempt
+    # runs (chargers.transfers.upload_refusal).
+    step_result = models.ForeignKey(
+        "certification.StepResult",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="transfer_locations",
+    )
+    used_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a completed upload used it up (single use)."
+    )
     ftp_username = models.CharField(max_length=40, blank=True, db_index=True)
     ftp_password = models.CharField(
         max_length=64, blank=True, help_text="Per-location secret, in the URL given to the charger."

@@ -8,7 +8,10 @@ import datetime
 import hashlib
 import re
 import secrets
+import tempfile
 import urllib.parse
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,22 +31,65 @@ class TransferError(ValueError):
     """A file that cannot be taken; the message says why."""
 
 
+class UploadTooLarge(TransferError):
+    """More bytes arrived than the limit allows; raised as soon as they do."""
+
+    def __init__(self, received: int, limit: int) -> None:
+        self.received = received
+        self.limit = limit
+        super().__init__(f"more than the limit of {limit} bytes arrived ({received} so far)")
+
+
+# Bytes read from a request or a file per step while a file is received.
+CHUNK_BYTES = 64 * 1024
+
+
+class _Spooled(File):
+    """A received file in MEDIA_ROOT/incoming: storage moves it instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return str(self.name)
+
+
+def receive_file(
+    field_file: Any, name: str, chunks: Iterable[bytes], limit: int
+) -> tuple[str, int]:
+    """Store ``chunks`` as ``name`` in ``field_file`` (a FileField of an unsaved model),
+    counting and hashing the bytes as they arrive; returns (SHA-256 hex, size in bytes).
+
+    Memory stays at one chunk whatever the size: the bytes go to a file in
+    ``MEDIA_ROOT/incoming`` (the same disk as the storage, so keeping it is a rename).
+    Past ``limit`` bytes, UploadTooLarge is raised at once and the partial file removed."""
+    incoming = Path(settings.MEDIA_ROOT) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    spool = tempfile.NamedTemporaryFile(dir=incoming, prefix="upload-", delete=False)  # noqa: SIM115
+    try:
+        with spool:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLarge(size, limit)
+                digest.update(chunk)
+                spool.write(chunk)
+        field_file.save(name, _Spooled(None, spool.name), save=False)
+    finally:
+        Path(spool.name).unlink(missing_ok=True)
+    return digest.hexdigest(), size
+
+
+def read_in_chunks(stream: Any) -> Iterator[bytes]:
+    """A request body or an open file, ``CHUNK_BYTES`` at a time."""
+    while chunk := stream.read(CHUNK_BYTES):
+        yield chunk
+
+
 def safe_file_name(name: str, default: str = "file.bin") -> str:
     """A file name without directories, traversal or odd characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")[:150]
     return base or default
-
-
-def _sha256_of(file: File) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    file.seek(0)
-    for chunk in file.chunks():
-        digest.update(chunk)
-        size += len(chunk)
-    file.seek(0)
-    return digest.hexdigest(), size
 
 
 def store_firmware_image(
@@ -53,24 +99,27 @@ def store_firmware_image(
     user: Any = None,
     purpose: str = FirmwareImage.Purpose.VALID,
 ) -> FirmwareImage:
-    """Keep an image file of a firmware version, with its size and SHA-256."""
-    digest, size = _sha256_of(upload)
-    if size == 0:
-        raise TransferError("The file is empty.")
-    if size > settings.TRANSFER_MAX_IMAGE_BYTES:
-        limit = settings.TRANSFER_MAX_IMAGE_BYTES // (1024 * 1024)
-        raise TransferError(f"The file is larger than the limit of {limit} MiB.")
+    """Keep an image file of a firmware version, with its size and SHA-256, computed as
+    the file is written (TransferError: empty, or over ``TRANSFER_MAX_IMAGE_BYTES``)."""
     name = safe_file_name(upload.name or "", "firmware.bin")
     image = FirmwareImage(
         firmware_version=firmware_version,
         purpose=purpose,
         original_name=name,
-        size=size,
-        sha256=digest,
         uploaded_by=user,
         uploaded_at=timezone.now(),
     )
-    image.file.save(name, upload, save=False)
+    limit = settings.TRANSFER_MAX_IMAGE_BYTES
+    upload.seek(0)
+    try:
+        image.sha256, image.size = receive_file(image.file, name, upload.chunks(), limit)
+    except UploadTooLarge:
+        raise TransferError(
+            f"The file is larger than the limit of {limit // (1024 * 1024)} MiB."
+        ) from None
+    if image.size == 0:
+        image.file.delete(save=False)
+        raise TransferError("The file is empty.")
     image.save()
     return image
 
@@ -129,20 +178,47 @@ def firmware_location(
 
 
 def diagnostics_location(charge_point: ChargePoint, run: Any = None) -> TransferLocation:
-    """An upload location (HTTP and FTP) that lasts as long as the run, or a day."""
-    expires = _expiry()
-    if run is not None and run.is_open():
-        expires = max(expires, timezone.now() + datetime.timedelta(days=30))
+    """An upload location (HTTP and FTP) for one upload: it works until a completed upload
+    uses it, ``TRANSFER_LINK_HOURS`` pass, or — given for a run — the step attempt that was
+    running when it was made finishes or the run stops being the one in progress on the
+    charge point (``upload_refusal``)."""
     return TransferLocation.objects.create(
         kind=TransferLocation.Kind.DIAGNOSTICS,
         token=secrets.token_urlsafe(24),
         charge_point=charge_point,
         run=run,
+        step_result_id=_running_step(charge_point, run),
         ftp_username=f"diag-{secrets.token_hex(6)}",
         ftp_password=secrets.token_urlsafe(18),
         created_at=timezone.now(),
-        expires_at=expires,
+        expires_at=_expiry(),
     )
+
+
+def _running_step(charge_point: ChargePoint, run: Any) -> int | None:
+    """The step attempt of ``run`` running on ``charge_point`` now, if any."""
+    if run is None:
+        return None
+    attempt = runs.current_attempt(charge_point.pk)
+    return attempt.step_result_id if attempt.run_id == run.pk else None
+
+
+def upload_refusal(location: TransferLocation) -> str | None:
+    """Why an upload to ``location`` is refused now, or None: it was used by a completed
+    upload, it expired, its run is no longer in progress on the charge point, or the step
+    attempt it was given in has finished."""
+    if location.used_at is not None:
+        return "location already used by a completed upload"
+    if location.is_expired():
+        return "location expired"
+    if location.run_id is not None:
+        attempt = runs.current_attempt(location.charge_point_id)
+        if attempt.run_id != location.run_id:
+            return "the run it was given for is no longer in progress"
+        step = location.step_result_id
+        if step is not None and attempt.step_result_id != step:
+            return "the step it was given in has finished"
+    return None
 
 
 def http_url(location: TransferLocation, base_url: str) -> str:
@@ -177,7 +253,6 @@ def record_transfer(location: TransferLocation | None, **fields: Any) -> Transfe
     """Store what crossed the wire, attached to the step that was running."""
     charge_point = location.charge_point if location is not None else None
     attempt = runs.current_attempt(charge_point.pk) if charge_point is not None else runs.NO_ATTEMPT
-    upload = fields.pop("upload", None)
     transfer = Transfer(
         location=location,
         charge_point=charge_point,
@@ -185,37 +260,53 @@ def record_transfer(location: TransferLocation | None, **fields: Any) -> Transfe
         step_result_id=attempt.step_result_id,
         **fields,
     )
-    if upload is not None:
-        transfer.file.save(transfer.file_name or "diagnostics.bin", upload, save=False)
     transfer.save()
     return transfer
 
 
-@transaction.atomic
 def store_diagnostics(
     location: TransferLocation,
-    upload: File,
+    chunks: Iterable[bytes],
     *,
     file_name: str,
     protocol: str,
     remote_address: str,
     started_at: datetime.datetime,
 ) -> Transfer:
-    """Keep an uploaded diagnostics file with its size and SHA-256."""
-    digest, size = _sha256_of(upload)
-    return record_transfer(
-        location,
+    """Receive an uploaded diagnostics file as its bytes arrive, with its size and SHA-256,
+    and use the location up. Past ``TRANSFER_MAX_UPLOAD_BYTES`` the reading stops, nothing
+    is kept, and the refusal is the evidence (status ``refused``)."""
+    name = safe_file_name(file_name, "diagnostics.bin")
+    charge_point = location.charge_point
+    attempt = runs.current_attempt(charge_point.pk)
+    transfer = Transfer(
+        location=location,
+        charge_point=charge_point,
+        run_id=attempt.run_id,
+        step_result_id=attempt.step_result_id,
         direction=Transfer.Direction.UPLOAD,
         protocol=protocol,
         started_at=started_at,
-        finished_at=timezone.now(),
-        status=Transfer.Status.COMPLETED,
-        bytes_transferred=size,
-        file_name=safe_file_name(file_name, "diagnostics.bin"),
-        sha256=digest,
+        file_name=name,
         remote_address=remote_address,
-        upload=upload,
     )
+    limit = settings.TRANSFER_MAX_UPLOAD_BYTES
+    try:
+        transfer.sha256, transfer.bytes_transferred = receive_file(
+            transfer.file, name, chunks, limit
+        )
+    except UploadTooLarge as error:
+        transfer.status = Transfer.Status.REFUSED
+        transfer.bytes_transferred = error.received
+        transfer.detail = f"over the limit of {limit} bytes: stopped after {error.received}"
+    else:
+        transfer.status = Transfer.Status.COMPLETED
+    transfer.finished_at = timezone.now()
+    with transaction.atomic():
+        transfer.save()
+        if transfer.status == Transfer.Status.COMPLETED:
+            TransferLocation.objects.filter(pk=location.pk).update(used_at=transfer.finished_at)
+    return transfer
 
 
 # --- Placeholders in step payloads ----------------------------------------------------------
@@ -310,8 +401,13 @@ def resolve_placeholders(run: Any, payload: Any, base_url: str) -> Any:
         if target is None:
             return payload  # the console says to upload one first
         return http_url(firmware_location(charge_point, target, run), base_url)
+    # HTTP and FTP name the same location within one step attempt, until it is used.
     location = TransferLocation.objects.filter(
-        run=run, kind=TransferLocation.Kind.DIAGNOSTICS, expires_at__gt=timezone.now()
+        run=run,
+        kind=TransferLocation.Kind.DIAGNOSTICS,
+        step_result_id=_running_step(charge_point, run),
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
     ).first() or diagnostics_location(charge_point, run)
     return http_url(location, base_url) if payload == "{diagnostics:http}" else ftp_url(location)
 

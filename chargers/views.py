@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -17,8 +17,6 @@ from django.contrib.auth.decorators import login_required, user_passes_test
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
-from django.core.files.base import ContentFile
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.forms import ModelForm
 from django.http import (
@@ -759,36 +757,25 @@ def diagnostics_upload(request: HttpRequest, token: str, name: str = "") -> Http
         raise Http404("No such upload location.")
     started = timezone.now()
     remote = _client_address(request)
-    if location.is_expired():
-        transfers.record_transfer(
-            location,
-            direction="upload",
-            started_at=started,
-            finished_at=started,
-            status="refused",
-            detail="location expired",
-            file_name=name,
-            remote_address=remote,
-        )
-        return HttpResponse(
-            "This upload location has expired.", status=410, content_type="text/plain"
-        )
+    refusal = transfers.upload_refusal(location)
     limit = settings.TRANSFER_MAX_UPLOAD_BYTES
     declared = int(request.headers.get("Content-Length") or 0)
-    if declared > limit:
+    if refusal is None and declared > limit:
+        refusal = f"{declared} bytes declared, over the limit of {limit}"
+    if refusal is not None:
         transfers.record_transfer(
             location,
             direction="upload",
+            protocol="http",
             started_at=started,
             finished_at=started,
             status="refused",
-            detail=f"{declared} bytes is over the limit of {limit}",
+            detail=refusal,
             file_name=name,
             remote_address=remote,
         )
-        return HttpResponse(
-            f"Uploads are limited to {limit} bytes.", status=413, content_type="text/plain"
-        )
+        status = 413 if declared > limit else 410
+        return HttpResponse(f"Upload refused: {refusal}.", status=status, content_type="text/plain")
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -798,18 +785,24 @@ def diagnostics_upload(request: HttpRequest, token: str, name: str = "") -> Http
                 content_type="text/plain",
             )
         file_name = name or upload.name or "diagnostics.bin"
-        content: File = upload
+        chunks: Iterable[bytes] = upload.chunks(transfers.CHUNK_BYTES)
     else:
-        content = ContentFile(request.body)
+        # The body as it arrives (a chunked one too), never request.body: that would hold
+        # it in memory and refuse it over DATA_UPLOAD_MAX_MEMORY_SIZE.
         file_name = name or "diagnostics.bin"
+        chunks = transfers.read_in_chunks(request)
     transfer = transfers.store_diagnostics(
         location,
-        content,
+        chunks,
         file_name=file_name,
         protocol="http",
         remote_address=remote,
         started_at=started,
     )
+    if transfer.status == Transfer.Status.REFUSED:
+        return HttpResponse(
+            f"Upload refused: {transfer.detail}.", status=413, content_type="text/plain"
+        )
     return HttpResponse(
         f"Stored {transfer.file_name} ({transfer.bytes_transferred} bytes).\n",
         status=201,

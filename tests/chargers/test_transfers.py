@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from certification.models import TestRun
+from certification.models import StepResult, TestRun
 from certification.services import start_step
 from chargers import transfers
 from chargers.ftp import build_server
@@ -134,12 +134,21 @@ def test_diagnostics_arrive_by_put_and_by_multipart_post(
         content_type="application/octet-stream",
     )
     assert put.status_code == 201
+    # One completed upload uses a location up.
+    again = client.put(
+        reverse("chargers:diagnostics-upload-named", args=[location.token, "again.log"]),
+        data=b"again",
+        content_type="application/octet-stream",
+    )
+    assert again.status_code == 410 and b"already used" in again.content
+    second_location = transfers.diagnostics_location(charge_point)
     post = client.post(
-        reverse("chargers:diagnostics-upload", args=[location.token]),
+        reverse("chargers:diagnostics-upload", args=[second_location.token]),
         {"file": io.BytesIO(b"zip-bytes")},
     )
     assert post.status_code == 201
-    first, second = Transfer.objects.order_by("started_at", "pk")
+    first, refused, second = Transfer.objects.order_by("started_at", "pk")
+    assert refused.status == "refused" and refused.detail.startswith("location already used")
     assert (first.file_name, first.bytes_transferred) == ("diag-2023.log", 14)
     assert first.file.read() == b"line 1\nline 2\n"
     assert first.sha256 == hashlib.sha256(b"line 1\nline 2\n").hexdigest()
@@ -237,11 +246,22 @@ def test_ftp_upload_with_the_locations_own_credentials(
         ftp.login(location.ftp_username, location.ftp_password)
         ftp.storbinary("STOR diagnostics-C8EU.zip", io.BytesIO(b"PK\x03\x04 diagnostics"))
         assert ftp.nlst() == []  # taken into storage; nothing of other runs is visible
+        # The credentials were for one upload.
+        with pytest.raises(ftplib.error_perm, match="550 Upload refused: location already used"):
+            ftp.storbinary("STOR second.zip", io.BytesIO(b"x"))
+    with ftplib.FTP() as ftp:
+        ftp.connect("127.0.0.1", ftp_server, timeout=5)
+        with pytest.raises(ftplib.error_perm, match="530 Login refused: location already used"):
+            ftp.login(location.ftp_username, location.ftp_password)
+    other = transfers.diagnostics_location(run.charge_point, run)
+    with ftplib.FTP() as ftp:
+        ftp.connect("127.0.0.1", ftp_server, timeout=5)
+        ftp.login(other.ftp_username, other.ftp_password)
         ftp.cwd("..")  # the home directory is the root: ".." stays in it
         ftp.storbinary("STOR ../escape.txt", io.BytesIO(b"x"))
     records = list(Transfer.objects.filter(status="completed").order_by("pk"))
     assert [r.file_name for r in records] == ["diagnostics-C8EU.zip", "escape.txt"]
-    assert all(r.location == location for r in records)
+    assert [r.location for r in records] == [location, other]
     from chargers.ftp import ftp_root
 
     assert not (ftp_root().parent / "escape.txt").exists()
@@ -281,3 +301,120 @@ def test_ranged_download_and_upload_against_a_live_server(
     client.force_login(engineer)
     stored = client.get(reverse("chargers:transfer-file", args=[upload.pk]))
     assert streamed(stored) == b"live diagnostics\n"
+
+
+# --- Limits, enforced while the bytes arrive; locations that end with their step ---------
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.django_db
+def test_a_put_between_10_and_50_mib_is_stored_with_its_hash(
+    client: Client, charge_point: ChargePoint
+) -> None:
+    # Above Django's DATA_UPLOAD_MAX_MEMORY_SIZE (10 MiB), under the documented 50 MB.
+    body = bytes(range(256)) * (12 * MIB // 256)
+    location = transfers.diagnostics_location(charge_point)
+    response = client.put(
+        reverse("chargers:diagnostics-upload-named", args=[location.token, "big.log"]),
+        data=body,
+        content_type="application/octet-stream",
+    )
+    assert response.status_code == 201, response.content
+    stored = Transfer.objects.get()
+    assert (stored.status, stored.bytes_transferred) == ("completed", len(body))
+    assert stored.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def incoming_files() -> list[Path]:
+    from django.conf import settings
+
+    incoming = Path(settings.MEDIA_ROOT) / "incoming"
+    return list(incoming.iterdir()) if incoming.exists() else []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_put_over_the_limit_is_cut_and_recorded(
+    tmp_path: Path, charge_point: ChargePoint
+) -> None:
+    import http.client
+
+    from tests.live import daphne_server
+
+    location = transfers.diagnostics_location(charge_point)
+    with daphne_server(tmp_path, extra_env={"TRANSFER_MAX_UPLOAD_BYTES": str(MIB)}) as server:
+        path = transfers.http_url(location, "") + "big.log"
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        # No Content-Length: only counting the bytes can tell.
+        chunks = (b"x" * (64 * 1024) for _ in range(48))  # 3 MiB
+        connection.request("PUT", path, body=chunks, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 413, response.read()
+        connection.close()
+    record = Transfer.objects.get()
+    assert record.status == "refused" and not record.file
+    assert record.detail.startswith(f"over the limit of {MIB} bytes")
+    assert MIB < record.bytes_transferred <= MIB + 64 * 1024
+    assert incoming_files() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ftp_upload_over_the_limit_is_aborted_and_removed(
+    ftp_server: int, run: TestRun, engineer: User, settings: Any
+) -> None:
+    settings.TRANSFER_MAX_UPLOAD_BYTES = MIB
+    start_step(run, run.plan.steps.get(number=20), engineer)
+    location = transfers.diagnostics_location(run.charge_point, run)
+    with ftplib.FTP() as ftp:
+        ftp.connect("127.0.0.1", ftp_server, timeout=10)
+        ftp.login(location.ftp_username, location.ftp_password)
+        with pytest.raises(ftplib.error_perm, match=r"^552 Upload over the limit"):
+            try:
+                ftp.storbinary("STOR huge.zip", io.BytesIO(b"z" * (8 * MIB)))
+            except ConnectionError:
+                ftp.getresp()  # the data connection was cut: the refusal is on the control one
+    from chargers.ftp import ftp_root
+
+    assert eventually(lambda: Transfer.objects.exists())
+    record = Transfer.objects.get()
+    assert (record.status, record.protocol) == ("refused", "ftp")
+    assert record.detail.startswith(f"over the limit of {MIB} bytes")
+    # Cut within a read buffer of the limit, not after 8 MiB; nothing left on disk.
+    assert MIB < record.bytes_transferred < 2 * MIB
+    assert list((ftp_root() / location.token).iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_an_upload_location_ends_with_its_step_and_its_run(
+    client: Client, run: TestRun, engineer: User
+) -> None:
+    from certification.services import finish_step, submit_for_review
+
+    def put(location: Any) -> int:
+        return client.put(
+            reverse("chargers:diagnostics-upload-named", args=[location.token, "d.log"]),
+            data=b"log",
+            content_type="application/octet-stream",
+        ).status_code
+
+    result = start_step(run, run.plan.steps.get(number=20), engineer)
+    during_step = transfers.diagnostics_location(run.charge_point, run)
+    finish_step(result)
+    assert put(during_step) == 410
+    run.refresh_from_db()
+    outside_steps = transfers.diagnostics_location(run.charge_point, run)
+    now = timezone.now()
+    for step in run.plan.steps.all():
+        StepResult.objects.update_or_create(
+            run=run,
+            step=step,
+            attempt=1,
+            defaults={"started_at": now, "finished_at": now, "final_verdict": "Y"},
+        )
+    submit_for_review(run, engineer)
+    assert put(outside_steps) == 410
+    details = list(Transfer.objects.order_by("pk").values_list("detail", flat=True))
+    assert details == [
+        "the step it was given in has finished",
+        "the run it was given for is no longer in progress",
+    ]

@@ -1,12 +1,17 @@
 """Run the portal under Daphne with the settings chargers need, and the FTP server for
 diagnostics uploads beside it."""
 
+import asyncio
+import io
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import WebRequest
+from daphne.server import Server
 from daphne.server import twisted_loop as daphne_loop
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.conf import settings
@@ -48,6 +53,73 @@ def adjust_daphne_websockets() -> None:
     close.adjusted_for_chargers = True  # type: ignore[attr-defined]
     WebSocketProtocol.serverClose = close
     WebSocketFactory.__init__ = init
+
+
+# Bytes of a request body handed to the application per message.
+BODY_CHUNK_BYTES = 64 * 1024
+
+
+class StreamedBody(asyncio.Queue[dict[str, Any]]):
+    """The input queue of one HTTP request, handing the body to the application a chunk at
+    a time as it asks for it.
+
+    Daphne reads the whole body from Twisted's spool file into its queue at once, 8 KiB
+    per message, before the application reads any: a 200 MB firmware image took a worker
+    to 2.66 GB. Here the body stays in the spool file (Twisted keeps bodies over 100 kB,
+    and every chunked one, in a temporary file) until ``get`` is called, so a request
+    holds at most one chunk in memory, whatever its size. Other messages
+    (``http.disconnect``) pass through unchanged."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        super().__init__()
+        self.source: BinaryIO | None = source
+        self.skip_daphnes_body = True
+
+    def put_nowait(self, item: dict[str, Any]) -> None:
+        # Daphne's own loop now reads an empty file: its one empty body message is dropped.
+        if self.skip_daphnes_body and item.get("type") == "http.request":
+            if not item.get("more_body"):
+                self.skip_daphnes_body = False
+            return
+        super().put_nowait(item)
+
+    async def get(self) -> dict[str, Any]:
+        if self.source is not None and self.empty():
+            chunk = self.source.read(BODY_CHUNK_BYTES)
+            more = len(chunk) == BODY_CHUNK_BYTES
+            if not more:
+                self.source.close()
+                self.source = None
+            return {"type": "http.request", "body": chunk, "more_body": more}
+        return await super().get()
+
+
+def stream_request_bodies() -> None:
+    """Daphne's ``Server.create_application`` with a ``StreamedBody`` queue for HTTP
+    requests (the original's code otherwise: it makes the queue the application reads)."""
+    if getattr(Server.create_application, "streams_bodies", False):
+        return
+    original = Server.create_application
+
+    def create_application(self: Server, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") != "http" or not isinstance(protocol, WebRequest):
+            return original(self, protocol, scope)
+        assert "application_instance" not in self.connections[protocol]
+        input_queue = StreamedBody(protocol.content)
+        protocol.content = io.BytesIO()  # what Daphne's own loop reads: nothing
+        scope.setdefault("asgi", {"version": "3.0"})
+        application_instance = self.application(
+            scope=scope, receive=input_queue.get, send=partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            application_instance, loop=asyncio.get_event_loop()
+        )
+        return input_queue
+
+    create_application.streams_bodies = True  # type: ignore[attr-defined]
+    Server.create_application = create_application
 
 
 class Command(BaseCommand):
@@ -110,6 +182,7 @@ class Command(BaseCommand):
             manage = Path(__file__).resolve().parents[3] / "manage.py"
             ftp = subprocess.Popen([sys.executable, str(manage), "ftpserver"])  # noqa: S603
         adjust_daphne_websockets()
+        stream_request_bodies()
         if options["tls_port"]:
             # Created on first use and kept: chargers pin the lab root.
             tls.install(security.server_material(), options["tls_port"], options["bind"])
