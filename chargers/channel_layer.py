@@ -19,10 +19,26 @@ them.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
 from typing import Any
 
+import redis
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+log = logging.getLogger(__name__)
+
+# What the channel layer raises when Redis cannot be reached.
+UNREACHABLE: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
+OUTAGE = (
+    "The portal cannot reach its channel layer (Redis at REDIS_URL): commands, step changes "
+    "and live updates cannot be delivered until it is back. Pages and reads still work."
+)
 
 
 def database_key(database: dict[str, Any] | None = None) -> str:
@@ -42,3 +58,27 @@ class PortalChannelLayer(RedisChannelLayer):
 
     def __init__(self, *args: Any, prefix: str = "ocpp-portal", **kwargs: Any) -> None:
         super().__init__(*args, prefix=f"{prefix}:{database_key()}", **kwargs)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus: Redis unreachable is a JSON 503 saying so, not an HTML 500."""
+    if isinstance(exc, UNREACHABLE):
+        log.error("channel layer unreachable: %s", exc)
+        return Response({"detail": OUTAGE}, status=503)
+    return exception_handler(exc, context)
+
+
+class ChannelLayerOutageMiddleware:
+    """A page whose action needed Redis while it is down answers 503 with what is wrong."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, UNREACHABLE):
+            return None
+        log.error("channel layer unreachable: %s", exception)
+        return render(request, "503.html", {"message": OUTAGE}, status=503)

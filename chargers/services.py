@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -657,43 +658,16 @@ def complete_command(command_id: int, outcome: Any) -> None:
         security.follow_accepted(Command.objects.select_related("charge_point").get(pk=command_id))
 
 
-async def send_command_async(
+async def _deliver_command(
+    command: Command,
     charge_point: ChargePoint,
     action: str,
     payload: dict[str, Any],
-    *,
-    requested_by_id: int | None = None,
-    deliberately_invalid: bool = False,
-    origin: str = Command.Origin.OTHER,
-    evidence_of: runs.Attempt | None = None,
-) -> Command:
-    """Send a CSMS-initiated call to a connected charger, whichever worker holds its
-    websocket, and wait for the answer. Always returns the stored Command row.
-
-    The command and its frames are evidence of ``evidence_of`` (the run it was sent through
-    and that run's running step attempt); by default of the run holding the charge point
-    (chargers.runs.current_attempt), so that a command from the charge point page during a
-    run is that run's evidence, its ``origin`` recorded."""
-    if not deliberately_invalid:
-        validate_command(action, payload)
-    if evidence_of is None:
-        evidence_of = await database_sync_to_async(runs.current_attempt)(charge_point.pk)
-    command = await database_sync_to_async(Command.objects.create)(
-        charge_point=charge_point,
-        action=action,
-        payload=payload,
-        deliberately_invalid=deliberately_invalid,
-        requested_by_id=requested_by_id,
-        requested_at=timezone.now(),
-        origin=origin,
-        run_id=evidence_of.run_id,
-        step_result_id=evidence_of.step_result_id,
-    )
-    if not await database_sync_to_async(is_connected)(charge_point):
-        await database_sync_to_async(_finish_command)(
-            command.pk, Command.Status.NOT_CONNECTED, f"{charge_point} is not connected"
-        )
-        return await database_sync_to_async(Command.objects.get)(pk=command.pk)
+    deliberately_invalid: bool,
+    evidence_of: runs.Attempt,
+) -> None:
+    """Hand a stored command to the worker holding the charger and wait for its answer
+    (the consumer stores it); a timeout is stored here."""
     layer = get_channel_layer()
     assert layer is not None
     reply_channel = await layer.new_channel()
@@ -718,6 +692,62 @@ async def send_command_async(
             Command.Status.TIMEOUT,
             "no worker answered: the connection may have dropped while the command was sent",
         )
+
+
+async def send_command_async(
+    charge_point: ChargePoint,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    requested_by_id: int | None = None,
+    deliberately_invalid: bool = False,
+    origin: str = Command.Origin.OTHER,
+    evidence_of: runs.Attempt | None = None,
+) -> Command:
+    """Send a CSMS-initiated call to a connected charger, whichever worker holds its
+    websocket, and wait for the answer. Always returns the stored Command row.
+
+    The command and its frames are evidence of ``evidence_of`` (the run it was sent through
+    and that run's running step attempt); by default of the run holding the charge point
+    (chargers.runs.current_attempt), so that a command from the charge point page during a
+    run is that run's evidence, its ``origin`` recorded."""
+    if not deliberately_invalid:
+        validate_command(action, payload)
+    await database_sync_to_async(fail_stale_commands)()
+    if evidence_of is None:
+        evidence_of = await database_sync_to_async(runs.current_attempt)(charge_point.pk)
+    command = await database_sync_to_async(Command.objects.create)(
+        charge_point=charge_point,
+        action=action,
+        payload=payload,
+        deliberately_invalid=deliberately_invalid,
+        requested_by_id=requested_by_id,
+        requested_at=timezone.now(),
+        origin=origin,
+        run_id=evidence_of.run_id,
+        step_result_id=evidence_of.step_result_id,
+    )
+    if not await database_sync_to_async(is_connected)(charge_point):
+        await database_sync_to_async(_finish_command)(
+            command.pk, Command.Status.NOT_CONNECTED, f"{charge_point} is not connected"
+        )
+        return await database_sync_to_async(Command.objects.get)(pk=command.pk)
+    try:
+        await _deliver_command(
+            command, charge_point, action, payload, deliberately_invalid, evidence_of
+        )
+    except asyncio.CancelledError:
+        # The request that sent it went away (the client left, the worker is stopping).
+        await asyncio.shield(
+            database_sync_to_async(_finish_command)(
+                command.pk, Command.Status.FAILED, "the request that sent it was cancelled"
+            )
+        )
+        raise
+    except CHANNEL_LAYER_ERRORS as error:
+        await database_sync_to_async(_finish_command)(
+            command.pk, Command.Status.FAILED, f"the channel layer is unreachable: {error}"
+        )
     return await database_sync_to_async(Command.objects.get)(pk=command.pk)
 
 
@@ -740,6 +770,22 @@ def send_command(
         deliberately_invalid=deliberately_invalid,
         origin=origin,
         evidence_of=evidence_of,
+    )
+
+
+# What a channel layer raises when its backend (Redis) cannot be reached.
+CHANNEL_LAYER_ERRORS: tuple[type[BaseException], ...] = (OSError, redis.RedisError)
+
+
+def fail_stale_commands() -> int:
+    """Fail the commands still pending after any wait for them has ended (their worker
+    stopped while waiting): a command always reaches a final state. Run when a worker
+    starts and before each new command."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=settings.OCPP_RESPONSE_TIMEOUT + 30)
+    return Command.objects.filter(status=Command.Status.PENDING, requested_at__lt=cutoff).update(
+        status=Command.Status.FAILED,
+        error="no answer was recorded: the worker that sent it stopped while waiting",
+        answered_at=timezone.now(),
     )
 
 

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A page that needed Redis while it is down: 503 saying so (chargers/channel_layer.py).
+    "chargers.channel_layer.ChannelLayerOutageMiddleware",
     # Last: turns a login refused by axes into the 429 lockout page (chargers/throttle.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -379,7 +381,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["chargers.filters.VisibleFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+    # DRF's, plus a JSON 503 when Redis is unreachable (chargers/channel_layer.py).
+    "EXCEPTION_HANDLER": "chargers.channel_layer.api_exception_handler",
 }
 # Hours an API token lives (chargers/api_tokens.py).
 API_TOKEN_HOURS = env_int("API_TOKEN_HOURS", 30 * 24)

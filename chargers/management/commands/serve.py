@@ -22,6 +22,7 @@ from chargers.ocpp import tls
 from chargers.services import (
     close_connections_of_dead_workers,
     close_connections_of_other_databases,
+    fail_stale_commands,
 )
 
 # Close codes RFC 6455 defines for an endpoint to send, which the portal's consumer uses
@@ -173,6 +174,9 @@ class Command(BaseCommand):
                 f"Closed {closed} connection(s) opened by workers of another database: "
                 "this is a restored copy, whose channel layer does not reach them."
             )
+        failed = fail_stale_commands()
+        if failed:
+            self.stdout.write(f"Failed {failed} command(s) left pending by stopped workers.")
         closed = close_connections_of_dead_workers()
         if closed:
             self.stdout.write(f"Closed {closed} connection(s) left open by stopped workers.")
