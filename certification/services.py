@@ -46,6 +46,7 @@ from chargers.models import (
     model_facts,
 )
 from chargers.services import end_faults_of_step, group_send_from_sync, locked_declaration
+from chargers.templatetags.timestamps import iso_timestamp
 
 
 class WorkflowError(Exception):
@@ -414,55 +415,72 @@ def _add_identity_findings(result: StepResult, frames: tuple[judge.Frame, ...]) 
         result.minor_issue = True
 
 
+class _IdentityExpectations:
+    """What BootNotifications of one run may say, read from the database once (a handful
+    of queries whatever the number of frames): the pinned manufacturer, model and firmware
+    with their aliases; during and after the firmware update step (rule firmware_install)
+    also the new image's version: that of the image the portal serves for the run, or, for
+    an image it does not know, the version the charger reported in that step (any version
+    during it). The firmware under test stays accepted after the update: a lab may flash it
+    back."""
+
+    def __init__(self, run: TestRun) -> None:
+        from chargers import transfers
+
+        charger_model = run.charger_model
+        self.vendor = charger_model.reported_vendors()
+        self.model = charger_model.reported_models()
+        self.pinned = run.firmware_version.reported_versions()
+        image = transfers.target_image(run)
+        if image is not None and image.firmware_version_id == run.firmware_version_id:
+            image = None
+        self.image_versions = image.firmware_version.reported_versions() if image else None
+        updates = run.results.filter(
+            step__judge_rule="firmware_install", started_at__isnull=False
+        ).values_list("pk", "started_at")
+        self.update_starts = sorted(started for _, started in updates if started is not None)
+        self.reported_in_updates = tuple(
+            str(payload["firmwareVersion"])
+            for payload in Frame.objects.filter(
+                step_result__in=[pk for pk, _ in updates],
+                action="BootNotification",
+                direction=Frame.Direction.IN,
+                message_type=Frame.MessageType.CALL,
+            ).values_list("payload", flat=True)
+            if isinstance(payload, dict) and payload.get("firmwareVersion")
+        )
+
+    def at(
+        self, moment: datetime.datetime | None, judge_rule: str = ""
+    ) -> identity.ExpectedIdentity:
+        firmware = list(self.pinned)
+        any_firmware = False
+        if judge_rule == "firmware_install":
+            if self.image_versions is None:
+                any_firmware = True
+            else:
+                firmware.extend(self.image_versions)
+        elif moment is not None and self.update_starts and self.update_starts[0] <= moment:
+            firmware.extend(self.image_versions or self.reported_in_updates)
+        return identity.ExpectedIdentity(
+            vendor=self.vendor,
+            model=self.model,
+            firmware=tuple(dict.fromkeys(firmware)),
+            any_firmware=any_firmware,
+        )
+
+
 def expected_identity(
     run: TestRun, at: datetime.datetime | None, judge_rule: str = ""
 ) -> identity.ExpectedIdentity:
-    """What a BootNotification of ``run`` may say at ``at``: the pinned manufacturer, model
-    and firmware with their aliases; during and after a firmware update step
-    (rule firmware_install) also the new image's version: that of the image the portal
-    serves for the run, or, for an image it does not know, the version the charger reported
-    in that step (any version during it). The firmware under test stays accepted after the
-    update: a lab may flash it back."""
-    from chargers import transfers
-
-    charger_model = run.charger_model
-    firmware = list(run.firmware_version.reported_versions())
-    image = transfers.target_image(run)
-    if image is not None and image.firmware_version_id == run.firmware_version_id:
-        image = None
-    any_firmware = False
-    if judge_rule == "firmware_install":
-        if image is None:
-            any_firmware = True
-        else:
-            firmware.extend(image.firmware_version.reported_versions())
-    elif at is not None:
-        updates = run.results.filter(
-            step__judge_rule="firmware_install", started_at__isnull=False, started_at__lte=at
-        )
-        if updates.exists():
-            if image is not None:
-                firmware.extend(image.firmware_version.reported_versions())
-            else:
-                for payload in Frame.objects.filter(
-                    step_result__in=updates,
-                    action="BootNotification",
-                    direction=Frame.Direction.IN,
-                    message_type=Frame.MessageType.CALL,
-                ).values_list("payload", flat=True):
-                    if isinstance(payload, dict) and payload.get("firmwareVersion"):
-                        firmware.append(str(payload["firmwareVersion"]))
-    return identity.ExpectedIdentity(
-        vendor=charger_model.reported_vendors(),
-        model=charger_model.reported_models(),
-        firmware=tuple(dict.fromkeys(firmware)),
-        any_firmware=any_firmware,
-    )
+    """What a BootNotification of ``run`` may say at ``at`` (see _IdentityExpectations)."""
+    return _IdentityExpectations(run).at(at, judge_rule)
 
 
 def identity_warnings(run: TestRun) -> list[str]:
     """One sentence per BootNotification of the run that names another charger than the
     run certifies (the report header's warning), in capture order."""
+    expectations = _IdentityExpectations(run)
     warnings = []
     for frame in (
         Frame.objects.filter(
@@ -475,16 +493,16 @@ def identity_warnings(run: TestRun) -> list[str]:
         .order_by("captured_at", "seq")
     ):
         attempt = frame.step_result
-        rule = attempt.step.judge_rule if attempt is not None else ""
-        found = identity.mismatches(frame.payload, expected_identity(run, frame.captured_at, rule))
+        if attempt is not None:
+            expected = expectations.at(attempt.started_at, attempt.step.judge_rule)
+            where = f"step {attempt.step.number} attempt {attempt.attempt}"
+        else:
+            expected = expectations.at(frame.captured_at)
+            where = "between steps"
+        found = identity.mismatches(frame.payload, expected)
         if found:
-            where = (
-                f"step {attempt.step.number} attempt {attempt.attempt}"
-                if attempt is not None
-                else "between steps"
-            )
             warnings.append(
-                f"The BootNotification of {timezone.localtime(frame.captured_at).isoformat()} "
+                f"The BootNotification of {iso_timestamp(frame.captured_at)} "
                 f"({where}, frame {frame.pk}) reports "
                 + "; ".join(m.sentence() for m in found)
                 + "."
@@ -1002,6 +1020,21 @@ def declaration_data(declaration: CapabilityDeclaration | None) -> dict[str, Any
 
 
 # --- Review and publication ----------------------------------------------------------------
+
+
+def testing_period(run: TestRun) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """From the first to the last step attempt of the run: when the testing was done (not
+    when the run was created, sent to review or published). A started attempt spans its
+    start to its end; a step recorded N/A without being run counts at its decision."""
+    moments: list[datetime.datetime] = []
+    for started, finished, decided in run.results.values_list(
+        "started_at", "finished_at", "decided_at"
+    ):
+        if started is not None:
+            moments.extend(m for m in (started, finished) if m is not None)
+        elif decided is not None:
+            moments.append(decided)
+    return (min(moments), max(moments)) if moments else (None, None)
 
 
 def undecided_mandatory_steps(run: TestRun) -> list[int]:

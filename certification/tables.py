@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from certification.models import TestPlan, TestRun
-from chargers.tables import PortalTable
+from chargers.tables import IsoDateTimeColumn, PortalTable
 
 
 class RunTable(PortalTable):
@@ -18,6 +18,7 @@ class RunTable(PortalTable):
     failed = tables.Column("N", attrs={"td": {"class": "num verdict-N"}}, orderable=False)
     not_applicable = tables.Column("N/A", attrs={"td": {"class": "num"}}, orderable=False)
     outcome = tables.Column("Result", accessor="pk", orderable=False)
+    started_at = IsoDateTimeColumn()
 
     class Meta:
         model = TestRun
@@ -52,6 +53,7 @@ class PlanTable(PortalTable):
     name = tables.Column(linkify=True)
     step_count = tables.Column("Steps", attrs={"td": {"class": "num"}})
     run_count = tables.Column("Runs", attrs={"td": {"class": "num"}})
+    created_at = IsoDateTimeColumn()
 
     class Meta:
         model = TestPlan

@@ -18,6 +18,22 @@ from chargers.models import (
     Frame,
     Manufacturer,
 )
+from chargers.templatetags.timestamps import iso_timestamp
+
+
+class IsoDateTimeColumn(tables.Column):
+    """A moment as every page writes it: ISO 8601 with the zone (chargers.templatetags.
+    timestamps), with milliseconds for evidence; the same text in the exports."""
+
+    def __init__(self, *args: Any, milliseconds: bool = False, **kwargs: Any) -> None:
+        self.timespec = "milliseconds" if milliseconds else "seconds"
+        super().__init__(*args, **kwargs)
+
+    def render(self, value: Any) -> str:
+        return iso_timestamp(value, self.timespec)
+
+    def value(self, value: Any) -> str:
+        return iso_timestamp(value, self.timespec)
 
 
 class PortalTable(tables.Table):
@@ -129,11 +145,11 @@ class ChargePointTable(PortalTable):
 
 
 class ConnectionEventTable(PortalTable):
-    at = tables.DateTimeColumn(format="Y-m-d H:i:s.u")
+    at = IsoDateTimeColumn(milliseconds=True)
     charge_point_identity = tables.Column("chargePointId")
     # Refused handshakes are aggregated per identity, host, reason and window.
     count = tables.Column("Times", attrs={"td": {"class": "num"}})
-    last_at = tables.DateTimeColumn(verbose_name="Last", format="Y-m-d H:i:s.u")
+    last_at = IsoDateTimeColumn(verbose_name="Last", milliseconds=True)
 
     class Meta:
         model = ConnectionEvent
@@ -155,7 +171,7 @@ class ConnectionEventTable(PortalTable):
 class FrameTable(PortalTable):
     # The id, not the row: rendering the related Connection was one query per frame.
     connection = tables.Column("Connection", accessor="connection_id")
-    captured_at = tables.DateTimeColumn(verbose_name="Time (UTC)", format="Y-m-d H:i:s.u")
+    captured_at = IsoDateTimeColumn(verbose_name="Time", milliseconds=True)
     direction = tables.Column("Dir.")
     message_type = tables.Column("Type")
     raw = tables.TemplateColumn(
@@ -179,8 +195,9 @@ class FrameTable(PortalTable):
         empty_text = "No frame recorded."
         row_attrs = {"class": lambda record: "frame-invalid" if record.validation_error else ""}
 
-    def render_direction(self, value: str) -> str:
-        return "→ portal" if value == "in" else "→ charger"
+    def render_direction(self, record: Frame) -> str:
+        # ``value`` would be the choice's label already; the label is the one spelling.
+        return record.get_direction_display()
 
     def value_raw(self, record: Frame) -> str:
         """The frame as captured: the page cuts it to 400 characters, the export never."""
@@ -190,8 +207,8 @@ class FrameTable(PortalTable):
         return value
 
 
-class CommandTable(PortalTable):
-    requested_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+class ConnectionEventTable(PortalTable):
+    at = IsoDateTimeColumn(milliseconds=True)
     run = tables.Column("Evidence of", linkify=True)
     payload = tables.JSONColumn()
     response = tables.JSONColumn()

@@ -213,6 +213,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# Dates are never dd/mm nor mm/dd: ISO 8601 wherever a page does not format them itself
+# (pages write moments with chargers.templatetags.timestamps: ISO 8601 with the zone).
+DATE_FORMAT = SHORT_DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "c"
 USE_I18N = True
 USE_TZ = True
 

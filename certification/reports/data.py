@@ -22,12 +22,14 @@ from certification import services
 from certification.coverage import ProfileCoverage
 from certification.models import RunOutcome, StepResult, TestRun, Verdict, outcome_of, step_standing
 from chargers.models import CapabilityDeclaration, Frame
+from chargers.templatetags.timestamps import iso_timestamp
 
 # How a verdict reads in the report's "Pass" column (the seed report's spelling).
 PASS_LABELS = {Verdict.PASS: "Y", Verdict.FAIL: "N", Verdict.NOT_APPLICABLE: "N/A"}
 
-ARROWS = {Frame.Direction.IN: "→", Frame.Direction.OUT: "←"}
-ARROW_LEGEND = "→ charger to portal, ← portal to charger"
+# A direction is spelled one way everywhere: the label of Frame.Direction.
+ARROWS = {choice.value: str(choice.label) for choice in Frame.Direction}
+ARROW_LEGEND = "charger → portal: sent by the charger; portal → charger: sent by the portal"
 
 # Payload fields a reader of the timeline needs to follow a step; the rest is in the evidence.
 TIMELINE_FIELDS = (
@@ -165,12 +167,12 @@ class TimelineEntry:
 
     @property
     def arrow(self) -> str:
-        return ARROWS.get(self.direction, "?")  # type: ignore[call-overload]
+        return ARROWS.get(self.direction, "?")
 
     @property
     def time(self) -> str:
-        """Local time of day with milliseconds: frames often arrive within one second."""
-        return timezone.localtime(self.at).strftime("%H:%M:%S.%f")[:-3]
+        """ISO 8601 with the zone and milliseconds, as every page writes evidence times."""
+        return iso_timestamp(self.at, "milliseconds")
 
     @property
     def label(self) -> str:
@@ -249,6 +251,7 @@ def build_report(run: TestRun, *, frames_per_step_limit: int | None = None) -> R
     attempts = _attempt_counts(run)
     steps = list(run.plan.steps.all())
     outcome = outcome_of(step_standing(step, latest.get(step.number)) for step in steps)
+    testing_period = services.testing_period(run)
     rows = tuple(_step_row(step, latest.get(step.number), attempts) for step in steps)
     timelines, counts = _timelines([result.pk for result in latest.values()], frames_per_step_limit)
     appendix = tuple(
@@ -267,8 +270,8 @@ def build_report(run: TestRun, *, frames_per_step_limit: int | None = None) -> R
             firmware=run.firmware_version.version,
             tester=str(run.tester),
             reviewer=str(run.reviewer) if run.reviewer else None,
-            run_started=run.started_at or run.created_at,
-            run_finished=run.finished_at,
+            run_started=testing_period[0],
+            run_finished=testing_period[1],
             plan_name=run.plan.name,
             plan_version=run.plan.version,
             ocpp_version=run.plan.ocpp_version,

@@ -35,8 +35,9 @@
     var row = document.createElement("tr");
     row.id = "frame-" + frame.id;
     row.className = "fresh" + (frame.validation_error ? " frame-invalid" : "");
-    row.appendChild(text("td", frame.at.substring(11, 23), "mono"));
-    var dir = text("td", frame.direction === "in" ? "CP →" : "→ CP");
+    row.appendChild(text("td", frame.at, "mono"));
+    // The one spelling of a direction (chargers.models.Frame.Direction).
+    var dir = text("td", frame.direction === "in" ? "charger → portal" : "portal → charger");
     row.appendChild(dir);
     row.appendChild(text("td", frame.action || "?"));
     var types = { 2: "CALL", 3: "CALLRESULT", 4: "CALLERROR" };

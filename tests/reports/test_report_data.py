@@ -108,7 +108,7 @@ def test_timeline_cap_keeps_the_first_frames_and_the_true_count(sample: SampleRu
         assert part.truncated == (whole.frame_count > 5)
     assert capped.timeline_truncated and not full.timeline_truncated
     boot = capped.appendix[0].timeline[0]
-    assert (boot.label, boot.arrow) == ("BootNotification.req", "→")
+    assert (boot.label, boot.arrow) == ("BootNotification.req", "charger → portal")
     assert ("firmwareVersion", BOOT["firmwareVersion"]) in boot.fields
 
 
@@ -149,7 +149,8 @@ def test_building_the_report_takes_as_many_queries_whatever_the_frames(
     with CaptureQueriesContext(connection) as many:
         build_report(sample.run, frames_per_step_limit=3)
     assert len(many.captured_queries) == len(few.captured_queries)
-    assert len(few.captured_queries) <= attempts + 10
+    # A fixed few besides one per attempt: the header's testing period and identity check.
+    assert len(few.captured_queries) <= attempts + 12
 
 
 @pytest.mark.django_db
