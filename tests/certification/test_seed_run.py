@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from certification import services
 from certification.demo.catalog import load_demo_catalog
 from certification.demo.seed_run import SEED_CHARGE_POINT_ID, SeedRunOutcome, load_seed_run
 from certification.models import Report, StepResult, TestRun
+from certification.reports.data import build_report
 from chargers.models import ChargePoint, Connection, ConnectionEvent, Frame, User
 
 SEED_REPORT = (
@@ -246,3 +247,18 @@ def test_a_run_that_cannot_be_published_stays_in_review_and_load_demo_says_why(
         "(The report could not be rendered" in out.getvalue()
     ), out.getvalue()
     assert "password engineer-demo" in out.getvalue()
+
+
+def test_the_reports_date_is_the_testing_period_not_the_day_of_review(run: TestRun) -> None:
+    """Issue 12, item 4: the seed was tested from 22 September to 30 October 2023."""
+    header = build_report(run).header
+    assert (header.run_date, header.run_end_date) == (
+        datetime.date(2023, 9, 22),
+        datetime.date(2023, 10, 30),
+    )
+    client = Client()
+    client.force_login(User.objects.get(username="engineer"))
+    page = client.get(f"/runs/{run.pk}/report/").content.decode()
+    assert "<dt>Date</dt><dd>2023-09-22 \u2013 2023-10-30</dd>" in page
+    assert "/2023" not in page and "/2026" not in page  # no dd/mm nor mm/dd anywhere
+    assert "2023-09-22T09:50:02+00:00" in page  # step 1's timestamp, ISO 8601 with zone
