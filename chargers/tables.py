@@ -207,8 +207,8 @@ class FrameTable(PortalTable):
         return value
 
 
-class ConnectionEventTable(PortalTable):
-    at = IsoDateTimeColumn(milliseconds=True)
+class CommandTable(PortalTable):
+    requested_at = IsoDateTimeColumn()
     run = tables.Column("Evidence of", linkify=True)
     payload = tables.JSONColumn()
     response = tables.JSONColumn()
