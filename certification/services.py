@@ -61,6 +61,16 @@ def install_default_plan() -> TestPlan:
     return _install_plan(PLAN_NAME, PLAN_DESCRIPTION, STEPS, COMMON_PRECONDITIONS)
 
 
+def install_full_plan() -> TestPlan:
+    """The full OCPP 1.6 charge point plan (certification/full_plan.py): the default plan's
+    23 steps and the OCTT cases they leave out."""
+    from certification import full_plan
+
+    return _install_plan(
+        full_plan.PLAN_NAME, full_plan.PLAN_DESCRIPTION, full_plan.steps(), COMMON_PRECONDITIONS
+    )
+
+
 def install_security_plan() -> TestPlan:
     """Create version 1 of the "OCPP 1.6 Security" plan unless it exists (idempotent):
     certification/security_plan.py, TC_073..TC_088."""

@@ -323,8 +323,12 @@ PLACEHOLDERS = {
     "{firmware:signing-certificate}": "the lab's firmware-signing certificate (PEM)",
     "{firmware:signature}": "the lab's signature (base64) over the {firmware:valid} image",
     "{firmware:bad-signature}": "a well-formed signature that does not match the image",
+    "{time:+30s}": "the time the command is sent plus 30 s (also m, h: {time:+1h}), as an "
+    "OCPP dateTime in UTC: a reservation's expiryDate",
 }
 TRANSACTION_PLACEHOLDER = re.compile(r"^\{transaction:ongoing(?::(\d+))?\}$")
+TIME_PLACEHOLDER = re.compile(r"^\{time:\+(\d{1,6})([smh])\}$")
+TIME_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 class PlaceholderError(CommandPayloadError):
@@ -334,7 +338,9 @@ class PlaceholderError(CommandPayloadError):
 
 def is_placeholder(value: Any) -> bool:
     return isinstance(value, str) and (
-        value in PLACEHOLDERS or TRANSACTION_PLACEHOLDER.match(value) is not None
+        value in PLACEHOLDERS
+        or TRANSACTION_PLACEHOLDER.match(value) is not None
+        or TIME_PLACEHOLDER.match(value) is not None
     )
 
 
@@ -347,6 +353,8 @@ def placeholder_example(payload: Any) -> Any:
         return [placeholder_example(value) for value in payload]
     if isinstance(payload, str) and TRANSACTION_PLACEHOLDER.match(payload):
         return 1
+    if isinstance(payload, str) and TIME_PLACEHOLDER.match(payload):
+        return "2030-01-01T00:00:00Z"
     return payload
 
 
@@ -362,6 +370,11 @@ def resolve_placeholders(run: Any, payload: Any, base_url: str) -> Any:
     if not is_placeholder(payload):
         return payload
     charge_point = run.charge_point
+    time_placeholder = TIME_PLACEHOLDER.match(payload)
+    if time_placeholder is not None:
+        ahead = int(time_placeholder.group(1)) * TIME_UNITS[time_placeholder.group(2)]
+        moment = timezone.now() + datetime.timedelta(seconds=ahead)
+        return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     transaction_placeholder = TRANSACTION_PLACEHOLDER.match(payload)
     if transaction_placeholder is not None:
         connector = transaction_placeholder.group(1)

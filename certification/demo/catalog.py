@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from certification.demo.seed_run import SeedRunOutcome, ensure_seed_run
-from certification.services import install_default_plan, install_security_plan
+from certification.services import (
+    install_default_plan,
+    install_full_plan,
+    install_security_plan,
+)
 from chargers.models import ChargerModel, FirmwareVersion, Manufacturer, User
 
 
@@ -70,6 +74,7 @@ def _load_catalog() -> list[DemoLogin]:
         },
     )
     install_default_plan()
+    install_full_plan()
     install_security_plan()
     FirmwareVersion.objects.get_or_create(
         charger_model=c8eu,

@@ -20,7 +20,23 @@ from certification.judge.firmware import (
     firmware_install,
     firmware_installation_failed,
 )
+from certification.judge.local_list import (
+    local_list_authorizes,
+    local_list_differential,
+    local_list_full,
+)
+from certification.judge.refusals import (
+    configuration_refusals,
+    data_transfer_unknown_vendor,
+    remote_refusals,
+    unlock_connector_idle,
+)
 from certification.judge.remote import remote_start_stop_cable_first, remote_start_unlock
+from certification.judge.reservation import (
+    cancel_reservation,
+    reservation_expiry,
+    reserve_now_start,
+)
 from certification.judge.resets import (
     hard_reset_charging,
     hard_reset_idle,
@@ -42,6 +58,7 @@ from certification.judge.sessions import (
     local_plugin_first,
     local_unauthorized,
 )
+from certification.judge.smart_charging import tx_default_profile, tx_profile
 from certification.judge.triggers import trigger_message
 from certification.judge.types import (
     ConnectionEvent,
@@ -55,6 +72,7 @@ from certification.judge.types import (
 
 __all__ = [
     "DEFAULT_PLAN_RULES",
+    "FULL_PLAN_RULES",
     "RULES",
     "ConnectionEvent",
     "Finding",
@@ -106,6 +124,23 @@ SECURITY_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "authorization_key_change": authorization_key_change,
 }
 RULES.update(SECURITY_PLAN_RULES)
+
+# The full plan's further steps (certification/full_plan.py).
+FULL_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
+    "local_list_full": local_list_full,
+    "local_list_differential": local_list_differential,
+    "local_list_authorizes": local_list_authorizes,
+    "reserve_now_start": reserve_now_start,
+    "reservation_expiry": reservation_expiry,
+    "cancel_reservation": cancel_reservation,
+    "tx_default_profile": tx_default_profile,
+    "tx_profile": tx_profile,
+    "configuration_refusals": configuration_refusals,
+    "unlock_connector_idle": unlock_connector_idle,
+    "data_transfer_unknown_vendor": data_transfer_unknown_vendor,
+    "remote_refusals": remote_refusals,
+}
+RULES.update(FULL_PLAN_RULES)
 
 
 def judge(rule: str, context: StepContext) -> Judgement:

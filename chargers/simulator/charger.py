@@ -438,9 +438,35 @@ class SimulatedCharger(ChargeStation):
         return call_result.ReserveNow(status=status)
 
     @after(Action.reserve_now)
-    def after_reserve_now(self, connector_id: int, call_unique_id: str, **_: Any) -> None:
+    def after_reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        reservation_id: int,
+        call_unique_id: str,
+        **_: Any,
+    ) -> None:
         if self._follow_up(call_unique_id):
-            self._spawn(self._set_status(self.connectors[connector_id], "Reserved"))
+            connector = self.connectors[connector_id]
+            self._spawn(self._set_status(connector, "Reserved"))
+            if "reservation-never-expires" not in self.misbehaviours:
+                self._spawn(self._expire_reservation(connector, reservation_id, expiry_date))
+
+    async def _expire_reservation(
+        self, connector: Connector, reservation_id: int, expiry_date: str
+    ) -> None:
+        """At expiryDate the reservation ends and the connector is Available again (§5.13)."""
+        try:
+            expiry = datetime.datetime.fromisoformat(expiry_date.replace("Z", "+00:00"))
+        except ValueError:
+            return
+        if expiry.tzinfo is None:
+            expiry = expiry.replace(tzinfo=datetime.UTC)
+        delay = (expiry - datetime.datetime.now(datetime.UTC)).total_seconds()
+        await asyncio.sleep(max(0.0, delay))  # wall-clock time: expiryDate is a date
+        if connector.reservation is not None and connector.reservation[0] == reservation_id:
+            connector.reservation = None
+            await self._set_status(connector, self._resting_status(connector))
 
     @on(Action.cancel_reservation)
     def on_cancel_reservation(

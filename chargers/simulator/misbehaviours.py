@@ -30,6 +30,8 @@ MISBEHAVIOURS: dict[str, str] = {
     ),
     "no-security-event": "sends no SecurityEventNotification (e.g. after a refused handshake)",
     "install-bad-signature": "installs a firmware image whose signature does not verify",
+    "ignores-charging-limit": "charges at full power whatever charging profile is in effect",
+    "reservation-never-expires": "a reservation stays Reserved after its expiryDate",
 }
 
 

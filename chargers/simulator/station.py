@@ -697,10 +697,45 @@ class ChargeStation(ChargePoint, SecurityExtension):
             interval = self.configuration.get_int("MeterValueSampleInterval")
             period = interval if interval > 0 else 60
             await self.sleep(period)
-            connector.meter_wh += self.config.power_w * period / 3600
+            connector.meter_wh += self.power_w(connector) * period / 3600
             if interval > 0:
                 payload = self._meter_values(connector, "Sample.Periodic")
                 await self._send_transaction_message(payload)
+
+    def power_w(self, connector: Connector) -> float:
+        """The power a connector charges at: the hardware's, capped by the charging profile
+        in effect (§3.13: a TxProfile of its transaction over a TxDefaultProfile, each the
+        highest stack level, and the ChargePointMaxProfile over all). Limits in A are taken
+        at 230 V on three phases."""
+        if "ignores-charging-limit" in self.misbehaviours:
+            return self.config.power_w
+        limits = [self.config.power_w]
+        by_purpose: dict[str, tuple[int, float]] = {}
+        for connector_id, profile in self.charging_profiles:
+            purpose = profile.get("charging_profile_purpose")
+            if purpose == "TxProfile" and (
+                connector_id != connector.connector_id
+                or profile.get("transaction_id") not in (None, connector.transaction_id)
+                or connector.transaction_id is None
+            ):
+                continue
+            if purpose == "TxDefaultProfile" and connector_id not in (0, connector.connector_id):
+                continue
+            schedule = profile.get("charging_schedule") or {}
+            periods = schedule.get("charging_schedule_period") or []
+            if not periods:
+                continue
+            limit = float(periods[0]["limit"])
+            watts = limit if schedule.get("charging_rate_unit") == "W" else limit * 230 * 3
+            level = int(profile.get("stack_level", 0))
+            if purpose == "ChargePointMaxProfile":
+                limits.append(watts)
+            elif purpose not in by_purpose or level > by_purpose[purpose][0]:
+                by_purpose[str(purpose)] = (level, watts)
+        chosen = by_purpose.get("TxProfile") or by_purpose.get("TxDefaultProfile")
+        if chosen is not None:
+            limits.append(chosen[1])
+        return min(limits)
 
     def _meter_values(self, connector: Connector, context: str) -> call.MeterValues:
         sampled: list[dict[str, str]] = [
@@ -715,7 +750,7 @@ class ChargeStation(ChargePoint, SecurityExtension):
         if connector.transaction_id is not None:
             sampled.append(
                 {
-                    "value": str(int(self.config.power_w)),
+                    "value": str(int(self.power_w(connector))),
                     "context": context,
                     "measurand": "Power.Active.Import",
                     "location": "Outlet",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from certification.default_plan import PLAN_NAME
 from certification.models import StepResult, TestPlan, TestRun
 from certification.services import create_run
 from chargers import services
@@ -34,7 +35,7 @@ def console_run(demo_logins: dict[str, str]) -> TestRun:
     )
     return create_run(
         charge_point=charge_point,
-        plan=TestPlan.objects.get(),
+        plan=TestPlan.objects.get(name=PLAN_NAME),
         tester=User.objects.get(username="engineer"),
         firmware_version=firmware,
     )

@@ -4,6 +4,7 @@ specification; the coverage table per feature profile."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -225,3 +226,31 @@ def test_the_run_page_and_report_show_coverage_per_profile(
     assert "OCTT coverage" in console and "Core 1/" in console
     report = engineer_client.get(reverse("certification:report-html", args=[run.pk]))
     assert "OCTT coverage" in report.content.decode()
+
+
+def test_every_step_of_the_full_plan_names_its_octt_cases_and_checks_as_plan_data(
+    engineer: User,
+) -> None:
+    plan = services.install_full_plan()
+    assert plan.steps.count() == 23 + 12
+    for step in plan.steps.all():
+        assert step.octt_ids and step.spec_sections and step.judge_rule, step
+    # The plan passes the same checks as an import: commands, rules, conditions, ids.
+    _, steps = plan_data.check_plan(plan_data.export_plan(plan))
+    assert len(steps) == 35
+    reservation = plan.steps.get(title="Reservation - expiry")
+    assert reservation.applies_when == [
+        {"fact": "profiles", "includes": "Reservation", "na_reason": "no_Reservation"}
+    ]
+
+
+def test_a_time_placeholder_becomes_a_utc_date_time_when_sent(run: TestRun) -> None:
+    from chargers import transfers
+
+    before = timezone.now()
+    sent = transfers.resolve_placeholders(run, {"expiryDate": "{time:+30s}"}, "http://x")
+    moment = datetime.datetime.fromisoformat(sent["expiryDate"].replace("Z", "+00:00"))
+    assert 29 <= (moment - before).total_seconds() <= 31
+    assert transfers.placeholder_example({"expiryDate": "{time:+1h}"}) == {
+        "expiryDate": "2030-01-01T00:00:00Z"
+    }

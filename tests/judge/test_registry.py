@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from certification.judge import DEFAULT_PLAN_RULES, RULES, SECURITY_PLAN_RULES, judge
+from certification.judge import (
+    DEFAULT_PLAN_RULES,
+    FULL_PLAN_RULES,
+    RULES,
+    SECURITY_PLAN_RULES,
+    judge,
+)
 from certification.judge.types import Finding, Judgement, StepContext
 from tests.judge.frames import Wire
 
@@ -14,7 +20,14 @@ def test_default_plan_has_one_rule_per_step_in_plan_order() -> None:
     assert DEFAULT_PLAN_RULES[0] == "boot"
     assert DEFAULT_PLAN_RULES[14] == "remote_start_unlock"
     assert DEFAULT_PLAN_RULES[-1] == "trigger_message"
-    assert set(DEFAULT_PLAN_RULES) | set(SECURITY_PLAN_RULES) == set(RULES)
+    assert set(DEFAULT_PLAN_RULES) | set(SECURITY_PLAN_RULES) | set(FULL_PLAN_RULES) == set(RULES)
+
+
+def test_the_full_plan_names_every_rule_of_ocpp_16_charge_points() -> None:
+    from certification import full_plan
+
+    named = {step["judge_rule"] for step in full_plan.steps()}
+    assert named == set(DEFAULT_PLAN_RULES) | set(FULL_PLAN_RULES)
 
 
 def test_judge_rejects_an_unknown_rule() -> None:
@@ -22,7 +35,7 @@ def test_judge_rejects_an_unknown_rule() -> None:
         judge("no_such_rule", StepContext(frames=()))
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", sorted(RULES))
 def test_every_rule_turns_an_empty_step_into_a_fail_that_names_what_was_expected(
     rule: str,
 ) -> None:
@@ -33,7 +46,7 @@ def test_every_rule_turns_an_empty_step_into_a_fail_that_names_what_was_expected
     assert "recorded no frames" in judgement.findings[0].message
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", sorted(RULES))
 def test_every_rule_survives_a_step_of_unrelated_or_broken_frames(rule: str) -> None:
     wire = Wire()
     wire.garbage_in("not a JSON array")

@@ -1,0 +1,207 @@
+"""The full plan's Local Auth List Management steps: the list's version, full and
+differential updates, and a card of the list authorized without asking the portal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certification.judge.outcome import Findings, step_rule
+from certification.judge.sequence import (
+    Exchange,
+    as_int,
+    between,
+    calls,
+    exchanges,
+    first,
+    payload_of,
+)
+from certification.judge.types import Judgement, StepContext
+
+
+def _reported_version(findings: Findings, exchange: Exchange, what: str) -> int | None:
+    if not findings.expect_result(exchange, what):
+        return None
+    version = as_int(exchange.response.get("listVersion"))
+    if version is None:
+        findings.fail(f"{what} answered without a listVersion", *exchange.frames)
+    return version
+
+
+def _sent(frames: tuple[Any, ...], update_type: str) -> list[Exchange]:
+    return [
+        e for e in exchanges(frames, "SendLocalList") if e.request.get("updateType") == update_type
+    ]
+
+
+@step_rule("GetLocalListVersion sent to the charger")
+def local_list_full(context: StepContext) -> Judgement:
+    """Local Auth List Management: GetLocalListVersion and a full SendLocalList
+    (TC_042_2, TC_043_4).
+
+    GetLocalListVersion -> listVersion -> SendLocalList(Full, listVersion v, entries) ->
+    Accepted -> GetLocalListVersion -> v.
+
+    OCPP 1.6 §5.15 (Send Local List): "In case of a full update, the Charge Point SHALL
+    replace the current list with the list in the request"; the status Accepted means "Local
+    Authorization List successfully updated". §5.10 (Get Local List Version): the Charge
+    Point "SHALL respond with a GetLocalListVersion.conf PDU containing the version number of
+    its Local Authorization List. A version number of 0 (zero) SHALL be used to indicate that
+    the local authorization list is empty".
+
+    Measures: the versions before and after, the number of entries sent.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    versions = exchanges(frames, "GetLocalListVersion")
+    full = _sent(frames, "Full")
+    if not full:
+        findings.fail("No SendLocalList with updateType Full was sent to the charger")
+        return findings.judgement(measurements)
+    update = full[-1]
+    sent_version = as_int(update.request.get("listVersion"))
+    entries = update.request.get("localAuthorizationList") or []
+    measurements.update(list_version_sent=sent_version, entries_sent=len(entries))
+    before = [v for v in versions if v.call.seq < update.call.seq]
+    if before:
+        measurements["version_before"] = _reported_version(
+            findings, before[0], "GetLocalListVersion"
+        )
+    accepted = findings.expect_reply(update, ("Accepted",), f"SendLocalList(Full, {sent_version})")
+    after = [v for v in versions if v.call.seq > update.last.seq]
+    if not after:
+        findings.fail(
+            "No GetLocalListVersion after the SendLocalList: the new version was not read back"
+        )
+        return findings.judgement(measurements)
+    version = _reported_version(findings, after[-1], "GetLocalListVersion")
+    measurements["version_after"] = version
+    if accepted and version is not None and version != sent_version:
+        findings.fail(
+            f"GetLocalListVersion answered {version} after SendLocalList(Full, "
+            f"{sent_version}) was Accepted",
+            *after[-1].frames,
+        )
+    return findings.judgement(measurements)
+
+
+@step_rule("SendLocalList sent to the charger")
+def local_list_differential(context: StepContext) -> Judgement:
+    """Local Auth List Management: differential updates and version handling (TC_043_5).
+
+    SendLocalList(Differential, v+1, entries to add, change or remove) -> Accepted ->
+    SendLocalList(Differential, a version not above the current one) -> VersionMismatch ->
+    GetLocalListVersion -> v+1.
+
+    OCPP 1.6 §5.15: "In case of a differential update it SHALL apply the changes in the
+    list" and "If the Charge Point receives a differential update with a version number
+    that is less than or equal to the version number of its current list, it SHALL NOT apply
+    the update and respond with VersionMismatch" (UpdateStatus: "VersionMismatch: Version
+    number in the request for a differential update is less or equal then version number of
+    current list").
+
+    Measures: the accepted version, the stale version refused, the version read back.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    differential = _sent(frames, "Differential")
+    if not differential:
+        findings.fail("No SendLocalList with updateType Differential was sent to the charger")
+        return findings.judgement(measurements)
+    current: int | None = None
+    accepted_version: int | None = None
+    stale_checked = False
+    for update in differential:
+        version = as_int(update.request.get("listVersion"))
+        if current is not None and version is not None and version <= current:
+            stale_checked = True
+            measurements["stale_version_sent"] = version
+            findings.expect_reply(
+                update,
+                ("VersionMismatch",),
+                f"SendLocalList(Differential, {version}) after version {current}",
+            )
+            continue
+        if findings.expect_reply(update, ("Accepted",), f"SendLocalList(Differential, {version})"):
+            current = accepted_version = version
+    measurements["accepted_version"] = accepted_version
+    if not stale_checked:
+        findings.info(
+            "No differential update with a version at or below the current one was sent: "
+            "VersionMismatch was not checked"
+        )
+    last_update = differential[-1]
+    read_back = [
+        e for e in exchanges(frames, "GetLocalListVersion") if e.call.seq > last_update.last.seq
+    ]
+    if not read_back:
+        findings.fail("No GetLocalListVersion after the updates: the version was not read back")
+        return findings.judgement(measurements)
+    version = _reported_version(findings, read_back[-1], "GetLocalListVersion")
+    measurements["version_after"] = version
+    if accepted_version is not None and version is not None and version != accepted_version:
+        findings.fail(
+            f"GetLocalListVersion answered {version} where the last accepted differential "
+            f"update set version {accepted_version}",
+            *read_back[-1].frames,
+        )
+    return findings.judgement(measurements)
+
+
+@step_rule("SendLocalList sent to the charger")
+def local_list_authorizes(context: StepContext) -> Judgement:
+    """Local Auth List Management: a card in the list starts a session without Authorize
+    (TC_008).
+
+    SendLocalList(entry Accepted for the card) -> Accepted -> with LocalPreAuthorize true,
+    [present the card] -> StartTransaction for it with no Authorize.req for it before.
+
+    OCPP 1.6 §3.5 (Local Authorization & Offline Behavior): "When LocalPreAuthorize is
+    enabled, a Charge Point that has the identifier in its Local Authorization List with
+    status Accepted SHALL start the transaction without first sending an Authorize.req".
+
+    Params: `id_tag` (default: the first idTag of the list sent with status Accepted).
+    Measures: the card, whether an Authorize was sent.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    updates = [e for e in exchanges(frames, "SendLocalList") if e.status == "Accepted"]
+    if not updates:
+        findings.fail("No SendLocalList was Accepted in the step: the card is not on the list")
+        return findings.judgement(measurements)
+    update = updates[-1]
+    id_tag = context.params.get("id_tag")
+    if id_tag is None:
+        for entry in update.request.get("localAuthorizationList") or []:
+            info = entry.get("idTagInfo") if isinstance(entry, dict) else None
+            if isinstance(info, dict) and info.get("status") == "Accepted":
+                id_tag = entry.get("idTag")
+                break
+    measurements["id_tag"] = id_tag
+    start = first(
+        frames,
+        lambda f: (
+            f.action == "StartTransaction"
+            and f.direction == "in"
+            and f.message_type == 2
+            and (id_tag is None or payload_of(f).get("idTag") == id_tag)
+        ),
+        after=update.last,
+    )
+    if start is None:
+        findings.fail(
+            f"No StartTransaction for {id_tag or 'the listed card'} after the list was sent"
+        )
+        return findings.judgement(measurements)
+    asked = [
+        frame
+        for frame in calls(between(frames, update.last, start), "Authorize")
+        if id_tag is None or payload_of(frame).get("idTag") == id_tag
+    ]
+    measurements["authorized"] = bool(asked)
+    if asked:
+        findings.fail(
+            f"Authorize was sent for {id_tag}, which is Accepted in the Local Authorization "
+            "List: with LocalPreAuthorize the charger starts without asking",
+            *asked,
+        )
+    return findings.judgement(measurements)

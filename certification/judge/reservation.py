@@ -1,0 +1,202 @@
+"""The full plan's Reservation steps: a reserved connector used, expiring and cancelled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certification.judge.outcome import Findings, float_param, step_rule
+from certification.judge.sequence import (
+    Exchange,
+    as_int,
+    exchanges,
+    first,
+    parse_timestamp,
+    payload_of,
+    seconds_between,
+    status_is,
+)
+from certification.judge.types import Frame, Judgement, StepContext
+
+
+def _reservation(findings: Findings, frames: tuple[Frame, ...]) -> Exchange | None:
+    """The step's accepted ReserveNow, with the fail findings when there is none."""
+    reserved = exchanges(frames, "ReserveNow")
+    if not reserved:
+        findings.fail("No ReserveNow was sent to the charger")
+        return None
+    exchange = reserved[0]
+    connector = exchange.request.get("connectorId")
+    if not findings.expect_reply(exchange, ("Accepted",), f"ReserveNow(connector {connector})"):
+        return None
+    return exchange
+
+
+def _reserved_status(
+    findings: Findings, frames: tuple[Frame, ...], reserve: Exchange
+) -> Frame | None:
+    """OCPP 1.6 §5.13: "If the reservation is accepted ... the Charge Point SHALL ... send a
+    StatusNotification.req with status Reserved" for a specific connector."""
+    connector = as_int(reserve.request.get("connectorId"))
+    if connector == 0:
+        return None
+    reserved = first(frames, status_is("Reserved", connector), after=reserve.call)
+    if reserved is None:
+        findings.fail(
+            f"No StatusNotification Reserved for connector {connector} after ReserveNow was "
+            "Accepted",
+            *reserve.frames,
+        )
+    return reserved
+
+
+@step_rule("ReserveNow sent to the charger")
+def reserve_now_start(context: StepContext) -> Judgement:
+    """Reservation: a reserved connector, then a session by the reserving card (TC_046).
+
+    ReserveNow(connectorId, idTag, reservationId) -> Accepted -> SN Reserved -> [present the
+    card, plug in] -> StartTransaction with that reservationId (and idTag) -> SN Charging.
+
+    OCPP 1.6 §5.13 (Reserve Now): "The reservation SHALL be terminated on the Charge Point
+    when a transaction is started for the reserved idTag"; §4.8 (Start Transaction):
+    "If this transaction ends a reservation (see Reserve Now operation), then the
+    StartTransaction.req MUST contain the reservationId."
+
+    Measures: reservationId, the time from ReserveNow to StartTransaction.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    reserve = _reservation(findings, frames)
+    if reserve is None:
+        return findings.judgement(measurements)
+    reservation_id = as_int(reserve.request.get("reservationId"))
+    id_tag = reserve.request.get("idTag")
+    measurements["reservation_id"] = reservation_id
+    _reserved_status(findings, frames, reserve)
+    start = first(
+        frames,
+        lambda f: f.direction == "in" and f.message_type == 2 and f.action == "StartTransaction",
+        after=reserve.last,
+    )
+    if start is None:
+        findings.fail("No StartTransaction after the reservation")
+        return findings.judgement(measurements)
+    measurements["reserve_to_start_s"] = seconds_between(reserve.call, start)
+    payload = payload_of(start)
+    if as_int(payload.get("reservationId")) != reservation_id:
+        findings.fail(
+            f"StartTransaction for {payload.get('idTag')} carried reservationId "
+            f"{payload.get('reservationId')} where the reservation {reservation_id} was expected",
+            start,
+        )
+    if payload.get("idTag") != id_tag:
+        findings.minor(
+            f"The session was started by {payload.get('idTag')}, not by the reserving card "
+            f"{id_tag}",
+            start,
+        )
+    return findings.judgement(measurements)
+
+
+@step_rule("ReserveNow sent to the charger")
+def reservation_expiry(context: StepContext) -> Judgement:
+    """Reservation: a reservation that runs out (TC_047).
+
+    ReserveNow(expiryDate a short time ahead) -> Accepted -> SN Reserved -> at expiryDate
+    SN Available, and no StartTransaction uses the reservation.
+
+    OCPP 1.6 §5.13: "When the expiryDate is reached, the Charge Point SHALL end the
+    reservation" and the connector returns to Available.
+
+    Params: `tolerance_s` (default 4, the OCTT's timing tolerance).
+    Measures: the seconds between expiryDate and SN Available (negative: early).
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    reserve = _reservation(findings, frames)
+    if reserve is None:
+        return findings.judgement(measurements)
+    connector = as_int(reserve.request.get("connectorId"))
+    reserved = _reserved_status(findings, frames, reserve)
+    expiry = parse_timestamp(reserve.request.get("expiryDate"))
+    available = first(frames, status_is("Available", connector), after=reserved or reserve.last)
+    if available is None:
+        findings.fail(
+            f"Connector {connector} never became Available again after its reservation's expiryDate"
+        )
+        return findings.judgement(measurements)
+    tolerance = float_param(context, "tolerance_s", 4.0) or 0.0
+    if expiry is not None:
+        late = seconds_between(expiry, available.at)
+        measurements["available_after_expiry_s"] = late
+        if late < -tolerance:
+            findings.fail(
+                f"Connector {connector} was Available {-late:g} s before the reservation's "
+                "expiryDate",
+                available,
+            )
+        elif late > tolerance:
+            findings.minor(
+                f"Connector {connector} became Available {late:g} s after expiryDate "
+                f"(tolerance {tolerance:g} s)",
+                available,
+            )
+    used = first(
+        frames,
+        lambda f: (
+            f.action == "StartTransaction"
+            and f.direction == "in"
+            and payload_of(f).get("reservationId") == reserve.request.get("reservationId")
+        ),
+    )
+    if used is not None:
+        findings.fail("A StartTransaction used the reservation that was to expire", used)
+    return findings.judgement(measurements)
+
+
+@step_rule("ReserveNow sent to the charger")
+def cancel_reservation(context: StepContext) -> Judgement:
+    """Reservation: CancelReservation, accepted and refused (TC_051, TC_052).
+
+    ReserveNow -> Accepted -> SN Reserved -> CancelReservation(reservationId) -> Accepted ->
+    SN Available; CancelReservation(an unknown reservationId) -> Rejected.
+
+    OCPP 1.6 §5.1 (Cancel Reservation): "If the Charge Point has a reservation matching the
+    reservationId in the request PDU, it SHALL return status 'Accepted'. Otherwise it SHALL
+    return 'Rejected'."
+
+    Measures: the time from CancelReservation to SN Available.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    reserve = _reservation(findings, frames)
+    if reserve is None:
+        return findings.judgement(measurements)
+    connector = as_int(reserve.request.get("connectorId"))
+    reservation_id = reserve.request.get("reservationId")
+    _reserved_status(findings, frames, reserve)
+    cancels = exchanges(frames, "CancelReservation")
+    own = [c for c in cancels if c.request.get("reservationId") == reservation_id]
+    unknown = [c for c in cancels if c.request.get("reservationId") != reservation_id]
+    if not own:
+        findings.fail(f"No CancelReservation({reservation_id}) was sent to the charger")
+    else:
+        cancel = own[0]
+        if findings.expect_reply(cancel, ("Accepted",), f"CancelReservation({reservation_id})"):
+            available = first(frames, status_is("Available", connector), after=cancel.call)
+            if available is None:
+                findings.fail(
+                    f"Connector {connector} did not become Available after its reservation "
+                    "was cancelled",
+                    *cancel.frames,
+                )
+            else:
+                measurements["cancel_to_available_s"] = seconds_between(cancel.call, available)
+    if not unknown:
+        findings.info("No CancelReservation of an unknown reservationId: Rejected not checked")
+    for cancel in unknown:
+        findings.expect_reply(
+            cancel,
+            ("Rejected",),
+            f"CancelReservation({cancel.request.get('reservationId')}) of no reservation",
+        )
+    return findings.judgement(measurements)

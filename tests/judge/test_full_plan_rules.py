@@ -1,0 +1,384 @@
+"""The full plan's rules (Local Auth List Management, Reservation, Smart Charging, the
+remaining Core cases), each over plain frames: the sequence that passes and the deviation
+a certification engineer would fail or remark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certification.judge import judge
+from certification.judge.types import RunSettings
+from tests.judge.frames import Wire, stamp
+
+CARD = "CERT-TAG-1"
+
+
+def messages(judgement: Any) -> str:
+    return " | ".join(f"[{f.severity}] {f.message}" for f in judgement.findings)
+
+
+# --- Local Auth List Management -------------------------------------------------------------
+
+
+def full_list(version_after: int = 1) -> Wire:
+    wire = Wire()
+    wire.command("GetLocalListVersion", {}, {"listVersion": 0})
+    wire.command(
+        "SendLocalList",
+        {
+            "listVersion": 1,
+            "updateType": "Full",
+            "localAuthorizationList": [{"idTag": CARD, "idTagInfo": {"status": "Accepted"}}],
+        },
+        {"status": "Accepted"},
+    )
+    wire.command("GetLocalListVersion", {}, {"listVersion": version_after})
+    return wire
+
+
+def test_a_full_list_update_reads_back_its_version() -> None:
+    judgement = judge("local_list_full", full_list().context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements["version_before"] == 0
+    assert judgement.measurements["version_after"] == 1
+
+
+def test_a_full_list_whose_version_does_not_change_fails() -> None:
+    judgement = judge("local_list_full", full_list(version_after=0).context())
+    assert judgement.verdict == "N"
+    assert "GetLocalListVersion answered 0 after SendLocalList(Full, 1)" in messages(judgement)
+
+
+def differential(stale_answer: str = "VersionMismatch") -> Wire:
+    wire = Wire()
+    entries = [{"idTag": "CERT-TAG-2", "idTagInfo": {"status": "Accepted"}}]
+    update = {"listVersion": 2, "updateType": "Differential", "localAuthorizationList": entries}
+    wire.command("SendLocalList", update, {"status": "Accepted"})
+    wire.command("SendLocalList", update, {"status": stale_answer})
+    wire.command("GetLocalListVersion", {}, {"listVersion": 2})
+    return wire
+
+
+def test_a_differential_update_applies_and_a_stale_one_is_a_version_mismatch() -> None:
+    judgement = judge("local_list_differential", differential().context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {
+        "stale_version_sent": 2,
+        "accepted_version": 2,
+        "version_after": 2,
+    }
+
+
+def test_a_stale_differential_update_accepted_fails() -> None:
+    judgement = judge("local_list_differential", differential("Accepted").context())
+    assert judgement.verdict == "N"
+    assert (
+        "SendLocalList(Differential, 2) after version 2 answered Accepted where "
+        "VersionMismatch was expected" in messages(judgement)
+    )
+
+
+def listed_card(authorize_first: bool) -> Wire:
+    wire = Wire()
+    wire.command(
+        "SendLocalList",
+        {
+            "listVersion": 10,
+            "updateType": "Full",
+            "localAuthorizationList": [{"idTag": CARD, "idTagInfo": {"status": "Accepted"}}],
+        },
+        {"status": "Accepted"},
+    )
+    wire.status(1, "Preparing")
+    if authorize_first:
+        wire.authorize(CARD)
+    wire.start_transaction(id_tag=CARD)
+    return wire
+
+
+def test_a_listed_card_starts_without_authorize() -> None:
+    judgement = judge("local_list_authorizes", listed_card(False).context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {"id_tag": CARD, "authorized": False}
+
+
+def test_authorize_for_a_listed_card_fails() -> None:
+    judgement = judge("local_list_authorizes", listed_card(True).context())
+    assert judgement.verdict == "N"
+    assert "Authorize was sent for CERT-TAG-1" in messages(judgement)
+
+
+# --- Reservation ----------------------------------------------------------------------------
+
+
+def reserve(wire: Wire, reservation_id: int = 101, expiry_s: float = 3600) -> None:
+    from datetime import timedelta
+
+    wire.command(
+        "ReserveNow",
+        {
+            "connectorId": 1,
+            "expiryDate": stamp(wire.now + timedelta(seconds=expiry_s)),
+            "idTag": CARD,
+            "reservationId": reservation_id,
+        },
+        {"status": "Accepted"},
+    )
+    wire.status(1, "Reserved")
+
+
+def reserved_session(with_reservation_id: bool) -> Wire:
+    wire = Wire()
+    reserve(wire)
+    wire.wait(10)
+    wire.authorize(CARD)
+    payload = {"connectorId": 1, "idTag": CARD, "meterStart": 0, "timestamp": stamp(wire.now)}
+    if with_reservation_id:
+        payload["reservationId"] = 101
+    wire.request(
+        "StartTransaction", payload, {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}
+    )
+    wire.status(1, "Charging")
+    return wire
+
+
+def test_a_reserved_connector_is_used_with_the_reservation_id() -> None:
+    judgement = judge("reserve_now_start", reserved_session(True).context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {"reservation_id": 101, "reserve_to_start_s": 10.0}
+
+
+def test_a_start_without_the_reservation_id_fails() -> None:
+    judgement = judge("reserve_now_start", reserved_session(False).context())
+    assert judgement.verdict == "N"
+    assert "carried reservationId None where the reservation 101 was expected" in messages(
+        judgement
+    )
+
+
+def expiring(available_after_s: float | None) -> Wire:
+    wire = Wire()
+    reserve(wire, 102, expiry_s=30)
+    if available_after_s is not None:
+        wire.wait(available_after_s)
+        wire.status(1, "Available")
+    return wire
+
+
+def test_a_reservation_expires_on_time() -> None:
+    judgement = judge("reservation_expiry", expiring(31).context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements["available_after_expiry_s"] == 1.0
+
+
+def test_a_reservation_that_never_expires_fails_and_an_early_end_too() -> None:
+    never = judge("reservation_expiry", expiring(None).context())
+    assert never.verdict == "N"
+    assert "never became Available again" in messages(never)
+    early = judge("reservation_expiry", expiring(10).context())
+    assert early.verdict == "N" and "20 s before the reservation's expiryDate" in messages(early)
+
+
+def cancelled(unknown_answer: str = "Rejected") -> Wire:
+    wire = Wire()
+    reserve(wire, 103)
+    wire.command("CancelReservation", {"reservationId": 103}, {"status": "Accepted"})
+    wire.wait(1)
+    wire.status(1, "Available")
+    wire.command("CancelReservation", {"reservationId": 999}, {"status": unknown_answer})
+    return wire
+
+
+def test_cancel_reservation_frees_the_connector_and_refuses_an_unknown_id() -> None:
+    judgement = judge("cancel_reservation", cancelled().context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {"cancel_to_available_s": 1.0}
+
+
+def test_cancelling_an_unknown_reservation_accepted_fails() -> None:
+    judgement = judge("cancel_reservation", cancelled("Accepted").context())
+    assert judgement.verdict == "N"
+    assert "CancelReservation(999) of no reservation answered Accepted" in messages(judgement)
+
+
+# --- Smart Charging -------------------------------------------------------------------------
+
+
+def profile(purpose: str, limit: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "chargingProfileId": 201,
+        "stackLevel": 0,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": {
+            "chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+        },
+        **extra,
+    }
+
+
+def default_profile(composite_limit: float) -> Wire:
+    wire = Wire()
+    wire.command(
+        "SetChargingProfile",
+        {"connectorId": 0, "csChargingProfiles": profile("TxDefaultProfile", 6000.0)},
+        {"status": "Accepted"},
+    )
+    wire.command(
+        "GetCompositeSchedule",
+        {"connectorId": 1, "duration": 3600, "chargingRateUnit": "W"},
+        {
+            "status": "Accepted",
+            "connectorId": 1,
+            "chargingSchedule": {
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": composite_limit}],
+            },
+        },
+    )
+    wire.command("ClearChargingProfile", {"id": 201}, {"status": "Accepted"})
+    return wire
+
+
+def test_a_default_profile_is_read_back_and_cleared() -> None:
+    judgement = judge("tx_default_profile", default_profile(6000.0).context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {"limit_set": 6000.0, "unit": "W", "composite_limit": 6000.0}
+
+
+def test_a_composite_schedule_above_the_profile_fails() -> None:
+    judgement = judge("tx_default_profile", default_profile(11000.0).context())
+    assert judgement.verdict == "N"
+    assert "allows 11000 W where the TxDefaultProfile limits to 6000 W" in messages(judgement)
+
+
+def limited_session(power_w: int) -> Wire:
+    wire = Wire()
+    wire.start_transaction(transaction_id=42)
+    wire.command(
+        "SetChargingProfile",
+        {"connectorId": 1, "csChargingProfiles": profile("TxProfile", 3000.0, transactionId=42)},
+        {"status": "Accepted"},
+    )
+    for _ in range(2):
+        wire.wait(10)
+        wire.request(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": 42,
+                "meterValue": [
+                    {
+                        "timestamp": stamp(wire.now),
+                        "sampledValue": [
+                            {"value": str(power_w), "measurand": "Power.Active.Import", "unit": "W"}
+                        ],
+                    }
+                ],
+            },
+            {},
+        )
+    return wire
+
+
+def test_the_power_follows_a_tx_profile() -> None:
+    judgement = judge("tx_profile", limited_session(3000).context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {"limit_w": 3000.0, "powers_w": [3000.0, 3000.0]}
+
+
+def test_power_above_the_tx_profile_fails() -> None:
+    judgement = judge("tx_profile", limited_session(11000).context())
+    assert judgement.verdict == "N"
+    assert "reported 11000 W after the TxProfile limited connector 1 to 3000 W" in messages(
+        judgement
+    )
+
+
+# --- The remaining Core cases ---------------------------------------------------------------
+
+
+def refusals(read_only_answer: str = "Rejected") -> Wire:
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "NumberOfConnectors", "value": "9"},
+        {"status": read_only_answer},
+    )
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "CertPortalUnknownKey", "value": "1"},
+        {"status": "NotSupported"},
+    )
+    wire.command(
+        "GetConfiguration",
+        {"key": ["CertPortalUnknownKey"]},
+        {"configurationKey": [], "unknownKey": ["CertPortalUnknownKey"]},
+    )
+    return wire
+
+
+def test_read_only_and_unknown_keys_are_refused() -> None:
+    judgement = judge("configuration_refusals", refusals().context())
+    assert judgement.verdict == "Y", messages(judgement)
+
+
+def test_a_read_only_key_accepted_fails() -> None:
+    judgement = judge("configuration_refusals", refusals("Accepted").context())
+    assert judgement.verdict == "N"
+    assert "ChangeConfiguration of read-only NumberOfConnectors answered Accepted" in messages(
+        judgement
+    )
+
+
+def unlocks(connector_1: str, connector_99: str) -> Wire:
+    wire = Wire()
+    wire.command("UnlockConnector", {"connectorId": 1}, {"status": connector_1})
+    wire.command("UnlockConnector", {"connectorId": 99}, {"status": connector_99})
+    return wire
+
+
+def test_unlock_follows_the_outlet_and_an_unknown_connector_is_never_unlocked() -> None:
+    fixed = RunSettings(connectors=2, can_unlock_connector=False)
+    socket = RunSettings(connectors=2, can_unlock_connector=True)
+    assert (
+        judge(
+            "unlock_connector_idle", unlocks("NotSupported", "UnlockFailed").context(fixed)
+        ).verdict
+        == "Y"
+    )
+    assert (
+        judge("unlock_connector_idle", unlocks("Unlocked", "NotSupported").context(socket)).verdict
+        == "Y"
+    )
+    wrong = judge("unlock_connector_idle", unlocks("NotSupported", "Unlocked").context(socket))
+    assert wrong.verdict == "N"
+    assert "UnlockConnector(connector 1) answered NotSupported where Unlocked" in messages(wrong)
+    assert "connector 99), which does not exist, answered Unlocked" in messages(wrong)
+
+
+def test_data_transfer_to_an_unknown_vendor_is_unknown_vendor_id_not_an_error() -> None:
+    wire = Wire()
+    wire.command("DataTransfer", {"vendorId": "org.example.unknown"}, {"status": "UnknownVendorId"})
+    assert judge("data_transfer_unknown_vendor", wire.context()).verdict == "Y"
+    wrong = Wire()
+    call = wrong.call_out("DataTransfer", {"vendorId": "org.example.unknown"})
+    wrong.error_in(call, "NotImplemented")
+    judgement = judge("data_transfer_unknown_vendor", wrong.context())
+    assert judgement.verdict == "N"
+    assert "answered CALLERROR NotImplemented where UnknownVendorId" in messages(judgement)
+
+
+def test_remote_commands_that_cannot_be_done_are_rejected() -> None:
+    wire = Wire()
+    wire.command("RemoteStopTransaction", {"transactionId": 999999}, {"status": "Rejected"})
+    wire.command(
+        "RemoteStartTransaction", {"connectorId": 99, "idTag": CARD}, {"status": "Rejected"}
+    )
+    assert judge("remote_refusals", wire.context()).verdict == "Y"
+    wrong = Wire()
+    wrong.command("RemoteStopTransaction", {"transactionId": 999999}, {"status": "Accepted"})
+    judgement = judge("remote_refusals", wrong.context())
+    assert judgement.verdict == "N"
+    assert "RemoteStopTransaction(999999) answered Accepted where Rejected" in messages(judgement)
