@@ -14,6 +14,8 @@ from django.forms import ModelForm
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import CreateView
 
@@ -215,17 +217,67 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     for c in selected.commands
                 ],
                 "placeholders_used": any(
-                    "{" in json.dumps(c.get("payload", {})) for c in selected.commands
+                    _holds_placeholder(c.get("payload", {})) for c in selected.commands
                 ),
                 "needs_image": "{firmware:valid}" in json.dumps(selected.commands)
                 and transfers.target_image(run) is None,
                 "transfers": run.transfers.filter(step_result=result) if result else [],
                 "commands": commands,
+                "measurements": [
+                    (key.replace("_", " "), readable(value))
+                    for key, value in (result.measurements or {}).items()
+                ]
+                if result
+                else [],
                 "connectors": run.charge_point.connectors.all(),
                 "connected": charger_services.is_connected(run.charge_point),
             }
         )
     return render(request, "certification/run_console.html", context)
+
+
+def readable(value: Any) -> SafeString:
+    """A judge's measurement as a reader takes it in: a word or number, a list joined by
+    commas, an object as a small two-column table, a list of objects as a table with a row
+    each; never a Python repr."""
+    if isinstance(value, dict):
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((k, readable(v)) for k, v in value.items())
+        )
+        return format_html('<table class="small-table">{}</table>', rows)
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(item, dict) for item in value):
+            keys = list(dict.fromkeys(k for item in value for k in item))
+            head = format_html_join("", "<th>{}</th>", ((k,) for k in keys))
+            body = format_html_join(
+                "",
+                "<tr>{}</tr>",
+                (
+                    (
+                        format_html_join(
+                            "", "<td>{}</td>", ((readable(i.get(k, "")),) for k in keys)
+                        ),
+                    )
+                    for i in value
+                ),
+            )
+            return format_html('<table class="small-table"><tr>{}</tr>{}</table>', head, body)
+        return format_html_join(", ", "{}", ((readable(item),) for item in value)) or mark_safe("—")
+    if value is None:
+        return mark_safe("—")
+    if isinstance(value, bool):
+        return format_html("{}", "yes" if value else "no")
+    return format_html("{}", value)
+
+
+def _holds_placeholder(payload: Any) -> bool:
+    """Whether a command's payload holds a placeholder the portal replaces when it sends
+    (a JSON object's braces are not one)."""
+    if isinstance(payload, dict):
+        return any(_holds_placeholder(value) for value in payload.values())
+    if isinstance(payload, list):
+        return any(_holds_placeholder(value) for value in payload)
+    return transfers.is_placeholder(payload)
 
 
 def _step_of(request: HttpRequest, pk: int, number: int) -> tuple[TestRun, TestStep]:

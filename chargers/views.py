@@ -431,8 +431,7 @@ def render_chargepoint(
         "id_tags": charge_point.id_tags.all(),
         "settings_form": settings_form or ChargePointSettingsForm(instance=charge_point),
         "id_tag_form": id_tag_form or IdTagForm(charge_point=charge_point),
-        "command_form": command_form
-        or CommandForm(initial={"action": "Reset", "payload": '{"type": "Hard"}'}),
+        "command_form": command_form or CommandForm(initial=_last_command(request, charge_point)),
         "command_examples": services.COMMAND_EXAMPLES,
         "commands_table": commands,
         "events_table": events,
@@ -534,6 +533,15 @@ def idtag_delete(request: HttpRequest, pk: int, tag_pk: int) -> HttpResponse:
     return redirect(charge_point)
 
 
+def _last_command(request: HttpRequest, charge_point: ChargePoint) -> dict[str, str]:
+    """The form starts from the last action sent to this charge point from this session,
+    else from a command that changes nothing (never a reset)."""
+    last = request.session.get(f"last-command-{charge_point.pk}")
+    if isinstance(last, dict) and last.get("action") in services.CSMS_ACTIONS:
+        return {"action": last["action"], "payload": str(last.get("payload", "{}"))}
+    return {"action": "GetConfiguration", "payload": "{}"}
+
+
 @require_POST
 @engineer_required
 def command_send(request: HttpRequest, pk: int) -> HttpResponse:
@@ -549,6 +557,10 @@ def command_send(request: HttpRequest, pk: int) -> HttpResponse:
         deliberately_invalid=form.cleaned_data["deliberately_invalid"],
         origin=Command.Origin.CHARGE_POINT_PAGE,
     )
+    request.session[f"last-command-{charge_point.pk}"] = {
+        "action": command.action,
+        "payload": json.dumps(form.cleaned_data["payload"]),
+    }
     if command.status == Command.Status.ANSWERED:
         messages.success(
             request,

@@ -73,7 +73,9 @@
       }
     };
   }
-  connect();
+  // Only an engineer on an open run listens: a reader (a manufacturer's user, a closed run)
+  // gets no socket, rather than a refused one retried forever.
+  if (consoleBox.getAttribute("data-ws")) { connect(); }
 
   // Any form but a command leaves the page (commands cancel their submit event below).
   document.addEventListener("submit", function (event) {
