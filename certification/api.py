@@ -18,7 +18,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from certification import plan_data, services
-from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, Verdict
+from certification import unattended as unattended_runs
+from certification.models import (
+    Report,
+    StepResult,
+    TestPlan,
+    TestRun,
+    TestStep,
+    UnattendedRun,
+    Verdict,
+)
+from certification.reports.junit import junit_xml
 from certification.reports.worker import (
     ReportRenderError,
     preview_file_name,
@@ -29,7 +39,7 @@ from chargers import faults as charger_faults
 from chargers import services as charger_services
 from chargers.access import can_edit, visible
 from chargers.api import EngineersOnly, EngineerWrites
-from chargers.models import Command, FirmwareVersion, Frame, InjectedFault
+from chargers.models import ChargePoint, Command, FirmwareVersion, Frame, InjectedFault
 
 
 class Conflict(APIException):
@@ -548,3 +558,169 @@ class TestRunViewSet(
         attempt with verdicts and findings, and the summary."""
         run = self.get_object()
         return Response(services.run_report(run))
+
+
+# --- Unattended runs ---------------------------------------------------------------------------
+
+
+class UnattendedRunRequestSerializer(serializers.Serializer):
+    """Either an existing ``run``, or a charge point (``charge_point`` id or
+    ``charge_point_id`` identity) for a new run; its registered firmware and the newest
+    default plan unless given."""
+
+    run = serializers.IntegerField(required=False)
+    charge_point = serializers.IntegerField(required=False)
+    charge_point_id = serializers.CharField(required=False, max_length=48)
+    firmware_version = serializers.IntegerField(required=False)
+    plan = serializers.IntegerField(required=False)
+    strict = serializers.BooleanField(default=False)
+    steps = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list
+    )
+    rehearsal = serializers.BooleanField(
+        default=False, help_text="Always true for a manufacturer user."
+    )
+
+
+class UnattendedRunSerializer(serializers.ModelSerializer):
+    rehearsal = serializers.BooleanField(source="run.rehearsal", read_only=True)
+    started_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = UnattendedRun
+        fields = [
+            "id",
+            "run",
+            "rehearsal",
+            "strict",
+            "steps",
+            "status",
+            "current_step",
+            "started_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "stop_requested_at",
+            "error",
+            "outcomes",
+            "log",
+        ]
+        read_only_fields = fields
+
+
+class UnattendedRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Whole plans played without a person (certification.unattended). Engineers start
+    them on any run; a manufacturer user starts rehearsals on their own charge points,
+    which are never published as certification. Results as JSON and JUnit XML."""
+
+    serializer_class = UnattendedRunSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_fields = ["status", "run"]
+
+    def get_queryset(self) -> QuerySet[UnattendedRun]:
+        return visible(UnattendedRun.objects.all(), self.request.user).select_related(
+            "run__plan", "run__charge_point", "run__firmware_version", "started_by"
+        )
+
+    @extend_schema(request=UnattendedRunRequestSerializer, responses={201: UnattendedRunSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Play a whole plan (or ``steps``) on a charge point now, in one call: the answer
+        comes at once; follow ``status`` and ``current_step``, then read ``results/`` or
+        ``junit.xml``."""
+        body = UnattendedRunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        user = request.user
+        engineer = can_edit(user)
+        if not engineer and not getattr(user, "is_manufacturer_user", False):
+            self.permission_denied(request)
+        if data.get("run") is not None:
+            run = get_object_or_404(visible(TestRun.objects.all(), user), pk=data["run"])
+            if not engineer and not (run.rehearsal and run.tester_id == user.pk):
+                self.permission_denied(request, "Manufacturer users play their own rehearsals.")
+        else:
+            run = self._new_run(request, data, rehearsal=data["rehearsal"] or not engineer)
+        try:
+            unattended = unattended_runs.start_unattended(
+                run, user, strict=data["strict"], steps=data["steps"] or None
+            )
+        except unattended_runs.UnattendedError as error:
+            raise Conflict(str(error)) from None
+        return Response(UnattendedRunSerializer(unattended).data, status=status.HTTP_201_CREATED)
+
+    def _new_run(self, request: Request, data: dict[str, Any], *, rehearsal: bool) -> TestRun:
+        charge_points = visible(ChargePoint.objects.filter(enabled=True), request.user)
+        if data.get("charge_point") is not None:
+            charge_point = charge_points.filter(pk=data["charge_point"]).first()
+        elif data.get("charge_point_id"):
+            charge_point = charge_points.filter(charge_point_id=data["charge_point_id"]).first()
+        else:
+            raise ValidationError({"charge_point": ["Give a run, or a charge point to test."]})
+        if charge_point is None:
+            raise NotFound("No such charge point.")
+        firmware = charge_point.firmware_version
+        if data.get("firmware_version") is not None:
+            firmware = (
+                visible(FirmwareVersion.objects.all(), request.user)
+                .filter(pk=data["firmware_version"])
+                .first()
+            )
+        if firmware is None:
+            raise ValidationError({"firmware_version": ["Say which firmware is under test."]})
+        if (
+            charge_point.charger_model_id
+            and firmware.charger_model_id != charge_point.charger_model_id
+        ):
+            raise ValidationError(
+                {
+                    "firmware_version": [
+                        f"{firmware} is not firmware of {charge_point.charger_model}."
+                    ]
+                }
+            )
+        plan = (
+            TestPlan.objects.filter(pk=data["plan"]).first()
+            if data.get("plan") is not None
+            else services.default_plan()
+        )
+        if plan is None:
+            raise ValidationError({"plan": ["No such plan."]})
+        return services.create_run(
+            charge_point=charge_point,
+            plan=plan,
+            tester=request.user,
+            firmware_version=firmware,
+            rehearsal=rehearsal,
+        )
+
+    @extend_schema(request=None, responses=UnattendedRunSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str) -> Response:
+        """Stop at the next operation; the running step is finished and judged."""
+        unattended = self.get_object()
+        if not can_edit(request.user) and unattended.run.tester_id != request.user.pk:
+            self.permission_denied(request)
+        return Response(UnattendedRunSerializer(unattended_runs.request_stop(unattended)).data)
+
+    @extend_schema(request=None, responses=dict)
+    @action(detail=True, methods=["get"])
+    def results(self, request: Request, pk: str) -> Response:
+        """Every step of the plan with its outcome (passed, failed, not_applicable,
+        undecided, not_run), the judge's findings and measurements and the cited frames."""
+        return Response(unattended_runs.results(self.get_object()))
+
+    @extend_schema(request=None, responses={(200, "application/xml"): OpenApiTypes.BINARY})
+    def junit(self, request: Request, pk: str) -> HttpResponse:
+        """Routed in config/urls.py at /api/unattended-runs/{id}/junit.xml: one testcase per
+        step, the judge's findings as failure messages, the cited frames as system-out."""
+        unattended = self.get_object()
+        response = HttpResponse(
+            junit_xml(unattended_runs.results(unattended)), content_type="application/xml"
+        )
+        response["Content-Disposition"] = f'inline; filename="unattended-{unattended.pk}.xml"'
+        return response

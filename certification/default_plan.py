@@ -31,6 +31,61 @@ def trigger(kind: str, connector: int | None = None) -> dict[str, Any]:
     return cmd(label, "TriggerMessage", payload)
 
 
+# What an unattended run does in each step (certification.unattended, docs/unattended-runs.md):
+# bench actions through the lab's hook (docs/bench-hook.md), faults the portal injects, the
+# step's commands by label, and waits, either fixed or until a charger's message arrives.
+
+
+def bench(action: str, **arguments: Any) -> dict[str, Any]:
+    return {"bench": action, **arguments}
+
+
+def send(label: str) -> dict[str, Any]:
+    return {"command": label}
+
+
+def until(timeout: float | dict[str, float], **match: Any) -> dict[str, Any]:
+    return {"until": match, "timeout": timeout}
+
+
+def wait(seconds: float | dict[str, float]) -> dict[str, Any]:
+    return {"wait": seconds}
+
+
+def fault(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"fault": kind, **fields}
+
+
+def status(name: str | list[str], connector: int = 1) -> dict[str, Any]:
+    return {"action": "StatusNotification", "status": name, "connectorId": connector}
+
+
+def session_with_reset(kind: str) -> list[dict[str, Any]]:
+    """Steps 9 and 11: charge, reset, wait for the charger to be back, unplug."""
+    return [
+        bench("present_card", card="accepted"),
+        bench("plug_in"),
+        until(30, action="StartTransaction"),
+        wait(2),
+        send(f"{kind} reset"),
+        until(120, action="BootNotification"),
+        until(30, **status(["Finishing", "Preparing", "Available"])),
+        wait(2),
+        bench("unplug"),
+        until(30, **status("Available")),
+    ]
+
+
+def idle_reset(kind: str) -> list[dict[str, Any]]:
+    """Steps 10 and 12: reset, wait for the charger to be back and report its connectors."""
+    return [
+        send(f"{kind} reset"),
+        until(120, action="BootNotification"),
+        until(30, **status(["Available", "Unavailable"])),
+        wait(2),
+    ]
+
+
 # Applicability conditions (certification.applicability) and the N/A reasons they give
 # (TestStep.na_reasons: the report prints the text).
 FIXED_CABLE = {
@@ -77,6 +132,11 @@ STEPS: list[dict[str, Any]] = [
         "Vendor, model, serial, firmware and ICCID are recorded from the BootNotification.",
         "commands": [trigger("BootNotification")],
         "judge_rule": "boot",
+        "automation": [
+            bench("power_cycle"),
+            until(120, action="BootNotification"),
+            until({"heartbeat_intervals": 1.5}, action="Heartbeat"),
+        ],
     },
     {
         "profile": "Core",
@@ -100,6 +160,12 @@ STEPS: list[dict[str, Any]] = [
             ),
         ],
         "judge_rule": "change_availability",
+        "automation": [
+            send("Connector 1 Inoperative"),
+            until(30, **status("Unavailable")),
+            send("Connector 1 Operative"),
+            until(30, **status("Available")),
+        ],
     },
     {
         "profile": "Core",
@@ -118,6 +184,7 @@ STEPS: list[dict[str, Any]] = [
             ),
         ],
         "judge_rule": "get_configuration",
+        "automation": [send("All keys"), send("Some keys")],
     },
     {
         "profile": "Core",
@@ -126,13 +193,13 @@ STEPS: list[dict[str, Any]] = [
         "spec": ["5.3 Change Configuration", "9.1 Core Profile"],
         "description": "A changed key reads back; unknown keys and invalid values are refused. "
         "[TC_021, TC_040]",
-        "expected_sequence": "ChangeConfiguration(MeterValueSampleInterval, 30) → Accepted and "
-        "GetConfiguration reads 30 back; unknown key → NotSupported; value -1 → Rejected.",
+        "expected_sequence": "ChangeConfiguration(MeterValueSampleInterval, 10) → Accepted and "
+        "GetConfiguration reads 10 back; unknown key → NotSupported; value -1 → Rejected.",
         "commands": [
             cmd(
-                "Set interval 30",
+                "Set interval 10",
                 "ChangeConfiguration",
-                {"key": "MeterValueSampleInterval", "value": "30"},
+                {"key": "MeterValueSampleInterval", "value": "10"},
             ),
             cmd("Read it back", "GetConfiguration", {"key": ["MeterValueSampleInterval"]}),
             cmd(
@@ -145,6 +212,12 @@ STEPS: list[dict[str, Any]] = [
             ),
         ],
         "judge_rule": "change_configuration",
+        "automation": [
+            send("Set interval 10"),
+            send("Read it back"),
+            send("Unknown key"),
+            send("Invalid value"),
+        ],
     },
     {
         "profile": "Core",
@@ -157,6 +230,7 @@ STEPS: list[dict[str, Any]] = [
         "when it sent another message within the interval). The observed intervals are reported.",
         "commands": [trigger("Heartbeat")],
         "judge_rule": "heartbeat",
+        "automation": [wait({"heartbeat_intervals": 3.5})],
     },
     {
         "profile": "Core",
@@ -176,6 +250,17 @@ STEPS: list[dict[str, Any]] = [
         "expected_sequence": "SN Preparing → Authorize → Accepted → StartTransaction + SN Charging "
         "→ MeterValues → StopTransaction (reason Local) + SN Finishing → SN Available.",
         "judge_rule": "local_plugin_first",
+        "automation": [
+            bench("plug_in"),
+            until(30, **status("Preparing")),
+            bench("present_card", card="accepted"),
+            until(30, action="StartTransaction"),
+            until(30, action="MeterValues"),
+            bench("present_card", card="accepted"),
+            until(30, action="StopTransaction"),
+            bench("unplug"),
+            until(30, **status("Available")),
+        ],
     },
     {
         "profile": "Core",
@@ -197,7 +282,28 @@ STEPS: list[dict[str, Any]] = [
         "expected_sequence": "Authorize → SN Preparing → StartTransaction + SN Charging → "
         "connection lost → reconnect → queued MeterValues in chronological order before new "
         "ones → StopTransaction if stopped offline.",
+        "commands": [
+            cmd(
+                "Sample every 5 s",
+                "ChangeConfiguration",
+                {"key": "MeterValueSampleInterval", "value": "5"},
+            )
+        ],
         "judge_rule": "local_id_first_connection_loss",
+        "automation": [
+            send("Sample every 5 s"),
+            bench("present_card", card="accepted"),
+            bench("plug_in"),
+            until(30, action="StartTransaction"),
+            wait(2),
+            fault("disconnect", seconds=15),
+            wait(8),
+            bench("present_card", card="accepted"),
+            until(120, connected=True),
+            until(60, action="StopTransaction"),
+            bench("unplug"),
+            until(30, **status("Available")),
+        ],
     },
     {
         "profile": "Core",
@@ -221,6 +327,13 @@ STEPS: list[dict[str, Any]] = [
             cmd("Read ConnectionTimeOut", "GetConfiguration", {"key": ["ConnectionTimeOut"]}),
         ],
         "judge_rule": "local_id_first_connection_timeout",
+        "automation": [
+            send("Set ConnectionTimeOut 30"),
+            send("Read ConnectionTimeOut"),
+            bench("present_card", card="accepted"),
+            until(30, **status("Preparing")),
+            until(100, **status("Available")),
+        ],
     },
     {
         "profile": "Core",
@@ -234,6 +347,7 @@ STEPS: list[dict[str, Any]] = [
         "Unavailable during the reset.",
         "commands": [cmd("Hard reset", "Reset", {"type": "Hard"})],
         "judge_rule": "hard_reset_charging",
+        "automation": session_with_reset("Hard"),
     },
     {
         "profile": "Core",
@@ -245,6 +359,7 @@ STEPS: list[dict[str, Any]] = [
         "connector; an Inoperative connector stays Unavailable. Reboots are counted.",
         "commands": [cmd("Hard reset", "Reset", {"type": "Hard"})],
         "judge_rule": "hard_reset_idle",
+        "automation": idle_reset("Hard"),
     },
     {
         "profile": "Core",
@@ -256,6 +371,7 @@ STEPS: list[dict[str, Any]] = [
         "expected_sequence": "As step 9 with reason SoftReset; BootNotification is optional.",
         "commands": [cmd("Soft reset", "Reset", {"type": "Soft"})],
         "judge_rule": "soft_reset_charging",
+        "automation": session_with_reset("Soft"),
     },
     {
         "profile": "Core",
@@ -266,6 +382,7 @@ STEPS: list[dict[str, Any]] = [
         "expected_sequence": "As step 10; BootNotification optional.",
         "commands": [cmd("Soft reset", "Reset", {"type": "Soft"})],
         "judge_rule": "soft_reset_idle",
+        "automation": idle_reset("Soft"),
     },
     {
         "profile": "Core",
@@ -279,6 +396,15 @@ STEPS: list[dict[str, Any]] = [
         "expected_sequence": "SN Preparing → Authorize → Invalid (or Blocked/Expired) → no "
         "StartTransaction.",
         "judge_rule": "local_unauthorized",
+        "automation": [
+            bench("plug_in"),
+            until(30, **status("Preparing")),
+            bench("present_card", card="rejected"),
+            until(30, action="Authorize"),
+            wait(2),
+            bench("unplug"),
+            until(30, **status("Available")),
+        ],
     },
     {
         "profile": "Core",
@@ -307,6 +433,17 @@ STEPS: list[dict[str, Any]] = [
             ),
         ],
         "judge_rule": "remote_start_stop_cable_first",
+        "automation": [
+            bench("plug_in"),
+            until(30, **status("Preparing")),
+            send("Remote start"),
+            until(30, action="StartTransaction"),
+            wait(1),
+            send("Remote stop"),
+            until(30, action="StopTransaction"),
+            bench("unplug"),
+            until(30, **status("Available")),
+        ],
     },
     {
         "profile": "Core",
@@ -328,6 +465,16 @@ STEPS: list[dict[str, Any]] = [
         ],
         "judge_rule": "remote_start_unlock",
         "na_reasons": [FIXED_CABLE],
+        "automation": [
+            send("Remote start"),
+            bench("plug_in"),
+            until(30, action="StartTransaction"),
+            wait(1),
+            send("Unlock connector 1"),
+            until(15, action="StopTransaction"),
+            bench("unplug"),
+            until(30, **status("Available")),
+        ],
     },
     {
         "profile": "Core",
@@ -340,6 +487,13 @@ STEPS: list[dict[str, Any]] = [
         "expected_sequence": "SN Faulted with an errorCode other than NoError → no transaction "
         "can start → SN Available once cleared.",
         "judge_rule": "hardware_fault",
+        "automation": [
+            bench("raise_fault", errorCode="GroundFailure"),
+            until(30, **status("Faulted")),
+            wait(1),
+            bench("clear_fault"),
+            until(30, **status("Available")),
+        ],
     },
     {
         "profile": "Firmware Management",
@@ -359,6 +513,11 @@ STEPS: list[dict[str, Any]] = [
             )
         ],
         "judge_rule": "firmware_download_failed",
+        "automation": [
+            send("Unreachable location"),
+            until(300, action="FirmwareStatusNotification", status="DownloadFailed"),
+            wait(1),
+        ],
     },
     {
         "profile": "Firmware Management",
@@ -385,6 +544,15 @@ STEPS: list[dict[str, Any]] = [
             )
         ],
         "judge_rule": "firmware_installation_failed",
+        "automation": [
+            send("Corrupt image"),
+            until(
+                300,
+                action="FirmwareStatusNotification",
+                status=["InstallationFailed", "DownloadFailed"],
+            ),
+            wait(2),
+        ],
     },
     {
         "profile": "Firmware Management",
@@ -415,6 +583,11 @@ STEPS: list[dict[str, Any]] = [
             )
         ],
         "judge_rule": "firmware_install",
+        "automation": [
+            send("Valid image"),
+            until(600, action="FirmwareStatusNotification", status="Installed"),
+            wait(2),
+        ],
     },
     {
         "profile": "Firmware Management",
@@ -432,6 +605,11 @@ STEPS: list[dict[str, Any]] = [
             cmd("Upload over FTP", "GetDiagnostics", {"location": "{diagnostics:ftp}"}),
         ],
         "judge_rule": "diagnostics_upload",
+        "automation": [
+            send("Upload over FTP"),
+            until(300, action="DiagnosticsStatusNotification", status=["Uploaded", "UploadFailed"]),
+            wait(1),
+        ],
     },
     {
         "profile": "Firmware Management",
@@ -451,6 +629,11 @@ STEPS: list[dict[str, Any]] = [
             )
         ],
         "judge_rule": "diagnostics_upload_failed",
+        "automation": [
+            send("Invalid location"),
+            until(300, action="DiagnosticsStatusNotification", status="UploadFailed"),
+            wait(1),
+        ],
     },
     {
         "profile": "Core",
@@ -464,6 +647,15 @@ STEPS: list[dict[str, Any]] = [
         "again (proof the cache is empty).",
         "commands": [cmd("Clear cache", "ClearCache", {})],
         "judge_rule": "clear_cache",
+        "automation": [
+            bench("present_card", card="accepted"),
+            until(30, action="Authorize"),
+            wait(1),
+            send("Clear cache"),
+            bench("present_card", card="accepted"),
+            until(30, action="Authorize"),
+            wait(1),
+        ],
     },
     {
         "profile": "Remote Trigger",
@@ -486,6 +678,7 @@ STEPS: list[dict[str, Any]] = [
             trigger("MeterValues", 99),
         ],
         "judge_rule": "trigger_message",
+        "automation": [{"commands": "all", "wait": 1}, wait(1)],
     },
 ]
 

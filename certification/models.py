@@ -246,6 +246,13 @@ class TestStep(models.Model):
         blank=True,
         help_text='OCPP 1.6 edition 2 sections checked, e.g. ["5.18 Unlock Connector"].',
     )
+    # What an unattended run does in the step, as data (certification.unattended): bench
+    # actions, faults, pre-filled commands by label, waits. Empty: send the commands.
+    automation = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Operations of an unattended run, in order (docs/unattended-runs.md).",
+    )
 
     class Meta:
         ordering = ["plan", "number"]
@@ -280,6 +287,12 @@ class TestStep(models.Model):
 
     def na_reason_choices(self) -> list[tuple[str, str]]:
         return [(code, self.na_reason_text(code)) for code in sorted(self.na_reason_codes())]
+
+
+def default_timing_tolerance() -> float:
+    """The lab's timing tolerance (``TIMING_TOLERANCE_S``, default 4 s as in the OCA's
+    compliance tool), copied onto each new run."""
+    return float(settings.TIMING_TOLERANCE_S)
 
 
 class TestRun(models.Model):
@@ -331,6 +344,15 @@ class TestRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    rehearsal = models.BooleanField(
+        default=False,
+        help_text="A manufacturer's rehearsal: never reviewed, never published as certification.",
+    )
+    timing_tolerance_s = models.FloatField(
+        "timing tolerance (s)",
+        default=default_timing_tolerance,
+        help_text="How far a measured time may be from the expected one (the lab's setting).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -355,8 +377,9 @@ class TestRun(models.Model):
 
     @classmethod
     def manufacturer_visible_q(cls) -> models.Q:
-        """Manufacturer users see published results only, never drafts."""
-        return models.Q(status=cls.Status.PUBLISHED)
+        """Manufacturer users see published results and their own rehearsals, never a
+        certification run's drafts."""
+        return models.Q(status=cls.Status.PUBLISHED) | models.Q(rehearsal=True)
 
     def is_open(self) -> bool:
         return self.status in {self.Status.DRAFT, self.Status.IN_PROGRESS}
@@ -490,3 +513,52 @@ class Report(models.Model):
             f"ocpp-certification-{self.manufacturer}-{self.charger_model}-{self.firmware}"
             f"-r{self.revision}.pdf"
         ).replace(" ", "_")
+
+
+class UnattendedRun(models.Model):
+    """A whole plan played on a run's charge point without a person
+    (certification.unattended): each applicable step started, its faults injected, its bench
+    actions driven, its commands sent, its waits waited, and finished for the judge."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        ERROR = "error", "Could not run"
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="unattended_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    strict = models.BooleanField(default=False, help_text="Minor findings fail a step too.")
+    steps = models.JSONField(
+        default=list, blank=True, help_text="Step numbers to play; empty: the whole plan."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    current_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Progress lines: {"at": iso, "step": n | None, "message": str}.
+    log = models.JSONField(default=list, blank=True)
+    # Per step: {"number", "result": StepResult id | None, "outcome", "notes": [...]}
+    outcomes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+
+    manufacturer_path: ClassVar[str] = "run__charger_model__manufacturer"
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Unattended run {self.pk} of run {self.run_id} ({self.status})"
+
+    @classmethod
+    def manufacturer_visible_q(cls) -> models.Q:
+        return models.Q(run__rehearsal=True) | models.Q(run__status=TestRun.Status.PUBLISHED)
+
+    def is_active(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}

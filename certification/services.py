@@ -88,9 +88,17 @@ def install_security_plan() -> TestPlan:
 def _install_plan(
     name: str, description: str, steps: list[dict[str, Any]], preconditions: str
 ) -> TestPlan:
+    """Version 1 of a plan unless it exists. An installed version 1 whose steps have no
+    automation yet gets it: it only says how an unattended run plays a step, never how the
+    step is judged."""
     plan, created = TestPlan.objects.get_or_create(
         name=name, version=1, defaults={"description": description}
     )
+    if not created:
+        for number, data in enumerate(steps, start=1):
+            plan.steps.filter(number=number, automation=[], title=data["title"]).update(
+                automation=data.get("automation", [])
+            )
     if created or not plan.steps.exists():
         TestStep.objects.bulk_create(
             TestStep(
@@ -110,6 +118,7 @@ def _install_plan(
                 applies_when=step.get("applies_when", []),
                 octt_ids=step.get("octt", []),
                 spec_sections=step.get("spec", []),
+                automation=step.get("automation", []),
             )
             for number, step in enumerate(steps, start=1)
         )
@@ -118,6 +127,11 @@ def _install_plan(
 
 def _next_version(name: str) -> int:
     return (TestPlan.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def default_plan() -> TestPlan | None:
+    """The newest version of the default plan, if installed."""
+    return TestPlan.objects.filter(name=PLAN_NAME).order_by("-version").first()
 
 
 @transaction.atomic
@@ -186,11 +200,13 @@ def create_run(
     notes: str = "",
     declaration: CapabilityDeclaration | None = None,
     prefill: bool = True,
+    rehearsal: bool = False,
 ) -> TestRun:
     """A draft run. It pins the firmware's newest locked capability declaration (or the
     one given, which must be locked and of that firmware), and every step the declaration
     rules out is recorded at once as N/A with the plan's reason (``prefill=False``: not, for
-    a replayed recording that brings its own results)."""
+    a replayed recording that brings its own results). A ``rehearsal`` (a manufacturer's
+    practice before a lab slot) is never reviewed and never published as certification."""
     if plan.status != TestPlan.Status.PUBLISHED:
         raise WorkflowError(f"{plan} is a draft: publish it before a run uses it.")
     if declaration is None:
@@ -208,6 +224,7 @@ def create_run(
         charger_model=firmware_version.charger_model,
         declaration=declaration,
         notes=notes,
+        rehearsal=rehearsal,
     )
     if prefill:
         prefill_not_applicable(run)
@@ -710,6 +727,7 @@ def run_settings(run: TestRun) -> judge.RunSettings:
     facts = run_facts(run)
     profiles = facts.get("profiles")
     return judge.RunSettings(
+        timing_tolerance_s=run.timing_tolerance_s,
         connectors=int(facts.get("connectors") or run.charger_model.connectors),
         can_unlock_connector=facts.get("outlet") != "cable",
         supported_profiles=tuple(profiles) if isinstance(profiles, list) else ("Core",),
@@ -973,6 +991,7 @@ def run_report(run: TestRun) -> dict[str, Any]:
     return {
         "run": run.pk,
         "status": run.status,
+        "rehearsal": run.rehearsal,
         "manufacturer": run.charger_model.manufacturer.name,
         "hardware_model": run.charger_model.name,
         "firmware": run.firmware_version.version,
@@ -1071,6 +1090,8 @@ def _refuse_incomplete(run: TestRun) -> None:
 def submit_for_review(run: TestRun, user: User) -> TestRun:
     """The tester hands the run over: every mandatory step has its final verdict."""
     run = TestRun.objects.select_for_update().get(pk=run.pk)
+    if run.rehearsal:
+        raise WorkflowError("A rehearsal is never reviewed or published as certification.")
     if run.status not in {TestRun.Status.DRAFT, TestRun.Status.IN_PROGRESS}:
         raise WorkflowError(f"Run {run.pk} is {run.get_status_display().lower()}.")
     running = running_result(run)
@@ -1116,6 +1137,8 @@ def publish_run(run: TestRun, reviewer: User) -> Report:
     browser named: a Host header is the client's to choose."""
     with transaction.atomic():
         run = TestRun.objects.select_for_update().get(pk=run.pk)
+        if run.rehearsal:
+            raise WorkflowError("A rehearsal is never published as certification.")
         if run.status != TestRun.Status.IN_REVIEW:
             raise WorkflowError("Send the run to review before publishing it.")
         if run.tester_id == reviewer.pk:

@@ -480,6 +480,12 @@ class ChargePoint(models.Model):
         choices=DataTransferAnswer.choices,
         default=DataTransferAnswer.ACCEPTED,
     )
+    bench_url = models.URLField(
+        "test bench URL",
+        blank=True,
+        help_text="Where the lab's bench hook listens (docs/bench-hook.md): unattended runs "
+        "plug in, present cards, raise faults and power-cycle through it.",
+    )
     # What the charge station said about itself in its last BootNotification.
     reported_vendor = models.CharField(max_length=20, blank=True)
     reported_model = models.CharField(max_length=20, blank=True)

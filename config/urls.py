@@ -7,7 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from certification.api import TestPlanViewSet, TestRunViewSet
+from certification.api import TestPlanViewSet, TestRunViewSet, UnattendedRunViewSet
 from chargers import views as charger_views
 from chargers.api import (
     ApiLoginView,
@@ -33,6 +33,7 @@ api.register("firmware-versions", FirmwareVersionViewSet, basename="firmware-ver
 api.register("charge-points", ChargePointViewSet, basename="charge-point")
 api.register("test-plans", TestPlanViewSet, basename="test-plan")
 api.register("runs", TestRunViewSet, basename="run")
+api.register("unattended-runs", UnattendedRunViewSet, basename="unattended-run")
 
 urlpatterns = [
     path("", charger_views.home, name="home"),
@@ -61,6 +62,11 @@ urlpatterns = [
     path("api/auth/login/", ApiLoginView.as_view(), name="api-login"),
     path("api/auth/logout/", ApiLogoutView.as_view(), name="api-logout"),
     path("api/auth/logoutall/", ApiLogoutAllView.as_view(), name="api-logoutall"),
+    path(
+        "api/unattended-runs/<int:pk>/junit.xml",
+        UnattendedRunViewSet.as_view({"get": "junit"}),
+        name="api-unattended-run-junit",
+    ),
     path("api/", include(api.urls)),
     # Behind login like the API they describe (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]);
     # the docs page is a page, so it sends a browser to the login form. The split view

@@ -214,6 +214,24 @@ class ChargeStation(ChargePoint, SecurityExtension):
         self._may_connect.set()
         await self._online.wait()
 
+    async def power_cycle(self) -> None:
+        """Power off and on (a lab's relay): a running session ends (PowerLoss, delivered
+        after the boot), the socket dies without a close handshake, and the charger boots
+        again; returns once it is booted and online."""
+        for connector in self.connectors.values():
+            if connector.transaction_id is not None:
+                self._online.clear()  # the power is gone: the stop waits in the queue
+                await self._stop_transaction(connector, "PowerLoss", announce=False)
+                connector.stopped_by_reboot = True
+        booted = self.boot_count
+        link = self._link
+        if link is not None:
+            link.reboot = True
+            self._online.clear()
+            link.ws.transport.abort()
+            await link.closed.wait()
+        await self.wait_until(lambda: self.boot_count > booted and self.online)
+
     async def reboot(self, reason: str = "HardReset", *, twice: bool = False) -> None:
         """What a Reset does: stop transactions with ``reason``, go offline, boot again."""
         for connector in self.connectors.values():

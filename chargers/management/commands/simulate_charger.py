@@ -26,6 +26,7 @@ from chargers.simulator import (
     SimulatedCharger,
     SimulatorError,
 )
+from chargers.simulator.bench import BenchServer
 from chargers.simulator.scenarios import describe
 
 
@@ -109,6 +110,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--log-frames", action="store_true", help="print every OCPP frame sent and received"
         )
+        parser.add_argument(
+            "--bench-port",
+            type=int,
+            default=None,
+            help="serve the test bench hook (docs/bench-hook.md) on 127.0.0.1:PORT, so that "
+            "unattended runs plug in, present cards and power-cycle (0: any free port)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["password"] is None and not options["no_auth"]:
@@ -146,7 +154,7 @@ class Command(BaseCommand):
             f"{config.charge_point_id}: scenario {options['scenario']} against {config.url}"
         )
         try:
-            asyncio.run(charger.run(options["scenario"]))
+            asyncio.run(self._run(charger, options["scenario"], options["bench_port"]))
         except SimulatorError as error:
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:
@@ -156,6 +164,17 @@ class Command(BaseCommand):
             f"{config.charge_point_id}: done; {charger.boot_count} boot(s), "
             f"{len(charger.frames)} frames"
         )
+
+    async def _run(self, charger: SimulatedCharger, scenario: str, bench_port: int | None) -> None:
+        if bench_port is None:
+            await charger.run(scenario)
+            return
+        bench = BenchServer(charger, asyncio.get_running_loop(), port=bench_port).start()
+        self.stdout.write(f"test bench hook at {bench.url}")
+        try:
+            await charger.run(scenario)
+        finally:
+            await asyncio.to_thread(bench.close)
 
     def _print_frame(self, direction: str, frame: str) -> None:
         arrow = "->" if direction == "send" else "<-"
