@@ -9,7 +9,9 @@ the operations get past their 404s and exercise their logic with generated bodie
 
 Excluded:
 * ``POST /api/runs/{id}/commands/`` waits up to OCPP_RESPONSE_TIMEOUT for a charger;
-* ``GET /api/runs/{id}/report.pdf`` renders a PDF with WeasyPrint (about a second each).
+* ``GET /api/runs/{id}/report.pdf`` renders a PDF with WeasyPrint (about a second each);
+* ``POST /api/unattended-runs/`` starts a player thread that outlives the request (its
+  validation and permissions are tested in tests/certification/test_unattended.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
-from certification.models import TestRun
+from certification.models import TestRun, UnattendedRun
 from chargers.api_tokens import create_api_token
 from chargers.models import Manufacturer, User
 
@@ -40,7 +42,9 @@ loaded = schemathesis.openapi.from_dict(
     config=CONFIG,
 )
 loaded.app = get_wsgi_application()
-schema = loaded.exclude(path_regex=r"/commands/$|/report\.pdf$")
+schema = loaded.exclude(path_regex=r"/commands/$|/report\.pdf$").exclude(
+    path_regex=r"^/api/unattended-runs/$", method="POST"
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,6 +58,9 @@ def real_ids(run: TestRun) -> dict[str, int]:
         "manufacturers": run.firmware_version.charger_model.manufacturer.pk,
         "runs": run.pk,
         "test-plans": run.plan.pk,
+        "unattended-runs": UnattendedRun.objects.get_or_create(
+            run=run, defaults={"status": UnattendedRun.Status.STOPPED}
+        )[0].pk,
     }
 
 
