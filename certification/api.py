@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -639,16 +640,19 @@ class UnattendedRunViewSet(
         engineer = can_edit(user)
         if not engineer and not getattr(user, "is_manufacturer_user", False):
             self.permission_denied(request)
-        if data.get("run") is not None:
-            run = get_object_or_404(visible(TestRun.objects.all(), user), pk=data["run"])
-            if not engineer and not (run.rehearsal and run.tester_id == user.pk):
-                self.permission_denied(request, "Manufacturer users play their own rehearsals.")
-        else:
-            run = self._new_run(request, data, rehearsal=data["rehearsal"] or not engineer)
         try:
-            unattended = unattended_runs.start_unattended(
-                run, user, strict=data["strict"], steps=data["steps"] or None
-            )
+            with transaction.atomic():  # a refused start leaves no new run behind
+                if data.get("run") is not None:
+                    run = get_object_or_404(visible(TestRun.objects.all(), user), pk=data["run"])
+                    if not engineer and not (run.rehearsal and run.tester_id == user.pk):
+                        self.permission_denied(
+                            request, "Manufacturer users play their own rehearsals."
+                        )
+                else:
+                    run = self._new_run(request, data, rehearsal=data["rehearsal"] or not engineer)
+                unattended = unattended_runs.start_unattended(
+                    run, user, strict=data["strict"], steps=data["steps"] or None
+                )
         except unattended_runs.UnattendedError as error:
             raise Conflict(str(error)) from None
         return Response(UnattendedRunSerializer(unattended).data, status=status.HTTP_201_CREATED)

@@ -159,3 +159,39 @@ class FaultForm(forms.Form):
     times = forms.IntegerField(
         required=False, min_value=1, help_text="Empty: until you end it or the step finishes."
     )
+
+
+class UnattendedForm(forms.Form):
+    """Play a plan unattended: on a charge point (a manufacturer's rehearsal, or a new run)."""
+
+    charge_point = forms.ModelChoiceField(
+        queryset=ChargePoint.objects.none(),
+        help_text="Its registered firmware is the firmware under test.",
+    )
+    strict = forms.BooleanField(
+        required=False, label="Strict mode", help_text="Minor findings fail a step too."
+    )
+    steps = forms.CharField(
+        required=False,
+        label="Steps",
+        help_text="Step numbers separated by commas, to rehearse a few; empty: the whole plan.",
+    )
+
+    def __init__(self, *args: Any, charge_points: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["charge_point"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = charge_points if charge_points is not None else ChargePoint.objects.none()
+
+    def clean_charge_point(self) -> ChargePoint:
+        charge_point: ChargePoint = self.cleaned_data["charge_point"]
+        if charge_point.firmware_version is None:
+            raise forms.ValidationError(f"{charge_point} has no registered firmware version.")
+        return charge_point
+
+    def clean_steps(self) -> list[int]:
+        text: str = self.cleaned_data["steps"]
+        try:
+            return sorted({int(n) for n in text.replace(" ", "").split(",") if n})
+        except ValueError:
+            raise forms.ValidationError("Give step numbers separated by commas.") from None

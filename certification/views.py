@@ -8,6 +8,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.forms import ModelForm
@@ -19,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import CreateView
 
-from certification import filters, plan_data, services, tables
+from certification import filters, plan_data, services, tables, unattended
 from certification.forms import (
     DecisionForm,
     FaultForm,
@@ -27,12 +29,13 @@ from certification.forms import (
     RunCreateForm,
     SkipForm,
     StepForm,
+    UnattendedForm,
 )
-from certification.models import Report, StepResult, TestPlan, TestRun, TestStep
+from certification.models import Report, StepResult, TestPlan, TestRun, TestStep, UnattendedRun
 from chargers import services as charger_services
 from chargers import transfers
 from chargers.access import can_edit, visible
-from chargers.models import ChargerModel, Command, Frame, InjectedFault
+from chargers.models import ChargePoint, ChargerModel, Command, Frame, InjectedFault
 from chargers.views import CatalogListView, EngineerRequiredMixin, engineer_required
 
 
@@ -141,6 +144,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_engineer": can_edit(request.user),
         "selected": selected,
         "all_actions": charger_services.CSMS_ACTIONS,
+        "unattended_runs": run.unattended_runs.all()[:3],
         "outcome": run.outcome(),
         "reports": visible(Report.objects.filter(run=run), request.user).order_by("revision"),
         "coverage": services.run_coverage(run),
@@ -690,3 +694,100 @@ def firmware_comparison(request: HttpRequest, pk: int) -> HttpResponse:
         "certification/comparison.html",
         {"charger_model": charger_model, "matrix": matrix},
     )
+
+
+# --- Unattended runs -------------------------------------------------------------------------
+
+
+def _unattended_for(user: Any) -> QuerySet[UnattendedRun]:
+    return visible(UnattendedRun.objects.all(), user).select_related(
+        "run__plan", "run__charge_point", "run__firmware_version", "started_by"
+    )
+
+
+@login_required
+def rehearsal_create(request: HttpRequest) -> HttpResponse:
+    """A manufacturer user rehearses the certification on one of their charge points: the
+    whole default plan, unattended, marked as a rehearsal and never published."""
+    if not (can_edit(request.user) or getattr(request.user, "is_manufacturer_user", False)):
+        raise PermissionDenied
+    charge_points = visible(ChargePoint.objects.filter(enabled=True), request.user)
+    form = UnattendedForm(request.POST or None, charge_points=charge_points)
+    plan = services.default_plan()
+    if request.method == "POST" and form.is_valid():
+        if plan is None:
+            messages.error(request, "The default plan is not installed.")
+        else:
+            charge_point = form.cleaned_data["charge_point"]
+            try:
+                with transaction.atomic():  # no rehearsal run left behind by a refusal
+                    run = services.create_run(
+                        charge_point=charge_point,
+                        plan=plan,
+                        tester=request.user,  # type: ignore[arg-type]
+                        firmware_version=charge_point.firmware_version,
+                        rehearsal=True,
+                    )
+                    played = unattended.start_unattended(
+                        run,
+                        request.user,  # type: ignore[arg-type]
+                        strict=form.cleaned_data["strict"],
+                        steps=form.cleaned_data["steps"] or None,
+                    )
+            except unattended.UnattendedError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, f"Rehearsal of {plan} on {charge_point} started.")
+                return redirect("certification:unattended-detail", pk=played.pk)
+    return render(
+        request,
+        "certification/rehearsal_form.html",
+        {"form": form, "plan": plan, "rehearsals": _unattended_for(request.user)[:20]},
+    )
+
+
+@require_POST
+@engineer_required
+def run_unattended(request: HttpRequest, pk: int) -> HttpResponse:
+    """An engineer plays the rest of the plan of a run unattended, from its console."""
+    run = get_object_or_404(runs_for(request.user), pk=pk)
+    try:
+        played = unattended.start_unattended(
+            run,
+            request.user,  # type: ignore[arg-type]
+            strict=bool(request.POST.get("strict")),
+        )
+    except unattended.UnattendedError as error:
+        messages.error(request, str(error))
+        return redirect(run)
+    messages.success(request, f"Unattended run {played.pk} started.")
+    return redirect(run)
+
+
+@require_safe
+@login_required
+def unattended_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    played = get_object_or_404(_unattended_for(request.user), pk=pk)
+    results = unattended.results(played)
+    return render(
+        request,
+        "certification/unattended_detail.html",
+        {
+            "played": played,
+            "results": results,
+            "log": list(reversed(played.log[-30:])),
+            "can_stop": played.is_active()
+            and (can_edit(request.user) or played.run.tester_id == request.user.pk),
+        },
+    )
+
+
+@require_POST
+@login_required
+def unattended_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    played = get_object_or_404(_unattended_for(request.user), pk=pk)
+    if not (can_edit(request.user) or played.run.tester_id == request.user.pk):
+        raise PermissionDenied
+    unattended.request_stop(played)
+    messages.success(request, "Stopping at the next operation; the running step is judged.")
+    return redirect("certification:unattended-detail", pk=played.pk)

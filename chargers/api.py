@@ -142,6 +142,7 @@ class ChargePointSerializer(serializers.ModelSerializer):
             "boot_answer",
             "heartbeat_interval",
             "data_transfer_answer",
+            "bench_url",
             "reported_vendor",
             "reported_model",
             "reported_serial",

@@ -130,6 +130,7 @@ class ChargePointSettingsForm(forms.ModelForm):
             "boot_answer",
             "heartbeat_interval",
             "data_transfer_answer",
+            "bench_url",
         ]
 
     def clean_heartbeat_interval(self) -> int:

@@ -3,10 +3,14 @@ or its charger becomes, stopping, strict mode, and the JSON and JUnit results.""
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from certification import services, unattended
@@ -240,3 +244,33 @@ def test_rehearsals_are_not_listed_to_other_manufacturers(
     unattended.start_unattended(run, engineer, background=False)
     assert api_client(rival_user).get("/api/unattended-runs/").json()["count"] == 0
     assert api_client(rival_user).get(f"/api/runs/{run.pk}/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_plan_writes_junit_and_json_and_fails_the_build_on_a_failed_step(
+    run_charge_point: ChargePoint, engineer: User, default_plan: Any, tmp_path: Path
+) -> None:
+    junit, results = tmp_path / "steps.xml", tmp_path / "steps.json"
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_status:
+        call_command(
+            "run_plan",
+            "--charge-point",
+            run_charge_point.charge_point_id,
+            "--user",
+            engineer.username,
+            "--steps",
+            "3",
+            "--junit",
+            str(junit),
+            "--json",
+            str(results),
+            stdout=out,
+        )
+    assert exit_status.value.code == 1
+    assert "3. failed" in out.getvalue() and "6. not_run" in out.getvalue()
+    assert len(ElementTree.parse(junit).getroot().findall(".//testcase")) == 23
+    data = json.loads(results.read_text())
+    assert data["summary"]["failed"] == 1 and data["rehearsal"] is False
+    with pytest.raises(CommandError, match="No charge point"):
+        call_command("run_plan", "--charge-point", "NOPE", "--user", engineer.username)

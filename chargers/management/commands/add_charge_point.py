@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--heartbeat-interval", type=int, default=None, help="Seconds, sent at boot"
         )
+        parser.add_argument(
+            "--bench-url",
+            default="",
+            help="the test bench hook of the charger (docs/bench-hook.md), for unattended runs",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         fields: dict[str, Any] = {}
@@ -42,6 +47,8 @@ class Command(BaseCommand):
                 ) from None
         if options["heartbeat_interval"] is not None:
             fields["heartbeat_interval"] = options["heartbeat_interval"]
+        if options["bench_url"]:
+            fields["bench_url"] = options["bench_url"]
         key = options["password"]
         if key is not None and not 16 <= len(key) <= 40:
             raise CommandError("An AuthorizationKey has 16 to 40 characters (OCPP 1.6 security).")
