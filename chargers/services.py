@@ -916,7 +916,7 @@ def inject_fault(
     holds its socket, through the channel layer. It belongs to the run and step attempt
     running now, if any.
 
-    ``disconnect``: the connection is closed (1001 Going Away) and handshakes are refused
+    ``disconnect``: the connection is closed (close code 4002) and handshakes are refused
     (HTTP 403) for ``seconds``. ``delay``: answers to ``action`` leave ``seconds`` late.
     ``withhold``: answers to ``action`` are not sent. ``call_error``: ``action`` is answered
     with CALLERROR ``error_code``. ``boot_status``: BootNotification is answered

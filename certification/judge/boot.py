@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from certification.judge.outcome import Findings, float_param, int_param, step_rule
+from certification.judge.outcome import (
+    Findings,
+    int_param,
+    step_rule,
+    timing_tolerance,
+)
 from certification.judge.sequence import (
     Exchange,
     accepted_changes,
@@ -208,7 +213,7 @@ def boot(context: StepContext) -> Judgement:
     interval": no Heartbeat is a fail only after a silence longer than the interval, measured
     up to the step's recorded end.
 
-    Params: `tolerance_s` for the heartbeat interval (default 10 %, at least 5 s).
+    Params: `tolerance_s` for the heartbeat interval (default: the run's timing tolerance).
     Measures: the BootNotification fields, boot attempts, the heartbeat intervals, and the
     number of DataTransfer messages.
     """
@@ -262,7 +267,7 @@ def boot(context: StepContext) -> Judgement:
             trigger,
             accepted.call,
         )
-    tolerance = float_param(context, "tolerance_s", None)
+    tolerance: float | None = timing_tolerance(context)
     measurements.update(analyse_heartbeats(frames, interval, tolerance, findings, accepted.last))
     if measurements["heartbeat_count"] == 0 and interval:
         _check_silence_after_boot(context, accepted, interval, tolerance, findings)
@@ -377,13 +382,13 @@ def heartbeat(context: StepContext) -> Judgement:
 
     Params: `interval_s` (default: HeartbeatInterval set or read in the step, else the
     accepted BootNotification's interval in the step, else the run's heartbeat_interval);
-    `tolerance_s` (default 10 % of the interval, at least 5 s).
+    `tolerance_s` (default: the run's timing tolerance, 4 s unless the lab set another).
     Measures: heartbeat_count, heartbeat_intervals_s and their min, max and mean, the
     configured interval and the tolerance used.
     """
     findings = Findings()
     interval = configured_heartbeat_interval(context)
-    tolerance = float_param(context, "tolerance_s", None)
+    tolerance: float | None = timing_tolerance(context)
     measurements = analyse_heartbeats(context.frames, interval, tolerance, findings)
     count = measurements["heartbeat_count"]
     if count == 0:

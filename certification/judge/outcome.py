@@ -256,6 +256,14 @@ def float_param(context: StepContext, name: str, default: float | None) -> float
     return None if value is None else float(value)
 
 
+def timing_tolerance(context: StepContext) -> float:
+    """How far a measured time may be from the expected one, in seconds: the step's
+    `tolerance_s` param, else the run's tolerance (the lab's setting, 4 s by default as in the
+    OCA's compliance tool). Every timing check of every rule takes it from here."""
+    value = float_param(context, "tolerance_s", context.settings.timing_tolerance_s)
+    return max(0.0, value if value is not None else context.settings.timing_tolerance_s)
+
+
 def bool_param(context: StepContext, name: str, default: bool) -> bool:
     return bool(context.params.get(name, default))
 

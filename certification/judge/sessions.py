@@ -27,6 +27,7 @@ from certification.judge.outcome import (
     int_param,
     known_setting,
     step_rule,
+    timing_tolerance,
 )
 from certification.judge.sequence import (
     Exchange,
@@ -285,7 +286,8 @@ def check_sample_interval(
     gaps = [round((b - a).total_seconds(), 3) for a, b in pairwise(samples)]
     measurements["sample_interval_s"] = interval
     measurements["sample_gaps_s"] = gaps
-    tolerance = max(2.0, interval * 0.1)
+    tolerance = timing_tolerance(context)
+    measurements["tolerance_s"] = tolerance
     wrong = [gap for gap in gaps if abs(gap - interval) > tolerance]
     if gaps and len(wrong) * 2 > len(gaps):
         findings.fail(
@@ -576,7 +578,7 @@ def local_id_first_connection_timeout(context: StepContext) -> Judgement:
     charger does not apply the value it accepted.
 
     Params: `configured_timeout_s` (default: the ConnectionTimeOut the charger accepted or
-    reported, in the step or before it); `tolerance_s` (default 5).
+    reported, in the step or before it); `tolerance_s` (default: the run's timing tolerance).
     Measures: connection_timeout_s (measured), configured_timeout_s,
     authorize_to_available_s, authorized_by.
     """
@@ -615,7 +617,7 @@ def local_id_first_connection_timeout(context: StepContext) -> Judgement:
     measurements["connection_timeout_s"] = measured
     if authorize is not None:
         measurements["authorize_to_available_s"] = seconds_between(authorize, available)
-    tolerance = float_param(context, "tolerance_s", 5.0) or 0.0
+    tolerance = timing_tolerance(context)
     if configured is None:
         findings.info(
             "ConnectionTimeOut is not known for this step; the connector returned to Available "

@@ -29,11 +29,13 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"[:80]
 
 # Close codes the portal uses (4000-4999 are for applications).
 CLOSE_NO_SUBPROTOCOL = 1002
-CLOSE_GOING_AWAY = 1001  # an injected disconnect: the portal goes away for a while
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_REPLACED = 4000
 CLOSE_DISABLED = 4001
+# An injected disconnect (the portal closes on purpose and refuses reconnects for a while).
+# Not 1001 Going Away: Daphne's websocket library lets a server close with 1000 or 3000-4999.
+CLOSE_INJECTED_FAULT = 4002
 
 # How much of a refused frame (binary, oversized) is kept as evidence.
 KEPT_OF_REFUSED_FRAME = 4096
@@ -198,7 +200,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_fault_close(self, event: dict[str, Any]) -> None:
         """An injected disconnect: close; its handshakes are refused for a while."""
         self.close_detail = event["reason"][:300]
-        await self.close(code=CLOSE_GOING_AWAY)
+        await self.close(code=CLOSE_INJECTED_FAULT)
 
     async def ocpp_command(self, event: dict[str, Any]) -> None:
         """Run a command as a task: awaiting the charger's answer here would block this

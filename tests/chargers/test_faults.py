@@ -110,7 +110,7 @@ async def test_a_disconnect_closes_the_socket_and_refuses_reconnects_for_its_win
     assert (await ws.connect())[0]
     fault = await inject(charge_point, "disconnect", seconds=3)
     closed = await ws.receive_output(timeout=5)
-    assert closed == {"type": "websocket.close", "code": 1001}
+    assert closed == {"type": "websocket.close", "code": 4002}
     await ws.disconnect()
     # Refused while the window is open, more often than the throttle would allow guesses.
     for _ in range(3):

@@ -96,6 +96,7 @@ def test_the_whole_default_plan_runs_unattended_from_one_api_call(lab: Lab) -> N
     assert len(closed) == 1 and f"injected fault #{fault.pk}" in closed[0].detail, [
         (e.kind, e.close_code, e.detail) for e in events
     ]
+    assert closed[0].close_code == 4002
     refused = [e for e in events if e.kind == "refused"]
     assert refused and all("refused on purpose" in e.detail for e in refused)
     assert step7.measurements["gap_s"] >= 15

@@ -258,16 +258,31 @@ def test_heartbeats_always_too_often_fail_the_interval_was_not_applied() -> None
 
 @pytest.mark.parametrize(
     ("gap", "verdict", "minor"),
-    [(53.999, "N", False), (54, "Y", False), (66, "Y", False), (66.001, "N", False)],
+    [(55.999, "N", False), (56, "Y", False), (64, "Y", False), (64.001, "N", False)],
 )
 def test_heartbeat_tolerance_bounds(gap: float, verdict: str, minor: bool) -> None:
-    # 60 s with the default tolerance of max(5 s, 10 %) = 6 s, on both sides.
+    # 60 s with the run's timing tolerance, 4 s by default (as the OCA's tool), both sides.
     wire = Wire()
     heartbeats(wire, gap, gap)
 
     judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=60)))
 
     assert (judgement.verdict, judgement.minor) == (verdict, minor)
+
+
+@pytest.mark.parametrize(("tolerance", "verdict"), [(4.0, "N"), (10.0, "Y")])
+def test_the_heartbeat_tolerance_is_the_labs_setting_on_the_run(
+    tolerance: float, verdict: str
+) -> None:
+    wire = Wire()
+    heartbeats(wire, 52, 52)
+
+    judgement = heartbeat(
+        wire.context(RunSettings(heartbeat_interval=60, timing_tolerance_s=tolerance))
+    )
+
+    assert judgement.verdict == verdict
+    assert judgement.measurements["tolerance_s"] == tolerance
 
 
 def test_a_triggered_heartbeat_does_not_measure_the_interval() -> None:

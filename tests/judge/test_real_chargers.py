@@ -458,7 +458,7 @@ def test_the_step_lasts_until_its_recorded_end_not_its_last_frame() -> None:
     )
 
 
-@pytest.mark.parametrize(("silence", "verdict"), [(66, "Y"), (66.001, "N")])
+@pytest.mark.parametrize(("silence", "verdict"), [(64, "Y"), (64.001, "N")])
 def test_no_heartbeat_fails_only_after_a_silence_beyond_the_interval(
     silence: float, verdict: str
 ) -> None:
@@ -493,13 +493,13 @@ def metered_session(wire: Wire, every: float, samples: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("every", "verdict"), [(26, "N"), (27, "Y"), (30, "Y"), (33, "Y"), (34, "N")]
+    ("every", "verdict"), [(25, "N"), (26, "Y"), (30, "Y"), (34, "Y"), (35, "N")]
 )
 def test_periodic_meter_values_follow_the_accepted_sample_interval(
     every: float, verdict: str
 ) -> None:
-    # 30 s accepted in step 4 (param `configuration`); the tolerance is max(2 s, 10 %) = 3 s
-    # either way (sample timestamps carry whole seconds).
+    # 30 s accepted in step 4 (param `configuration`); the tolerance is the run's, 4 s by
+    # default, either way (sample timestamps carry whole seconds).
     wire = Wire()
     metered_session(wire, every, 4)
 

@@ -12,7 +12,7 @@ from certification.judge.sessions import (
     local_plugin_first,
     local_unauthorized,
 )
-from certification.judge.types import Finding
+from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire
 
 
@@ -377,14 +377,22 @@ def test_connection_timeout_accepted_but_not_applied_fails_naming_both_values() 
 
 
 @pytest.mark.parametrize(
-    ("measured", "verdict"), [(24.999, "N"), (25, "Y"), (30, "Y"), (35, "Y"), (35.001, "N")]
+    ("measured", "verdict"), [(25.999, "N"), (26, "Y"), (30, "Y"), (34, "Y"), (34.001, "N")]
 )
-def test_connection_timeout_tolerance_is_five_seconds_either_way(
+def test_connection_timeout_tolerance_is_the_runs_four_seconds_either_way(
     measured: float, verdict: str
 ) -> None:
     judgement = local_id_first_connection_timeout(timeout_session(30, measured).context())
 
     assert judgement.verdict == verdict
+
+
+def test_connection_timeout_tolerance_follows_the_lab_setting() -> None:
+    wire = timeout_session(30, 37)
+
+    judgement = local_id_first_connection_timeout(wire.context(RunSettings(timing_tolerance_s=8)))
+
+    assert judgement.verdict == "Y"
 
 
 def test_connection_timeout_uses_the_value_accepted_in_an_earlier_step() -> None:
