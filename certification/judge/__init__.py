@@ -59,6 +59,7 @@ from certification.judge.sessions import (
     local_unauthorized,
 )
 from certification.judge.smart_charging import tx_default_profile, tx_profile
+from certification.judge.timing import transaction_message_retry
 from certification.judge.triggers import trigger_message
 from certification.judge.types import (
     ConnectionEvent,
@@ -109,9 +110,11 @@ RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "diagnostics_upload_failed": diagnostics_upload_failed,
     "clear_cache": clear_cache,
     "trigger_message": trigger_message,
+    # Beyond the default plan: a step that injects a CALLERROR on a transaction message.
+    "transaction_message_retry": transaction_message_retry,
 }
 
-DEFAULT_PLAN_RULES: tuple[str, ...] = tuple(RULES)
+DEFAULT_PLAN_RULES: tuple[str, ...] = tuple(RULES)[:23]
 
 # The "OCPP 1.6 Security" plan (certification/security_plan.py).
 SECURITY_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {

@@ -51,6 +51,7 @@ from certification.judge.sequence import (
     status_in,
     status_is,
 )
+from certification.judge.timing import reconnect_backoff, replay_checks
 from certification.judge.types import ConnectionEvent, Frame, Judgement, StepContext
 
 # Helpers shared with the remote sessions -------------------------------------------------
@@ -458,7 +459,12 @@ def local_id_first_connection_loss(context: StepContext) -> Judgement:
     Params: `min_gap_s`, the silence that counts as a connection loss when no closed event
     was recorded (default 3 sample intervals when MeterValueSampleInterval is known, else
     60 s).
-    Measures: gap_s, queued_meter_values, new_meter_values, stopped_offline, authorized_by.
+    The replay is timed too (timing.replay_checks: transactionIds, sampling timestamps and
+    their intervals) and, when the portal cut the connection itself, the charger's reconnect
+    attempts while it was refused (timing.reconnect_backoff).
+    Measures: gap_s, queued_meter_values, new_meter_values, stopped_offline, authorized_by,
+    queued_sample_times, queued_sample_intervals_s, reconnect_attempts, reconnect_intervals_s,
+    back_after_refusal_s.
     """
     frames, findings = context.frames, Findings()
     match, connector = id_first_start(frames)
@@ -494,6 +500,23 @@ def local_id_first_connection_loss(context: StepContext) -> Judgement:
             f"intervals (3 x {sample_interval} s)"
         )
     _check_catch_up(frames, back_at, transaction_id, findings, measurements)
+    queued = [
+        frame
+        for frame in calls([f for f in frames if f.at >= back_at], "MeterValues")
+        if (time := sample_time(frame)) is not None and time < back_at
+    ]
+    measurements.update(
+        replay_checks(
+            queued,
+            transaction_id,
+            lost_at,
+            back_at,
+            sample_interval,
+            timing_tolerance(context),
+            findings,
+        )
+    )
+    measurements.update(reconnect_backoff(context.faults, context.events, findings))
     return findings.judgement(measurements)
 
 

@@ -17,6 +17,7 @@ from certification.judge.types import (
     ConnectionEvent,
     Direction,
     Frame,
+    InjectedFault,
     RunSettings,
     StepContext,
 )
@@ -33,6 +34,7 @@ class Wire:
         self.now = start
         self.frames: list[Frame] = []
         self.events: list[ConnectionEvent] = []
+        self.faults: list[InjectedFault] = []
         self._counter = 0
 
     def wait(self, seconds: float) -> None:
@@ -92,6 +94,17 @@ class Wire:
         """The charger's CALLERROR to a portal command."""
         payload = {"errorCode": code, "errorDescription": description, "errorDetails": {}}
         return self._frame("in", CALLERROR, call.unique_id, call.action, payload)
+
+    def error_out(self, call: Frame, code: str, description: str = "") -> Frame:
+        """The portal's CALLERROR to a charger's CALL (an injected fault)."""
+        payload = {"errorCode": code, "errorDescription": description, "errorDetails": {}}
+        return self._frame("out", CALLERROR, call.unique_id, call.action, payload)
+
+    def fault(self, kind: str, **fields: Any) -> InjectedFault:
+        """A fault the portal injects now (it ends with ``ended_at`` when given)."""
+        fault = InjectedFault(id=self._next(), kind=kind, started_at=self.now, **fields)  # type: ignore[arg-type]
+        self.faults.append(fault)
+        return fault
 
     def garbage_in(self, error: str) -> Frame:
         return self._frame("in", None, None, None, None, error)
@@ -205,6 +218,7 @@ class Wire:
         return StepContext(
             frames=tuple(self.frames),
             events=tuple(self.events),
+            faults=tuple(self.faults),
             settings=settings or RunSettings(),
             params=params,
             started_at=started_at,

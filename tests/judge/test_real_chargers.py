@@ -72,6 +72,12 @@ def test_connection_loss_without_authorize_judges_the_session_across_the_loss() 
         "queued_meter_values": 3,
         "new_meter_values": 1,
         "stopped_offline": False,
+        "queued_sample_times": [
+            "2023-09-22T10:01:02+00:00",
+            "2023-09-22T10:01:32+00:00",
+            "2023-09-22T10:02:02+00:00",
+        ],
+        "queued_sample_intervals_s": [30.0, 30.0],
     }
 
 

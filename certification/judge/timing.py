@@ -1,0 +1,294 @@
+"""Timing the portal measures around the faults it injects: the charger's reconnect back-off
+while it is refused, the replay of its queued messages, and its retries of transaction
+messages answered with a CALLERROR. Every comparison uses the run's timing tolerance
+(outcome.timing_tolerance). Pure functions over frames, connection events and faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from certification.judge.outcome import (
+    Findings,
+    int_param,
+    known_setting,
+    step_rule,
+    timing_tolerance,
+)
+from certification.judge.sequence import (
+    as_int,
+    format_seconds,
+    parse_timestamp,
+    payload_of,
+    reply_to,
+)
+from certification.judge.types import (
+    CALL,
+    CALLERROR,
+    CALLRESULT,
+    ConnectionEvent,
+    Frame,
+    InjectedFault,
+    Judgement,
+    StepContext,
+)
+
+# OCPP 1.6 §3.7 (Transaction-related messages): StartTransaction, StopTransaction and
+# MeterValues of a transaction.
+TRANSACTION_MESSAGES = ("StartTransaction", "StopTransaction", "MeterValues")
+
+
+def _seconds(earlier: datetime, later: datetime) -> float:
+    return round((later - earlier).total_seconds(), 3)
+
+
+# --- Reconnect back-off ----------------------------------------------------------------------
+
+
+def reconnect_backoff(
+    faults: Sequence[InjectedFault],
+    events: Sequence[ConnectionEvent],
+    findings: Findings,
+    step_end: datetime | None = None,
+) -> dict[str, Any]:
+    """The charger's attempts to reconnect after each injected disconnect: the refused
+    attempts while the window was open, the intervals between attempts (from the close),
+    and how long after the window it was back.
+
+    OCPP 1.6 leaves the back-off to the charger; what is required is that it comes back: a
+    charger that never reconnects after the portal accepts it again fails.
+    Measures: reconnect_attempts, reconnect_intervals_s, refused_for_s, back_after_refusal_s.
+    """
+    measurements: dict[str, Any] = {}
+    for fault in faults:
+        if fault.kind != "disconnect":
+            continue
+        window_end = fault.started_at + timedelta(seconds=fault.seconds or 0)
+        if fault.ended_at is not None:
+            window_end = min(window_end, fault.ended_at)
+        closed = next(
+            (e for e in events if e.kind in ("closed", "replaced") and e.at >= fault.started_at),
+            None,
+        )
+        since = closed.at if closed is not None else fault.started_at
+        refused = [e for e in events if e.kind == "refused" and since <= e.at <= window_end]
+        back = next((e for e in events if e.kind == "connected" and e.at > since), None)
+        attempts = [e.at for e in refused] + ([back.at] if back is not None else [])
+        intervals = [_seconds(a, b) for a, b in pairwise([since, *attempts])]
+        measurements.update(
+            reconnect_attempts=len(attempts),
+            reconnect_intervals_s=intervals,
+            refused_for_s=round(fault.seconds or 0, 3),
+        )
+        if back is None:
+            if step_end is None or step_end > window_end:
+                findings.fail(
+                    f"The charger did not reconnect after the portal accepted connections "
+                    f"again at {window_end:%H:%M:%S} ({len(refused)} refused attempts while "
+                    "it was refused)"
+                )
+            continue
+        measurements["back_after_refusal_s"] = max(0.0, _seconds(window_end, back.at))
+        if intervals:
+            findings.info(
+                f"Reconnect attempts after the injected disconnect: {len(attempts)}, at "
+                f"intervals of {', '.join(format_seconds(i) for i in intervals)}; back "
+                f"{format_seconds(measurements['back_after_refusal_s'])} after the refusal ended"
+            )
+    return measurements
+
+
+# --- Replay of queued messages ---------------------------------------------------------------
+
+
+def replay_checks(
+    queued: Sequence[Frame],
+    transaction_id: int | None,
+    lost_at: datetime,
+    back_at: datetime,
+    sample_interval: int | None,
+    tolerance: float,
+    findings: Findings,
+) -> dict[str, Any]:
+    """The MeterValues a charger queued while offline and replayed after the reconnect
+    (in the order they arrived): each carries the session's transactionId and a timestamp
+    of when it was sampled, within the session before the reconnect, and consecutive
+    periodic samples are MeterValueSampleInterval apart (within the tolerance).
+
+    OCPP 1.6 §4.7: MeterValues.req "transactionId: Optional. The transaction to which these
+    meter samples are related" - a sample of a running transaction that lacks it cannot be
+    attributed (minor); another transaction's id is a fail. The queue keeps the time of
+    sampling, so a value stamped when it was sent is not a queued value at all.
+    Measures: queued_sample_times, queued_sample_intervals_s.
+    """
+    times: list[datetime] = []
+    for frame in queued:
+        payload = payload_of(frame)
+        found = as_int(payload.get("transactionId"))
+        if found is None and transaction_id is not None:
+            findings.minor(
+                f"Queued MeterValues without a transactionId; the session's is {transaction_id}",
+                frame,
+            )
+        elif transaction_id is not None and found != transaction_id:
+            findings.fail(
+                f"Queued MeterValues carry transactionId {found} where the session's "
+                f"transaction is {transaction_id}",
+                frame,
+            )
+        stamps = [
+            parse_timestamp(value.get("timestamp"))
+            for value in payload.get("meterValue") or []
+            if isinstance(value, dict)
+        ]
+        known = [t for t in stamps if t is not None]
+        if known:
+            times.append(min(known))
+    gaps = [_seconds(a, b) for a, b in pairwise(times)]
+    measurements: dict[str, Any] = {
+        "queued_sample_times": [t.isoformat() for t in times],
+        "queued_sample_intervals_s": gaps,
+    }
+    if sample_interval and gaps:
+        off = [g for g in gaps if abs(g - sample_interval) > tolerance]
+        if off:
+            findings.minor(
+                f"Queued MeterValues were sampled {', '.join(format_seconds(g) for g in off)} "
+                f"apart where MeterValueSampleInterval is {sample_interval} s (tolerance "
+                f"{format_seconds(tolerance)})",
+                *queued,
+            )
+    early = [t for t in times if t > back_at]
+    if early:
+        findings.fail(
+            "Queued MeterValues are stamped after the reconnect: the charger stamped them when "
+            "it sent them, not when it sampled them",
+            *queued,
+        )
+    return measurements
+
+
+# --- Retries of transaction messages ---------------------------------------------------------
+
+
+def _identity(frame: Frame) -> tuple[Any, ...]:
+    """What makes a resent transaction message the same message (its unique id changes)."""
+    payload = payload_of(frame)
+    if frame.action == "MeterValues":
+        values = payload.get("meterValue") or []
+        first = values[0].get("timestamp") if values and isinstance(values[0], dict) else None
+        return ("MeterValues", payload.get("connectorId"), payload.get("transactionId"), first)
+    return (
+        frame.action,
+        payload.get("transactionId"),
+        payload.get("connectorId"),
+        payload.get("timestamp"),
+        payload.get("idTag"),
+    )
+
+
+def retry_chains(frames: Sequence[Frame]) -> list[list[tuple[Frame, Frame | None]]]:
+    """Each transaction message the portal answered with a CALLERROR, with its resends in
+    order: [(call, its answer), ...], the first call first."""
+    chains: dict[tuple[Any, ...], list[tuple[Frame, Frame | None]]] = {}
+    for frame in frames:
+        if frame.direction != "in" or frame.message_type != CALL:
+            continue
+        if frame.action not in TRANSACTION_MESSAGES:
+            continue
+        answer = reply_to(frames, frame)
+        key = _identity(frame)
+        if key in chains:
+            chains[key].append((frame, answer))
+        elif answer is not None and answer.message_type == CALLERROR:
+            chains[key] = [(frame, answer)]
+    return list(chains.values())
+
+
+@step_rule("transaction message received")
+def transaction_message_retry(context: StepContext) -> Judgement:
+    """A transaction message the portal answers with a CALLERROR (an injected fault) is
+    resent as the charger's configuration says.
+
+    OCPP 1.6 §3.7.1 (Error responses to transaction-related messages): when the Central
+    System answers a transaction-related message with a CALLERROR, the Charge Point SHOULD
+    retry it TransactionMessageAttempts times in total, waiting TransactionMessageRetryInterval
+    seconds multiplied by the number of preceding transmissions before each retry, and then
+    discard it. Intervals are compared within the run's timing tolerance.
+
+    Params: `attempts`, `retry_interval_s` (default: TransactionMessageAttempts and
+    TransactionMessageRetryInterval set, read or accepted in the run); `tolerance_s`.
+    Measures: per message, transmissions, retry_intervals_s and expected_retry_intervals_s.
+    """
+    findings = Findings()
+    tolerance = timing_tolerance(context)
+    attempts = int_param(context, "attempts", None)
+    if attempts is None:
+        attempts = as_int(known_setting(context, "TransactionMessageAttempts"))
+    interval = int_param(context, "retry_interval_s", None)
+    if interval is None:
+        interval = as_int(known_setting(context, "TransactionMessageRetryInterval"))
+    chains = retry_chains(context.frames)
+    measurements: dict[str, Any] = {
+        "transaction_message_attempts": attempts,
+        "transaction_message_retry_interval_s": interval,
+        "tolerance_s": tolerance,
+        "messages": [],
+    }
+    if not chains:
+        findings.fail(
+            "No transaction message was answered with a CALLERROR in the step: inject a "
+            "call_error fault on StopTransaction (or StartTransaction, MeterValues) first"
+        )
+        return findings.judgement(measurements)
+    for chain in chains:
+        calls = [call for call, _ in chain]
+        first = calls[0]
+        accepted = next(
+            (
+                n
+                for n, (_, answer) in enumerate(chain, 1)
+                if answer and answer.message_type == CALLRESULT
+            ),
+            None,
+        )
+        gaps = [_seconds(a.at, b.at) for a, b in pairwise(calls)]
+        expected = [float(interval * n) for n in range(1, len(calls))] if interval else []
+        measurements["messages"].append(
+            {
+                "action": first.action,
+                "transmissions": len(calls),
+                "accepted_at_transmission": accepted,
+                "retry_intervals_s": gaps,
+                "expected_retry_intervals_s": expected,
+            }
+        )
+        label = f"{first.action} (transactionId {payload_of(first).get('transactionId')})"
+        if len(calls) == 1 and (attempts is None or attempts > 1):
+            findings.fail(f"{label} answered with a CALLERROR was never resent", first)
+            continue
+        if attempts is not None and len(calls) > attempts:
+            findings.fail(
+                f"{label} was sent {len(calls)} times where TransactionMessageAttempts is "
+                f"{attempts}",
+                *calls,
+            )
+        elif attempts is not None and accepted is None and len(calls) < attempts:
+            findings.fail(
+                f"{label} was sent {len(calls)} times and given up while "
+                f"TransactionMessageAttempts is {attempts}",
+                *calls,
+            )
+        for n, (gap, want) in enumerate(zip(gaps, expected, strict=False), start=1):
+            if abs(gap - want) > tolerance:
+                findings.fail(
+                    f"{label}: retry {n} came {format_seconds(gap)} after the previous "
+                    f"transmission where TransactionMessageRetryInterval x {n} = "
+                    f"{format_seconds(want)} (tolerance {format_seconds(tolerance)})",
+                    calls[n - 1],
+                    calls[n],
+                )
+    return findings.judgement(measurements)
