@@ -15,8 +15,9 @@ performs the step's ``automation`` - data, never code:
   "timeout": seconds}``: waits for the charger's next such message (after the one the
   previous ``until`` saw) or reconnection, at most ``timeout``;
 
-then finishes the attempt, which lets the judge propose its verdict. A step whose automation
-is empty sends its commands. A step that needs the bench on a charge point without one is
+then finishes the attempt, which lets the judge propose its verdict. A step the run's
+capability declaration rules out (certification.applicability) is not played: it is N/A for
+the plan's reason. A step whose automation is empty sends its commands. A step that needs the bench on a charge point without one is
 not run: its prompts stay for a person. The run can be stopped at any operation; the
 results are the step attempts this unattended run made (JSON and JUnit: results()).
 """
@@ -228,6 +229,12 @@ class Player:
         operations = list(step.automation or [])
         if not operations:
             operations = [{"commands": "all", "wait": SETTLE_S}]
+        applicability = services.step_applicability(self.run, step)
+        if applicability.applies is False:
+            remark = services.not_applicable_remark(step, applicability)
+            self.say(step.number, f"Step {step.number}: {remark}")
+            self._outcome(step, None, "not_applicable", [remark])
+            return
         if any("bench" in op for op in operations) and not self.run.charge_point.bench_url:
             self.say(step.number, f"Step {step.number} needs a test bench; not run.")
             self._outcome(step, None, "not_run", ["needs a test bench: the charge point has none"])
