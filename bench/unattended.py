@@ -1,0 +1,263 @@
+"""Unattended runs in parallel: do 20 runs at once disturb each other's timing?
+
+Starts the portal (``manage.py serve``, a throw-away SQLite database), N scripted chargers
+with their test bench hooks in this process, and plays a short plan on each charge point
+through the API (one call per run): step 5 (Heartbeat, 3.5 intervals of 2 s) and step 7
+(connection loss: the portal cuts the connection and refuses reconnects for 15 s). First one
+run alone, then N at once. For every run it compares what the judge measured with the
+simulator's own log of what it did:
+
+- the heartbeat intervals (judge: between the portal's capture times; simulator: between
+  its sends),
+- the reconnect intervals while refused (judge: between the refused connection events;
+  simulator: between its connection attempts),
+
+and reads the portal's CPU time. Prints the mean and maximum timing error and the CPU per
+run, each as a ratio to the run alone.
+
+    .venv/bin/python bench/unattended.py --runs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import itertools
+
+from bench.ocpp_ingest import HOST, Server, manage, run_benchmark, server_env
+from chargers.simulator import ChargerConfig, SimulatedCharger
+from chargers.simulator.bench import BenchServer
+from chargers.simulator.station import _Link
+
+KEY = "bench-key-0123456789"
+CARD = "04A2B3C4D5E6F7"
+HEARTBEAT_S = 2
+
+SETUP = """
+import json, os
+from certification import services
+from certification.models import TestPlan
+from chargers import services as charger_services
+from chargers.api_tokens import create_api_token
+from chargers.models import ChargerModel, FirmwareVersion, IdTag, Manufacturer, User
+default = services.install_default_plan()
+plan = services.copy_plan(default, None, name="Bench: heartbeat and connection loss")
+plan.steps.exclude(number__in=[5, 7]).delete()
+services.publish_plan(plan, None)
+maker = Manufacturer.objects.create(name="Bench")
+model = ChargerModel.objects.create(manufacturer=maker, name="SIM", current_type="AC",
+                                    connectors=1, outlet="socket")
+firmware = FirmwareVersion.objects.create(charger_model=model, version="1.0.0")
+points = []
+for name, bench in json.loads(os.environ["BENCH_CHARGERS"]).items():
+    point, _ = charger_services.create_charge_point(
+        name, authorization_key=os.environ["BENCH_KEY"], charger_model=model,
+        firmware_version=firmware, heartbeat_interval=int(os.environ["BENCH_HEARTBEAT"]),
+        bench_url=bench)
+    IdTag.objects.create(charge_point=point, id_tag=os.environ["BENCH_CARD"])
+    points.append(point.pk)
+user = User.objects.create_user("bench-engineer", role=User.Role.ENGINEER)
+_, token = create_api_token(user)
+print("BENCH-SETUP", json.dumps({"token": token, "plan": plan.pk, "points": points}))
+"""
+
+
+class LoggedCharger(SimulatedCharger):
+    """The scripted charger, keeping its own log: when it sent each frame, when it tried to
+    connect (wall clock, as the portal's capture times)."""
+
+    def __init__(self, config: ChargerConfig) -> None:
+        super().__init__(config)
+        self.sent_at: list[tuple[float, str]] = []
+        self.attempts: list[float] = []
+        config.on_frame = self._log_frame
+
+    def _log_frame(self, direction: str, frame: str) -> None:
+        if direction == "send":
+            self.sent_at.append((time.time(), frame))
+
+    async def _open_link(self) -> _Link:
+        self.attempts.append(time.time())
+        return await super()._open_link()
+
+
+@dataclass
+class Outcome:
+    errors_ms: list[float] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+
+
+def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null")
+
+
+def heartbeat_sends(charger: LoggedCharger, since: float, until: float) -> list[float]:
+    return [
+        at
+        for at, frame in charger.sent_at
+        if since <= at <= until and json.loads(frame)[2:3] == ["Heartbeat"]
+    ]
+
+
+def errors_of(results: dict[str, Any], charger: LoggedCharger) -> list[float]:
+    """|judge - simulator| for every interval both measured, in milliseconds."""
+    errors: list[float] = []
+    steps = {s["number"]: s for s in results["steps"]}
+    step5, step7 = steps[5], steps[7]
+    if step5["started_at"] and step5["duration_s"]:
+        start = time_of(step5["started_at"])
+        sends = heartbeat_sends(charger, start, start + step5["duration_s"])
+        simulated = [b - a for a, b in itertools.pairwise(sends)]
+        judged = step5["measurements"].get("heartbeat_intervals_s") or []
+        errors += [abs(j - s) * 1000 for j, s in zip(judged, simulated, strict=False)]
+    judged = step7["measurements"].get("reconnect_intervals_s") or []
+    attempts = charger.attempts[-(len(judged) + 1) :] if judged else []
+    # The judge counts the first interval from the close; the simulator from its first try
+    # after it: compare the intervals between attempts, which both logs have.
+    simulated = [b - a for a, b in itertools.pairwise(attempts)]
+    errors += [abs(j - s) * 1000 for j, s in zip(judged[1:], simulated, strict=False)]
+    return errors
+
+
+def time_of(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
+async def play(
+    portal: Server, token: str, plan: int, points: list[int], chargers: list[LoggedCharger]
+) -> Outcome:
+    base = f"http://{HOST}:{portal.port}"
+    cpu_before, started = portal.cpu_seconds(), time.monotonic()
+    ids = [
+        (
+            await asyncio.to_thread(
+                api, base, token, "POST", "/api/unattended-runs/", {"charge_point": p, "plan": plan}
+            )
+        )["id"]
+        for p in points
+    ]
+    outcome = Outcome()
+    pending = set(ids)
+    while pending:
+        await asyncio.sleep(1)
+        for unattended_id in list(pending):
+            state = await asyncio.to_thread(
+                api, base, token, "GET", f"/api/unattended-runs/{unattended_id}/"
+            )
+            if state["status"] not in {"queued", "running"}:
+                pending.discard(unattended_id)
+    outcome.cpu_s = portal.cpu_seconds() - cpu_before
+    outcome.wall_s = time.monotonic() - started
+    for unattended_id, charger in zip(ids, chargers, strict=True):
+        results = await asyncio.to_thread(
+            api, base, token, "GET", f"/api/unattended-runs/{unattended_id}/results/"
+        )
+        outcome.steps += [f"{s['number']}:{s['outcome']}" for s in results["steps"]]
+        outcome.errors_ms += errors_of(results, charger)
+    return outcome
+
+
+def summary(name: str, outcome: Outcome, runs: int) -> str:
+    errors = outcome.errors_ms or [0.0]
+    return (
+        f"{name:<14} runs {runs:>3}  intervals {len(outcome.errors_ms):>4}  "
+        f"timing error mean {statistics.fmean(errors):7.1f} ms  max {max(errors):7.1f} ms  "
+        f"portal CPU {outcome.cpu_s:6.2f} s ({outcome.cpu_s / runs:5.2f} s per run)  "
+        f"wall {outcome.wall_s:5.1f} s"
+    )
+
+
+async def body(args: argparse.Namespace, var_dir: Path, database_url: str | None) -> int:
+    env = server_env(var_dir, database_url, "config.settings")
+    env.update(
+        SECURE_SSL_REDIRECT="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false"
+    )
+    portal = Server(
+        "portal", [sys.executable, "manage.py", "serve", "--port"], env, var_dir / "portal.log"
+    )
+    names = [f"BENCH-{n:02d}" for n in range(args.runs + 1)]
+    loop = asyncio.get_running_loop()
+    chargers = [
+        LoggedCharger(
+            ChargerConfig(
+                charge_point_id=name,
+                url=f"ws://{HOST}:{portal.port}/ocpp/{name}",
+                password=KEY,
+                id_tag=CARD,
+                response_timeout=15,
+            )
+        )
+        for name in names
+    ]
+    benches = [BenchServer(c, loop).start() for c in chargers]
+    manage(env, "migrate", "--noinput")
+    setup_env = env | {
+        "BENCH_CHARGERS": json.dumps({n: b.url for n, b in zip(names, benches, strict=True)}),
+        "BENCH_KEY": KEY,
+        "BENCH_CARD": CARD,
+        "BENCH_HEARTBEAT": str(HEARTBEAT_S),
+    }
+    line = next(
+        line
+        for line in manage(setup_env, "shell", "-c", SETUP).splitlines()
+        if line.startswith("BENCH-SETUP ")
+    )
+    setup = json.loads(line.split(" ", 1)[1])
+    portal.start()
+    try:
+        await asyncio.gather(*(c.connect() for c in chargers))
+        alone = await play(portal, setup["token"], setup["plan"], setup["points"][:1], chargers[:1])
+        print(summary("one run alone", alone, 1), flush=True)
+        parallel = await play(
+            portal, setup["token"], setup["plan"], setup["points"][1:], chargers[1:]
+        )
+        print(summary(f"{args.runs} in parallel", parallel, args.runs), flush=True)
+        mean_alone = statistics.fmean(alone.errors_ms or [0.0]) or 1.0
+        print(
+            f"ratios to one run alone: timing error mean "
+            f"{statistics.fmean(parallel.errors_ms or [0.0]) / mean_alone:.2f}x, max "
+            f"{max(parallel.errors_ms or [0.0]) / max(max(alone.errors_ms or [0.0]), 1.0):.2f}x; "
+            f"portal CPU per run {(parallel.cpu_s / args.runs) / max(alone.cpu_s, 0.01):.2f}x; "
+            f"wall {parallel.wall_s / max(alone.wall_s, 0.01):.2f}x"
+        )
+        failed = [s for s in alone.steps + parallel.steps if not s.endswith(":passed")]
+        print(f"step outcomes not passed: {failed or 'none'}")
+        return 0 if not failed else 1
+    finally:
+        await asyncio.gather(*(c.close() for c in chargers), return_exceptions=True)
+        for bench in benches:
+            bench.close()
+        portal.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20, help="runs in parallel (default 20)")
+    args = parser.parse_args()
+    return run_benchmark("bench-unattended-", None, lambda var_dir, url: body(args, var_dir, url))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
