@@ -18,8 +18,9 @@ performs the step's ``automation`` - data, never code:
 then finishes the attempt, which lets the judge propose its verdict. A step the run's
 capability declaration rules out (certification.applicability) is not played: it is N/A for
 the plan's reason. A step whose automation is empty sends its commands. A step that needs
-the bench on a charge point without one is not run: its prompts stay for a person. The run can be stopped at any operation; the
-results are the step attempts this unattended run made (JSON and JUnit: results()).
+the bench on a charge point without one is not run: its prompts stay for a person. The run
+can be stopped at any operation; the results are the step attempts this unattended run made
+(JSON and JUnit: results()).
 """
 
 from __future__ import annotations
