@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chargers', '0013_upload_locations_end_with_their_step'),
+        ("chargers", "0013_upload_locations_end_with_their_step"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chargepoint',
-            name='bench_url',
-            field=models.URLField(blank=True, help_text="Where the lab's bench hook listens (docs/bench-hook.md): unattended runs plug in, present cards, raise faults and power-cycle through it.", verbose_name='test bench URL'),
+            model_name="chargepoint",
+            name="bench_url",
+            field=models.URLField(
+                blank=True,
+                help_text="Where the lab's bench hook listens (docs/bench-hook.md): unattended runs plug in, present cards, raise faults and power-cycle through it.",
+                verbose_name="test bench URL",
+            ),
         ),
     ]
