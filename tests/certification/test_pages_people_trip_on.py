@@ -54,3 +54,20 @@ def test_measurements_read_as_small_tables_never_as_python_reprs() -> None:
     rows = str(readable([{"at": "10:00", "status": "Unavailable"}, {"at": "10:01"}]))
     assert rows.count("<tr>") == 3 and "<th>status</th>" in rows
     assert str(readable([2.0, 2.1])) == "2.0, 2.1" and str(readable(None)) == "—"
+
+
+@pytest.mark.django_db
+def test_the_403_page_says_a_read_was_refused(manufacturer_client: Client) -> None:
+    page = manufacturer_client.get("/plans/")
+    assert page.status_code == 403
+    body = page.content.decode()
+    assert "may not open this page" in body and "may look at this page" not in body
+
+
+@pytest.mark.django_db
+def test_connected_charge_points_and_connection_events_are_in_the_navigation(
+    engineer_client: Client,
+) -> None:
+    nav = engineer_client.get("/").content.decode().split('id="mainnav"', 1)[1]
+    nav = nav.split("</nav>", 1)[0]
+    assert 'href="/charge-points/connected/"' in nav and 'href="/charge-points/events/"' in nav
