@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -135,3 +136,42 @@ def unused_tcp_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_it_gives_the_charger_its_client_certificate_and_cpo_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from chargers import pki
+    from chargers.simulator import SimulatedCharger
+
+    issued = pki.issue_client(pki.create_root("Test CA"), "DEMO3")
+    pem = tmp_path / "demo3.pem"
+    pem.write_text(issued.certificate_pem + issued.private_key_pem)
+    seen: list[SimulatedCharger] = []
+
+    async def run(self: SimulatedCharger, scenario: str = "boot") -> None:
+        seen.append(self)
+
+    monkeypatch.setattr(SimulatedCharger, "run", run)
+    call_command(
+        "simulate_charger",
+        "wss://localhost:1/ocpp/DEMO3",
+        "--no-auth",
+        "--client-cert",
+        str(pem),
+        "--cpo-name",
+        "Lab CPO",
+        stdout=io.StringIO(),
+    )
+    [charger] = seen
+    assert charger.config.client_certificate == pem.read_text()
+    assert charger.config.cpo_name == "Lab CPO"
+    with pytest.raises(CommandError, match="cannot read --client-cert"):
+        call_command(
+            "simulate_charger",
+            "wss://localhost:1/ocpp/DEMO3",
+            "--no-auth",
+            "--client-cert",
+            str(tmp_path / "missing.pem"),
+            stdout=io.StringIO(),
+        )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -101,6 +102,15 @@ class Command(BaseCommand):
             help="wss:// only: PEM file of the CA that signed the portal's certificate",
         )
         parser.add_argument(
+            "--client-cert",
+            default=None,
+            metavar="PEM",
+            help="security profile 3: PEM file with the charger's certificate and its key",
+        )
+        parser.add_argument(
+            "--cpo-name", default="", help="the CpoName (O) of the CSRs SignCertificate sends"
+        )
+        parser.add_argument(
             "--connect-to",
             default=None,
             metavar="HOST:PORT",
@@ -121,6 +131,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["password"] is None and not options["no_auth"]:
             raise CommandError("give --password KEY (the AuthorizationKey), or --no-auth")
+        client_certificate = None
+        if options["client_cert"]:
+            try:
+                client_certificate = Path(options["client_cert"]).read_text()
+            except OSError as error:
+                raise CommandError(f"cannot read --client-cert: {error}") from None
         try:
             config = ChargerConfig.for_url(
                 options["url"],
@@ -143,6 +159,8 @@ class Command(BaseCommand):
                 on_frame=self._print_frame if options["log_frames"] else None,
                 ca_file=options["ca_file"],
                 connect_to=options["connect_to"],
+                client_certificate=client_certificate,
+                cpo_name=options["cpo_name"],
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
