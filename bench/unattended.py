@@ -111,29 +111,29 @@ def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
         return json.loads(response.read() or b"null")
 
 
-def heartbeat_sends(charger: LoggedCharger, since: float, until: float) -> list[float]:
-    return [
-        at
-        for at, frame in charger.sent_at
-        if since <= at <= until and json.loads(frame)[2:3] == ["Heartbeat"]
-    ]
+def errors_of(
+    results: dict[str, Any], evidence: list[dict[str, Any]], charger: LoggedCharger
+) -> list[float]:
+    """|judge - simulator| for every interval both measured, in milliseconds.
 
-
-def errors_of(results: dict[str, Any], charger: LoggedCharger) -> list[float]:
-    """|judge - simulator| for every interval both measured, in milliseconds."""
+    Heartbeat intervals: the judge measures them between the portal's capture times of the
+    frames; the simulator logged when it sent each (same unique id). Reconnect intervals:
+    the judge's are between the refused connection events; the simulator logged each of its
+    connection attempts (the judge's first interval counts from the close, which the
+    simulator does not see: the intervals between attempts are compared)."""
     errors: list[float] = []
-    steps = {s["number"]: s for s in results["steps"]}
-    step5, step7 = steps[5], steps[7]
-    if step5["started_at"] and step5["duration_s"]:
-        start = time_of(step5["started_at"])
-        sends = heartbeat_sends(charger, start, start + step5["duration_s"])
-        simulated = [b - a for a, b in itertools.pairwise(sends)]
-        judged = step5["measurements"].get("heartbeat_intervals_s") or []
-        errors += [abs(j - s) * 1000 for j, s in zip(judged, simulated, strict=False)]
+    captured = {
+        f["unique_id"]: time_of(f["captured_at"])
+        for f in evidence
+        if f["direction"] == "in" and f["message_type"] == 2 and f["action"] == "Heartbeat"
+    }
+    sent = {json.loads(raw)[1]: at for at, raw in charger.sent_at if '"Heartbeat"' in raw}
+    both = sorted((captured[u], sent[u]) for u in captured if u in sent)
+    for (cap_a, sent_a), (cap_b, sent_b) in itertools.pairwise(both):
+        errors.append(abs((cap_b - cap_a) - (sent_b - sent_a)) * 1000)
+    step7 = next(s for s in results["steps"] if s["number"] == 7)
     judged = step7["measurements"].get("reconnect_intervals_s") or []
-    attempts = charger.attempts[-(len(judged) + 1) :] if judged else []
-    # The judge counts the first interval from the close; the simulator from its first try
-    # after it: compare the intervals between attempts, which both logs have.
+    attempts = charger.attempts[-len(judged) :] if judged else []
     simulated = [b - a for a, b in itertools.pairwise(attempts)]
     errors += [abs(j - s) * 1000 for j, s in zip(judged[1:], simulated, strict=False)]
     return errors
@@ -175,7 +175,10 @@ async def play(
             api, base, token, "GET", f"/api/unattended-runs/{unattended_id}/results/"
         )
         outcome.steps += [f"{s['number']}:{s['outcome']}" for s in results["steps"]]
-        outcome.errors_ms += errors_of(results, charger)
+        evidence = await asyncio.to_thread(
+            api, base, token, "GET", f"/api/runs/{results['run']}/evidence/?step=5"
+        )
+        outcome.errors_ms += errors_of(results, evidence["results"], charger)
     return outcome
 
 
