@@ -4,11 +4,12 @@ people who work with them."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -414,6 +415,50 @@ class User(AbstractUser):
 # --- The OCPP 1.6-J central system -------------------------------------------------------
 
 
+CHARGE_POINT_ID_MAX_LENGTH = 48
+ID_PUNCTUATION = "._-*+|@"
+# What a stored chargePointId may hold: the characters above, and ':' in identities created
+# before validate_charge_point_id refused it (they authenticate as "<identity>:<key>"). A
+# handshake for anything else is an unknown identity without a query (PostgreSQL refuses a
+# NUL in a query parameter).
+STORED_IDENTITY = re.compile(rf"[A-Za-z0-9{re.escape(ID_PUNCTUATION)}:]{{1,48}}")
+
+
+def validate_charge_point_id(value: str) -> None:
+    """The one rule for a chargePointId, whoever creates it (form, API, management command):
+
+    * at most 48 characters (OCPP-J 1.6 §3.1.1 and the 2.0.1 identifierString);
+    * no ':' — the charger sends its identity as the HTTP Basic user-id, which RFC 7617 §2
+      ends at the first ':', so such a charger could never authenticate;
+    * letters, digits and ``. _ - * + | @`` only, so the identity is the last segment of the
+      URL path ``/ocpp/<chargePointId>`` as it is (no '/', '?', '#', '%', spaces).
+    """
+    if not value:
+        raise ValidationError("A chargePointId cannot be empty.", code="empty")
+    if len(value) > CHARGE_POINT_ID_MAX_LENGTH:
+        raise ValidationError(
+            f"A chargePointId has at most {CHARGE_POINT_ID_MAX_LENGTH} characters (OCPP-J); "
+            f"this one has {len(value)}.",
+            code="too_long",
+        )
+    if ":" in value:
+        raise ValidationError(
+            "A chargePointId cannot contain ':': the charger sends it as the HTTP Basic "
+            "user-id, which ends at the first ':' (RFC 7617), so it could never connect.",
+            code="colon",
+        )
+    wrong = sorted(
+        {c for c in value if not (c.isascii() and c.isalnum()) and c not in ID_PUNCTUATION}
+    )
+    if wrong:
+        shown = " ".join(repr(c) for c in wrong)
+        raise ValidationError(
+            f"A chargePointId is used in the URL path /ocpp/<chargePointId>: use letters, "
+            f"digits and . _ - * + | @ only (not {shown}).",
+            code="characters",
+        )
+
+
 class ChargePoint(models.Model):
     """An identity a charge station under test connects as (``/ocpp/<charge_point_id>``),
     with how the portal answers it: the behaviour an engineer sets per charge point."""
@@ -439,12 +484,8 @@ class ChargePoint(models.Model):
         "chargePointId",
         max_length=48,
         unique=True,
-        validators=[
-            RegexValidator(
-                r"^[A-Za-z0-9._:*+|@-]{1,48}$",
-                "Use letters, digits and . _ - : * + | @ (at most 48 characters).",
-            )
-        ],
+        validators=[validate_charge_point_id],
+        help_text="Letters, digits and . _ - * + | @, at most 48 characters.",
     )
     charger_model = models.ForeignKey(
         ChargerModel,
@@ -737,11 +778,13 @@ class IdTag(models.Model):
     class Meta:
         ordering = ["id_tag"]
         constraints = [
+            # idTags are CiString20Type: "deadbeef" and "DEADBEEF" are the same card.
             models.UniqueConstraint(
-                "charge_point",
-                "id_tag",
-                name="id_tag_unique_per_charge_point",
-                violation_error_message="This charge point already has this idTag.",
+                models.F("charge_point"),
+                Lower("id_tag"),
+                name="id_tag_unique_per_charge_point_ci",
+                violation_error_message="This charge point already has this idTag "
+                "(idTags are compared without regard to case).",
             )
         ]
 
@@ -775,6 +818,11 @@ class Transaction(models.Model):
     stop_repeats = models.PositiveIntegerField(
         default=0, help_text="StopTransaction frames resent after the first."
     )
+    id_tag_status = models.CharField(
+        max_length=12,
+        default="Accepted",
+        help_text="idTagInfo.status the StartTransaction was answered with.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
@@ -797,7 +845,17 @@ class Transaction(models.Model):
         return f"transaction {self.pk} on {self.charge_point}/{self.connector_id}"
 
     def is_ongoing(self) -> bool:
-        return self.stopped_at is None
+        """Charging as far as the portal knows: started with an accepted idTag (a charger
+        answered otherwise stops, OCPP 1.6 §5.11) and not stopped."""
+        return self.stopped_at is None and self.id_tag_status == IdTag.Status.ACCEPTED
+
+    def state(self) -> str:
+        """In words, for the charge point page."""
+        if self.stopped_at is not None:
+            return "stopped"
+        if self.id_tag_status != IdTag.Status.ACCEPTED:
+            return f"not authorized ({self.id_tag_status})"
+        return "ongoing"
 
     def energy_wh(self) -> int | None:
         return None if self.meter_stop is None else self.meter_stop - self.meter_start
@@ -838,7 +896,9 @@ class Command(models.Model):
         PENDING = "pending", "Waiting for the answer"
         ANSWERED = "answered", "Answered"
         CALLERROR = "callerror", "Answered with CALLERROR"
+        MALFORMED = "malformed", "Answered with a malformed CALLRESULT or CALLERROR"
         TIMEOUT = "timeout", "No answer in time"
+        LATE = "late", "Answered after the timeout"
         NOT_CONNECTED = "not_connected", "Charger not connected"
         FAILED = "failed", "Could not be sent"
 

@@ -28,7 +28,6 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, _validate_payload
 
@@ -42,7 +41,9 @@ from chargers.models import (
     ConnectionEvent,
     Connector,
     FirmwareVersion,
+    Frame,
     IdTag,
+    STORED_IDENTITY,
     InjectedFault,
     Transaction,
     User,
@@ -127,10 +128,10 @@ def authenticate_charge_point(
     profile 3 authenticates by its certificate alone."""
     if throttled := refusal_throttle(identity, remote_address):
         return AuthResult(None, throttled)
-    user, key, malformed = _basic_credentials(authorization)
+    user, key, malformed = _basic_credentials(authorization, identity)
     charge_point = (
         ChargePoint.objects.select_related("charger_model").filter(charge_point_id=identity).first()
-        if _LEGAL_IDENTITY.fullmatch(identity)
+        if STORED_IDENTITY.fullmatch(identity)
         else None
     )
     if charge_point is None or not charge_point.enabled:
@@ -158,14 +159,11 @@ def authenticate_charge_point(
     return AuthResult(charge_point)
 
 
-# What a chargePointId may hold (ChargePoint.charge_point_id's validator): anything else is
-# unknown without a query (PostgreSQL refuses a NUL in a query parameter).
-_LEGAL_IDENTITY = re.compile(r"[A-Za-z0-9._:*+|@-]{1,48}")
 # Verified against when the identity is unknown or disabled: the same work as a real key.
 _DUMMY_KEY_HASH = hash_authorization_key(secrets.token_urlsafe(24))
 
 
-def _basic_credentials(authorization: bytes | None) -> tuple[str, str, str]:
+def _basic_credentials(authorization: bytes | None, identity: str) -> tuple[str, str, str]:
     """(user, key, why they are unusable or "") of an ``Authorization`` header."""
     if not authorization:
         return "", "", "no HTTP Basic credentials (security profile 1)"
@@ -173,9 +171,14 @@ def _basic_credentials(authorization: bytes | None) -> tuple[str, str, str]:
     if scheme.lower() != "basic":
         return "", "", f"authorization scheme {scheme!r} is not Basic"
     try:
-        user, _, key = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        credentials = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return "", "", "malformed HTTP Basic credentials"
+    if ":" in identity and credentials.startswith(f"{identity}:"):
+        # An identity stored before ':' was refused (validate_charge_point_id): RFC 7617
+        # ends the user-id at the first ':', so its credentials are matched as a whole.
+        return identity, credentials[len(identity) + 1 :], ""
+    user, _, key = credentials.partition(":")
     return user, key, ""
 
 
@@ -220,7 +223,7 @@ def record_refusal(
         return
     charge_point = (
         ChargePoint.objects.filter(charge_point_id=identity).first()
-        if _LEGAL_IDENTITY.fullmatch(identity)
+        if STORED_IDENTITY.fullmatch(identity)
         else None
     )
     ConnectionEvent.objects.create(
@@ -429,8 +432,8 @@ def data_transfer_answer(charge_point_id: int) -> str:
 
 def id_tag_info(charge_point_id: int, id_tag: str) -> dict[str, str]:
     """The idTagInfo for a tag: as configured, Expired past its expiry date, Invalid when
-    unknown."""
-    tag = IdTag.objects.filter(charge_point_id=charge_point_id, id_tag=id_tag).first()
+    unknown. idTags are CiString20Type, compared without regard to case (OCPP 1.6 §7)."""
+    tag = IdTag.objects.filter(charge_point_id=charge_point_id, id_tag__iexact=id_tag).first()
     if tag is None:
         return {"status": IdTag.Status.INVALID}
     info = tag.id_tag_info()
@@ -439,41 +442,58 @@ def id_tag_info(charge_point_id: int, id_tag: str) -> dict[str, str]:
     return info
 
 
-def _ocpp_time(value: str) -> datetime.datetime:
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"{value!r} is not an RFC 3339 date-time")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, datetime.UTC)
-    return parsed
+@dataclass(frozen=True)
+class StartedTransaction:
+    """The StartTransaction answer and what the evidence notes about the request."""
+
+    transaction_id: int
+    id_tag_info: dict[str, str]
+    notes: tuple[str, ...] = ()
 
 
-def start_transaction(charge_point_id: int, payload: dict[str, Any]) -> tuple[int, dict[str, str]]:
-    """Assign a transactionId; a StartTransaction resent after a reconnect gets the same."""
+def start_transaction(charge_point_id: int, payload: dict[str, Any]) -> StartedTransaction:
+    """Assign a transactionId; a StartTransaction resent (the same connector, idTag, meterStart
+    and timestamp) gets the same one.
+
+    ``payload`` as validation.check_call returns it (``timestamp`` a datetime). A transaction
+    becomes its connector's current one only when it is ongoing: its idTag was answered
+    Accepted (a charger told Invalid stops, OCPP 1.6 §5.11) and no StopTransaction closed it.
+    A StartTransaction replayed after its StopTransaction is answered with the same
+    transactionId and noted as a replay; it never re-opens the transaction."""
     info = id_tag_info(charge_point_id, payload["idTag"])
     fields = {
         "charge_point_id": charge_point_id,
         "connector_id": payload["connectorId"],
         "id_tag": payload["idTag"],
-        "started_at": _ocpp_time(payload["timestamp"]),
+        "started_at": payload["timestamp"],
         "meter_start": payload["meterStart"],
     }
-    try:
-        with transaction.atomic():
-            tx, _ = Transaction.objects.get_or_create(
-                **fields, defaults={"reservation_id": payload.get("reservationId")}
+    defaults = {"reservation_id": payload.get("reservationId"), "id_tag_status": info["status"]}
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                tx, created = Transaction.objects.get_or_create(**fields, defaults=defaults)
+        except IntegrityError:  # the same start raced in from two connections
+            tx, created = Transaction.objects.get(**fields), False
+        notes: tuple[str, ...] = ()
+        if not created and tx.stopped_at is not None:
+            notes = (
+                f"replay: StartTransaction of transaction {tx.pk}, which StopTransaction "
+                f"closed at {tx.stopped_at.isoformat()}; answered with its transactionId, "
+                "not re-opened",
             )
-    except IntegrityError:  # the same start raced in from two connections
-        tx = Transaction.objects.get(**fields)
-    Connector.objects.filter(
-        charge_point_id=charge_point_id, connector_id=payload["connectorId"]
-    ).update(current_transaction=tx)
-    return tx.pk, info
+        elif not created and tx.id_tag_status != IdTag.Status.ACCEPTED:
+            info = {**info, "status": tx.id_tag_status}
+        if tx.is_ongoing():
+            Connector.objects.filter(
+                charge_point_id=charge_point_id, connector_id=payload["connectorId"]
+            ).update(current_transaction=tx)
+    return StartedTransaction(tx.pk, info, notes)
 
 
 def stop_transaction(charge_point_id: int, payload: dict[str, Any]) -> dict[str, str] | None:
     """Close the transaction once; a resent StopTransaction is acknowledged and counted as a
-    repeat, not as a second stop."""
+    repeat, not as a second stop. ``payload`` as validation.check_call returns it."""
     id_tag = payload.get("idTag")
     with transaction.atomic():
         tx = (
@@ -484,7 +504,7 @@ def stop_transaction(charge_point_id: int, payload: dict[str, Any]) -> dict[str,
         if tx is not None:
             if tx.stopped_at is None:
                 tx.meter_stop = payload["meterStop"]
-                tx.stopped_at = _ocpp_time(payload["timestamp"])
+                tx.stopped_at = payload["timestamp"]
                 tx.stop_reason = payload.get("reason", "Local")
                 tx.stop_id_tag = id_tag or ""
                 tx.save(update_fields=["meter_stop", "stopped_at", "stop_reason", "stop_id_tag"])
@@ -495,6 +515,12 @@ def stop_transaction(charge_point_id: int, payload: dict[str, Any]) -> dict[str,
     return id_tag_info(charge_point_id, id_tag) if id_tag else None
 
 
+def note_frames(connection_id: int, notes: list[tuple[int, str]]) -> None:
+    """Give frames already written (by connection and sequence number) their full note."""
+    for seq, note in notes:
+        Frame.objects.filter(connection_id=connection_id, seq=seq).update(validation_error=note)
+
+
 _STATUS_COLUMNS = ("status", "error_code", "info", "vendor_error_code", "status_at")
 
 
@@ -502,8 +528,7 @@ def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
     """A connector's last status. Runs inside the evidence writer's transaction on the hot
     path (one in five frames of a busy charger), so it is one prepared UPDATE rather than
     a compiled queryset, and an INSERT only the first time a connector reports."""
-    timestamp = payload.get("timestamp")
-    status_at = _ocpp_time(timestamp) if timestamp else timezone.now()
+    status_at = payload.get("timestamp") or timezone.now()
     state = (
         payload["status"],
         payload.get("errorCode", "NoError"),
@@ -649,10 +674,27 @@ def validate_command(action: str, payload: Any) -> None:
         ) from None
 
 
+def record_late_answer(command_id: int, outcome: Any) -> None:
+    """The answer to a command that had timed out arrived after all: the command shows it
+    ("answered after N s"). Runs in the evidence writer's transaction with the answer, which
+    may come before or after complete_command stored the timeout."""
+    Command.objects.filter(
+        pk=command_id, status__in=(Command.Status.PENDING, Command.Status.TIMEOUT)
+    ).update(
+        status=Command.Status.LATE,
+        unique_id=outcome.unique_id,
+        answered_at=timezone.now(),
+        response=outcome.response,
+        error=outcome.error,
+        round_trip_ms=outcome.round_trip_ms,
+    )
+
+
 def complete_command(command_id: int, outcome: Any) -> None:
     """Store what became of a command (outcome: central_system.CommandOutcome), and follow
-    an accepted change of the charger's security configuration (security.follow_accepted)."""
-    Command.objects.filter(pk=command_id).update(
+    an accepted change of the charger's security configuration (security.follow_accepted);
+    a late answer recorded first is kept."""
+    Command.objects.filter(pk=command_id).exclude(status=Command.Status.LATE).update(
         status=outcome.status,
         unique_id=outcome.unique_id,
         response=outcome.response,

@@ -103,6 +103,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             connection_id=connection.pk,
             transport_send=self._send_text,
             response_timeout=settings.OCPP_RESPONSE_TIMEOUT,
+            connectors=model.connectors if (model := self.charge_point.charger_model) else None,
         )
         attempt = await database_sync_to_async(runs.current_attempt)(self.charge_point.pk)
         self.central_system.set_context(attempt.run_id, attempt.step_result_id)
@@ -216,6 +217,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             event["payload"],
             deliberately_invalid=event["invalid"],
             evidence_of=(event.get("run_id"), event.get("step_result_id")),
+            command_id=event["command_id"],
         )
         await database_sync_to_async(services.complete_command)(event["command_id"], outcome)
         if event.get("reply_channel"):

@@ -9,7 +9,12 @@ be recorded and answered as OCPP-J 1.6 says:
 * a known type with the wrong number of elements: CALLERROR FormationViolation when the
   unique id can be recovered;
 * an unknown action: CALLERROR NotImplemented; a known action the portal does not take
-  (a CSMS-initiated one sent by the charger): CALLERROR NotSupported.
+  (a CSMS-initiated one sent by the charger): CALLERROR NotSupported;
+* an answer (CALLRESULT, CALLERROR) with the wrong number of elements, a CALLERROR whose
+  errorCode is not a 1.6 code, whose errorDescription is not a string or whose errorDetails
+  is not an object, a CALLRESULT whose payload is not an object: kept with the unique id
+  when it can be read, so that the central system correlates it with its CALL, and with
+  ``problem`` naming the violation.
 
 1.6 spells two schema-error codes differently from the library (FormationViolation,
 OccurenceConstraintViolation); the portal sends the 1.6 spellings, since certification
@@ -37,6 +42,23 @@ ERROR_CODE_1_6 = {
     "FormatViolation": "FormationViolation",
     "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
 }
+
+
+# OCPP-J 1.6 §4.2.3, the only codes a CALLERROR may carry.
+ERROR_CODES_1_6 = frozenset(
+    (
+        "NotImplemented",
+        "NotSupported",
+        "InternalError",
+        "ProtocolError",
+        "SecurityError",
+        "FormationViolation",
+        "PropertyConstraintViolation",
+        "OccurenceConstraintViolation",
+        "TypeConstraintViolation",
+        "GenericError",
+    )
+)
 
 
 def spell_1_6(code: str) -> str:
@@ -108,13 +130,50 @@ def parse(text: str) -> ParsedFrame:
             CALL, unique_id, message.action, message.payload, message, problem, reply
         )
     if isinstance(message, CallResult):
-        return ParsedFrame(CALLRESULT, unique_id, None, message.payload, message)
+        problem = None
+        if not isinstance(message.payload, dict):
+            problem = f"CALLRESULT payload is {_json_kind(message.payload)}, not a JSON object"
+        return ParsedFrame(CALLRESULT, unique_id, None, message.payload, message, problem)
     payload = {
         "errorCode": message.error_code,
         "errorDescription": message.error_description,
         "errorDetails": message.error_details,
     }
-    return ParsedFrame(CALLERROR, unique_id, None, payload, message)
+    return ParsedFrame(CALLERROR, unique_id, None, payload, message, _call_error_problem(payload))
+
+
+def _call_error_problem(payload: dict[str, Any]) -> str | None:
+    """What makes a CALLERROR malformed (OCPP-J 1.6 §4.2.3), or None."""
+    problems = []
+    code = payload["errorCode"]
+    if code not in ERROR_CODES_1_6:
+        problems.append(f"errorCode {_short(code)} is not an OCPP 1.6 error code")
+    if not isinstance(payload["errorDescription"], str):
+        problems.append(
+            f"errorDescription is {_json_kind(payload['errorDescription'])}, not a string"
+        )
+    if not isinstance(payload["errorDetails"], dict):
+        problems.append(f"errorDetails is {_json_kind(payload['errorDetails'])}, not a JSON object")
+    return "; ".join(problems) or None
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def parse_sent(text: str) -> ParsedFrame:
@@ -178,7 +237,15 @@ def _explain(text: str, error: OCPPError) -> ParsedFrame:
         return ParsedFrame(
             CALL, unique_id, action, data, None, problem, reply_error_code="FormationViolation"
         )
-    return ParsedFrame(message_type, unique_id, None, data, None, problem=problem)
+    payload: Any = data
+    if message_type == CALLERROR:
+        # The elements that are there, under their names, so that the evidence and the
+        # judge read a malformed CALLERROR as the error it tried to be.
+        names = ("errorCode", "errorDescription", "errorDetails")
+        payload = {name: value for name, value in zip(names, data[2:], strict=False)}
+    elif message_type == CALLRESULT:
+        payload = data[2] if len(data) > 2 else None
+    return ParsedFrame(message_type, unique_id, None, payload, None, problem=problem)
 
 
 def _unique_id_of(data: list[Any]) -> str | None:
