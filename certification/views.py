@@ -233,6 +233,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 ]
                 if result
                 else [],
+                "unrecorded_uploads": [
+                    upload
+                    for upload in transfers.unrecorded_uploads(run.pk)
+                    if result is not None
+                    and result.started_at is not None
+                    and result.started_at <= upload.received_at
+                    and (result.finished_at is None or upload.received_at <= result.finished_at)
+                ],
                 "connectors": run.charge_point.connectors.all(),
                 "connected": charger_services.is_connected(run.charge_point),
             }

@@ -5,8 +5,11 @@ charger in GetDiagnostics) and its own empty home directory, so a charger sees n
 other runs. The credentials work for one completed upload, and only while the step they
 were given in runs (``transfers.upload_refusal``). A received file is taken into the
 portal's storage with its size and SHA-256, recorded as evidence of the running step, and
-removed from the FTP directory; an upload passing ``TRANSFER_MAX_UPLOAD_BYTES`` is cut
-there and then, its partial file removed and the refusal recorded.
+removed from the FTP directory once that is committed; an upload passing
+``TRANSFER_MAX_UPLOAD_BYTES`` is cut there and then, its partial file removed and the refusal
+recorded. A database that refuses the record (locked by the portal's evidence writer, or
+down) is retried; a file it never takes is kept in ``diagnostics-unrecorded/`` with a note,
+shown on the step and on the connected charge points page.
 """
 
 from __future__ import annotations
@@ -113,30 +116,44 @@ class DiagnosticsHandler(FTPHandler):
         ).first()
 
     def on_file_received(self, file: str) -> None:
-        location = self._location()
+        """Record the file and take it into storage; the FTP copy goes only once that is
+        committed. A write the database refuses is retried (transfers.with_database_retries);
+        if every try fails, the file is kept with a note that the step and the connected
+        charge points page show, never deleted."""
         path = Path(file)
         try:
-            if location is None:
-                return
-            with path.open("rb") as handle:
-                transfers.store_diagnostics(
-                    location,
-                    transfers.read_in_chunks(handle),
-                    file_name=path.name,
-                    protocol="ftp",
-                    remote_address=f"{self.remote_ip}:{self.remote_port}",
-                    started_at=self.started_at or timezone.now(),
-                )
-        finally:
-            path.unlink(missing_ok=True)
-
-    def on_incomplete_file_received(self, file: str) -> None:
-        location = self._location()
-        path = Path(file)
-        size = path.stat().st_size if path.exists() else 0
+            transfers.with_database_retries(
+                lambda: self._record_received(path), f"recording the upload {path.name}"
+            )
+        except Exception as error:
+            transfers.keep_unrecorded_upload(
+                path, ftp_username=self.username or "", remote_address=self._remote(), error=error
+            )
+            return
         path.unlink(missing_ok=True)
+
+    def _remote(self) -> str:
+        return f"{self.remote_ip}:{self.remote_port}"
+
+    def _record_received(self, path: Path) -> None:
+        location = self._location()
         if location is None:
             return
+        with path.open("rb") as handle:
+            transfers.store_diagnostics(
+                location,
+                transfers.read_in_chunks(handle),
+                file_name=path.name,
+                protocol="ftp",
+                remote_address=self._remote(),
+                started_at=self.started_at or timezone.now(),
+            )
+
+    def on_incomplete_file_received(self, file: str) -> None:
+        path = Path(file)
+        size = path.stat().st_size if path.exists() else 0
+        path.unlink(missing_ok=True)  # a partial file is evidence of nothing but its size
+        finished = timezone.now()
         if self.over_limit is not None:
             limit = settings.TRANSFER_MAX_UPLOAD_BYTES
             status = "refused"
@@ -144,18 +161,27 @@ class DiagnosticsHandler(FTPHandler):
             size = self.over_limit
         else:
             status, detail = "cut", "the connection closed before the end of the file"
-        transfers.record_transfer(
-            location,
-            direction="upload",
-            protocol="ftp",
-            started_at=self.started_at or timezone.now(),
-            finished_at=timezone.now(),
-            status=status,
-            detail=detail,
-            file_name=path.name,
-            bytes_transferred=size,
-            remote_address=f"{self.remote_ip}:{self.remote_port}",
-        )
+
+        def record() -> None:
+            location = self._location()
+            if location is not None:
+                transfers.record_transfer(
+                    location,
+                    direction="upload",
+                    protocol="ftp",
+                    started_at=self.started_at or finished,
+                    finished_at=finished,
+                    status=status,
+                    detail=detail,
+                    file_name=path.name,
+                    bytes_transferred=size,
+                    remote_address=self._remote(),
+                )
+
+        try:
+            transfers.with_database_retries(record, f"recording the cut upload {path.name}")
+        except Exception:
+            log.exception("ftp: the cut upload %s could not be recorded", path.name)
 
 
 def passive_ports(spec: str) -> range | None:

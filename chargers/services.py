@@ -11,7 +11,6 @@ import datetime
 import functools
 import logging
 import os
-import re
 import secrets
 import socket
 import threading
@@ -34,6 +33,7 @@ from ocpp.messages import Call, _validate_payload
 from chargers import faults, runs, security
 from chargers.channel_layer import database_key
 from chargers.models import (
+    STORED_IDENTITY,
     CapabilityDeclaration,
     ChargePoint,
     Command,
@@ -43,7 +43,6 @@ from chargers.models import (
     FirmwareVersion,
     Frame,
     IdTag,
-    STORED_IDENTITY,
     InjectedFault,
     Transaction,
     User,

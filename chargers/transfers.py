@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
+import logging
 import re
 import secrets
+import shutil
 import tempfile
+import time
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +30,13 @@ from chargers.models import ChargePoint, FirmwareImage, FirmwareVersion, Transfe
 from chargers.services import CommandPayloadError
 
 UNREACHABLE_LOCATION = "http://127.0.0.1:9/firmware/unreachable.bin"
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Waits between the tries of a write the database refused for being locked or unreachable:
+# with SQLite's busy timeout before each failure, about two minutes in all.
+WRITE_RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 class TransferError(ValueError):
@@ -433,3 +445,122 @@ def target_image(run: Any) -> FirmwareImage | None:
         purpose=FirmwareImage.Purpose.VALID,
     ).order_by("-uploaded_at")
     return images.exclude(firmware_version=run.firmware_version_id).first() or images.first()
+
+
+# --- Nothing lost to a locked database --------------------------------------------------------
+
+
+def with_database_retries(write: Callable[[], T], what: str) -> T:
+    """Run ``write`` (one transaction), and again after a pause when the database refused it
+    as locked or unreachable (OperationalError, InterfaceError): a second process writing
+    the evidence must not cost a charger's upload. Raises the last error when every try
+    failed."""
+    for attempt, delay in enumerate((*WRITE_RETRY_DELAYS, None), start=1):
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as error:
+            if delay is None:
+                raise
+            log.warning(
+                "transfers: %s failed (%s), try %d; retrying in %.2f s", what, error, attempt, delay
+            )
+            close_old_connections()
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def unrecorded_root() -> Path:
+    """Where an upload the database could not record is kept, beside a note saying why."""
+    return Path(settings.MEDIA_ROOT) / "diagnostics-unrecorded"
+
+
+@dataclass(frozen=True)
+class UnrecordedUpload:
+    """A received diagnostics file the database refused to record, kept on disk."""
+
+    path: Path
+    file_name: str
+    size: int
+    sha256: str
+    ftp_username: str
+    remote_address: str
+    received_at: datetime.datetime
+    error: str
+    location: TransferLocation | None = None
+
+    @property
+    def run_id(self) -> int | None:
+        return self.location.run_id if self.location is not None else None
+
+
+def keep_unrecorded_upload(
+    path: Path, *, ftp_username: str, remote_address: str, error: Exception
+) -> Path:
+    """Move a received file that could not be recorded out of the FTP directory, with a
+    JSON note beside it (what, from where, when, why). The pages list these notes
+    (unrecorded_uploads) until an engineer deals with the file."""
+    folder = unrecorded_root() / safe_file_name(ftp_username, "unknown")
+    folder.mkdir(parents=True, exist_ok=True)
+    received = timezone.now()
+    stamp = received.strftime("%Y%m%dT%H%M%S%fZ")
+    kept = folder / f"{stamp}-{safe_file_name(path.name, 'diagnostics.bin')}"
+    with path.open("rb") as handle:
+        digest, size = _sha256_of(File(handle))
+    shutil.move(str(path), kept)
+    note = {
+        "file_name": path.name,
+        "size": size,
+        "sha256": digest,
+        "ftp_username": ftp_username,
+        "remote_address": remote_address,
+        "received_at": received.isoformat(),
+        "error": f"{type(error).__name__}: {error}"[:500],
+    }
+    kept.with_name(kept.name + ".json").write_text(json.dumps(note, indent=2))
+    log.error(
+        "transfers: diagnostics upload %s from %s could not be recorded (%s); kept as %s",
+        path.name,
+        remote_address,
+        note["error"],
+        kept,
+    )
+    return kept
+
+
+def unrecorded_uploads(run_id: int | None = None) -> list[UnrecordedUpload]:
+    """The kept uploads, newest first; with ``run_id`` only those of that run's locations."""
+    root = unrecorded_root()
+    if not root.is_dir():
+        return []
+    uploads = []
+    for note_path in root.glob("*/*.json"):
+        try:
+            note = json.loads(note_path.read_text())
+            received = datetime.datetime.fromisoformat(note["received_at"])
+        except (OSError, ValueError, KeyError):
+            continue
+        uploads.append(
+            UnrecordedUpload(
+                path=note_path.with_name(note_path.name.removesuffix(".json")),
+                file_name=str(note.get("file_name", "")),
+                size=int(note.get("size", 0)),
+                sha256=str(note.get("sha256", "")),
+                ftp_username=str(note.get("ftp_username", "")),
+                remote_address=str(note.get("remote_address", "")),
+                received_at=received,
+                error=str(note.get("error", "")),
+            )
+        )
+    locations = {
+        location.ftp_username: location
+        for location in TransferLocation.objects.filter(
+            ftp_username__in={upload.ftp_username for upload in uploads}
+        ).select_related("charge_point")
+    }
+    uploads = [
+        UnrecordedUpload(**{**upload.__dict__, "location": locations.get(upload.ftp_username)})
+        for upload in uploads
+    ]
+    if run_id is not None:
+        uploads = [upload for upload in uploads if upload.run_id == run_id]
+    return sorted(uploads, key=lambda upload: upload.received_at, reverse=True)

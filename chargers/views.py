@@ -629,6 +629,7 @@ def connected_charge_points(request: HttpRequest) -> HttpResponse:
         "charge_points": charge_points,
         "now": timezone.now(),
         "evidence_trouble": evidence_writer_trouble(),
+        "unrecorded_uploads": transfers.unrecorded_uploads(),
     }
     return render(request, template, context)
 

@@ -13,6 +13,7 @@ import datetime
 import os
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -130,12 +131,44 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# DATABASE_URL=postgres://user:password@host:5432/name switches to PostgreSQL.
+# DATABASE_URL=postgres://user:password@host:5432/name switches to PostgreSQL;
+# DATABASE_URL=sqlite:////absolute/path.sqlite3 names another SQLite file. Unset: SQLite in
+# var/portal.sqlite3. Every SQLite database, however it is named, gets the same settings.
+
+
+def sqlite_database(database: dict[str, Any]) -> dict[str, Any]:
+    """The portal's SQLite settings on ``database`` (a DATABASES entry of the sqlite3
+    engine); options the entry already has win.
+
+    Evidence is written by a background writer while pages read, and the FTP server writes
+    from a process of its own: WAL lets readers and one writer proceed together;
+    ``transaction_mode=IMMEDIATE`` takes the write lock when a transaction begins, so a
+    writer waits its busy timeout for another's lock instead of failing at once with
+    "database is locked" when a read transaction turns into a write; ``timeout`` is that
+    wait in seconds (the evidence writer and the FTP upload retry after it)."""
+    database["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
+        **database.get("OPTIONS", {}),
+    }
+    # Keep the connection: Channels closes old connections around every database call,
+    # and reopening a WAL database each time (PRAGMAs, WAL checkpoint) cost a fifth of the
+    # portal's time under load (bench/ocpp_ingest.py).
+    database["CONN_MAX_AGE"] = None
+    # A file (live-server tests share it with a Daphne subprocess), one per test process
+    # so that two test sessions on one machine do not collide.
+    database.setdefault("TEST", {})
+    database["TEST"].setdefault("NAME", str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3"))
+    return database
+
+
 DATABASE_URL = env_str("DATABASE_URL", "")
+DATABASES: dict[str, dict[str, Any]]
 if DATABASE_URL:
     DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
+        "default": dict(
+            dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
         )
     }
 else:
@@ -143,24 +176,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "portal.sqlite3"),
-            # Evidence is written by a background writer while pages read: WAL lets
-            # readers and the single writer proceed together.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                # Seconds a write waits for another's lock before it fails (the evidence
-                # writer then logs the failure and retries).
-                "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
-            },
-            # A file (live-server tests share it with a Daphne subprocess), one per test
-            # process so that two test sessions on one machine do not collide.
-            "TEST": {"NAME": str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3")},
-            # Keep the connection: Channels closes old connections around every database
-            # call, and reopening a WAL database each time (PRAGMAs, WAL checkpoint) cost
-            # a fifth of the portal's time under load (bench/ocpp_ingest.py).
-            "CONN_MAX_AGE": None,
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    sqlite_database(DATABASES["default"])
 
 # Point a process at another database of the same server (end-to-end tests start Daphne
 # on the test database this way).

@@ -20,6 +20,7 @@ from certification.judge.sequence import (
     between,
     calls,
     configured_value,
+    exchange_of,
     exchanges,
     first,
     format_seconds,
@@ -201,7 +202,8 @@ def boot(context: StepContext) -> Judgement:
     BootNotification answered Accepted with an interval, then a StatusNotification Available
     for every connector and for connector 0, then Heartbeats every interval. A first
     Rejected or Pending answer is allowed, but the charger must wait its interval before
-    resending. Vendor DataTransfer messages are recorded as information only.
+    resending. Vendor DataTransfer messages are recorded as information only. A request
+    sent before the boot was accepted fails the step (requests_before_acceptance).
 
     OCPP 1.6 §4.2 (Boot Notification): "After a restart, a Charge Point SHALL send a
     StatusNotification.req PDU to the Central System for each of its connectors" (connector 0
@@ -233,6 +235,16 @@ def boot(context: StepContext) -> Judgement:
     if not boots:
         findings.fail("No BootNotification received")
         return findings.judgement(measurements)
+    early = requests_before_acceptance(frames)
+    if early:
+        actions = ", ".join(sorted({str(frame.action) for frame in early}))
+        findings.fail(
+            f"{len(early)} request(s) ({actions}) sent before the BootNotification was "
+            "accepted: a charger sends no other request before its boot is accepted, while "
+            "Pending only what a TriggerMessage asks for (OCPP 1.6 §4.2)",
+            *early,
+        )
+        measurements["requests_before_acceptance"] = len(early)
     measurements["boot_attempts"] = len(boots)
     _check_resend_delays(boots, findings)
     accepted = next((b for b in boots if b.status == "Accepted"), None)
@@ -321,6 +333,42 @@ def _check_silence_after_boot(
             f"BootNotification, and the charger was never silent for longer than the "
             f"{interval} s interval"
         )
+
+
+def requests_before_acceptance(frames: Sequence[Frame]) -> list[Frame]:
+    """The charger's requests that OCPP 1.6 §4.2 forbids before its boot is accepted.
+
+    Per connection: a request followed by a BootNotification on the same connection (a
+    reboot; a reconnect without a reboot needs no BootNotification, so a request on a
+    connection that never boots is legal); a request while the last BootNotification was
+    answered Pending, unless a TriggerMessage asked for it; a request while it was answered
+    Rejected.
+    """
+    early: list[Frame] = []
+    by_connection: dict[int | None, list[Frame]] = {}
+    for frame in frames:
+        by_connection.setdefault(frame.connection_id, []).append(frame)
+    for own in by_connection.values():
+        status: str | None = None
+        unbooted: list[Frame] = []
+        triggered: set[str] = set()
+        for frame in own:
+            if is_call(frame, "TriggerMessage", "out") and isinstance(frame.payload, dict):
+                triggered.add(str(frame.payload.get("requestedMessage")))
+            if not is_call(frame, direction="in"):
+                continue
+            if frame.action == "BootNotification":
+                if status is None:
+                    early += unbooted
+                unbooted = []
+                answer = exchange_of(own, frame)
+                if answer is not None and answer.status in ("Accepted", "Pending", "Rejected"):
+                    status, triggered = answer.status, set()
+            elif status is None:
+                unbooted.append(frame)
+            elif status == "Rejected" or (status == "Pending" and frame.action not in triggered):
+                early.append(frame)
+    return sorted(early, key=lambda frame: (frame.at, frame.seq))
 
 
 def _check_resend_delays(boots: list[Exchange], findings: Findings) -> None:

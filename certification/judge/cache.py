@@ -13,6 +13,7 @@ from certification.judge.sequence import (
     first,
     payload_of,
     portal_call,
+    same_id_tag,
     seconds_between,
 )
 from certification.judge.types import CALL, Judgement, StepContext
@@ -73,7 +74,7 @@ def clear_cache(context: StepContext) -> Judgement:
     same = [
         a
         for a in authorizations
-        if cached_id_tag is None or payload_of(a).get("idTag") == cached_id_tag
+        if cached_id_tag is None or same_id_tag(payload_of(a).get("idTag"), cached_id_tag)
     ]
     presented = same[0] if same else (authorizations[0] if authorizations else None)
     started = first(after, charger_call("StartTransaction"))
@@ -83,7 +84,8 @@ def clear_cache(context: StepContext) -> Judgement:
     measurements.update(
         id_tag=presented_tag,
         cached_id_tag=cached_id_tag,
-        cached=presented_tag is not None and presented_tag in known_before,
+        cached=presented_tag is not None
+        and any(same_id_tag(presented_tag, known) for known in known_before),
         authorized_after_clear=bool(same),
     )
     if same:

@@ -73,6 +73,14 @@ def parse_timestamp(value: object) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def same_id_tag(a: object, b: object) -> bool:
+    """Two idTags are the same card when they differ only in case: IdToken is a
+    CiString20Type, case-insensitive (OCPP 1.6 §7.9, §7.28)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a.casefold() == b.casefold()
+    return a == b
+
+
 def as_int(value: object) -> int | None:
     """Configuration values are strings on the wire ("30"); payload ints stay ints."""
     if isinstance(value, bool):

@@ -46,6 +46,7 @@ from certification.judge.sequence import (
     meter_values_of,
     parse_timestamp,
     payload_of,
+    same_id_tag,
     sample_time,
     seconds_between,
     status_in,
@@ -167,7 +168,7 @@ def check_start(
     if start is None:
         return None
     started_tag = start.request.get("idTag")
-    if id_tag is not None and started_tag != id_tag:
+    if id_tag is not None and not same_id_tag(started_tag, id_tag):
         findings.fail(
             f"StartTransaction carries idTag {started_tag} where {id_tag} was expected",
             start.call,

@@ -15,7 +15,7 @@ import socket
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
 
 from chargers import runs, services
@@ -157,6 +157,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         await self.central_system.route_message(text_data)
 
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # Why the server dropped the connection, when it says (manage.py serve passes
+        # Autobahn's reason along: a ping left unanswered, a closing handshake timed out).
+        reason = message.get("reason")
+        if reason and not self.close_detail:
+            self.close_detail = str(reason)
+        await super().websocket_disconnect(message)
+
     async def disconnect(self, code: int) -> None:
         for task in list(self.command_tasks):
             await cancel_quietly(task)
@@ -239,6 +247,27 @@ def _kept(tls: dict[str, Any] | None) -> dict[str, Any] | None:
     if tls.get("fault"):
         evidence["fault"] = tls["fault"]
     return evidence
+
+
+class UnroutedConsumer(WebsocketConsumer):
+    """A websocket handshake for a path no route takes (``/ocpp/`` with no identity,
+    ``/ocpp/CP1/extra``, ``/anything``): refused before the upgrade, which Daphne answers
+    with HTTP 403, and logged. Without it Channels' router raises, and Daphne answers 500
+    with a traceback in the log. A path under ``/ocpp/`` is a charger with a wrong
+    central-system URL: the refusal is recorded as a connection event engineers see."""
+
+    def connect(self) -> None:
+        path = str(self.scope.get("path", ""))
+        remote = _remote_address(self.scope)
+        log.warning("ocpp: refused a websocket to %r from %s: no such route", path, remote)
+        if path.lstrip("/").startswith("ocpp/"):
+            identity = path.lstrip("/").removeprefix("ocpp/")
+            services.record_refusal(
+                identity,
+                f"no route for the path {path[:200]!r}: chargers connect to /ocpp/<chargePointId>",
+                remote,
+            )
+        self.close()
 
 
 def _utf8_size(text: str) -> int:

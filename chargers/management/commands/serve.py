@@ -33,9 +33,11 @@ PROTOCOL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1008, 1009})
 
 
 def adjust_daphne_websockets() -> None:
-    """Daphne as chargers need it: the consumer may close with the RFC 6455 codes above, and
-    a message over Daphne's own size limit is refused with a close frame (1009, which the
-    consumer then records) instead of a silently dropped TCP connection."""
+    """Daphne as chargers need it: the consumer may close with the RFC 6455 codes above, a
+    message over Daphne's own size limit is refused with a close frame (1009, which the
+    consumer then records) instead of a silently dropped TCP connection, and a connection
+    Autobahn drops (ping timeout) tells the consumer why in the disconnect message's
+    ``reason``."""
     if getattr(WebSocketProtocol.serverClose, "adjusted_for_chargers", False):
         return
     server_close = WebSocketProtocol.serverClose
@@ -51,9 +53,30 @@ def adjust_daphne_websockets() -> None:
         factory_init(self, *args, **kwargs)
         self.setProtocolOptions(failByDrop=False)
 
+    def on_close(self: WebSocketProtocol, was_clean: bool, code: int, reason: str) -> None:
+        # Daphne 4.2's onClose, with one addition: Daphne hands the application only the
+        # close code, so a connection dropped because the charger left our pings unanswered
+        # arrived as 1006 like any lost TCP connection. Autobahn's reason for dropping it
+        # (wasNotCleanReason: "WebSocket ping timeout ...") now goes along as "reason".
+        self.server.protocol_disconnected(self)
+        if not self.muted and hasattr(self, "application_queue"):
+            detail = "" if was_clean else (getattr(self, "wasNotCleanReason", None) or "")
+            self.application_queue.put_nowait(
+                {"type": "websocket.disconnect", "code": code, "reason": detail or reason or ""}
+            )
+        self.server.log_action(
+            "websocket",
+            "disconnected",
+            {
+                "path": self.request.path,
+                "client": "%s:%s" % tuple(self.client_addr) if self.client_addr else None,  # noqa: UP031
+            },
+        )
+
     close.adjusted_for_chargers = True  # type: ignore[attr-defined]
     WebSocketProtocol.serverClose = close
     WebSocketFactory.__init__ = init
+    WebSocketProtocol.onClose = on_close
 
 
 # Bytes of a request body handed to the application per message.
