@@ -268,7 +268,7 @@ class CentralSystem(OcppChargePoint):
             await self._send_call_error(
                 message.unique_id,
                 NOT_ACCEPTED_CODE,
-                f"{message.action} sent before the BootNotification was accepted: {refusal}",
+                f"{message.action} sent before the BootNotification was accepted: {refusal}.",
                 {},
             )
         else:

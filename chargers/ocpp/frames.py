@@ -131,7 +131,10 @@ def parse(text: str) -> ParsedFrame:
         )
     if isinstance(message, CallResult):
         problem = None
-        if not isinstance(message.payload, dict):
+        if message.action is not None:
+            # The library takes a fourth element as the action it keeps for validation.
+            problem = "message type 3 has 4 elements, 3 expected"
+        elif not isinstance(message.payload, dict):
             problem = f"CALLRESULT payload is {_json_kind(message.payload)}, not a JSON object"
         return ParsedFrame(CALLRESULT, unique_id, None, message.payload, message, problem)
     payload = {
