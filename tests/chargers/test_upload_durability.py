@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connections
 from django.test import Client
 from django.urls import reverse
 
@@ -74,7 +74,14 @@ def test_every_way_of_naming_sqlite_gets_the_same_durability_settings(tmp_path: 
 def ftp_server(transactional_db: None) -> Iterator[int]:
     port = free_port()
     server = build_server("127.0.0.1", port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+
+    def serve() -> None:
+        try:
+            server.serve_forever(timeout=0.2)
+        finally:
+            connections.close_all()  # the server thread's own connection
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield port
