@@ -556,10 +556,12 @@ class ChargePoint(models.Model):
         return reverse("chargers:chargepoint-detail", args=[self.pk])
 
     def ongoing_transaction(self, connector_id: int | None = None) -> Transaction | None:
-        """The transaction running on the connector (any connector when None): started and
-        not stopped, the newest when a charger left an older one open (a reboot without a
-        StopTransaction)."""
-        ongoing = self.transactions.filter(stopped_at__isnull=True)
+        """The transaction running on the connector (any connector when None): started with
+        an accepted idTag and not stopped (Transaction.is_ongoing), the newest when a charger
+        left an older one open (a reboot without a StopTransaction)."""
+        ongoing = self.transactions.filter(
+            stopped_at__isnull=True, id_tag_status=IdTag.Status.ACCEPTED
+        )
         if connector_id is not None:
             ongoing = ongoing.filter(connector_id=connector_id)
         return ongoing.order_by("-pk").first()

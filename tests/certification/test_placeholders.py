@@ -3,6 +3,8 @@ firmware and diagnostics locations, and `{transaction:ongoing}` (issue 15, item 
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -11,17 +13,23 @@ from certification.models import TestRun
 from certification.services import send_run_command
 from chargers import services as charger_services
 from chargers.models import ChargePoint, Command, User
+from chargers.ocpp.validation import parse_ocpp_time
 from chargers.transfers import PlaceholderError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def parse(at: str) -> datetime.datetime:
+    """The timestamp as the validation layer hands it to the services."""
+    return parse_ocpp_time(at).value
+
+
 def start(charge_point: ChargePoint, connector: int, at: str) -> int:
-    transaction_id, _ = charger_services.start_transaction(
+    started = charger_services.start_transaction(
         charge_point.pk,
-        {"connectorId": connector, "idTag": "CARD-1", "meterStart": 0, "timestamp": at},
+        {"connectorId": connector, "idTag": "CARD-1", "meterStart": 0, "timestamp": parse(at)},
     )
-    return transaction_id
+    return started.transaction_id
 
 
 def test_remote_stop_is_sent_for_the_transaction_running_now(

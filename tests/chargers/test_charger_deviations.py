@@ -118,8 +118,8 @@ async def test_an_unparseable_date_time_is_a_type_constraint_violation_naming_th
         "TypeConstraintViolation",
         "StatusNotification.timestamp",
     )
-    values = {"connectorId": 1, "meterValue": [{"timestamp": timestamp, "sampledValue": []}]}
-    values["meterValue"][0]["sampledValue"] = [{"value": "1"}]
+    sampled = [{"value": "1"}]
+    values = {"connectorId": 1, "meterValue": [{"timestamp": timestamp, "sampledValue": sampled}]}
     assert_call_error(
         await call(ws, "MeterValues", values, "s4"),
         "s4",
@@ -507,7 +507,7 @@ async def test_a_transaction_answered_invalid_is_not_ongoing(charge_point: Charg
         ),
         (
             "StartTransaction",
-            start(connector="1"),
+            {**start(), "connectorId": "1"},
             "TypeConstraintViolation",
             ("StartTransaction.connectorId must be an integer",),
         ),
