@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
 from chargers import services
@@ -24,7 +25,18 @@ from chargers.models import (
     Manufacturer,
     Transaction,
 )
-from tests.chargers.ocpp_helpers import BOOT, adb, call, communicator
+from tests.chargers.ocpp_helpers import BOOT, adb, communicator
+
+ANSWER_TIMEOUT = 20  # seconds; generous for a loaded CI machine, never reached when all is well
+
+
+async def call(
+    ws: WebsocketCommunicator, action: str, payload: dict[str, Any], unique_id: str = "1"
+) -> list[Any]:
+    """Send a CALL and return the decoded answer frame."""
+    await ws.send_to(text_data=json.dumps([2, unique_id, action, payload]))
+    return list(json.loads(await ws.receive_from(timeout=ANSWER_TIMEOUT)))
+
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -298,9 +310,9 @@ async def test_a_triggered_message_while_pending_is_answered(charge_point: Charg
             charge_point, "TriggerMessage", {"requestedMessage": "StatusNotification"}
         )
     )
-    trigger = json.loads(await ws.receive_from(timeout=5))
+    trigger = json.loads(await ws.receive_from(timeout=ANSWER_TIMEOUT))
     await ws.send_to(text_data=json.dumps([3, trigger[1], {"status": "Accepted"}]))
-    await asyncio.wait_for(sending, 5)
+    await asyncio.wait_for(sending, ANSWER_TIMEOUT)
     status = {"connectorId": 0, "errorCode": "NoError", "status": "Available"}
     assert (await call(ws, "StatusNotification", status, "t1"))[0] == 3
     assert (await call(ws, "Heartbeat", {}, "t2"))[2] == "SecurityError"
@@ -340,11 +352,11 @@ async def command_answered_with(
     ws = communicator()
     await ws.connect()
     sending = asyncio.ensure_future(services.send_command_async(charge_point, "ClearCache", {}))
-    sent = json.loads(await ws.receive_from(timeout=5))
+    sent = json.loads(await ws.receive_from(timeout=ANSWER_TIMEOUT))
     if delay:
         await asyncio.sleep(delay)
     await ws.send_to(text_data=answer(sent[1]))
-    command = await asyncio.wait_for(sending, 10)
+    command = await asyncio.wait_for(sending, ANSWER_TIMEOUT)
     # The Heartbeat's answer proves the charger's answer before it is committed.
     await call(ws, "Heartbeat", {}, "after")
     await ws.disconnect()
@@ -404,9 +416,9 @@ async def test_an_answer_to_no_call_and_a_second_answer_are_noted(
     ws = communicator()
     await ws.connect()
     sending = asyncio.ensure_future(services.send_command_async(charge_point, "ClearCache", {}))
-    sent = json.loads(await ws.receive_from(timeout=5))
+    sent = json.loads(await ws.receive_from(timeout=ANSWER_TIMEOUT))
     await ws.send_to(text_data=json.dumps([3, sent[1], {"status": "Accepted"}]))
-    await asyncio.wait_for(sending, 5)
+    await asyncio.wait_for(sending, ANSWER_TIMEOUT)
     await ws.send_to(text_data=json.dumps([3, sent[1], {"status": "Rejected"}]))
     await ws.send_to(text_data=json.dumps([3, "never-sent", {"status": "Accepted"}]))
     await call(ws, "Heartbeat", {}, "after")

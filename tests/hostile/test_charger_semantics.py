@@ -13,6 +13,7 @@ a Heartbeat probe after each sequence proves everything before it committed.
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,7 +29,18 @@ from ocpp.v16 import enums
 from chargers import services
 from chargers.models import ChargerModel, Connector, Frame, IdTag, Manufacturer, Transaction
 from chargers.ocpp import frames
-from tests.chargers.ocpp_helpers import BOOT, adb, call, communicator
+from tests.chargers.ocpp_helpers import BOOT, adb, communicator
+
+ANSWER_TIMEOUT = 20  # seconds; generous for a loaded CI machine, never reached when all is well
+
+
+async def call(
+    ws: WebsocketCommunicator, action: str, payload: dict[str, Any], unique_id: str = "1"
+) -> list[Any]:
+    """Send a CALL and return the decoded answer frame."""
+    await ws.send_to(text_data=json.dumps([2, unique_id, action, payload]))
+    return list(json.loads(await ws.receive_from(timeout=ANSWER_TIMEOUT)))
+
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
