@@ -12,7 +12,7 @@ from certification.forms import StepForm
 from certification.models import TestRun
 from certification.services import send_run_command
 from chargers import services as charger_services
-from chargers.models import ChargePoint, Command, User
+from chargers.models import ChargePoint, Command, IdTag, User
 from chargers.ocpp.validation import parse_ocpp_time
 from chargers.transfers import PlaceholderError
 
@@ -25,6 +25,8 @@ def parse(at: str) -> datetime.datetime:
 
 
 def start(charge_point: ChargePoint, connector: int, at: str) -> int:
+    # An accepted card: a session started with an unknown one is not running (issue 13).
+    IdTag.objects.get_or_create(charge_point=charge_point, id_tag="CARD-1")
     started = charger_services.start_transaction(
         charge_point.pk,
         {"connectorId": connector, "idTag": "CARD-1", "meterStart": 0, "timestamp": parse(at)},

@@ -82,7 +82,7 @@ async def the_call(charge_point: ChargePoint, unique_id: str) -> Frame:
 
 async def booted() -> Any:
     ws = communicator()
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=ANSWER_TIMEOUT)
     assert connected
     assert (await call(ws, "BootNotification", BOOT, "boot"))[2]["status"] == "Accepted"
     return ws
@@ -281,7 +281,7 @@ async def test_requests_before_the_boot_is_accepted_are_refused_and_noted(
     charge_point.heartbeat_interval = 300
     await adb(charge_point.save)()
     ws = communicator()
-    await ws.connect()
+    await ws.connect(timeout=ANSWER_TIMEOUT)
     assert (await call(ws, "BootNotification", BOOT, "boot"))[2]["status"] == boot_answer
     status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
     answers = [
@@ -303,7 +303,7 @@ async def test_a_triggered_message_while_pending_is_answered(charge_point: Charg
     charge_point.boot_answer = "Pending"
     await adb(charge_point.save)()
     ws = communicator()
-    await ws.connect()
+    await ws.connect(timeout=ANSWER_TIMEOUT)
     await call(ws, "BootNotification", BOOT, "boot")
     sending = asyncio.ensure_future(
         services.send_command_async(
@@ -322,7 +322,7 @@ async def test_a_triggered_message_while_pending_is_answered(charge_point: Charg
 
 async def test_a_reconnect_without_reboot_needs_no_boot(charge_point: ChargePoint) -> None:
     ws = communicator()
-    await ws.connect()
+    await ws.connect(timeout=ANSWER_TIMEOUT)
     assert (await call(ws, "Heartbeat", {}, "h1"))[0] == 3
     assert (await call(ws, "StartTransaction", start(), "h2"))[0] == 3
     await ws.disconnect()
@@ -333,7 +333,7 @@ async def test_requests_before_a_boot_on_the_same_connection_are_noted(
     charge_point: ChargePoint,
 ) -> None:
     ws = communicator()
-    await ws.connect()
+    await ws.connect(timeout=ANSWER_TIMEOUT)
     assert (await call(ws, "Heartbeat", {}, "h1"))[0] == 3
     assert (await call(ws, "BootNotification", BOOT, "boot"))[0] == 3
     assert (await call(ws, "Heartbeat", {}, "h2"))[0] == 3
@@ -350,7 +350,7 @@ async def command_answered_with(
     charge_point: ChargePoint, answer: Any, *, delay: float = 0
 ) -> tuple[Command, Frame]:
     ws = communicator()
-    await ws.connect()
+    await ws.connect(timeout=ANSWER_TIMEOUT)
     sending = asyncio.ensure_future(services.send_command_async(charge_point, "ClearCache", {}))
     sent = json.loads(await ws.receive_from(timeout=ANSWER_TIMEOUT))
     if delay:
@@ -414,7 +414,7 @@ async def test_an_answer_to_no_call_and_a_second_answer_are_noted(
     charge_point: ChargePoint,
 ) -> None:
     ws = communicator()
-    await ws.connect()
+    await ws.connect(timeout=ANSWER_TIMEOUT)
     sending = asyncio.ensure_future(services.send_command_async(charge_point, "ClearCache", {}))
     sent = json.loads(await ws.receive_from(timeout=ANSWER_TIMEOUT))
     await ws.send_to(text_data=json.dumps([3, sent[1], {"status": "Accepted"}]))

@@ -272,7 +272,7 @@ async def charger() -> AsyncIterator[Charger]:
 
     pk = await adb(create)()
     ws = communicator("ODD1", KEY)
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=ANSWER_TIMEOUT)
     assert connected
     assert (await call(ws, "BootNotification", BOOT, "boot"))[2]["status"] == "Accepted"
     yield Charger(ws, pk, Session())
