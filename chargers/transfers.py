@@ -21,7 +21,13 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.urls import reverse
 from django.utils import timezone
 
@@ -464,7 +470,8 @@ def with_database_retries(write: Callable[[], T], what: str) -> T:
             log.warning(
                 "transfers: %s failed (%s), try %d; retrying in %.2f s", what, error, attempt, delay
             )
-            close_old_connections()
+            if not connection.in_atomic_block:  # a broken connection is reopened
+                close_old_connections()
             time.sleep(delay)
     raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -494,23 +501,33 @@ class UnrecordedUpload:
 
 
 def keep_unrecorded_upload(
-    path: Path, *, ftp_username: str, remote_address: str, error: Exception
+    path: Path,
+    *,
+    ftp_username: str,
+    remote_address: str,
+    error: Exception,
+    file_name: str = "",
 ) -> Path:
-    """Move a received file that could not be recorded out of the FTP directory, with a
-    JSON note beside it (what, from where, when, why). The pages list these notes
-    (unrecorded_uploads) until an engineer deals with the file."""
+    """Move a received file that could not be recorded (out of the FTP directory, or a
+    temporary file of an HTTP upload) to ``unrecorded_root``, with a JSON note beside it
+    (what, from where, when, why). ``ftp_username`` names the location. The pages list these
+    notes (unrecorded_uploads) until an engineer deals with the file."""
     folder = unrecorded_root() / safe_file_name(ftp_username, "unknown")
     folder.mkdir(parents=True, exist_ok=True)
     received = timezone.now()
     stamp = received.strftime("%Y%m%dT%H%M%S%fZ")
-    kept = folder / f"{stamp}-{safe_file_name(path.name, 'diagnostics.bin')}"
+    file_name = file_name or path.name
+    kept = folder / f"{stamp}-{safe_file_name(file_name, 'diagnostics.bin')}"
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        digest, size = _sha256_of(File(handle))
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    size = path.stat().st_size
     shutil.move(str(path), kept)
     note = {
-        "file_name": path.name,
+        "file_name": file_name,
         "size": size,
-        "sha256": digest,
+        "sha256": digest.hexdigest(),
         "ftp_username": ftp_username,
         "remote_address": remote_address,
         "received_at": received.isoformat(),
@@ -519,7 +536,7 @@ def keep_unrecorded_upload(
     kept.with_name(kept.name + ".json").write_text(json.dumps(note, indent=2))
     log.error(
         "transfers: diagnostics upload %s from %s could not be recorded (%s); kept as %s",
-        path.name,
+        file_name,
         remote_address,
         note["error"],
         kept,
