@@ -37,7 +37,7 @@ def keywords(schema: dict[str, Any]) -> set[str]:
     return found
 
 
-def test_the_handlers_are_the_charger_initiated_actions_of_1_6() -> None:
+def test_the_handlers_are_the_charger_initiated_actions_of_1_6_and_its_security_extension() -> None:
     assert charger_actions() == [
         "Authorize",
         "BootNotification",
@@ -45,7 +45,11 @@ def test_the_handlers_are_the_charger_initiated_actions_of_1_6() -> None:
         "DiagnosticsStatusNotification",
         "FirmwareStatusNotification",
         "Heartbeat",
+        "LogStatusNotification",
         "MeterValues",
+        "SecurityEventNotification",
+        "SignCertificate",
+        "SignedFirmwareStatusNotification",
         "StartTransaction",
         "StatusNotification",
         "StopTransaction",
