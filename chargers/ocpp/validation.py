@@ -181,6 +181,9 @@ def _validator(action: str) -> Draft4Validator:
 
 
 def _add_integer_ranges(action: str, schema: dict[str, Any], *, top_level: bool) -> None:
+    # The security extension's schemas keep their types under "definitions" ($ref).
+    for node in schema.get("definitions", {}).values():
+        _add_integer_ranges(action, node, top_level=False)
     for name, node in schema.get("properties", {}).items():
         if node.get("type") == "integer":
             low, high = INTEGER_RANGES.get((action, name), INT32) if top_level else INT32
@@ -218,13 +221,16 @@ def check_call(action: str, payload: Any, *, connectors: int | None = None) -> C
                 {"field": "connectorId", "keyword": "maximum", "maximum": connectors},
             )
     notes: list[str] = []
-    checked = _convert_times(action, payload, validator.schema, "", notes)
+    checked = _convert_times(action, payload, validator.schema, "", notes, validator.schema)
     return CheckedCall(checked, notes)
 
 
 def _convert_times(
-    action: str, value: Any, schema: dict[str, Any], path: str, notes: list[str]
+    action: str, value: Any, schema: dict[str, Any], path: str, notes: list[str], root: Any
 ) -> Any:
+    reference = schema.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/definitions/"):
+        schema = root.get("definitions", {}).get(reference.rpartition("/")[2], {})
     if schema.get("format") == "date-time" and isinstance(value, str):
         parsed = parse_ocpp_time(value)
         if not parsed.had_offset:
@@ -234,14 +240,19 @@ def _convert_times(
         properties = schema.get("properties", {})
         return {
             name: _convert_times(
-                action, item, properties.get(name, {}), f"{path}.{name}" if path else name, notes
+                action,
+                item,
+                properties.get(name, {}),
+                f"{path}.{name}" if path else name,
+                notes,
+                root,
             )
             for name, item in value.items()
         }
     if isinstance(value, list):
         items = schema.get("items", {})
         return [
-            _convert_times(action, item, items, f"{path}[{index}]", notes)
+            _convert_times(action, item, items, f"{path}[{index}]", notes, root)
             for index, item in enumerate(value)
         ]
     return value

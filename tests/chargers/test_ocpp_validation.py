@@ -27,10 +27,10 @@ def charger_actions() -> list[str]:
 
 
 def keywords(schema: dict[str, Any]) -> set[str]:
-    """The JSON-schema keywords a schema uses, annotations left out."""
-    annotations = {"$schema", "id", "title", "description", "javaType", "properties", "items"}
-    found = set(schema) - annotations
-    for node in schema.get("properties", {}).values():
+    """The JSON-schema keywords a schema uses, annotations and structure left out."""
+    structure = {"$schema", "$id", "$ref", "id", "title", "description", "javaType"}
+    found = set(schema) - structure - {"properties", "items", "definitions"}
+    for node in [*schema.get("properties", {}).values(), *schema.get("definitions", {}).values()]:
         found |= keywords(node)
     if isinstance(schema.get("items"), dict):
         found |= keywords(schema["items"])
