@@ -112,8 +112,12 @@ def demo_logins(transactional_db: None) -> dict[str, str]:
 
 @pytest.fixture
 def new_page(browser: Browser, portal: LiveServer) -> Iterator[NewPage]:
-    """Open pages in fresh browser contexts (own cookies) on the portal at 1280x800."""
+    """Open pages in fresh browser contexts (own cookies) on the portal at 1280x800.
+
+    Whatever the portal's Content-Security-Policy blocks on any of them (an inline script,
+    a style, a connection) fails the test: chromium reports each refusal on the console."""
     contexts: list[BrowserContext] = []
+    refused: list[str] = []
 
     def open_page() -> Page:
         context = browser.new_context(
@@ -121,11 +125,19 @@ def new_page(browser: Browser, portal: LiveServer) -> Iterator[NewPage]:
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert refused == [], refused
 
 
 def log_in(page: Page, username: str, password: str) -> None:
