@@ -67,6 +67,7 @@ class TestStepSerializer(serializers.ModelSerializer):
             "applies_when",
             "octt_ids",
             "spec_sections",
+            "start_checks",
         ]
 
 
@@ -146,6 +147,7 @@ class StepResultSerializer(serializers.ModelSerializer):
             "minor_issue",
             "na_reason",
             "skip_reason",
+            "started_anyway",
             "decided_by",
             "decided_at",
         ]
@@ -156,6 +158,29 @@ NA_REASON_HELP = (
     "With N/A: the code of one of the step's N/A reasons in its plan (TestStep.na_reasons). "
     "A mandatory step N/A without one leaves the run Incomplete."
 )
+
+
+class StartSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Start although the step's preconditions do not hold: why (recorded).",
+    )
+
+
+class StepNotReadyConflict(Conflict):
+    """409 with what is not ready and how to start anyway."""
+
+    def __init__(self, error: services.StepNotReady) -> None:
+        super().__init__(
+            {
+                "detail": str(error),
+                "not_ready": error.not_ready,
+                "start_anyway": 'POST again with {"reason": "..."}: the step starts and the '
+                "reason is recorded with the attempt.",
+            }
+        )
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -364,13 +389,22 @@ class TestRunViewSet(
             raise Conflict(f"Step {step.number} has not been run yet.")
         return result
 
-    @extend_schema(request=None, responses=StepResultSerializer)
+    @extend_schema(request=StartSerializer, responses=StepResultSerializer)
     @action(detail=True, methods=["post"], url_path=f"{STEP}/start")
     def start(self, request: Request, pk: str, number: str) -> Response:
-        """Start an attempt at the step (a repeat when it ran before)."""
+        """Start an attempt at the step (a repeat when it ran before). When a precondition
+        the step checks does not hold (charger not connected, a connector busy, a
+        transaction running) the answer is 409 listing them in `not_ready`; a `reason`
+        starts the step anyway and is recorded with the attempt."""
         run = self.get_object()
+        body = StartSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
         try:
-            result = services.start_step(run, self._step(run, number), request.user)
+            result = services.start_step(
+                run, self._step(run, number), request.user, anyway=body.validated_data["reason"]
+            )
+        except services.StepNotReady as error:
+            raise StepNotReadyConflict(error) from None
         except services.WorkflowError as error:
             raise Conflict(str(error)) from None
         return Response(StepResultSerializer(result).data, status=status.HTTP_201_CREATED)

@@ -137,6 +137,8 @@ STEPS: list[dict[str, Any]] = [
             until(120, action="BootNotification"),
             until({"heartbeat_intervals": 1.5}, action="Heartbeat"),
         ],
+        # The charger may be powered off when the step starts.
+        "start_checks": ["no_transaction"],
     },
     {
         "profile": "Core",
@@ -348,6 +350,8 @@ STEPS: list[dict[str, Any]] = [
         "commands": [cmd("Hard reset", "Reset", {"type": "Hard"})],
         "judge_rule": "hard_reset_charging",
         "automation": session_with_reset("Hard"),
+        # The session may be started before the step as well as in it.
+        "start_checks": ["connected"],
     },
     {
         "profile": "Core",
@@ -372,6 +376,7 @@ STEPS: list[dict[str, Any]] = [
         "commands": [cmd("Soft reset", "Reset", {"type": "Soft"})],
         "judge_rule": "soft_reset_charging",
         "automation": session_with_reset("Soft"),
+        "start_checks": ["connected"],
     },
     {
         "profile": "Core",

@@ -88,6 +88,7 @@ class StepForm(forms.ModelForm):
             "judge_rule",
             "judge_params",
             "mandatory",
+            "start_checks",
             "na_reasons",
             "applies_when",
             "octt_ids",
@@ -105,6 +106,14 @@ class StepForm(forms.ModelForm):
             return check(*values)
         except plan_data.PlanDataError as error:
             raise forms.ValidationError(str(error)) from None
+
+    def clean_start_checks(self) -> Any:
+        from certification.models import START_CHECKS
+
+        checks = self.cleaned_data["start_checks"]
+        if not isinstance(checks, list) or any(check not in START_CHECKS for check in checks):
+            raise forms.ValidationError(f"A list out of {', '.join(START_CHECKS)}.")
+        return checks
 
     def clean_commands(self) -> Any:
         return self._checked(plan_data.check_commands, self.cleaned_data["commands"])

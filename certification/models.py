@@ -194,6 +194,17 @@ class TestPlan(models.Model):
         return self.status == self.Status.DRAFT and not self.is_in_use()
 
 
+START_CHECKS = {
+    "connected": "the charger is connected",
+    "connectors_idle": "its connectors are idle (Available or Unavailable)",
+    "no_transaction": "no transaction is running",
+}
+
+
+def default_start_checks() -> list[str]:
+    return list(START_CHECKS)
+
+
 class TestStep(models.Model):
     __test__ = False
 
@@ -217,6 +228,14 @@ class TestStep(models.Model):
     )
     judge_params = models.JSONField(default=dict, blank=True)
     mandatory = models.BooleanField(default=True)
+    # Which of the plan's common preconditions starting the step checks (START_CHECKS).
+    start_checks = models.JSONField(
+        default=default_start_checks,
+        blank=True,
+        help_text='Checked when the step starts, out of "connected", "connectors_idle" and '
+        '"no_transaction"; leave one out where the step says otherwise (a session already '
+        "running before a reset during charging).",
+    )
     # Why the step may not apply: [{"code": "fixed_cable", "text": "..."}]. A mandatory step
     # counts as N/A only for one of these reasons (plan data; capabilities build on it).
     na_reasons = models.JSONField(
@@ -425,6 +444,11 @@ class StepResult(models.Model):
     remarks = models.TextField(blank=True)
     minor_issue = models.BooleanField(default=False)
     skip_reason = models.CharField(max_length=300, blank=True)
+    started_anyway = models.TextField(
+        blank=True,
+        help_text="What was not ready when the step started, and the engineer's reason to "
+        "start anyway.",
+    )
     # With an N/A verdict: the code of the plan's N/A reason it was given for (TestStep.na_reasons).
     na_reason = models.CharField("N/A reason", max_length=64, blank=True)
     decided_by = models.ForeignKey(

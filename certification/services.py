@@ -30,6 +30,7 @@ from certification.models import (
     TestRun,
     TestStep,
     Verdict,
+    default_start_checks,
 )
 from chargers import runs
 from chargers.models import (
@@ -51,6 +52,18 @@ from chargers.templatetags.timestamps import iso_timestamp
 
 class WorkflowError(Exception):
     """An action that the run's state does not allow; the message says what to do instead."""
+
+
+class StepNotReady(WorkflowError):
+    """The step's checkable preconditions do not hold; `not_ready` says which, one sentence
+    each. Starting anyway needs a reason, which is recorded on the attempt."""
+
+    def __init__(self, step: TestStep, not_ready: list[str]) -> None:
+        self.not_ready = not_ready
+        super().__init__(
+            f"Step {step.number} is not ready to start: {'; '.join(not_ready)}. Put it right, "
+            "or start anyway with a reason (it is recorded with the attempt)."
+        )
 
 
 # --- Plans ---------------------------------------------------------------------------------
@@ -114,6 +127,7 @@ def _install_plan(
                 judge_rule=step.get("judge_rule", ""),
                 judge_params=step.get("judge_params", {}),
                 mandatory=step.get("mandatory", True),
+                start_checks=step.get("start_checks", default_start_checks()),
                 na_reasons=step.get("na_reasons", []),
                 applies_when=step.get("applies_when", []),
                 octt_ids=step.get("octt", []),
@@ -325,22 +339,65 @@ def latest_results(run: TestRun) -> dict[int, StepResult]:
     return latest
 
 
+def step_not_ready(run: TestRun, step: TestStep) -> list[str]:
+    """The plan's preconditions that the portal can check and finds not holding, for the
+    checks the step names (TestStep.start_checks): the charger connected, its connectors
+    idle (Available, or Unavailable as an earlier step may leave one), no transaction
+    running. One sentence each; empty when the step is ready."""
+    from chargers.services import is_connected
+
+    charge_point = run.charge_point
+    checks = set(step.start_checks or ())
+    not_ready: list[str] = []
+    if "connected" in checks and not is_connected(charge_point):
+        not_ready.append(f"{charge_point} is not connected")
+    if "connectors_idle" in checks:
+        for connector in charge_point.connectors.filter(connector_id__gt=0).exclude(
+            status__in=("Available", "Unavailable")
+        ):
+            not_ready.append(f"connector {connector.connector_id} is {connector.status}")
+    if "no_transaction" in checks:
+        for ongoing in charge_point.transactions.filter(stopped_at__isnull=True).order_by("pk"):
+            not_ready.append(
+                f"transaction {ongoing.pk} is running on connector {ongoing.connector_id} "
+                f"(idTag {ongoing.id_tag}, started {ongoing.started_at:%Y-%m-%d %H:%M:%S})"
+            )
+    return not_ready
+
+
 @transaction.atomic
-def start_step(run: TestRun, step: TestStep, user: User | None = None) -> StepResult:
+def start_step(
+    run: TestRun, step: TestStep, user: User | None = None, *, anyway: str = ""
+) -> StepResult:
     """Start an attempt at ``step`` (a repeat when it was done before). Frames captured from
-    now on belong to it."""
+    now on belong to it.
+
+    Raises StepNotReady when a precondition the step checks does not hold, unless
+    ``anyway`` gives the engineer's reason to start all the same; what was not ready and
+    that reason are then recorded on the attempt (``started_anyway``)."""
     run = TestRun.objects.select_for_update().get(pk=run.pk)
     if step.plan_id != run.plan_id:
         raise WorkflowError(f"Step {step.number} is not part of this run's plan.")
-    _begin_run(run)
+    _begin_run(run)  # rolled back with the rest when the step is not ready
     running = running_result(run)
     if running is not None:
         raise WorkflowError(
             f"Step {running.step.number} is still running: finish it before starting another."
         )
+    not_ready = step_not_ready(run, step)
+    if not_ready and not anyway.strip():
+        raise StepNotReady(step, not_ready)
     attempt = (run.results.filter(step=step).aggregate(a=Max("attempt"))["a"] or 0) + 1
     result = StepResult.objects.create(
-        run=run, step=step, attempt=attempt, started_at=timezone.now()
+        run=run,
+        step=step,
+        attempt=attempt,
+        started_at=timezone.now(),
+        started_anyway=(
+            f"Not ready: {'; '.join(not_ready)}. Started anyway: {anyway.strip()}"
+            if not_ready
+            else ""
+        ),
     )
     transaction.on_commit(lambda: _announce(run, result))
     return result

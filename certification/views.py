@@ -350,7 +350,12 @@ def run_fault(request: HttpRequest, pk: int) -> HttpResponse:
 def step_start(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     run, step = _step_of(request, pk, number)
     try:
-        result = services.start_step(run, step, request.user)  # type: ignore[arg-type]
+        result = services.start_step(
+            run,
+            step,
+            request.user,  # type: ignore[arg-type]
+            anyway=request.POST.get("reason", ""),
+        )
     except services.WorkflowError as error:
         messages.error(request, str(error))
     else:

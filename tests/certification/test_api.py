@@ -109,7 +109,9 @@ def test_a_run_driven_through_the_api(
     )
     assert created.status_code == 201, created.json()
     run_id = created.json()["id"]
-    started = client.post(f"/api/runs/{run_id}/steps/13/start/")
+    started = client.post(
+        f"/api/runs/{run_id}/steps/13/start/", {"reason": "no charger in this test"}
+    )
     assert started.status_code == 201 and started.json()["attempt"] == 1
     conflict = client.post(f"/api/runs/{run_id}/steps/2/start/")
     assert conflict.status_code == 409 and "Step 13 is still running" in conflict.json()["detail"]

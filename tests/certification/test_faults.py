@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_an_engineer_injects_and_ends_a_fault_from_the_console(
     engineer_client: Client, run: TestRun
 ) -> None:
-    services.start_step(run, run.plan.steps.get(number=6))
+    services.start_step(run, run.plan.steps.get(number=6), anyway="no charger in this test")
     url = f"/runs/{run.pk}/faults/"
     response = engineer_client.post(
         url,
@@ -62,7 +62,12 @@ def test_faults_through_the_api_belong_to_their_step_and_the_judge_sees_them(
     engineer: User, run: TestRun
 ) -> None:
     client = api_client(engineer)
-    assert client.post(f"/api/runs/{run.pk}/steps/7/start/").status_code == 201
+    assert (
+        client.post(
+            f"/api/runs/{run.pk}/steps/7/start/", {"reason": "no charger in this test"}
+        ).status_code
+        == 201
+    )
     created = client.post(
         f"/api/runs/{run.pk}/faults/", {"kind": "disconnect", "seconds": 30}, format="json"
     )

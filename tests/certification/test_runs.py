@@ -56,7 +56,7 @@ def test_one_run_in_progress_per_charge_point(
     run: TestRun, engineer: User, c8eu_firmware: FirmwareVersion
 ) -> None:
     step = run.plan.steps.get(number=2)
-    services.start_step(run, step, engineer)
+    services.start_step(run, step, engineer, anyway="no charger in this test")
     run.refresh_from_db()
     assert run.status == TestRun.Status.IN_PROGRESS and run.started_at
     second = services.create_run(
@@ -66,7 +66,7 @@ def test_one_run_in_progress_per_charge_point(
         firmware_version=c8eu_firmware,
     )
     with pytest.raises(services.WorkflowError, match=f"already under test in run {run.pk}"):
-        services.start_step(second, step, engineer)
+        services.start_step(second, step, engineer, anyway="no charger in this test")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -74,13 +74,13 @@ def test_only_one_step_runs_at_a_time_and_repeats_keep_earlier_attempts(
     run: TestRun, engineer: User
 ) -> None:
     step2, step3 = run.plan.steps.get(number=2), run.plan.steps.get(number=3)
-    first = services.start_step(run, step2, engineer)
+    first = services.start_step(run, step2, engineer, anyway="no charger in this test")
     with pytest.raises(services.WorkflowError, match="Step 2 is still running"):
-        services.start_step(run, step3, engineer)
+        services.start_step(run, step3, engineer, anyway="no charger in this test")
     services.finish_step(first)
     with pytest.raises(services.WorkflowError, match="is finished"):
         services.finish_step(first)
-    again = services.start_step(run, step2, engineer)
+    again = services.start_step(run, step2, engineer, anyway="no charger in this test")
     services.finish_step(again)
     assert list(run.results.filter(step=step2).values_list("attempt", flat=True)) == [1, 2]
     assert services.latest_results(run)[2] == again
@@ -98,7 +98,9 @@ def test_skipping_needs_a_reason_and_records_na(run: TestRun, engineer: User) ->
 @pytest.mark.django_db(transaction=True)
 def test_overriding_a_proposal_needs_remarks(run: TestRun, engineer: User) -> None:
     step = run.plan.steps.get(number=13)
-    result = services.finish_step(services.start_step(run, step, engineer))
+    result = services.finish_step(
+        services.start_step(run, step, engineer, anyway="no charger in this test")
+    )
     assert result.proposed_verdict == "N"  # nothing happened during the step
     with pytest.raises(services.WorkflowError, match="write in the remarks why"):
         services.decide_step(result, verdict="Y", remarks="", minor_issue=False, user=engineer)
@@ -196,7 +198,7 @@ def test_the_judge_sees_frames_numbered_across_reconnections(run: TestRun, engin
     from chargers import services as charger_services
 
     step = run.plan.steps.get(number=19)
-    result = services.start_step(run, step, engineer)
+    result = services.start_step(run, step, engineer, anyway="no charger in this test")
     first = charger_services.open_connection(
         run.charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
     )
