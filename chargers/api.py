@@ -8,24 +8,30 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox import views as knox_views
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chargers import security, services
+from chargers import security, services, transfers
 from chargers.access import can_edit, visible
 from chargers.models import (
     ChargePoint,
     ChargerModel,
     Connection,
+    FirmwareImage,
     FirmwareVersion,
+    IdTag,
     Manufacturer,
     TlsFault,
+    Transaction,
 )
 
 
@@ -111,12 +117,91 @@ class ChargerModelViewSet(ScopedViewSet):
         return self.scoped(ChargerModel.objects.order_by("manufacturer__name", "name"))
 
 
+class FirmwareImageSerializer(serializers.ModelSerializer):
+    image = serializers.FileField(write_only=True, help_text="The image file (multipart).")
+
+    class Meta:
+        model = FirmwareImage
+        fields = ["id", "purpose", "original_name", "size", "sha256", "uploaded_at", "image"]
+        read_only_fields = ["id", "original_name", "size", "sha256", "uploaded_at"]
+
+
 class FirmwareVersionViewSet(ScopedViewSet):
     serializer_class = FirmwareVersionSerializer
     filterset_fields = ["charger_model"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[FirmwareVersion]:
         return self.scoped(FirmwareVersion.objects.order_by("charger_model", "version"))
+
+    @extend_schema(
+        methods=["POST"], request=FirmwareImageSerializer, responses=FirmwareImageSerializer
+    )
+    @extend_schema(methods=["GET"], request=None, responses=FirmwareImageSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def images(self, request: Request, pk: str) -> Response:
+        """The image files of a firmware version (newest first); POST uploads one (multipart
+        field `image`, optional `purpose`), as the charger model page does. Step 19 serves
+        the newest valid image of another version of the model."""
+        firmware = self.get_object()
+        if request.method == "GET":
+            images = firmware.images.order_by("-uploaded_at")
+            return Response(FirmwareImageSerializer(images, many=True).data)
+        body = FirmwareImageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            image = transfers.store_firmware_image(
+                firmware,
+                body.validated_data["image"],
+                user=request.user,
+                purpose=body.validated_data.get("purpose", FirmwareImage.Purpose.VALID),
+            )
+        except transfers.TransferError as error:
+            raise ValidationError({"image": [str(error)]}) from None
+        return Response(FirmwareImageSerializer(image).data, status=status.HTTP_201_CREATED)
+
+
+class IdTagSerializer(serializers.ModelSerializer):
+    id_tag = serializers.CharField(max_length=20, label="idTag")
+
+    class Meta:
+        model = IdTag
+        fields = ["id", "id_tag", "status", "expiry_date", "parent_id_tag"]
+
+    def validate_id_tag(self, id_tag: str) -> str:
+        id_tag = id_tag.strip()
+        charge_point = self.context["charge_point"]
+        clash = IdTag.objects.filter(charge_point=charge_point, id_tag=id_tag)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(f"{id_tag} is already in this charge point's list.")
+        return id_tag
+
+    def create(self, validated_data: dict[str, Any]) -> IdTag:
+        return IdTag.objects.create(charge_point=self.context["charge_point"], **validated_data)
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    transaction_id = serializers.IntegerField(source="pk", read_only=True)
+    ongoing = serializers.BooleanField(source="is_ongoing", read_only=True)
+    energy_wh = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "transaction_id",
+            "connector_id",
+            "id_tag",
+            "meter_start",
+            "meter_stop",
+            "energy_wh",
+            "started_at",
+            "stopped_at",
+            "stop_reason",
+            "ongoing",
+        ]
+        read_only_fields = fields
 
 
 class ChargePointSerializer(serializers.ModelSerializer):
@@ -244,6 +329,69 @@ class ChargePointViewSet(ScopedViewSet):
         except DjangoValidationError as error:
             raise serializers.ValidationError({"security_profile": error.messages}) from None
         return Response({"security_profile": charge_point.security_profile})
+
+    @extend_schema(methods=["POST"], request=IdTagSerializer, responses=IdTagSerializer)
+    @extend_schema(methods=["GET"], request=None, responses=IdTagSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], url_path="id-tags")
+    def id_tags(self, request: Request, pk: str) -> Response:
+        """The idTags the central system answers for this charge point (a tag not listed is
+        Invalid); POST adds one with its status (Accepted, Blocked, Expired, Invalid,
+        ConcurrentTx)."""
+        charge_point = self.get_object()
+        if request.method == "GET":
+            return Response(IdTagSerializer(charge_point.id_tags.all(), many=True).data)
+        body = IdTagSerializer(data=request.data, context={"charge_point": charge_point})
+        body.is_valid(raise_exception=True)
+        body.save()
+        return Response(body.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["PATCH"], request=IdTagSerializer, responses=IdTagSerializer)
+    @extend_schema(methods=["GET"], request=None, responses=IdTagSerializer)
+    @action(detail=True, methods=["get", "patch"], url_path=r"id-tags/(?P<id_tag>[^/]+)")
+    def id_tag(self, request: Request, pk: str, id_tag: str) -> Response:
+        """One idTag of the charge point; PATCH changes its status, expiry or parent."""
+        charge_point = self.get_object()
+        tag = get_object_or_404(charge_point.id_tags, id_tag=id_tag)
+        if request.method == "GET":
+            return Response(IdTagSerializer(tag).data)
+        body = IdTagSerializer(
+            tag, data=request.data, partial=True, context={"charge_point": charge_point}
+        )
+        body.is_valid(raise_exception=True)
+        body.save()
+        return Response(body.data)
+
+    @extend_schema(request=None, responses=TransactionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def transactions(self, request: Request, pk: str) -> Response:
+        """The charge point's transactions, newest first (the latest 100), and the ongoing
+        one per connector (`ongoing`: connectorId -> transaction or null), as
+        `{transaction:ongoing}` resolves it."""
+        charge_point = self.get_object()
+        recent = charge_point.transactions.order_by("-pk")[:100]
+        model = charge_point.charger_model
+        connectors = set(range(1, model.connectors + 1)) if model else set()
+        connectors |= set(
+            charge_point.connectors.filter(connector_id__gt=0).values_list(
+                "connector_id", flat=True
+            )
+        )
+        connectors |= set(
+            charge_point.transactions.filter(stopped_at__isnull=True).values_list(
+                "connector_id", flat=True
+            )
+        )
+        ongoing = {
+            str(connector): (
+                TransactionSerializer(found).data
+                if (found := charge_point.ongoing_transaction(connector))
+                else None
+            )
+            for connector in sorted(connectors)
+        }
+        return Response(
+            {"ongoing": ongoing, "transactions": TransactionSerializer(recent, many=True).data}
+        )
 
 
 class ApiTokenSerializer(serializers.Serializer):
