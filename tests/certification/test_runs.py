@@ -148,7 +148,9 @@ async def test_the_judge_proposes_a_verdict_from_the_steps_own_frames(
     run: TestRun, engineer: User, start_anyway: bool, verdict: str
 ) -> None:
     step = await adb(run.plan.steps.get)(number=13)
-    result = await adb(services.start_step)(run, step, engineer)
+    result = await adb(services.start_step)(
+        run, step, engineer, anyway="the charger connects after"
+    )
     await _unauthorized_session(start_anyway)
     result = await adb(services.finish_step)(result)
 
@@ -173,7 +175,9 @@ async def test_a_connected_charger_learns_the_step_and_tags_frames_as_they_arriv
     await ws.connect()
     await call(ws, "Heartbeat", {}, "before")
     step = await adb(run.plan.steps.get)(number=5)
-    result = await adb(services.start_step)(run, step, engineer)
+    result = await adb(services.start_step)(
+        run, step, engineer, anyway="the charger connects after"
+    )
     await call(ws, "Heartbeat", {}, "during")
     during = await adb(Frame.objects.get)(unique_id="during", direction="in")
     assert during.step_result_id == result.pk  # before the step is finished
