@@ -216,6 +216,10 @@ class SimulatedCharger(ChargeStation):
     async def _upload_diagnostics(
         self, location: str, file_name: str, attempts: int, retry_interval: int | None
     ) -> None:
+        if "ftp-only-diagnostics" in self.misbehaviours and location.lower().startswith("http"):
+            await self._diagnostics_status("UploadFailed")
+            self.diagnostics_status = "Idle"
+            return
         await self._diagnostics_status("Uploading")
         content = self._diagnostics_report().encode()
         for attempt in range(attempts):

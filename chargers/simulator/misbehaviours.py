@@ -32,6 +32,24 @@ MISBEHAVIOURS: dict[str, str] = {
     "install-bad-signature": "installs a firmware image whose signature does not verify",
     "ignores-charging-limit": "charges at full power whatever charging profile is in effect",
     "reservation-never-expires": "a reservation stays Reserved after its expiryDate",
+    "heartbeat-ignores-interval": (
+        "accepts a HeartbeatInterval but heartbeats three times as often as it says"
+    ),
+    "sample-interval-ignored": (
+        "accepts a MeterValueSampleInterval but samples at three times that interval"
+    ),
+    "transaction-survives-reboot": (
+        "a hard reset neither stops the transactions nor ends them: they keep metering after "
+        "the reboot"
+    ),
+    "meter-values-after-offline-stop": (
+        "after a session stopped while offline, one more MeterValues of the stopped "
+        "transaction, sampled after the stop"
+    ),
+    "ftp-only-diagnostics": (
+        "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
+        "by OCPP 1.6, SupportedFileTransferProtocols)"
+    ),
 }
 
 

@@ -234,8 +234,9 @@ class ChargeStation(ChargePoint, SecurityExtension):
 
     async def reboot(self, reason: str = "HardReset", *, twice: bool = False) -> None:
         """What a Reset does: stop transactions with ``reason``, go offline, boot again."""
+        survive = reason == "HardReset" and "transaction-survives-reboot" in self.misbehaviours
         for connector in self.connectors.values():
-            if connector.transaction_id is not None:
+            if connector.transaction_id is not None and not survive:
                 await self._stop_transaction(connector, reason, announce=False)
                 connector.stopped_by_reboot = True
         if "no-unavailable-during-reset" not in self.misbehaviours:
@@ -495,6 +496,10 @@ class ChargeStation(ChargePoint, SecurityExtension):
     async def _heartbeats(self) -> None:
         while True:
             interval = self.configuration.get_int("HeartbeatInterval")
+            if "heartbeat-ignores-interval" in self.misbehaviours and interval > 0:
+                await self.sleep(max(interval / 3, 1))
+                await self.request(call.Heartbeat())
+                continue
             await self.sleep(interval if interval > 0 else 3600)
             if interval > 0 and "skip-heartbeat" not in self.misbehaviours:
                 await self.request(call.Heartbeat())
@@ -690,6 +695,8 @@ class ChargeStation(ChargePoint, SecurityExtension):
         if connector.meter_task is not None:
             connector.meter_task.cancel()
             connector.meter_task = None
+        if not self.online and "meter-values-after-offline-stop" in self.misbehaviours:
+            self._spawn(self._sample_after_stop(connector, transaction_id))
         await self._send_transaction_message(
             call.StopTransaction(
                 meter_stop=int(connector.meter_wh),
@@ -710,10 +717,20 @@ class ChargeStation(ChargePoint, SecurityExtension):
         else:
             await self._set_status(connector, self._resting_status(connector))
 
+    async def _sample_after_stop(self, connector: Connector, transaction_id: int) -> None:
+        """The `meter-values-after-offline-stop` misbehaviour: a sample of a stopped
+        transaction, taken after its stop."""
+        await self.sleep(1)
+        payload = self._meter_values(connector, "Sample.Periodic")
+        payload.transaction_id = transaction_id
+        await self._send_transaction_message(payload)
+
     async def _sample_meter(self, connector: Connector) -> None:
         while True:
             interval = self.configuration.get_int("MeterValueSampleInterval")
             period = interval if interval > 0 else 60
+            if "sample-interval-ignored" in self.misbehaviours:
+                period *= 3
             await self.sleep(period)
             connector.meter_wh += self.power_w(connector) * period / 3600
             if interval > 0:

@@ -51,6 +51,34 @@ class Api:
     def patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, body)
 
+    def upload(self, path: str, field: str, file_name: str, content: bytes) -> Any:
+        """POST one file as multipart/form-data, as a script uploads a firmware image."""
+        boundary = "----portal-e2e-boundary"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+                f'filename="{file_name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(
+            f"{self.base_url}{path}",
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": f"Token {self.token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            raise AssertionError(
+                f"POST {path} -> {error.code}: {error.read().decode()[:500]}"
+            ) from None
+
 
 class ChargerThread:
     """A SimulatedCharger living in its own thread and event loop, driven from the test."""

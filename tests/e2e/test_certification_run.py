@@ -7,24 +7,17 @@ engineer would write, in the judge's own sentences."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.base import ContentFile
 
-from certification.models import TestRun
 from certification.services import install_default_plan
-from chargers import services, transfers
 from chargers.api_tokens import create_api_token
 from chargers.models import (
-    ChargerModel,
-    FirmwareVersion,
     Frame,
-    IdTag,
-    Manufacturer,
     Transfer,
     User,
 )
@@ -58,30 +51,47 @@ class Lab:
 
 @pytest.fixture
 def lab(tmp_path: Path, db: None) -> Iterator[Lab]:
+    """The portal with its default plan and an engineer's token; everything else a lab
+    script sets up through the API alone: catalog, charge point, idTags (issue 15, 11)."""
     plan = install_default_plan()
-    xcharge = Manufacturer.objects.create(name="Xcharge", country="China")
-    c8eu = ChargerModel.objects.create(
-        manufacturer=xcharge, name="C8EU", current_type="DC", connectors=2, outlet="cable"
-    )
-    firmware = FirmwareVersion.objects.create(charger_model=c8eu, version="V1.0.0_C8_Standard")
-    charge_point, _ = services.create_charge_point(
-        "E2E-1",
-        authorization_key=KEY,
-        charger_model=c8eu,
-        firmware_version=firmware,
-        heartbeat_interval=2,
-    )
-    IdTag.objects.create(charge_point=charge_point, id_tag=CARD, status="Accepted")
-    IdTag.objects.create(charge_point=charge_point, id_tag=STRANGER, status="Blocked")
     engineer = User.objects.create_user("lab-engineer", role=User.Role.ENGINEER)
     _, token = create_api_token(engineer)
     with daphne_server(tmp_path) as server, file_server() as files:
+        api = Api(server.http_url, token)
+        xcharge = api.post("/api/manufacturers/", {"name": "Xcharge", "country": "China"})
+        c8eu = api.post(
+            "/api/charger-models/",
+            {
+                "manufacturer": xcharge["id"],
+                "name": "C8EU",
+                "current_type": "DC",
+                "connectors": 2,
+                "outlet": "cable",
+            },
+        )
+        firmware = api.post(
+            "/api/firmware-versions/",
+            {"charger_model": c8eu["id"], "version": "V1.0.0_C8_Standard"},
+        )
+        charge_point = api.post(
+            "/api/charge-points/",
+            {
+                "charge_point_id": "E2E-1",
+                "authorization_key": KEY,
+                "charger_model": c8eu["id"],
+                "firmware_version": firmware["id"],
+                "heartbeat_interval": 2,
+            },
+        )
+        tags = f"/api/charge-points/{charge_point['id']}/id-tags/"
+        api.post(tags, {"id_tag": CARD, "status": "Accepted"})
+        api.post(tags, {"id_tag": STRANGER, "status": "Blocked"})
         yield Lab(
             server=server,
             files=files,
-            api=Api(server.http_url, token),
-            firmware_id=firmware.pk,
-            charge_point_id=charge_point.pk,
+            api=api,
+            firmware_id=firmware["id"],
+            charge_point_id=charge_point["id"],
             plan_id=plan.pk,
         )
 
@@ -132,10 +142,13 @@ class Run:
         settle(wait)
         return answer
 
-    def step(self, number: int) -> dict[str, Any]:
+    def step(self, number: int, drive: Callable[[Run], None] | None = None) -> dict[str, Any]:
         """Start the step, do what it asks at the charger and from the portal, finish it."""
         self.api.post(f"/api/runs/{self.id}/steps/{number}/start/")
-        drive_step(self, number)
+        if drive is None:
+            drive_step(self, number)
+        else:
+            drive(self)
         result = self.api.post(f"/api/runs/{self.id}/steps/{number}/finish/")
         self.results[number] = result
         return result
@@ -149,14 +162,23 @@ class Run:
 PAST = "2020-01-01T00:00:00Z"
 
 
-def ensure_target_image(run_id: int) -> None:
-    """Step 19 installs the newest image of another firmware version of the model."""
-    run = TestRun.objects.get(pk=run_id)
-    if transfers.target_image(run) is None:
-        newer, _ = FirmwareVersion.objects.get_or_create(
-            charger_model=run.charger_model, version="2.0.0"
+def ensure_target_image(run: Run) -> None:
+    """Step 19 installs the newest image of another firmware version of the model: the
+    script adds version 2.0.0 and uploads its image through the API."""
+    api = run.api
+    model = api.get(f"/api/firmware-versions/{run.lab.firmware_id}/")["charger_model"]
+    versions = api.get(f"/api/firmware-versions/?charger_model={model}")
+    versions = versions["results"] if isinstance(versions, dict) else versions
+    newer = next((v for v in versions if v["version"] == "2.0.0"), None)
+    if newer is None:
+        newer = api.post("/api/firmware-versions/", {"charger_model": model, "version": "2.0.0"})
+    if not api.get(f"/api/firmware-versions/{newer['id']}/images/"):
+        api.upload(
+            f"/api/firmware-versions/{newer['id']}/images/",
+            "image",
+            "c8eu-2.0.0.apk",
+            FIRMWARE_IMAGE,
         )
-        transfers.store_firmware_image(newer, ContentFile(FIRMWARE_IMAGE, name="c8eu-2.0.0.apk"))
 
 
 def drive_step(run: Run, number: int) -> None:
@@ -222,9 +244,13 @@ def drive_step(run: Run, number: int) -> None:
             run.hw("plug_in")
             settle(0.5)
             run.command("RemoteStartTransaction", {"connectorId": 1, "idTag": CARD}, wait=1.5)
+            # The plan's pre-filled remote stop: the portal fills in the running session.
+            ongoing = run.api.get(f"/api/charge-points/{run.lab.charge_point_id}/transactions/")
             transaction_id = run.charger.charger.connector(1).transaction_id
             assert transaction_id is not None, "the remote start started no transaction"
-            run.command("RemoteStopTransaction", {"transactionId": transaction_id}, wait=1)
+            assert ongoing["ongoing"]["1"]["transaction_id"] == transaction_id, ongoing
+            stop = run.command("RemoteStopTransaction", {"transactionId": "{transaction:ongoing}"})
+            assert stop["payload"] == {"transactionId": transaction_id}, stop
             run.hw("unplug")
             settle(0.8)
         case 15:
@@ -246,7 +272,7 @@ def drive_step(run: Run, number: int) -> None:
             payload = {"location": "{firmware:corrupt}", "retrieveDate": PAST, "retries": 0}
             run.command("UpdateFirmware", payload, wait=2)
         case 19:
-            ensure_target_image(run.id)
+            ensure_target_image(run)
             payload = {"location": "{firmware:valid}", "retrieveDate": PAST, "retries": 0}
             run.command("UpdateFirmware", payload, wait=5)
         case 20:
@@ -287,6 +313,8 @@ def explain(results: dict[int, dict[str, Any]]) -> str:
 
 
 def test_a_well_behaved_dc_charger_passes_every_step_it_supports(lab: Lab) -> None:
+    """All 23 steps started from the API alone, with the plan's pre-filled commands where a
+    step has them: 22 proposals of Y and N/A for the unlock of a fixed cable."""
     charger = ChargerThread(charger_config(lab))
     try:
         run = Run(lab, charger)
@@ -388,3 +416,58 @@ def test_a_misbehaving_charger_gets_the_engineers_findings(lab: Lab) -> None:
     assert "TriggerMessage MeterValues for connector 1 answered Rejected" in messages(
         23, "minor"
     ), explain(results)
+
+
+def test_the_judge_fails_what_a_charger_accepted_and_did_not_do(lab: Lab) -> None:
+    """Deviations real chargers committed (issue 15): each is a fail naming its frames, and an
+    FTP-only charger that OCPP allows still passes the diagnostics step."""
+    misbehaviours = frozenset(
+        {
+            "heartbeat-ignores-interval",
+            "meter-values-after-offline-stop",
+            "transaction-survives-reboot",
+            "ftp-only-diagnostics",
+        }
+    )
+    config = charger_config(lab, misbehaviours)
+    config.meter_sample_interval = 1
+    charger = ChargerThread(config)
+
+    def heartbeat_15_s(run: Run) -> None:
+        run.command("ChangeConfiguration", {"key": "HeartbeatInterval", "value": "15"})
+        settle(17)
+
+    def http_then_ftp(run: Run) -> None:
+        run.command("GetDiagnostics", {"location": "{diagnostics:http}", "retries": 0}, wait=2)
+        run.command("GetDiagnostics", {"location": "{diagnostics:ftp}", "retries": 0}, wait=2)
+
+    try:
+        run = Run(lab, charger)
+        run.step(1)
+        run.step(5, heartbeat_15_s)
+        run.step(7)
+        run.step(20, http_then_ftp)
+        run.step(9)
+    finally:
+        charger.stop()
+    results = run.results
+
+    def fails(number: int) -> str:
+        return " | ".join(
+            f["message"] for f in results[number]["findings"] if f["severity"] == "fail"
+        )
+
+    # Item 6: HeartbeatInterval 15 accepted, heartbeats every 5 s.
+    assert results[5]["proposed_verdict"] == "N", explain(results)
+    assert "shorter than the HeartbeatInterval of 15 s" in fails(5), explain(results)
+    # Item 8: a value of the transaction sampled after its offline stop.
+    assert results[7]["proposed_verdict"] == "N", explain(results)
+    assert "sampled after its StopTransaction" in fails(7), explain(results)
+    # Item 3: the HTTP attempt failed, the FTP one uploaded: allowed, and passed.
+    assert results[20]["proposed_verdict"] == "Y", explain(results)
+    assert any("did not upload" in f["message"] for f in results[20]["findings"])
+    # Item 9: no StopTransaction, and the transaction meters on after the reboot.
+    assert results[9]["proposed_verdict"] == "N", explain(results)
+    assert "survived the reboot" in fails(9), explain(results)
+    survivor = next(f for f in results[9]["findings"] if "survived" in f["message"])
+    assert len(survivor["frame_ids"]) >= 2
