@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint check-python clean
+.PHONY: run test lint mutation check-python clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null || { echo "No $(PYTHON) found: install Python 3.11 or newer (apt-get install python3 python3-venv)."; exit 1; }
@@ -39,6 +39,12 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Mutation testing of the judge and frames.py (mutmut 2.x, one module at a time, in a
+# temporary copy). Slow and not in CI; scores go to bench/RESULTS.md. MUTATION_ARGS can name
+# modules and a per-module --timeout.
+mutation: $(VENV)/.installed-dev
+	$(PY) -m bench.mutation $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -36,3 +36,202 @@ def test_anything_unexpected_goes_through_the_full_parse(text: str) -> None:
         full.unique_id,
         full.problem,
     )
+
+
+def fields(parsed: frames.ParsedFrame) -> tuple[object, ...]:
+    """Everything a ParsedFrame says except the library's message object."""
+    return (
+        parsed.message_type,
+        parsed.unique_id,
+        parsed.action,
+        parsed.payload,
+        parsed.problem,
+        parsed.reply_error_code,
+    )
+
+
+def test_a_valid_call_keeps_the_librarys_message() -> None:
+    parsed = frames.parse('[2,"42","Heartbeat",{}]')
+
+    assert fields(parsed) == (2, "42", "Heartbeat", {}, None, None)
+    assert isinstance(parsed.message, Call) and parsed.message.action == "Heartbeat"
+
+
+def test_a_valid_callresult_and_callerror_are_read_with_their_payloads() -> None:
+    result = frames.parse('[3,"7",{"status":"Accepted"}]')
+    error = frames.parse('[4,"8","NotImplemented","no such action",{"a":1}]')
+
+    assert fields(result) == (3, "7", None, {"status": "Accepted"}, None, None)
+    assert isinstance(result.message, CallResult)
+    assert fields(error) == (
+        4,
+        "8",
+        None,
+        {
+            "errorCode": "NotImplemented",
+            "errorDescription": "no such action",
+            "errorDetails": {"a": 1},
+        },
+        None,
+        None,
+    )
+    assert isinstance(error.message, CallError)
+
+
+@pytest.mark.parametrize(
+    ("length", "problem"),
+    [(36, None), (37, "unique id is 37 characters, more than 36")],
+)
+def test_a_unique_id_may_have_36_characters_and_no_more(length: int, problem: str | None) -> None:
+    unique_id = "u" * length
+
+    parsed = frames.parse(f'[2,"{unique_id}","Heartbeat",{{}}]')
+
+    assert fields(parsed) == (2, unique_id, "Heartbeat", {}, problem, None)
+    assert parsed.message is not None  # still answered: the id is only too long
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not json", (None, None, None, None, None)),
+        ('[2,"1","Heartbeat",NaN]', (None, None, None, None, None)),
+        ('[2,"1","Heartbeat",{"v":1e999}]', (None, None, None, None, None)),
+        ('{"a":1}', (None, None, None, {"a": 1}, "not a JSON array but dict")),
+        ("[]", (None, None, None, [], "empty array")),
+        ('[9,"x"]', (9, "x", None, [9, "x"], "unknown message type 9, ignored")),
+        ('["2","x"]', (None, "x", None, ["2", "x"], "unknown message type '2', ignored")),
+        ("[9]", (9, None, None, [9], "unknown message type 9, ignored")),
+    ],
+)
+def test_what_cannot_be_answered_is_recorded_with_why(
+    text: str, expected: tuple[object, ...]
+) -> None:
+    parsed = frames.parse(text)
+
+    assert fields(parsed)[:4] == expected[:4]
+    assert parsed.message is None and parsed.reply_error_code is None
+    if expected[4] is None:
+        assert parsed.problem is not None and parsed.problem.startswith("not valid JSON: ")
+    else:
+        assert parsed.problem == expected[4]
+
+
+def test_nan_and_infinity_are_named_in_the_problem() -> None:
+    assert frames.parse("[NaN]").problem == "not valid JSON: NaN is not a JSON value"
+    assert frames.parse("[1e999]").problem == ("not valid JSON: 1e999 is out of range of a double")
+    assert frames.parse("[1.5]").problem == "unknown message type 1.5, ignored"
+
+
+def test_a_call_with_the_wrong_number_of_elements_is_answered_formation_violation() -> None:
+    parsed = frames.parse('[2,"5","Heartbeat"]')
+
+    assert fields(parsed) == (
+        2,
+        "5",
+        "Heartbeat",
+        [2, "5", "Heartbeat"],
+        "message type 2 has 3 elements, 4 expected",
+        "FormationViolation",
+    )
+
+
+def test_a_short_call_without_an_action_still_gets_its_unique_id_answered() -> None:
+    parsed = frames.parse('[2,"5"]')
+
+    assert fields(parsed) == (
+        2,
+        "5",
+        None,
+        [2, "5"],
+        "message type 2 has 2 elements, 4 expected",
+        "FormationViolation",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[3,"5"]', (3, "5", None, [3, "5"], "message type 3 has 2 elements, 3 expected", None)),
+        (
+            '[4,"5","X"]',
+            (4, "5", None, [4, "5", "X"], "message type 4 has 3 elements, 5 expected", None),
+        ),
+        ("[2,5]", (2, None, None, [2, 5], "message type 2 has 2 elements, 4 expected", None)),
+    ],
+)
+def test_results_and_errors_of_the_wrong_size_are_not_answered(
+    text: str, expected: tuple[object, ...]
+) -> None:
+    assert fields(frames.parse(text)) == expected
+
+
+def test_a_unique_id_that_is_not_a_string_is_refused() -> None:
+    parsed = frames.parse('[2,5,"Heartbeat",{}]')
+
+    assert fields(parsed) == (2, None, "Heartbeat", None, "unique id 5 is not a string", None)
+    assert parsed.message is None
+
+
+def test_an_action_that_is_not_a_string_is_a_formation_violation() -> None:
+    parsed = frames.parse('[2,"6",7,{}]')
+
+    assert fields(parsed) == (2, "6", None, {}, "action 7 is not a string", "FormationViolation")
+    assert parsed.message is None
+
+
+def test_a_payload_that_is_not_an_object_is_a_formation_violation() -> None:
+    parsed = frames.parse('[2,"6","Heartbeat",[]]')
+
+    assert fields(parsed) == (
+        2,
+        "6",
+        "Heartbeat",
+        [],
+        "payload is not a JSON object",
+        "FormationViolation",
+    )
+    assert parsed.message is None
+
+
+def test_parse_sent_reads_the_positions_of_each_type() -> None:
+    assert fields(frames.parse_sent('[2,"a","Reset",{"type":"Hard"}]')) == (
+        2,
+        "a",
+        "Reset",
+        {"type": "Hard"},
+        None,
+        None,
+    )
+    assert fields(frames.parse_sent('[3,"b",{"x":1}]')) == (3, "b", None, {"x": 1}, None, None)
+    assert fields(frames.parse_sent('[4,"c","E","d",{"k":2}]')) == (
+        4,
+        "c",
+        None,
+        {"errorCode": "E", "errorDescription": "d", "errorDetails": {"k": 2}},
+        None,
+        None,
+    )
+    # parse_sent keeps no library message: the portal built the frame itself.
+    assert frames.parse_sent('[3,"b",{}]').message is None
+
+
+def test_spell_1_6_renames_only_the_two_codes_16_spells_differently() -> None:
+    assert frames.spell_1_6("FormatViolation") == "FormationViolation"
+    assert frames.spell_1_6("OccurrenceConstraintViolation") == "OccurenceConstraintViolation"
+    assert frames.spell_1_6("NotImplemented") == "NotImplemented"
+
+
+def test_call_error_text_is_the_librarys_compact_serialisation() -> None:
+    assert frames.call_error_text("e9", "NotSupported", "no") == '[4,"e9","NotSupported","no",{}]'
+    assert frames.call_error_text("e9", "X", "y", {"cause": "z"}) == (
+        '[4,"e9","X","y",{"cause":"z"}]'
+    )
+
+
+def test_the_actions_of_ocpp_16_are_known() -> None:
+    assert "BootNotification" in frames.OCPP16_ACTIONS
+    assert "RemoteStopTransaction" in frames.OCPP16_ACTIONS
+    assert "NotifyEvent" not in frames.OCPP16_ACTIONS
+    assert frames.MAX_UNIQUE_ID_LENGTH == 36
+    assert (frames.CALL, frames.CALLRESULT, frames.CALLERROR) == (2, 3, 4)

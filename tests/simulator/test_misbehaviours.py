@@ -146,3 +146,52 @@ def test_every_misbehaviour_is_documented_and_unknown_names_are_refused() -> Non
                 "CP1", "ws://127.0.0.1:1/ocpp/CP1", misbehaviours=frozenset({"no-such-thing"})
             )
         )
+
+
+def test_transaction_survives_reboot_keeps_metering_without_a_stop() -> None:
+    async def body() -> RecordingCsms:
+        options: dict[str, Any] = {
+            "misbehaviours": frozenset({"transaction-survives-reboot"}),
+            "meter_sample_interval": 10,
+        }
+        async with connected("idle", **options) as (csms, charger, _task):
+            await charger.plug_in(1)
+            await csms.call(call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1))
+            await csms.wait_for(lambda: "Charging" in csms.statuses(1))
+            await csms.call(call.Reset(type="Hard"))
+            await csms.wait_for(lambda: len(csms.calls("BootNotification")) == 2)
+            booted = len(csms.calls())
+            await csms.wait_for(lambda: len(csms.calls("MeterValues")) >= 3)
+            assert any(f.action == "MeterValues" for f in csms.calls()[booted:])
+            return csms
+
+    csms = run(body())
+
+    assert csms.calls("StopTransaction") == []
+    assert {p["transactionId"] for p in csms.payloads("MeterValues")} == {
+        csms.payloads("MeterValues")[0]["transactionId"]
+    }
+
+
+def test_heartbeat_ignores_interval_beats_three_times_as_often() -> None:
+    async def body(misbehaviours: frozenset[str]) -> int:
+        options: dict[str, Any] = {"duration": 65, "misbehaviours": misbehaviours}
+        async with connected("idle", **options) as (csms, _charger, task):
+            await task
+            return csms.actions().count("Heartbeat")
+
+    normal = run(body(frozenset()))
+    deviant = run(body(frozenset({"heartbeat-ignores-interval"})))
+
+    assert deviant > 1.5 * normal
+
+
+def test_ftp_only_diagnostics_fails_an_http_upload_at_once() -> None:
+    async def body() -> list[str]:
+        misbehaviours = frozenset({"ftp-only-diagnostics"})
+        async with connected("idle", misbehaviours=misbehaviours) as (csms, _charger, _task):
+            await csms.call(call.GetDiagnostics(location="http://127.0.0.1:9/diag/"))
+            await csms.wait_for(lambda: bool(csms.payloads("DiagnosticsStatusNotification")))
+            return [p["status"] for p in csms.payloads("DiagnosticsStatusNotification")]
+
+    assert run(body()) == ["UploadFailed"]
