@@ -64,9 +64,11 @@ MODULES: dict[str, list[str]] = {
 def mutate(copy: Path, module: str, tests: list[str], timeout: float) -> dict[str, object]:
     """Run mutmut on one module inside `copy`; returns its counts and surviving ids."""
     (copy / ".mutmut-cache").unlink(missing_ok=True)
+    # No bytecode: a mutant of the same size written within the same second as the last
+    # compile would otherwise run as the stale .pyc of the previous one.
     runner = (
-        f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:django --noconftest "
-        + " ".join(tests)
+        f"env PYTHONDONTWRITEBYTECODE=1 {sys.executable} -m pytest -x -q -p no:cacheprovider "
+        "-p no:django --noconftest " + " ".join(tests)
     )
     command = [
         sys.executable,
