@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from certification.judge.sequence import (
@@ -19,6 +20,7 @@ from certification.judge.sequence import (
     frame_ids,
     meter_values_of,
     ordered,
+    reading_contexts,
     sample_time,
     transactions,
     unapplied_changes,
@@ -34,6 +36,9 @@ from certification.judge.types import (
 )
 
 Rule = Callable[[StepContext], Judgement]
+
+# Charger timestamps often carry whole seconds: a reading within this of the stop is the stop.
+STOP_MARGIN = timedelta(seconds=1)
 
 
 class Findings:
@@ -172,7 +177,8 @@ def metered_after_stop(frames: tuple[Frame, ...]) -> Findings:
     OCPP 1.6 §4.7 (Meter Values): the transactionId in MeterValues.req names "the
     transaction to which these meter samples are related"; after StopTransaction.req the
     transaction is over, so no sample taken later can belong to it (a queued one sampled
-    before the stop may still arrive later, and is fine).
+    before the stop may still arrive later, and is fine). The closing reading
+    (Transaction.End) and a second of clock resolution are allowed.
     """
     findings = Findings()
     for transaction in transactions(frames):
@@ -182,7 +188,9 @@ def metered_after_stop(frames: tuple[Frame, ...]) -> Findings:
         late = [
             frame
             for frame in meter_values_of(frames, transaction.transaction_id)
-            if (sampled := sample_time(frame)) is not None and sampled > stopped_at
+            if (sampled := sample_time(frame)) is not None
+            and sampled > stopped_at + STOP_MARGIN
+            and reading_contexts(frame) != {"Transaction.End"}
         ]
         if late:
             findings.fail(

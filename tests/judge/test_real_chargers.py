@@ -783,3 +783,38 @@ def test_clear_cache_names_the_card_even_when_nothing_shows_it_was_cached() -> N
     assert judgement.verdict == "Y"
     assert judgement.measurements["id_tag"] == "CARD-9"
     assert judgement.measurements["cached"] is False
+
+
+@pytest.mark.parametrize(
+    ("after_stop_s", "context", "verdict"),
+    [(1, "Sample.Periodic", "Y"), (1.001, "Sample.Periodic", "N"), (30, "Transaction.End", "Y")],
+)
+def test_a_reading_at_the_stop_is_not_a_value_after_it(
+    after_stop_s: float, context: str, verdict: str
+) -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.wait(60)
+    stopped = wire.now
+    wire.stop_transaction()
+    wire.request(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": 42,
+            "meterValue": [
+                {
+                    "timestamp": (stopped + timedelta(seconds=after_stop_s)).isoformat(),
+                    "sampledValue": [{"value": "2500", "context": context}],
+                }
+            ],
+        },
+        {},
+    )
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    assert local_plugin_first(wire.context()).verdict == verdict
