@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from certification.judge.cache import clear_cache
 from certification.judge.triggers import TRIGGER_KINDS, trigger_message
-from certification.judge.types import RunSettings
-from tests.judge.frames import Wire
+from certification.judge.types import Finding, RunSettings
+from tests.judge.frames import Wire, empty_step
 
 
 def test_clear_cache_passes_when_the_same_card_is_authorized_again() -> None:
@@ -195,3 +195,33 @@ def test_trigger_message_fails_when_a_kind_was_never_triggered() -> None:
     messages = [f.message for f in judgement.findings]
     assert "No TriggerMessage BootNotification sent" in messages
     assert any("connector that does not exist" in m for m in messages)
+
+
+def test_clear_cache_says_what_is_missing_in_an_empty_step_and_without_the_command() -> None:
+    wire = Wire()
+    wire.authorize("CARD-1")
+
+    assert clear_cache(empty_step()).findings == (
+        Finding("fail", "No ClearCache sent to the charger: the step recorded no frames"),
+    )
+    assert clear_cache(wire.context()).findings == (
+        Finding("fail", "No ClearCache sent to the charger"),
+    )
+
+
+def test_clear_cache_reads_frames_in_capture_order_and_reports_schema_violations() -> None:
+    wire = Wire()
+    wire.command("ClearCache", {}, {"status": "Accepted"})
+    wire.call_in("Authorize", {"idTag": 7}, validation_error="7 is not of type 'string'")
+    shuffled = wire.context()
+    reversed_frames = type(shuffled)(frames=tuple(reversed(shuffled.frames)))
+
+    judgement = clear_cache(reversed_frames)
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0] == Finding(
+        "fail",
+        "Authorize request from the charger violates the OCPP 1.6 schema: 7 is not of type "
+        "'string'",
+        (3,),
+    )
