@@ -51,7 +51,6 @@ def test_remote_stop_is_sent_for_the_transaction_running_now(
     command = send_run_command(run, "RemoteStopTransaction", remote_stop["payload"], user=engineer)
 
     assert command.payload == {"transactionId": ongoing}
-    assert ongoing == 6
 
 
 def test_a_connector_can_be_named_in_the_placeholder(

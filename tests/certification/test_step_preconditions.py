@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from certification import services
 from certification.models import StepResult, TestRun
 from chargers import services as charger_services
-from chargers.models import ChargePoint, User
+from chargers.models import ChargePoint, IdTag, User
+from chargers.ocpp.validation import parse_ocpp_time
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,16 +35,17 @@ def busy(charge_point: ChargePoint) -> int:
         charge_point.pk,
         {"connectorId": 1, "errorCode": "NoError", "status": "Charging"},
     )
-    transaction_id, _ = charger_services.start_transaction(
+    IdTag.objects.get_or_create(charge_point=charge_point, id_tag="CARD-1")
+    started = charger_services.start_transaction(
         charge_point.pk,
         {
             "connectorId": 1,
             "idTag": "CARD-1",
             "meterStart": 0,
-            "timestamp": "2023-09-22T10:00:00Z",
+            "timestamp": parse_ocpp_time("2023-09-22T10:00:00Z").value,
         },
     )
-    return transaction_id
+    return started.transaction_id
 
 
 def test_a_disconnected_charger_gets_409_naming_what_is_not_ready(

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from chargers import services
 from chargers.models import ChargePoint, FirmwareVersion, IdTag, User
+from chargers.ocpp.validation import parse_ocpp_time
 
 pytestmark = pytest.mark.django_db
 
@@ -89,21 +90,27 @@ def test_transactions_with_the_ongoing_one_per_connector(
     engineer: User, run_charge_point: ChargePoint
 ) -> None:
     def start(connector: int, minute: int) -> int:
-        transaction_id, _ = services.start_transaction(
+        started = services.start_transaction(
             run_charge_point.pk,
             {
                 "connectorId": connector,
                 "idTag": "CARD-1",
                 "meterStart": 100,
-                "timestamp": f"2023-09-22T10:{minute:02d}:00Z",
+                "timestamp": parse_ocpp_time(f"2023-09-22T10:{minute:02d}:00Z").value,
             },
         )
-        return transaction_id
+        return started.transaction_id
+
+    IdTag.objects.create(charge_point=run_charge_point, id_tag="CARD-1")
 
     done = start(1, 0)
     services.stop_transaction(
         run_charge_point.pk,
-        {"transactionId": done, "meterStop": 1600, "timestamp": "2023-09-22T10:05:00Z"},
+        {
+            "transactionId": done,
+            "meterStop": 1600,
+            "timestamp": parse_ocpp_time("2023-09-22T10:05:00Z").value,
+        },
     )
     running = start(2, 10)
 
