@@ -87,13 +87,13 @@ def test_engineer_finds_a_model_and_adds_a_firmware_version(
     expect(page.get_by_role("heading", name="C8EU", level=1)).to_be_visible()
     page.get_by_role("link", name="New firmware version").click()
 
-    page.get_by_label("Version").fill("V1.0.0_C8_Standard")
+    page.get_by_label("Version", exact=True).fill("V1.0.0_C8_Standard")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text(
         "Xcharge C8EU already has a firmware version 'V1.0.0_C8_Standard'."
     )
 
-    page.get_by_label("Version").fill("V1.1.0_C8_Standard")
+    page.get_by_label("Version", exact=True).fill("V1.1.0_C8_Standard")
     page.get_by_label("Release date").fill("2024-03-15")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="C8EU", level=1)).to_be_visible()
