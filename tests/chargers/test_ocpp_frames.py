@@ -152,10 +152,10 @@ def test_a_short_call_without_an_action_still_gets_its_unique_id_answered() -> N
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[3,"5"]', (3, "5", None, [3, "5"], "message type 3 has 2 elements, 3 expected", None)),
+        ('[3,"5"]', (3, "5", None, None, "message type 3 has 2 elements, 3 expected", None)),
         (
             '[4,"5","X"]',
-            (4, "5", None, [4, "5", "X"], "message type 4 has 3 elements, 5 expected", None),
+            (4, "5", None, {"errorCode": "X"}, "message type 4 has 3 elements, 5 expected", None),
         ),
         ("[2,5]", (2, None, None, [2, 5], "message type 2 has 2 elements, 4 expected", None)),
     ],
