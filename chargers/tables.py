@@ -8,6 +8,7 @@ from typing import Any
 import django_tables2 as tables
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.utils.html import format_html
 
 from chargers.models import (
     ChargePoint,
@@ -30,7 +31,12 @@ class IsoDateTimeColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value: Any) -> str:
-        return iso_timestamp(value, self.timespec)
+        # A narrow column wraps the moment between its date and its time, never at a hyphen.
+        moment = iso_timestamp(value, self.timespec)
+        date, time = moment[:10], moment[10:]
+        return format_html(
+            '<span class="moment">{}</span><wbr><span class="moment">{}</span>', date, time
+        )
 
     def value(self, value: Any) -> str:
         return iso_timestamp(value, self.timespec)

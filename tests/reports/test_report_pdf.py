@@ -185,3 +185,15 @@ def test_a_worker_failure_says_why(run: TestRun) -> None:
             generated_at=GENERATED,
             env={"DATABASE_NAME": str(connection.settings_dict["NAME"])},
         )
+
+
+@pytest.mark.django_db
+def test_the_results_table_never_breaks_a_profile_name_or_a_moment_inside_a_word(
+    report_pdf: bytes,
+) -> None:
+    words = pdf_text(report_pdf).split()
+    # "Firmware Management" may wrap between its words, never as "Managemen" + "t".
+    assert "Management" in words
+    assert "Managemen" not in words
+    # A step's moment wraps only between its date and its time, never before its zone.
+    assert [w for w in words if re.fullmatch(r"T\d\d:\d\d:\d\d\+", w)] == []
