@@ -363,7 +363,7 @@ def test_an_ftp_upload_over_the_limit_is_aborted_and_removed(
     ftp_server: int, run: TestRun, engineer: User, settings: Any
 ) -> None:
     settings.TRANSFER_MAX_UPLOAD_BYTES = MIB
-    start_step(run, run.plan.steps.get(number=20), engineer)
+    start_step(run, run.plan.steps.get(number=20), engineer, anyway="no charger in this test")
     location = transfers.diagnostics_location(run.charge_point, run)
     with ftplib.FTP() as ftp:
         ftp.connect("127.0.0.1", ftp_server, timeout=10)
@@ -397,7 +397,9 @@ def test_an_upload_location_ends_with_its_step_and_its_run(
             content_type="application/octet-stream",
         ).status_code
 
-    result = start_step(run, run.plan.steps.get(number=20), engineer)
+    result = start_step(
+        run, run.plan.steps.get(number=20), engineer, anyway="no charger in this test"
+    )
     during_step = transfers.diagnostics_location(run.charge_point, run)
     finish_step(result)
     assert put(during_step) == 410

@@ -126,7 +126,9 @@ def test_an_upload_the_database_refuses_for_a_while_is_retried_and_recorded(
     monkeypatch: pytest.MonkeyPatch,
     fast_retries: None,
 ) -> None:
-    result = start_step(run, run.plan.steps.get(number=20), engineer)
+    result = start_step(
+        run, run.plan.steps.get(number=20), engineer, anyway="no charger in this test"
+    )
     location = transfers.diagnostics_location(run.charge_point, run)
     tries = refuse(2, monkeypatch)
     upload(ftp_server, location, "diag.zip", b"PK\x03\x04 diagnostics")
@@ -147,7 +149,7 @@ def test_an_upload_the_database_never_takes_is_kept_and_shown(
     fast_retries: None,
 ) -> None:
     step = run.plan.steps.get(number=20)
-    start_step(run, step, engineer)
+    start_step(run, step, engineer, anyway="no charger in this test")
     location = transfers.diagnostics_location(run.charge_point, run)
     refuse(100, monkeypatch)
     upload(ftp_server, location, "never.zip", b"the charger's diagnostics")
