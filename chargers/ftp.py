@@ -147,6 +147,7 @@ class DiagnosticsHandler(FTPHandler):
                 protocol="ftp",
                 remote_address=self._remote(),
                 started_at=self.started_at or timezone.now(),
+                keep_unrecorded=False,  # on_file_received retries from the FTP copy
             )
 
     def on_incomplete_file_received(self, file: str) -> None:

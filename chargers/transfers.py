@@ -290,10 +290,17 @@ def store_diagnostics(
     protocol: str,
     remote_address: str,
     started_at: datetime.datetime,
+    keep_unrecorded: bool = True,
 ) -> Transfer:
     """Receive an uploaded diagnostics file as its bytes arrive, with its size and SHA-256,
     and use the location up. Past ``TRANSFER_MAX_UPLOAD_BYTES`` the reading stops, nothing
-    is kept, and the refusal is the evidence (status ``refused``)."""
+    is kept, and the refusal is the evidence (status ``refused``).
+
+    The bytes of an HTTP upload cannot be read twice, so its record is what is retried
+    (``with_database_retries``): when the database refuses it on every try, the received
+    file is kept with a note and UploadNotRecorded raised. A caller that keeps its own copy
+    and retries the whole upload (the FTP server) passes ``keep_unrecorded=False``: the
+    stored copy is then removed and the database error raised."""
     name = safe_file_name(file_name, "diagnostics.bin")
     charge_point = location.charge_point
     attempt = runs.current_attempt(charge_point.pk)
@@ -320,11 +327,46 @@ def store_diagnostics(
     else:
         transfer.status = Transfer.Status.COMPLETED
     transfer.finished_at = timezone.now()
-    with transaction.atomic():
-        transfer.save()
-        if transfer.status == Transfer.Status.COMPLETED:
-            TransferLocation.objects.filter(pk=location.pk).update(used_at=transfer.finished_at)
+
+    def write() -> None:
+        with transaction.atomic():
+            transfer.save()
+            if transfer.status == Transfer.Status.COMPLETED:
+                TransferLocation.objects.filter(pk=location.pk).update(used_at=transfer.finished_at)
+
+    if not keep_unrecorded:
+        try:
+            write()
+        except Exception:
+            if transfer.file:  # the caller keeps its own copy and retries from it
+                transfer.file.delete(save=False)
+            raise
+        return transfer
+    try:
+        with_database_retries(write, f"recording the upload {name}")
+    except (OperationalError, InterfaceError) as error:
+        if not transfer.file:
+            raise
+        kept = keep_unrecorded_upload(
+            Path(transfer.file.path),
+            ftp_username=location.ftp_username,
+            remote_address=remote_address,
+            error=error,
+            file_name=name,
+        )
+        raise UploadNotRecorded(kept, error) from error
     return transfer
+
+
+class UploadNotRecorded(Exception):
+    """A received upload whose record the database refused on every try: the file was kept
+    with a note (``keep_unrecorded_upload``), which the step console and the connected
+    charge points page show until an engineer deals with it."""
+
+    def __init__(self, kept: Path, error: Exception) -> None:
+        super().__init__(f"received and kept as {kept.name}, but not recorded: {error}")
+        self.kept = kept
+        self.error = error
 
 
 # --- Placeholders in step payloads ----------------------------------------------------------

@@ -804,14 +804,23 @@ def diagnostics_upload(request: HttpRequest, token: str, name: str = "") -> Http
         # it in memory and refuse it over DATA_UPLOAD_MAX_MEMORY_SIZE.
         file_name = name or "diagnostics.bin"
         chunks = transfers.read_in_chunks(request)
-    transfer = transfers.store_diagnostics(
-        location,
-        chunks,
-        file_name=file_name,
-        protocol="http",
-        remote_address=remote,
-        started_at=started,
-    )
+    try:
+        transfer = transfers.store_diagnostics(
+            location,
+            chunks,
+            file_name=file_name,
+            protocol="http",
+            remote_address=remote,
+            started_at=started,
+        )
+    except transfers.UploadNotRecorded:
+        # The file is kept and shown to the engineers; the charger hears that it may retry.
+        return HttpResponse(
+            "Upload received and kept, but the portal could not record it: try again later.",
+            status=503,
+            content_type="text/plain",
+            headers={"Retry-After": "30"},
+        )
     if transfer.status == Transfer.Status.REFUSED:
         return HttpResponse(
             f"Upload refused: {transfer.detail}.", status=413, content_type="text/plain"

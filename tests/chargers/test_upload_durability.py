@@ -170,3 +170,74 @@ def test_an_upload_the_database_never_takes_is_kept_and_shown(
         for path in transfers.unrecorded_root().rglob("*"):
             if path.is_file():
                 path.unlink()
+
+
+def refuse_records(times: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the database refuse ``times`` writes of a Transfer record, as a locked SQLite
+    database does, after the upload's bytes were received; returns the tries made."""
+    tries: list[int] = []
+    save = Transfer.save
+
+    def locked(self: Transfer, *args: Any, **kwargs: Any) -> None:
+        tries.append(1)
+        if len(tries) <= times:
+            raise OperationalError("database is locked")
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Transfer, "save", locked)
+    return tries
+
+
+def put_diagnostics(client: Client, location: Any, name: str, content: bytes) -> Any:
+    return client.put(
+        reverse("chargers:diagnostics-upload-named", args=[location.token, name]),
+        data=content,
+        content_type="application/octet-stream",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_http_upload_the_database_refuses_for_a_while_is_retried_and_recorded(
+    run: TestRun, engineer: User, monkeypatch: pytest.MonkeyPatch, fast_retries: None
+) -> None:
+    result = start_step(
+        run, run.plan.steps.get(number=20), engineer, anyway="no charger in this test"
+    )
+    location = transfers.diagnostics_location(run.charge_point, run)
+    tries = refuse_records(2, monkeypatch)
+
+    response = put_diagnostics(Client(), location, "diag.log", b"the charger's log")
+
+    assert response.status_code == 201
+    assert len(tries) == 3
+    record = Transfer.objects.get()
+    assert record.step_result == result and record.file.read() == b"the charger's log"
+    assert transfers.unrecorded_uploads() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_http_upload_the_database_never_takes_is_kept_and_shown(
+    run: TestRun,
+    engineer: User,
+    engineer_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_retries: None,
+) -> None:
+    step = run.plan.steps.get(number=20)
+    start_step(run, step, engineer, anyway="no charger in this test")
+    location = transfers.diagnostics_location(run.charge_point, run)
+    refuse_records(100, monkeypatch)
+
+    response = put_diagnostics(Client(), location, "never.log", b"the charger's log")
+    try:
+        assert response.status_code == 503 and response["Retry-After"] == "30"
+        assert not Transfer.objects.exists()
+        [kept] = transfers.unrecorded_uploads(run.pk)
+        assert kept.path.read_bytes() == b"the charger's log"
+        assert kept.file_name == "never.log" and "database is locked" in kept.error
+        connected = engineer_client.get(reverse("chargers:connected")).content.decode()
+        assert "never.log" in connected and "could not be recorded" in connected
+    finally:
+        for path in transfers.unrecorded_root().rglob("*"):
+            if path.is_file():
+                path.unlink()
