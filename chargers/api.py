@@ -30,6 +30,7 @@ from chargers.models import (
     FirmwareVersion,
     IdTag,
     Manufacturer,
+    ManufacturerCertificate,
     TlsFault,
     Transaction,
 )
@@ -109,12 +110,54 @@ class ManufacturerViewSet(ScopedViewSet):
         return self.scoped(Manufacturer.objects.order_by("name"))
 
 
+class ManufacturerCertificateSerializer(serializers.ModelSerializer):
+    certificate_pem = serializers.CharField(
+        help_text="The manufacturer's CA certificate, PEM (basicConstraints CA:TRUE)."
+    )
+
+    class Meta:
+        model = ManufacturerCertificate
+        fields = ["id", "certificate_pem", "subject", "sha256", "not_after", "uploaded_at"]
+        read_only_fields = ["id", "subject", "sha256", "not_after", "uploaded_at"]
+
+
 class ChargerModelViewSet(ScopedViewSet):
     serializer_class = ChargerModelSerializer
     filterset_fields = ["manufacturer", "current_type", "outlet"]
 
     def get_queryset(self) -> QuerySet[ChargerModel]:
         return self.scoped(ChargerModel.objects.order_by("manufacturer__name", "name"))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The manufacturer CAs trusted for the model's security profile 3 certificates",
+        request=None,
+        responses=ManufacturerCertificateSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Trust a manufacturer CA for the model's security profile 3 certificates",
+        request=ManufacturerCertificateSerializer,
+        responses={201: ManufacturerCertificateSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="ca-certificates")
+    def ca_certificates(self, request: Request, pk: str | None = None) -> Response:
+        charger_model = self.get_object()
+        if request.method == "GET":
+            rows = charger_model.ca_certificates.all()
+            return Response(ManufacturerCertificateSerializer(rows, many=True).data)
+        serializer = ManufacturerCertificateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            row = security.add_manufacturer_ca(
+                charger_model,
+                serializer.validated_data["certificate_pem"],
+                uploaded_by=request.user,
+            )
+        except (ValueError, DjangoValidationError) as error:
+            detail = error.messages if isinstance(error, DjangoValidationError) else [str(error)]
+            raise serializers.ValidationError({"certificate_pem": detail}) from None
+        return Response(ManufacturerCertificateSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
 class FirmwareImageSerializer(serializers.ModelSerializer):

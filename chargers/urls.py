@@ -27,6 +27,11 @@ urlpatterns = [
     path("catalog/models/new/", views.ChargerModelCreateView.as_view(), name="model-create"),
     path("catalog/models/<int:pk>/", views.ChargerModelDetailView.as_view(), name="model-detail"),
     path(
+        "catalog/models/<int:pk>/ca-certificates/",
+        views.chargermodel_ca_upload,
+        name="model-ca-upload",
+    ),
+    path(
         "catalog/models/<int:pk>/edit/", views.ChargerModelUpdateView.as_view(), name="model-update"
     ),
     path(

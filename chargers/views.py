@@ -204,6 +204,7 @@ class ChargerModelDetailView(LoginRequiredMixin, DetailView):
             for v in self.object.firmware_versions.all()
         ]
         context["can_declare"] = can_declare(self.request.user)
+        context["ca_certificates"] = self.object.ca_certificates.select_related("uploaded_by")
         return context
 
 
@@ -482,6 +483,32 @@ def lab_root_certificate(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(security.lab_root_pem(), content_type="application/x-pem-file")
     response["Content-Disposition"] = 'attachment; filename="ocpp-portal-lab-root.pem"'
     return response
+
+
+@require_POST
+@engineer_required
+def chargermodel_ca_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Trust a manufacturer's CA for the model's security profile 3 client certificates,
+    pasted as PEM or uploaded as a PEM file."""
+    charger_model = get_object_or_404(visible(ChargerModel.objects.all(), request.user), pk=pk)
+    pem = request.POST.get("certificate_pem", "").strip()
+    upload = request.FILES.get("certificate_file")
+    if not pem and upload is not None:
+        if upload.size is not None and upload.size > 64 * 1024:
+            messages.error(request, "That file is over 64 KiB: a CA certificate in PEM is smaller.")
+            return redirect(f"{charger_model.get_absolute_url()}#ca-certificates")
+        pem = upload.read().decode("ascii", errors="replace").strip()
+    if not pem:
+        messages.error(request, "Paste the CA certificate in PEM, or choose its PEM file.")
+    else:
+        try:
+            ca = security.add_manufacturer_ca(charger_model, pem, uploaded_by=request.user)
+        except (ValueError, ValidationError) as error:
+            reason = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            messages.error(request, f"The certificate was not added: {reason}.")
+        else:
+            messages.success(request, f"Certificates signed by {ca.subject} are now trusted.")
+    return redirect(f"{charger_model.get_absolute_url()}#ca-certificates")
 
 
 @require_POST

@@ -162,11 +162,11 @@ class Run:
 PAST = "2020-01-01T00:00:00Z"
 
 
-def ensure_target_image(run: Run) -> None:
+def ensure_target_image(lab: Lab) -> None:
     """Step 19 installs the newest image of another firmware version of the model: the
     script adds version 2.0.0 and uploads its image through the API."""
-    api = run.api
-    model = api.get(f"/api/firmware-versions/{run.lab.firmware_id}/")["charger_model"]
+    api = lab.api
+    model = api.get(f"/api/firmware-versions/{lab.firmware_id}/")["charger_model"]
     versions = api.get(f"/api/firmware-versions/?charger_model={model}")
     versions = versions["results"] if isinstance(versions, dict) else versions
     newer = next((v for v in versions if v["version"] == "2.0.0"), None)
@@ -272,7 +272,7 @@ def drive_step(run: Run, number: int) -> None:
             payload = {"location": "{firmware:corrupt}", "retrieveDate": PAST, "retries": 0}
             run.command("UpdateFirmware", payload, wait=2)
         case 19:
-            ensure_target_image(run)
+            ensure_target_image(run.lab)
             payload = {"location": "{firmware:valid}", "retrieveDate": PAST, "retries": 0}
             run.command("UpdateFirmware", payload, wait=5)
         case 20:

@@ -60,7 +60,7 @@ def test_the_whole_default_plan_runs_unattended_from_one_api_call(lab: Lab) -> N
             },
         )
         assert started["status"] == "queued" and started["rehearsal"] is False
-        ensure_target_image(started["run"])
+        ensure_target_image(lab)
         final = wait_for_end(lab, started["id"])
     finally:
         bench.close()
