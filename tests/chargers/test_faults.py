@@ -35,11 +35,13 @@ inject = adb(services.inject_fault)
 async def test_a_callerror_fault_answers_the_action_n_times_then_normally(
     charge_point: ChargePoint,
 ) -> None:
-    ws = communicator()
-    assert (await ws.connect())[0]
+    # Injected before the connection: the consumer loads it at connect, so no frame can
+    # overtake the channel-layer message that tells a live consumer.
     fault = await inject(
         charge_point, "call_error", action="StopTransaction", error_code="InternalError", times=2
     )
+    ws = communicator()
+    assert (await ws.connect())[0]
     answers = [await call(ws, "StopTransaction", STOP, unique_id=f"s{n}") for n in range(3)]
     heartbeat = await call(ws, "Heartbeat", {}, unique_id="h")
     await ws.disconnect()
@@ -59,9 +61,9 @@ async def test_a_callerror_fault_answers_the_action_n_times_then_normally(
 async def test_a_withheld_answer_never_comes_and_the_call_is_still_evidence(
     charge_point: ChargePoint,
 ) -> None:
+    await inject(charge_point, "withhold", action="Heartbeat", times=1)
     ws = communicator()
     assert (await ws.connect())[0]
-    await inject(charge_point, "withhold", action="Heartbeat", times=1)
     await ws.send_to(text_data=json.dumps([2, "h1", "Heartbeat", {}]))
     assert await ws.receive_nothing(timeout=0.6)
     second = await call(ws, "Heartbeat", {}, unique_id="h2")
@@ -74,9 +76,9 @@ async def test_a_withheld_answer_never_comes_and_the_call_is_still_evidence(
 async def test_a_delayed_answer_leaves_late_without_holding_up_other_calls(
     charge_point: ChargePoint,
 ) -> None:
+    await inject(charge_point, "delay", action="Heartbeat", seconds=1.0)
     ws = communicator()
     assert (await ws.connect())[0]
-    await inject(charge_point, "delay", action="Heartbeat", seconds=1.0)
     sent = time.monotonic()
     await ws.send_to(text_data=json.dumps([2, "late", "Heartbeat", {}]))
     status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
@@ -92,9 +94,9 @@ async def test_a_delayed_answer_leaves_late_without_holding_up_other_calls(
 async def test_boot_is_answered_pending_or_rejected_with_the_faults_interval(
     charge_point: ChargePoint,
 ) -> None:
+    await inject(charge_point, "boot_status", boot_status="Rejected", interval=17, times=1)
     ws = communicator()
     assert (await ws.connect())[0]
-    await inject(charge_point, "boot_status", boot_status="Rejected", interval=17, times=1)
     rejected = await call(ws, "BootNotification", BOOT, unique_id="b1")
     accepted = await call(ws, "BootNotification", BOOT, unique_id="b2")
     await ws.disconnect()
