@@ -4,7 +4,6 @@ is a finding on its step (a fail on step 1) and a warning in the report's header
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import pytest
@@ -65,7 +64,8 @@ def boot_in_step(run: TestRun, number: int, payload: dict[str, Any], engineer: U
         charge_point=run.charge_point,
         connection=connection,
         seq=1,
-        captured_at=result.started_at + datetime.timedelta(milliseconds=5),
+        # Captured now: inside the attempt's window, which finish_step closes after this.
+        captured_at=timezone.now(),
         direction="in",
         message_type=2,
         unique_id=f"boot-{number}",
