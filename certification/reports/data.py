@@ -201,6 +201,9 @@ class StepAppendix:
     frame_count: int
     # False for a step recorded as not applicable without being run.
     started: bool = False
+    # What was not ready when the engineer started the attempt anyway, and why
+    # (StepResult.started_anyway); empty when every precondition held.
+    started_anyway: str = ""
 
     @property
     def truncated(self) -> bool:
@@ -482,6 +485,7 @@ def _appendix(
         timeline=tuple(timelines.get(result.pk, ())),
         frame_count=counts.get(result.pk, 0),
         started=result.started_at is not None,
+        started_anyway=result.started_anyway,
     )
 
 

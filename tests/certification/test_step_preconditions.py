@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from certification import services
 from certification.models import StepResult, TestRun
+from certification.reports.pdf import render_pdf
 from chargers import services as charger_services
 from chargers.models import ChargePoint, IdTag, User
 from chargers.ocpp.validation import parse_ocpp_time
+from tests.reports.test_report_pdf import flat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,3 +140,21 @@ def test_the_console_says_what_is_not_ready_and_starts_with_a_reason(
     assert "Step 3 attempt 1 started" in started.content.decode()
     attempt = StepResult.objects.get(step__number=3)
     assert attempt.started_anyway.endswith("charger on the bench, not wired")
+
+
+def test_a_step_started_anyway_says_so_in_the_console_and_the_report(
+    engineer_client: Client, run: TestRun
+) -> None:
+    engineer_client.post(
+        f"/runs/{run.pk}/steps/3/start/", {"reason": "charger on the bench, not wired"}
+    )
+    said = "Not ready: CP1 is not connected. Started anyway: charger on the bench, not wired"
+    running = engineer_client.get(f"/runs/{run.pk}/?step=3").content.decode()
+    engineer_client.post(f"/runs/{run.pk}/steps/3/finish/")
+    finished = engineer_client.get(f"/runs/{run.pk}/?step=3").content.decode()
+    report = engineer_client.get(f"/runs/{run.pk}/report/").content.decode()
+
+    assert said in running and said in finished
+    assert said in report and report.count("Started anyway") == 1
+    pdf = flat(render_pdf(run, report_id="P-1", verification_url=None, generated_at=timezone.now()))
+    assert said in pdf
