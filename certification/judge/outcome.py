@@ -18,8 +18,10 @@ from certification.judge.sequence import (
     SequenceMatch,
     configured_value,
     frame_ids,
+    is_call,
     meter_values_of,
     ordered,
+    payload_of,
     reading_contexts,
     sample_time,
     transactions,
@@ -203,6 +205,44 @@ def metered_after_stop(frames: tuple[Frame, ...]) -> Findings:
     return findings
 
 
+# Notifications whose status Idle only a TriggerMessage may ask for.
+TRIGGERED_ONLY_IDLE = ("DiagnosticsStatusNotification", "FirmwareStatusNotification")
+
+
+def idle_without_trigger(frames: tuple[Frame, ...]) -> Findings:
+    """A DiagnosticsStatusNotification or FirmwareStatusNotification with status Idle that no
+    TriggerMessage asked for.
+
+    OCPP 1.6 §7.25 (DiagnosticsStatus) and §7.28 (FirmwareStatus): "Idle: Charge Point is not
+    performing diagnostics [firmware update] related tasks. Status Idle SHALL only be used as
+    in a DiagnosticsStatusNotification.req [FirmwareStatusNotification.req] that was
+    triggered by a TriggerMessage.req". Each TriggerMessage for the notification, sent
+    earlier in the step, allows one Idle; any other Idle is a fail citing the notification.
+    """
+    findings = Findings()
+    triggers = dict.fromkeys(TRIGGERED_ONLY_IDLE, 0)
+    for frame in frames:
+        if is_call(frame, "TriggerMessage", "out"):
+            requested = payload_of(frame).get("requestedMessage")
+            if requested in triggers:
+                triggers[requested] += 1
+            continue
+        action = frame.action
+        if action not in triggers or not is_call(frame, action, "in"):
+            continue
+        if payload_of(frame).get("status") != "Idle":
+            continue
+        if triggers[action]:
+            triggers[action] -= 1
+            continue
+        findings.fail(
+            f"{action} Idle that no TriggerMessage asked for: OCPP 1.6 allows status Idle "
+            "only in a notification triggered by TriggerMessage",
+            frame,
+        )
+    return findings
+
+
 def known_setting(context: StepContext, key: str, before: Frame | None = None) -> str | None:
     """The value of configuration `key` the charger works with at `before`: set or read in
     the step, else accepted or reported before the step (param `configuration`)."""
@@ -220,7 +260,8 @@ def step_rule(first_expected: str, *, read_back: bool = True) -> Callable[[Rule]
     `first_expected` completes "No ... : the step recorded no frames" for an empty step,
     e.g. "BootNotification received". Besides the rule's own findings every step reports
     schema violations, accepted configuration that was not applied (`read_back` False when
-    the rule words that itself) and meter values of a transaction after its stop.
+    the rule words that itself), meter values of a transaction after its stop, and a
+    diagnostics or firmware status Idle that no TriggerMessage asked for.
     """
 
     def decorate(rule: Rule) -> Rule:
@@ -237,7 +278,11 @@ def step_rule(first_expected: str, *, read_back: bool = True) -> Callable[[Rule]
             frames = ordered(context.frames)
             events = tuple(sorted(context.events, key=lambda event: event.at))
             judgement = rule(replace(context, frames=frames, events=events))
-            shared = [schema_findings(frames), metered_after_stop(frames)]
+            shared = [
+                schema_findings(frames),
+                metered_after_stop(frames),
+                idle_without_trigger(frames),
+            ]
             if read_back:
                 shared.append(unapplied_configuration(frames))
             common = tuple(f for found in shared for f in found.judgement().findings)

@@ -423,3 +423,44 @@ def test_download_failed_after_a_complete_download_is_pointed_out() -> None:
         "portal_download_bytes": 65536,
         "reboots": 0,
     }
+
+
+def test_an_unsolicited_diagnostics_status_idle_is_a_fail_on_any_step() -> None:
+    """OCPP 1.6 §7.25: status Idle only in a notification a TriggerMessage asked for."""
+    wire = Wire()
+    diagnostics(wire)
+    wire.diagnostics_status("UploadFailed")
+    idle = wire.diagnostics_status("Idle")
+
+    judgement = diagnostics_upload_failed(wire.context())
+
+    assert judgement.verdict == "N"
+    assert [(f.severity, f.message, f.frame_ids) for f in judgement.findings] == [
+        (
+            "fail",
+            "DiagnosticsStatusNotification Idle that no TriggerMessage asked for: OCPP 1.6 "
+            "allows status Idle only in a notification triggered by TriggerMessage",
+            (idle.id,),
+        )
+    ]
+
+
+def test_each_trigger_allows_one_idle_of_its_own_notification() -> None:
+    wire = Wire()
+    diagnostics(wire)
+    wire.diagnostics_status("UploadFailed")
+    wire.command(
+        "TriggerMessage",
+        {"requestedMessage": "DiagnosticsStatusNotification"},
+        {"status": "Accepted"},
+    )
+    wire.diagnostics_status("Idle")
+    assert diagnostics_upload_failed(wire.context()).verdict == "Y"
+
+    # A second Idle, and an Idle of firmware that only a diagnostics trigger preceded.
+    second = wire.diagnostics_status("Idle")
+    firmware = wire.firmware_status("Idle")
+    judgement = diagnostics_upload_failed(wire.context())
+    assert judgement.verdict == "N"
+    assert [f.frame_ids for f in judgement.findings] == [(second.id,), (firmware.id,)]
+    assert judgement.findings[1].message.startswith("FirmwareStatusNotification Idle that no")
