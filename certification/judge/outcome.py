@@ -205,39 +205,55 @@ def metered_after_stop(frames: tuple[Frame, ...]) -> Findings:
     return findings
 
 
-# Notifications whose status Idle only a TriggerMessage may ask for.
-TRIGGERED_ONLY_IDLE = ("DiagnosticsStatusNotification", "FirmwareStatusNotification")
+# Each notification whose status Idle only a trigger may ask for, and the trigger:
+# (the command's action, its requestedMessage).
+TRIGGERED_ONLY_IDLE = {
+    "DiagnosticsStatusNotification": ("TriggerMessage", "DiagnosticsStatusNotification"),
+    "FirmwareStatusNotification": ("TriggerMessage", "FirmwareStatusNotification"),
+    "LogStatusNotification": ("ExtendedTriggerMessage", "LogStatusNotification"),
+    "SignedFirmwareStatusNotification": (
+        "ExtendedTriggerMessage",
+        "SignedFirmwareStatusNotification",
+    ),
+}
 
 
 def idle_without_trigger(frames: tuple[Frame, ...]) -> Findings:
-    """A DiagnosticsStatusNotification or FirmwareStatusNotification with status Idle that no
-    TriggerMessage asked for.
+    """A status notification with status Idle that no trigger asked for.
 
     OCPP 1.6 §7.25 (DiagnosticsStatus) and §7.28 (FirmwareStatus): "Idle: Charge Point is not
     performing diagnostics [firmware update] related tasks. Status Idle SHALL only be used as
     in a DiagnosticsStatusNotification.req [FirmwareStatusNotification.req] that was
-    triggered by a TriggerMessage.req". Each TriggerMessage for the notification, sent
-    earlier in the step, allows one Idle; any other Idle is a fail citing the notification.
+    triggered by a TriggerMessage.req". The 1.6 security whitepaper says the same of
+    LogStatusNotification (UploadLogStatus Idle) and SignedFirmwareStatusNotification
+    (FirmwareStatus Idle), triggered by ExtendedTriggerMessage.req. Each trigger for the
+    notification, sent earlier in the step, allows one Idle; any other Idle is a fail
+    citing the notification.
     """
     findings = Findings()
-    triggers = dict.fromkeys(TRIGGERED_ONLY_IDLE, 0)
+    allowed = dict.fromkeys(TRIGGERED_ONLY_IDLE, 0)
+    triggers: dict[tuple[str | None, Any], str] = {
+        trigger: action for action, trigger in TRIGGERED_ONLY_IDLE.items()
+    }
     for frame in frames:
-        if is_call(frame, "TriggerMessage", "out"):
-            requested = payload_of(frame).get("requestedMessage")
-            if requested in triggers:
-                triggers[requested] += 1
+        if not is_call(frame):
+            continue
+        payload = payload_of(frame)
+        if frame.direction == "out":
+            asked = triggers.get((frame.action, payload.get("requestedMessage")))
+            if asked is not None:
+                allowed[asked] += 1
             continue
         action = frame.action
-        if action not in triggers or not is_call(frame, action, "in"):
+        if action not in allowed or payload.get("status") != "Idle":
             continue
-        if payload_of(frame).get("status") != "Idle":
+        if allowed[action]:
+            allowed[action] -= 1
             continue
-        if triggers[action]:
-            triggers[action] -= 1
-            continue
+        trigger = TRIGGERED_ONLY_IDLE[action][0]
         findings.fail(
-            f"{action} Idle that no TriggerMessage asked for: OCPP 1.6 allows status Idle "
-            "only in a notification triggered by TriggerMessage",
+            f"{action} Idle that no {trigger} asked for: OCPP 1.6 allows status Idle only in "
+            f"a notification triggered by {trigger}",
             frame,
         )
     return findings

@@ -8,6 +8,7 @@ from certification.judge.firmware import (
     firmware_install,
     firmware_installation_failed,
 )
+from certification.judge.outcome import idle_without_trigger
 from certification.judge.types import Finding
 from tests.judge.frames import Wire
 
@@ -464,3 +465,30 @@ def test_each_trigger_allows_one_idle_of_its_own_notification() -> None:
     assert judgement.verdict == "N"
     assert [f.frame_ids for f in judgement.findings] == [(second.id,), (firmware.id,)]
     assert judgement.findings[1].message.startswith("FirmwareStatusNotification Idle that no")
+
+
+def test_the_security_extensions_idle_statuses_need_an_extended_trigger() -> None:
+    """Whitepaper: UploadLogStatus and FirmwareStatus Idle only when ExtendedTriggerMessage
+    asked; a TriggerMessage of the 1.6 notification does not count for them."""
+    wire = Wire()
+    wire.command(
+        "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"}, {"status": "Accepted"}
+    )
+    signed = wire.request("SignedFirmwareStatusNotification", {"status": "Idle"}, {})
+    wire.command(
+        "ExtendedTriggerMessage",
+        {"requestedMessage": "LogStatusNotification"},
+        {"status": "Accepted"},
+    )
+    wire.request("LogStatusNotification", {"status": "Idle"}, {})
+
+    found = idle_without_trigger(tuple(wire.frames))
+
+    assert [(f.message, f.frame_ids) for f in found.items] == [
+        (
+            "SignedFirmwareStatusNotification Idle that no ExtendedTriggerMessage asked for: "
+            "OCPP 1.6 allows status Idle only in a notification triggered by "
+            "ExtendedTriggerMessage",
+            (signed.id,),
+        )
+    ]
