@@ -11,8 +11,20 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from certification.default_plan import (
+    NO_RFID_READER,
+    RFID_READER,
+    bench,
+    cmd,
+    fault,
+    profile,
+    profile_not_supported,
+    send,
+    status,
+    until,
+    wait,
+)
 from certification.default_plan import STEPS as DEFAULT_STEPS
-from certification.default_plan import cmd, profile, profile_not_supported
 
 PLAN_NAME = "OCPP 1.6-J: all feature profiles, charge point"
 PLAN_DESCRIPTION = (
@@ -353,6 +365,65 @@ NEW_STEPS: list[dict[str, Any]] = [
         "spec": ["5.6 Data Transfer"],
     },
 ]
+
+
+# Transaction messages the portal refuses on purpose (an injected CALLERROR): the retry
+# interval is above the default 4 s tolerance, so a charger that resends at once is told.
+RETRY_INTERVAL_S = 5
+
+NEW_STEPS.append(
+    {
+        "profile": "Core",
+        "title": "Transaction messages - StopTransaction refused, then retried",
+        "description": "A StopTransaction the central system answers with a CALLERROR is "
+        "resent as TransactionMessageAttempts and TransactionMessageRetryInterval say.",
+        "manual_actions": "Send the two pre-filled ChangeConfiguration commands.\n"
+        "Start a charging session (card, cable).\n"
+        "Inject the fault: StopTransaction answered with CALLERROR InternalError, 2 times.\n"
+        "Stop the session with the card; wait until the connector reports Finishing "
+        f"(about {RETRY_INTERVAL_S * 3} s).\nUnplug.",
+        "expected_sequence": "ChangeConfiguration(TransactionMessageAttempts 3) and "
+        f"(TransactionMessageRetryInterval {RETRY_INTERVAL_S}) → Accepted → StartTransaction → "
+        "[the portal answers StopTransaction with CALLERROR InternalError twice] → "
+        f"StopTransaction resent after {RETRY_INTERVAL_S} s, again after "
+        f"{RETRY_INTERVAL_S * 2} s → accepted → SN Finishing.",
+        "commands": [
+            cmd(
+                "Three attempts",
+                "ChangeConfiguration",
+                {"key": "TransactionMessageAttempts", "value": "3"},
+            ),
+            cmd(
+                f"Retry after {RETRY_INTERVAL_S} s",
+                "ChangeConfiguration",
+                {"key": "TransactionMessageRetryInterval", "value": str(RETRY_INTERVAL_S)},
+            ),
+        ],
+        "judge_rule": "transaction_message_retry",
+        # No OCA 1.6 charge point case tests the retries (docs/plans.md).
+        "octt": [],
+        "spec": [
+            "4.10 Stop Transaction",
+            "Transaction-related messages: error responses",
+            "9.1 Core Profile: TransactionMessageAttempts, TransactionMessageRetryInterval",
+        ],
+        "applies_when": [RFID_READER],
+        "na_reasons": [NO_RFID_READER],
+        "automation": [
+            send("Three attempts"),
+            send(f"Retry after {RETRY_INTERVAL_S} s"),
+            bench("present_card", card="accepted"),
+            bench("plug_in"),
+            until(30, action="StartTransaction"),
+            wait(2),
+            fault("call_error", action="StopTransaction", error_code="InternalError", times=2),
+            bench("present_card", card="accepted"),
+            until(RETRY_INTERVAL_S * 3 + 30, **status("Finishing")),
+            bench("unplug"),
+            until(30, **status("Available")),
+        ],
+    }
+)
 
 
 def steps() -> list[dict[str, Any]]:

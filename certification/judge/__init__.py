@@ -110,8 +110,6 @@ RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "diagnostics_upload_failed": diagnostics_upload_failed,
     "clear_cache": clear_cache,
     "trigger_message": trigger_message,
-    # Beyond the default plan: a step that injects a CALLERROR on a transaction message.
-    "transaction_message_retry": transaction_message_retry,
 }
 
 DEFAULT_PLAN_RULES: tuple[str, ...] = tuple(RULES)[:23]
@@ -142,6 +140,8 @@ FULL_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "unlock_connector_idle": unlock_connector_idle,
     "data_transfer_unknown_vendor": data_transfer_unknown_vendor,
     "remote_refusals": remote_refusals,
+    # The step that injects a CALLERROR on StopTransaction.
+    "transaction_message_retry": transaction_message_retry,
 }
 RULES.update(FULL_PLAN_RULES)
 

@@ -46,6 +46,14 @@ MISBEHAVIOURS: dict[str, str] = {
         "after a session stopped while offline, one more MeterValues of the stopped "
         "transaction, sampled after the stop"
     ),
+    "no-transaction-message-retry": (
+        "a transaction message answered with a CALLERROR is discarded at once, never resent "
+        "(TransactionMessageAttempts ignored)"
+    ),
+    "transaction-message-retry-too-soon": (
+        "resends a transaction message answered with a CALLERROR after a tenth of "
+        "TransactionMessageRetryInterval x its transmissions so far"
+    ),
     "ftp-only-diagnostics": (
         "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
         "by OCPP 1.6, SupportedFileTransferProtocols)"

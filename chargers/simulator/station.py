@@ -120,6 +120,8 @@ class ChargeStation(ChargePoint, SecurityExtension):
         self.local_list_version = 0
         self.charging_profiles: list[tuple[int, dict[str, Any]]] = []  # (connectorId, profile)
         self._queue: list[Any] = []  # transaction messages waiting for the connection
+        # One transaction message at a time, in order, its retries included.
+        self._transaction_lock = asyncio.Lock()
         self._link: _Link | None = None
         self._online = asyncio.Event()
         self._boot_accepted = asyncio.Event()
@@ -390,9 +392,12 @@ class ChargeStation(ChargePoint, SecurityExtension):
 
     # ----------------------------------------------------------------- sending
 
-    async def _call_now(self, payload: Any, *, skip_schema_validation: bool = False) -> Any:
-        """Send on the current connection; None when answered with a CALLERROR or not at all.
-        Raises ConnectionLost when the connection closes first."""
+    async def _call_now(
+        self, payload: Any, *, skip_schema_validation: bool = False, call_errors: bool = False
+    ) -> Any:
+        """Send on the current connection; None when answered with a CALLERROR (raised as
+        the library's OCPPError with ``call_errors``) or not at all. Raises ConnectionLost
+        when the connection closes first."""
         link = self._link
         if link is None or link.closed.is_set():
             raise ConnectionLost
@@ -421,6 +426,8 @@ class ChargeStation(ChargePoint, SecurityExtension):
                 error.code,
                 error.description,
             )
+            if call_errors:
+                raise
         except TimeoutError:
             logger.warning("%s: no answer to %s", self.id, type(payload).__name__)
         return None
@@ -436,15 +443,65 @@ class ChargeStation(ChargePoint, SecurityExtension):
 
     async def _send_transaction_message(self, payload: Any) -> Any:
         """MeterValues and StopTransaction survive a network loss: queued while offline and
-        delivered in order, before anything new, once the connection is back."""
+        delivered in order, before anything new, once the connection is back. Online, they
+        leave one at a time, each with its retries (``_deliver_transaction_message``)."""
         if not self.online or self._queue:
             self._queue.append(payload)
             return None
-        try:
-            return await self._call_now(payload)
-        except ConnectionLost:
-            self._queue.append(payload)
-            return None
+        async with self._transaction_lock:
+            if not self.online or self._queue:
+                self._queue.append(payload)
+                return None
+            try:
+                return await self._deliver_transaction_message(payload)
+            except ConnectionLost:
+                self._queue.append(payload)
+                return None
+
+    async def _send_start_transaction(self, payload: call.StartTransaction) -> Any:
+        """StartTransaction once online (a session starts only online), with the retries of
+        a transaction message; None when it got no usable answer."""
+        await self._online.wait()
+        async with self._transaction_lock:
+            try:
+                return await self._deliver_transaction_message(payload)
+            except ConnectionLost:
+                return None
+
+    async def _deliver_transaction_message(self, payload: Any) -> Any:
+        """Send a transaction message on the current connection and resend it while the
+        Central System answers with a CALLERROR (OCPP 1.6 "Error responses to
+        transaction-related messages"): at most TransactionMessageAttempts transmissions in
+        all, waiting TransactionMessageRetryInterval seconds x the number of transmissions
+        so far before each resend (60 s, then 120 s with the spec's example values), then
+        the message is discarded. Returns the answer, or None when it was discarded or not
+        answered (a timeout is not a CALLERROR: it is not resent). Raises ConnectionLost
+        (the caller queues the message for the next connection).
+
+        Misbehaviours: ``no-transaction-message-retry`` sends it once whatever the key says;
+        ``transaction-message-retry-too-soon`` waits a tenth of the interval."""
+        attempts = max(1, self.configuration.get_int("TransactionMessageAttempts"))
+        if "no-transaction-message-retry" in self.misbehaviours:
+            attempts = 1
+        transmissions = 0
+        while True:
+            transmissions += 1
+            try:
+                return await self._call_now(payload, call_errors=True)
+            except OCPPError:
+                if transmissions >= attempts:
+                    logger.warning(
+                        "%s: %s discarded after %d transmission(s) answered with a CALLERROR",
+                        self.id,
+                        type(payload).__name__,
+                        transmissions,
+                    )
+                    return None
+            wait = float(max(0, self.configuration.get_int("TransactionMessageRetryInterval")))
+            wait *= transmissions
+            if "transaction-message-retry-too-soon" in self.misbehaviours:
+                wait /= 10
+            await self.sleep(wait)
 
     async def _flush_queue(self) -> None:
         if "meter-values-out-of-order" in self.misbehaviours:
@@ -452,7 +509,7 @@ class ChargeStation(ChargePoint, SecurityExtension):
             for slot, payload in zip(slots, [self._queue[i] for i in reversed(slots)], strict=True):
                 self._queue[slot] = payload
         while self._queue:
-            await self._call_now(self._queue[0])
+            await self._deliver_transaction_message(self._queue[0])
             self._queue.pop(0)
 
     # ----------------------------------------------------------------- boot and heartbeat
@@ -662,7 +719,7 @@ class ChargeStation(ChargePoint, SecurityExtension):
         if connector.reservation is not None and connector.reservation[1] == id_tag:
             reservation_id = connector.reservation[0]
             connector.reservation = None
-        result = await self.request(
+        result = await self._send_start_transaction(
             call.StartTransaction(
                 connector_id=connector.connector_id,
                 id_tag=id_tag,

@@ -221,3 +221,52 @@ def test_no_callerror_in_the_step_says_what_to_inject() -> None:
 
     assert judgement.verdict == "N"
     assert "inject a call_error fault" in judgement.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("delays", "passes"),
+    [
+        ([10, 20], True),  # exactly as configured
+        ([12, 17], True),  # inside the 4 s tolerance
+        ([14, 16], True),  # at it, on both sides
+        ([14.5, 20], False),  # just outside
+        ([10, 24.5], False),
+    ],
+)
+def test_retry_intervals_are_judged_against_the_run_tolerance(
+    delays: list[float], passes: bool
+) -> None:
+    wire = Wire()
+    configured(wire, attempts=3, interval=10)
+    retried_stop(wire, delays, accepted_at=None)
+
+    judgement = transaction_message_retry(wire.context(RunSettings(timing_tolerance_s=4)))
+
+    assert (judgement.verdict == "Y") is passes, judgement.findings
+    assert judgement.measurements["messages"][0]["retry_intervals_s"] == delays
+
+
+def test_a_charger_resending_at_once_fails_on_every_retry() -> None:
+    wire = Wire()
+    configured(wire, attempts=3, interval=10)
+    retried_stop(wire, [0.5, 1], accepted_at=None)
+
+    judgement = transaction_message_retry(wire.context())
+
+    assert judgement.verdict == "N"
+    timing = [
+        f.message for f in judgement.findings if "after the previous transmission" in f.message
+    ]
+    assert len(timing) == 2, judgement.findings
+    assert "retry 1 came 0.5 s" in timing[0] and "x 1 = 10 s" in timing[0]
+
+
+def test_a_refused_stop_never_resent_fails() -> None:
+    wire = Wire()
+    configured(wire, attempts=3, interval=10)
+    retried_stop(wire, [], accepted_at=None)
+
+    judgement = transaction_message_retry(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "answered with a CALLERROR was never resent" in judgement.findings[0].message

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
@@ -50,6 +51,8 @@ class RecordingCsms:
     interval: int = 10
     boot_answers: list[str] = field(default_factory=list)  # consumed one per boot; then Accepted
     invalid_tags: set[str] = field(default_factory=set)
+    # Transaction messages answered with CALLERROR InternalError, as many times each.
+    call_errors: dict[str, int] = field(default_factory=dict)
     frames: list[Frame] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)  # header per connection
     central_systems: dict[str, RecordingCentralSystem] = field(default_factory=dict)
@@ -150,6 +153,23 @@ class RecordingCentralSystem(BaselineCentralSystem):
         return call_result.BootNotification(
             current_time=ocpp_now(), interval=self.csms.interval, status=status
         )
+
+    @on(Action.start_transaction)
+    def on_start_transaction(self, **kwargs: Any) -> call_result.StartTransaction:
+        self._fail_if_told("StartTransaction")
+        return super().on_start_transaction(**kwargs)
+
+    @on(Action.stop_transaction)
+    def on_stop_transaction(
+        self, id_tag: str | None = None, **kwargs: Any
+    ) -> call_result.StopTransaction:
+        self._fail_if_told("StopTransaction")
+        return super().on_stop_transaction(id_tag=id_tag, **kwargs)
+
+    def _fail_if_told(self, action: str) -> None:
+        if self.csms.call_errors.get(action, 0) > 0:
+            self.csms.call_errors[action] -= 1
+            raise InternalError(description=f"{action} refused by the test")
 
     @on(Action.authorize)
     def on_authorize(self, id_tag: str, **_: Any) -> call_result.Authorize:
