@@ -235,3 +235,32 @@ def test_the_actions_of_ocpp_16_are_known() -> None:
     assert "NotifyEvent" not in frames.OCPP16_ACTIONS
     assert frames.MAX_UNIQUE_ID_LENGTH == 36
     assert (frames.CALL, frames.CALLRESULT, frames.CALLERROR) == (2, 3, 4)
+
+
+ALL_1_6_ERROR_CODES = [
+    "NotImplemented",
+    "NotSupported",
+    "InternalError",
+    "ProtocolError",
+    "SecurityError",
+    "FormationViolation",
+    "PropertyConstraintViolation",
+    "OccurenceConstraintViolation",
+    "TypeConstraintViolation",
+    "GenericError",
+]
+
+
+@pytest.mark.parametrize("code", ALL_1_6_ERROR_CODES)
+def test_a_callerror_with_each_of_the_ten_1_6_codes_is_well_formed(code: str) -> None:
+    """OCPP-J 1.6 §4.2.3 lists ten errorCodes; each of them is a well-formed CALLERROR."""
+    parsed = frames.parse(f'[4,"e1","{code}","",{{}}]')
+
+    assert fields(parsed) == (
+        4,
+        "e1",
+        None,
+        {"errorCode": code, "errorDescription": "", "errorDetails": {}},
+        None,
+        None,
+    )
