@@ -264,3 +264,55 @@ def test_a_callerror_with_each_of_the_ten_1_6_codes_is_well_formed(code: str) ->
         None,
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "payload", "problem"),
+    [
+        ('[3,"r1",{},"Heartbeat"]', {}, "message type 3 has 4 elements, 3 expected"),
+        ('[3,"r1",[1]]', [1], "CALLRESULT payload is an array, not a JSON object"),
+        ('[3,"r1",null]', None, "CALLRESULT payload is null, not a JSON object"),
+        ('[3,"r1",true]', True, "CALLRESULT payload is a boolean, not a JSON object"),
+        ('[3,"r1",1.5]', 1.5, "CALLRESULT payload is a number, not a JSON object"),
+        ('[3,"r1","s"]', "s", "CALLRESULT payload is a string, not a JSON object"),
+    ],
+)
+def test_a_malformed_callresult_keeps_its_unique_id_and_names_the_violation(
+    text: str, payload: object, problem: str
+) -> None:
+    """Kept with the unique id, so the central system correlates it with its CALL; never
+    answered (OCPP-J 1.6 §4.2.2)."""
+    assert fields(frames.parse(text)) == (3, "r1", None, payload, problem, None)
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "details", "problem"),
+    [
+        ("Bogus", '""', "{}", "errorCode 'Bogus' is not an OCPP 1.6 error code"),
+        ("GenericError", "5", "{}", "errorDescription is a number, not a string"),
+        ("GenericError", '""', "[]", "errorDetails is an array, not a JSON object"),
+        (
+            "X" * 38,
+            '""',
+            "{}",
+            f"errorCode '{'X' * 38}' is not an OCPP 1.6 error code",
+        ),
+        (
+            "X" * 39,
+            "null",
+            '"d"',
+            f"errorCode '{'X' * 38}… is not an OCPP 1.6 error code; errorDescription is null, "
+            "not a string; errorDetails is a string, not a JSON object",
+        ),
+    ],
+)
+def test_a_malformed_callerror_names_every_violation(
+    code: str, description: str, details: str, problem: str
+) -> None:
+    """OCPP-J 1.6 §4.2.3: errorCode one of the 1.6 codes, errorDescription a string,
+    errorDetails an object. A code is quoted up to 40 characters of its repr."""
+    parsed = frames.parse(f'[4,"e1","{code}",{description},{details}]')
+
+    assert parsed.message_type == 4 and parsed.unique_id == "e1"
+    assert parsed.problem == problem
+    assert parsed.reply_error_code is None

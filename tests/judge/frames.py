@@ -207,6 +207,20 @@ class Wire:
     def diagnostics_status(self, status: str) -> Frame:
         return self.request("DiagnosticsStatusNotification", {"status": status}, {})
 
+    def ids(self, action: str, direction: Direction = "in") -> list[int]:
+        """The ids of the CALLs of `action` (from the charger unless `direction` "out"), in
+        capture order: the frames a finding cites."""
+        return [
+            frame.id or 0
+            for frame in self.frames
+            if (frame.action, frame.direction, frame.message_type) == (action, direction, CALL)
+        ]
+
+    def exchange_ids(self, call: Frame) -> tuple[int, ...]:
+        """The ids of `call` and of its reply, when one was recorded: what a finding about
+        an answer cites."""
+        return tuple(frame.id or 0 for frame in self.frames if frame.unique_id == call.unique_id)
+
     def context(
         self,
         settings: RunSettings | None = None,
@@ -224,6 +238,11 @@ class Wire:
             started_at=started_at,
             finished_at=finished_at,
         )
+
+
+def cited(*frames: Frame) -> tuple[int, ...]:
+    """The ids a finding citing `frames` carries."""
+    return tuple(frame.id or 0 for frame in frames)
 
 
 def empty_step() -> StepContext:

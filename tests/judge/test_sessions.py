@@ -206,9 +206,25 @@ def test_connection_loss_passes_with_gap_and_ordered_catch_up() -> None:
     judgement = local_id_first_connection_loss(wire.context())
 
     assert judgement.verdict == "Y"
-    assert judgement.measurements["queued_meter_values"] == 3
-    assert judgement.measurements["gap_s"] == 120.0
-    assert judgement.measurements["stopped_offline"] is True
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 120.0,
+        "connection_lost_at": "2023-09-22T10:00:30+00:00",
+        "reconnected_at": "2023-09-22T10:02:30+00:00",
+        "queued_meter_values": 3,
+        "new_meter_values": 0,
+        "stopped_offline": True,
+        "queued_sample_times": [
+            "2023-09-22T10:01:00+00:00",
+            "2023-09-22T10:01:30+00:00",
+            "2023-09-22T10:02:00+00:00",
+        ],
+        "queued_sample_intervals_s": [30.0, 30.0],
+    }
 
 
 def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
@@ -217,7 +233,15 @@ def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
     judgement = local_id_first_connection_loss(wire.context())
 
     assert judgement.verdict == "N"
-    assert "out of chronological order" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Queued MeterValues arrived out of chronological order: sampled at 10:01:00 after "
+            "one sampled at 10:01:30",
+            (wire.ids("MeterValues")[2],),
+        ),
+    )
+    assert judgement.measurements["queued_sample_intervals_s"] == [-30.0, 60.0]
 
 
 def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
@@ -234,8 +258,20 @@ def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
 
     judgement = local_id_first_connection_loss(wire.context())
 
+    new, queued = wire.ids("MeterValues")
     assert judgement.verdict == "N"
-    assert "arrived after new MeterValues" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Queued MeterValues sampled at 10:00:30 arrived after new MeterValues sampled at "
+            "10:02:00; queued values must come first",
+            (queued, new),
+        ),
+    )
+    assert (
+        judgement.measurements["queued_meter_values"],
+        judgement.measurements["new_meter_values"],
+    ) == (1, 1)
 
 
 def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
@@ -250,8 +286,20 @@ def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
 
     judgement = local_id_first_connection_loss(wire.context())
 
-    assert judgement.verdict == "N"
-    assert "No connection loss in the evidence" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "No connection loss in the evidence: no closed connection after StartTransaction "
+            "and no silence of 60 s or more",
+            tuple(wire.ids("StartTransaction")),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+    }
 
 
 def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
@@ -267,10 +315,13 @@ def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
 
     judgement = local_id_first_connection_loss(wire.context())
 
-    assert judgement.verdict == "Y"
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
     assert judgement.measurements["gap_s"] == 180.0
+    assert judgement.measurements["connection_lost_at"] == "2023-09-22T10:00:00+00:00"
+    assert judgement.measurements["reconnected_at"] == "2023-09-22T10:03:00+00:00"
     assert judgement.measurements["queued_meter_values"] == 1
     assert judgement.measurements["new_meter_values"] == 1
+    assert judgement.measurements["stopped_offline"] is False
 
 
 def test_connection_loss_fails_without_queued_meter_values() -> None:
@@ -285,8 +336,18 @@ def test_connection_loss_fails_without_queued_meter_values() -> None:
 
     judgement = local_id_first_connection_loss(wire.context())
 
-    assert judgement.verdict == "N"
-    assert "No queued MeterValues" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "No queued MeterValues arrived after the connection was restored; values sampled "
+            "during the gap were expected first",
+            (),
+        ),
+    )
+    assert (
+        judgement.measurements["queued_meter_values"],
+        judgement.measurements["new_meter_values"],
+    ) == (0, 1)
 
 
 def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> None:
@@ -303,8 +364,15 @@ def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> No
 
     judgement = local_id_first_connection_loss(wire.context())
 
-    assert judgement.verdict == "N"
-    assert "arrived after StopTransaction" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "1 queued MeterValues sampled before the offline stop arrived after "
+            "StopTransaction; they were expected before it",
+            (*wire.ids("StopTransaction"), *wire.ids("MeterValues")),
+        ),
+    )
+    assert judgement.measurements["stopped_offline"] is True
 
 
 def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
@@ -326,8 +394,13 @@ def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
     judgement = local_id_first_connection_loss(wire.context())
 
     assert judgement.verdict == "Y"
-    assert judgement.minor
-    assert "less than 3 sample intervals (3 x 60 s)" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            "minor",
+            "The connection was lost for 90 s, less than 3 sample intervals (3 x 60 s)",
+            (),
+        ),
+    )
 
 
 # Step 8 ------------------------------------------------------------------------------------

@@ -1,0 +1,321 @@
+"""Steps 6, 7, 8 and 13 with their whole judgements pinned: the portal's answers that do not
+open the session, messages inconsistent with each other, and each bound of the step's
+thresholds (issue 15, item 14: tests that kill the mutants of certification/judge/sessions.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from certification.judge.remote import remote_start_stop_cable_first
+from certification.judge.sessions import local_plugin_first, local_unauthorized
+from certification.judge.types import Finding, Frame, RunSettings
+from tests.judge.frames import Wire, cited, stamp
+
+
+def plugin_first_with_answers(
+    authorize_reply: dict[str, Any] | None = None,
+    start_reply: dict[str, Any] | str | None = None,
+) -> tuple[Wire, Frame, Frame]:
+    """Step 6 on connector 1, with the portal's Authorize and StartTransaction replies given:
+    a CALLRESULT payload, "error" for a CALLERROR InternalError, None for no reply.
+    Returns the wire, the Authorize CALL and the StartTransaction CALL."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.wait(5)
+    authorize = wire.call_in("Authorize", {"idTag": "CARD-1"})
+    if authorize_reply is not None:
+        wire.result_out(authorize, authorize_reply)
+    start = wire.call_in(
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "CARD-1", "meterStart": 1000, "timestamp": stamp(wire.now)},
+    )
+    if start_reply == "error":
+        wire.error_out(start, "InternalError", "db down")
+    elif isinstance(start_reply, dict):
+        wire.result_out(start, start_reply)
+    wire.status(1, "Charging")
+    wire.wait(60)
+    wire.meter_values()
+    wire.wait(60)
+    wire.stop_transaction()
+    wire.status(1, "Finishing")
+    wire.wait(30)
+    wire.status(1, "Available")
+    return wire, authorize, start
+
+
+ACCEPTED = {"idTagInfo": {"status": "Accepted"}}
+OPENED = {"transactionId": 42, "idTagInfo": {"status": "Accepted"}}
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"), [({"idTagInfo": {"status": "Blocked"}}, "Blocked"), (None, "no reply")]
+)
+def test_an_authorize_the_portal_did_not_accept_fails_naming_its_answer(
+    reply: dict[str, Any] | None, answer: str
+) -> None:
+    wire, authorize, _ = plugin_first_with_answers(reply, OPENED)
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            f"Authorize for idTag CARD-1 answered {answer} where Accepted was expected",
+            wire.exchange_ids(authorize),
+        ),
+    )
+    assert judgement.measurements["transaction_id"] == 42
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ("error", "StartTransaction got CALLERROR InternalError (db down) from the portal"),
+        (None, "StartTransaction got no reply from the portal"),
+        ({"idTagInfo": {"status": "Accepted"}}, "StartTransaction reply carries no transactionId"),
+    ],
+)
+def test_a_start_the_portal_did_not_open_fails_and_counts_no_meter_values(
+    reply: str | dict[str, Any] | None, message: str
+) -> None:
+    """Without a transactionId from the portal, no MeterValues belong to the session."""
+    wire, _, start = plugin_first_with_answers(ACCEPTED, reply)
+    stop = next(frame for frame in wire.frames if frame.action == "StopTransaction")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert judgement.findings == (
+        Finding("fail", message, wire.exchange_ids(start)),
+        Finding("minor", "No MeterValues received during the transaction", cited(start, stop)),
+    )
+    assert judgement.measurements["transaction_id"] is None
+    assert judgement.measurements["meter_values"] == 0
+
+
+def test_a_start_answered_invalid_fails_with_the_card_and_the_answer() -> None:
+    wire, _, start = plugin_first_with_answers(
+        ACCEPTED, {"transactionId": 42, "idTagInfo": {"status": "Invalid"}}
+    )
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "StartTransaction for idTag CARD-1 answered Invalid where Accepted was expected",
+            wire.exchange_ids(start),
+        ),
+    )
+
+
+TWO_CONNECTORS = RunSettings(connectors=2)
+
+
+def remote_session(
+    remote_start: dict[str, Any], connector: int, id_tag: str = "CARD-1", preparing: bool = False
+) -> tuple[Wire, Frame]:
+    """Step 14 where the charger starts on `connector` with `id_tag`; returns the wire and
+    the StartTransaction CALL. The helpers of the sessions module judge its start."""
+    wire = Wire()
+    if preparing:
+        wire.status(connector, "Preparing")
+    wire.command("RemoteStartTransaction", remote_start, {"status": "Accepted"})
+    wire.wait(3)
+    start = wire.start_transaction(connector=connector, id_tag=id_tag, transaction_id=6)
+    wire.status(connector, "Charging")
+    wire.wait(60)
+    wire.command("RemoteStopTransaction", {"transactionId": 6}, {"status": "Accepted"})
+    wire.wait(2)
+    wire.stop_transaction(transaction_id=6, reason="Remote")
+    wire.status(connector, "Finishing")
+    return wire, start
+
+
+def test_a_remote_start_without_connector_runs_on_the_connector_the_charger_started() -> None:
+    """RemoteStartTransaction.connectorId is optional (OCPP 1.6 §6.33): without it and
+    without Preparing, the session's connector is the one StartTransaction names."""
+    wire, _ = remote_session({"idTag": "CARD-1"}, connector=2)
+
+    judgement = remote_start_stop_cable_first(wire.context(TWO_CONNECTORS))
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "No StatusNotification Preparing for connector 2 before the remote start; OCPP 1.6 "
+            "does not require the connector to report this state",
+            (),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 6,
+        "connector_id": 2,
+        "id_tag": "CARD-1",
+        "charging_s": 62.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "remote_start_to_start_s": 3.0,
+        "authorized": False,
+        "remote_stop_to_stop_s": 2.0,
+    }
+
+
+def test_a_start_on_another_connector_than_the_remote_start_named_fails() -> None:
+    wire, start = remote_session({"idTag": "CARD-1", "connectorId": 1}, connector=2)
+
+    judgement = remote_start_stop_cable_first(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Expected StatusNotification Charging after RemoteStartTransaction; none was recorded",
+            (),
+        ),
+        Finding(
+            "fail",
+            "Expected StatusNotification Finishing after RemoteStopTransaction; none was recorded",
+            (),
+        ),
+        Finding(
+            "info",
+            "No StatusNotification Preparing for connector 1 before the remote start; OCPP 1.6 "
+            "does not require the connector to report this state",
+            (),
+        ),
+        Finding(
+            "fail", "StartTransaction on connector 2 where connector 1 was expected", cited(start)
+        ),
+    )
+
+
+def test_a_start_with_another_card_than_the_remote_start_named_fails() -> None:
+    wire, start = remote_session(
+        {"idTag": "CARD-1", "connectorId": 2}, connector=2, id_tag="CARD-2", preparing=True
+    )
+
+    judgement = remote_start_stop_cable_first(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail", "StartTransaction carries idTag CARD-2 where CARD-1 was expected", cited(start)
+        ),
+    )
+    assert judgement.measurements["id_tag"] == "CARD-2"
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        (None, "StopTransaction reason omitted (Local) where Remote was expected"),
+        ("Local", "StopTransaction reason Local where Remote was expected"),
+    ],
+)
+def test_a_remote_stop_answered_with_a_local_stop_fails(reason: str | None, message: str) -> None:
+    """OCPP 1.6 §5.12: a remote stop is a StopTransaction with reason Remote; an omitted
+    reason means Local (§4.10)."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.command(
+        "RemoteStartTransaction", {"idTag": "CARD-1", "connectorId": 1}, {"status": "Accepted"}
+    )
+    wire.start_transaction(transaction_id=6)
+    wire.status(1, "Charging")
+    wire.command("RemoteStopTransaction", {"transactionId": 6}, {"status": "Accepted"})
+    stop = wire.stop_transaction(transaction_id=6, reason=reason)
+    wire.status(1, "Finishing")
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert judgement.findings == (Finding("fail", message, cited(stop)),)
+
+
+def test_a_local_session_stopped_for_another_reason_names_both() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.meter_values()
+    stop = wire.stop_transaction(reason="Remote")
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail", "StopTransaction reason Remote where Local or omitted was expected", cited(stop)
+        ),
+    )
+
+
+@pytest.mark.parametrize("after", ["Charging", "SuspendedEV", "StartTransaction"])
+def test_a_session_after_a_refused_card_fails_naming_what_started_it(after: str) -> None:
+    """OCPP 1.6 §4.1: "The Charge Point SHALL only supply energy after authorization"; a
+    session status or a StartTransaction after Blocked is a session started anyway."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("BLOCKED-1", status="Blocked")
+    if after == "StartTransaction":
+        started = wire.start_transaction(id_tag="BLOCKED-1")
+        words = "StartTransaction"
+    else:
+        started = wire.status(1, after)
+        words = f"StatusNotification {after}"
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            f"{words} received after Authorize was answered Blocked; no transaction may start",
+            cited(started),
+        ),
+    )
+    assert judgement.measurements == {"id_tag": "BLOCKED-1", "authorize_status": "Blocked"}
+
+
+def test_a_session_status_before_the_refused_authorize_is_not_a_start_after_it() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.status(1, "Charging")
+    wire.authorize("BLOCKED-1", status="Blocked")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+
+
+def test_an_unanswered_authorize_of_an_unknown_card_fails() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    authorize = wire.call_in("Authorize", {"idTag": "UNKNOWN-1"})
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.findings == (
+        Finding("fail", "Authorize for idTag UNKNOWN-1 got no reply", cited(authorize)),
+    )
+    assert judgement.measurements == {"id_tag": "UNKNOWN-1", "authorize_status": None}
+
+
+def test_an_unknown_card_without_preparing_passes_with_information() -> None:
+    wire = Wire()
+    wire.authorize("UNKNOWN-1", status="Invalid")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "No StatusNotification Preparing before Authorize; OCPP 1.6 does not require the "
+            "connector to report this state",
+            (),
+        ),
+    )
