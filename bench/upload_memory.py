@@ -1,12 +1,15 @@
 """Upload memory benchmark: the peak memory of a worker receiving a large firmware image,
-as a ratio to the same worker at rest.
+as a ratio to the same worker at rest, for several image sizes.
 
-An engineer uploads one image of ``--megabytes`` (200 by default) through the firmware
-page (multipart POST, as a browser sends it), to ``manage.py serve`` and, for comparison,
-to plain ``daphne`` serving the same application (Daphne's own body handling: the whole
-body queued in memory before the application reads it). Printed per server: the resident
-memory at rest (after a login and a page), the peak during the upload (``VmHWM``), their
-ratio, and whether the image was stored with the right SHA-256.
+An engineer uploads one image of each ``--megabytes`` size (20, 60 and 200 MiB by default)
+through the firmware page (multipart POST, as a browser sends it), to ``manage.py serve``
+and, for comparison, to plain ``daphne`` serving the same application (Daphne's and
+Twisted's own body handling: Twisted parses a multipart body into ``request.args`` in
+memory, and Daphne queues the whole body, before the application reads any of it). Each
+upload goes to a fresh server. Printed per server and size: the resident memory at rest
+(after a login and a page), the peak during the upload (``VmHWM``), their ratio, and
+whether the image was stored with the right SHA-256. Bounded memory is a ratio that stays
+the same whatever the size.
 
     .venv/bin/python bench/upload_memory.py
     .venv/bin/python bench/upload_memory.py --megabytes 50 --only serve
@@ -123,7 +126,7 @@ def multipart(megabytes: int, csrf: str) -> tuple[Iterator[bytes], int, str]:
 
 
 def measure(name: str, megabytes: int, root: Path) -> dict[str, object]:
-    var_dir = root / name
+    var_dir = root / f"{name}-{megabytes}"
     var_dir.mkdir()
     env = server_env(var_dir, None, "tests.browser.portal_settings")
     env.update(
@@ -167,6 +170,7 @@ def measure(name: str, megabytes: int, root: Path) -> dict[str, object]:
     ]
     return {
         "server": name,
+        "megabytes": megabytes,
         "status": status,
         "rest_mib": rest / 1024,
         "peak_mib": peak / 1024,
@@ -179,18 +183,25 @@ def measure(name: str, megabytes: int, root: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--megabytes", type=int, default=200, help="image size in MiB")
+    parser.add_argument(
+        "--megabytes", type=int, nargs="+", default=[20, 60, 200], help="image sizes in MiB"
+    )
     parser.add_argument("--only", choices=list(SERVERS), default=None)
     options = parser.parse_args()
     names = [options.only] if options.only else list(SERVERS)
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as root:
-        results = [measure(name, options.megabytes, Path(root)) for name in names]
-    print(f"One {options.megabytes} MiB firmware image, multipart POST through the firmware page")
-    header = f"{'server':8} {'HTTP':>4} {'rest MiB':>9} {'peak MiB':>9} {'peak/rest':>9}"
+        results = [
+            measure(name, megabytes, Path(root))
+            for name in names
+            for megabytes in options.megabytes
+        ]
+    print("One firmware image per server and size, multipart POST through the firmware page")
+    header = f"{'server':8} {'MiB':>4} {'HTTP':>4} {'rest MiB':>9} {'peak MiB':>9} {'peak/rest':>9}"
     print(f"{header} {'s':>6}  stored")
     for r in results:
         print(
-            f"{r['server']:8} {r['status']:>4} {r['rest_mib']:9.0f} {r['peak_mib']:9.0f} "
+            f"{r['server']:8} {r['megabytes']:>4} {r['status']:>4} "
+            f"{r['rest_mib']:9.0f} {r['peak_mib']:9.0f} "
             f"{r['ratio']:9.2f} {r['seconds']:6.1f}  "
             + ("yes, SHA-256 right" if r["stored"] else "NO")
         )

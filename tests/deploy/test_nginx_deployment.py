@@ -9,6 +9,7 @@ its own is killed."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import re
@@ -29,7 +30,16 @@ from django.db import connection as db_connection
 from websockets.typing import Subprotocol
 
 from chargers import services, transfers
-from chargers.models import ChargePoint, Command, Connection, ConnectionEvent, Transfer, User
+from chargers.models import (
+    ChargePoint,
+    Command,
+    Connection,
+    ConnectionEvent,
+    FirmwareImage,
+    FirmwareVersion,
+    Transfer,
+    User,
+)
 from chargers.simulator import ChargerConfig
 from tests.chargers.test_ocpp_live import auth_header
 from tests.deploy.nginx import HOST, Proxy, nginx_binary, nginx_proxy
@@ -149,7 +159,7 @@ def deployment(tmp_path: Path) -> Iterator[tuple[Proxy, list[LiveServer]]]:
 
 
 def test_the_guides_deployment_works_through_nginx(
-    deployment: tuple[Proxy, list[LiveServer]], engineer: User
+    deployment: tuple[Proxy, list[LiveServer]], engineer: User, c8eu_firmware: FirmwareVersion
 ) -> None:
     proxy, workers = deployment
     # The workers know production's hashers only, not the tests' fast one.
@@ -174,6 +184,9 @@ def test_the_guides_deployment_works_through_nginx(
     assert status == 200, logs()
     assert response.getheader("Strict-Transport-Security", "").startswith("max-age=")
     assert response.getheader("Server") == "nginx"
+
+    # A firmware image through the firmware page: nginx passes the body as it arrives.
+    upload_through_nginx(browser, c8eu_firmware)
 
     # A simulated charger over wss:// with Basic auth, trusting the lab's certificate.
     charge_point, _ = services.create_charge_point("DEPLOY-1", authorization_key=KEY)
@@ -252,6 +265,37 @@ def test_the_guides_deployment_works_through_nginx(
         assert latest.pk != command.pk and latest.status == "answered", latest.error
     finally:
         charger.stop()
+
+
+def upload_through_nginx(browser: Session, firmware: FirmwareVersion) -> None:
+    """A 3 MiB image posted through the firmware page over HTTPS, as a browser sends it:
+    stored whole, with its SHA-256."""
+    image = bytes(range(256)) * (3 * 1024 * 1024 // 256)
+    boundary = "----deploy-upload-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+            f"{browser.cookies['csrftoken']}\r\n--{boundary}\r\n"
+            'Content-Disposition: form-data; name="image"; filename="deploy-image.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + image
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    path = f"/catalog/firmware/{firmware.pk}/images/"
+    status, _, page = browser.request(
+        "POST",
+        path,
+        body=body,
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Origin": browser.proxy.origin,
+            "Referer": browser.proxy.origin + path,
+        },
+    )
+    assert status == 302, page[:2000]
+    stored = FirmwareImage.objects.get(firmware_version=firmware)
+    assert (stored.size, stored.sha256) == (len(image), hashlib.sha256(image).hexdigest())
 
 
 def open_connection(charge_point: ChargePoint) -> Connection | None:
