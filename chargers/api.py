@@ -84,6 +84,8 @@ class ChargerModelSerializer(serializers.ModelSerializer):
             "connectors",
             "max_power_kw",
             "outlet",
+            "vendor_aliases",
+            "model_aliases",
             "notes",
         ]
 
@@ -91,7 +93,7 @@ class ChargerModelSerializer(serializers.ModelSerializer):
 class FirmwareVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = FirmwareVersion
-        fields = ["id", "charger_model", "version", "release_date", "notes"]
+        fields = ["id", "charger_model", "version", "reported_as", "release_date", "notes"]
 
 
 class ScopedViewSet(viewsets.ModelViewSet):
