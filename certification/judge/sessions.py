@@ -132,9 +132,10 @@ def note_optional_status(
     findings: Findings, match_found: Frame | None, status: str, connector: int | None, when: str
 ) -> None:
     if match_found is None:
+        where = "" if connector is None else f" for connector {connector}"
         findings.info(
-            f"No StatusNotification {status} for connector {connector} {when}; OCPP 1.6 does "
-            "not require the connector to report this state"
+            f"No StatusNotification {status}{where} {when}; OCPP 1.6 does not require the "
+            "connector to report this state"
         )
 
 

@@ -316,3 +316,52 @@ def test_a_malformed_callerror_names_every_violation(
     assert parsed.message_type == 4 and parsed.unique_id == "e1"
     assert parsed.problem == problem
     assert parsed.reply_error_code is None
+
+
+def test_an_out_of_range_number_is_quoted_up_to_40_characters() -> None:
+    number = "1234567890" * 5 + "e999"
+
+    assert frames.parse(f'[2,"c1","Heartbeat",{{"x":{number}}}]').problem == (
+        f"not valid JSON: {number[:40]} is out of range of a double"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "payload"),
+    [
+        ('[3,"r1",{"a":1},"x","y"]', {"a": 1}),
+        ('[3,"r1"]', None),
+        ('[4,"e1","GenericError"]', {"errorCode": "GenericError"}),
+        (
+            '[4,"e1","GenericError","d",{},5]',
+            {"errorCode": "GenericError", "errorDescription": "d", "errorDetails": {}},
+        ),
+    ],
+)
+def test_an_answer_of_the_wrong_size_keeps_what_it_carries_under_its_names(
+    text: str, payload: object
+) -> None:
+    """A CALLRESULT keeps its payload (the third element), a CALLERROR the elements that are
+    there as errorCode, errorDescription and errorDetails, so the judge reads it as the
+    answer it tried to be."""
+    parsed = frames.parse(text)
+
+    assert (parsed.unique_id, parsed.payload, parsed.reply_error_code) == (
+        text.split('"')[1],
+        payload,
+        None,
+    )
+
+
+def test_an_errordescription_that_is_an_object_is_named_so() -> None:
+    assert frames.parse('[4,"e1","GenericError",{},{}]').problem == (
+        "errorDescription is an object, not a string"
+    )
+
+
+def test_parse_sent_reads_a_call_by_position_without_the_librarys_validation() -> None:
+    """The fast path: no library message object, the payload at position 3."""
+    parsed = frames.parse_sent('[2,"c1","Reset",{"type":"Hard"}]')
+
+    assert fields(parsed) == (2, "c1", "Reset", {"type": "Hard"}, None, None)
+    assert parsed.message is None

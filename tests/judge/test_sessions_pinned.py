@@ -5,14 +5,15 @@ thresholds (issue 15, item 14: tests that kill the mutants of certification/judg
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from certification.judge.remote import remote_start_stop_cable_first
-from certification.judge.sessions import local_plugin_first, local_unauthorized
-from certification.judge.types import Finding, Frame, RunSettings
-from tests.judge.frames import Wire, cited, stamp
+from certification.judge.sessions import find_gap, local_plugin_first, local_unauthorized
+from certification.judge.types import Finding, Frame, Judgement, RunSettings
+from tests.judge.frames import START, Wire, cited, stamp
 
 
 def plugin_first_with_answers(
@@ -319,3 +320,292 @@ def test_an_unknown_card_without_preparing_passes_with_information() -> None:
             (),
         ),
     )
+
+
+def metered_session(gaps: list[float], interval: str, fractional: bool = False) -> Wire:
+    """Step 6 with a periodic MeterValues after each of `gaps` seconds (sample timestamps
+    with microseconds when `fractional`), MeterValueSampleInterval `interval` accepted
+    earlier (param `configuration`)."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    for gap in gaps:
+        wire.wait(gap)
+        if fractional:
+            sampled = wire.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            wire.request(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "transactionId": 42,
+                    "meterValue": [{"timestamp": sampled, "sampledValue": [{"value": "1"}]}],
+                },
+                {},
+            )
+        else:
+            wire.meter_values()
+    wire.wait(5)
+    wire.stop_transaction()
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+    return wire
+
+
+def judge_metered(wire: Wire, interval: str) -> Judgement:
+    return local_plugin_first(wire.context(configuration={"MeterValueSampleInterval": interval}))
+
+
+def test_a_one_second_sample_interval_is_judged_with_every_measurement() -> None:
+    judgement = judge_metered(metered_session([1, 1, 1], "1"), "1")
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 8.0,
+        "energy_wh": 1500,
+        "meter_values": 3,
+        "authorized_by": "Central System (Authorize)",
+        "sample_interval_s": 1,
+        "sample_gaps_s": [1.0, 1.0],
+        "tolerance_s": 4.0,
+        "finishing_to_available_s": 0.0,
+    }
+
+
+def test_sample_gaps_are_measured_to_the_millisecond() -> None:
+    judgement = judge_metered(metered_session([30.00012, 30.00049], "30", fractional=True), "30")
+
+    assert judgement.measurements["sample_gaps_s"] == [30.0]
+
+
+@pytest.mark.parametrize(
+    ("gaps", "verdict"),
+    [
+        ([30, 30, 10, 10, 30, 30], "Y"),  # 2 of 5 gaps off the interval
+        ([30, 30, 10, 10, 30], "Y"),  # 2 of 4: half is not a majority
+        ([30, 30, 10, 10], "N"),  # 2 of 3
+    ],
+)
+def test_the_sample_interval_fails_only_when_most_gaps_are_off(
+    gaps: list[float], verdict: str
+) -> None:
+    """A gap off by more than the tolerance now and then (a queued value, a restart of the
+    sampling) is not a charger ignoring MeterValueSampleInterval; most gaps off is."""
+    judgement = judge_metered(metered_session(gaps, "30"), "30")
+
+    assert judgement.verdict == verdict
+
+
+def test_the_gap_reported_for_a_wrong_interval_is_the_median() -> None:
+    wire = metered_session([30, 4, 5, 6, 7, 30], "30")
+
+    judgement = judge_metered(wire, "30")
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Periodic MeterValues came every 6 s where MeterValueSampleInterval is 30 s: the "
+            "charger does not apply the interval it accepted",
+            tuple(wire.ids("MeterValues")),
+        ),
+    )
+    assert judgement.measurements["sample_gaps_s"] == [4.0, 5.0, 6.0, 7.0, 30.0]
+
+
+def test_an_empty_step_says_what_the_step_waits_for() -> None:
+    judgement = local_plugin_first(Wire().context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail", "No StatusNotification Preparing received: the step recorded no frames", ()
+        ),
+    )
+
+
+def test_an_authorize_to_stop_with_another_card_is_not_the_sessions_authorize() -> None:
+    """OCPP 1.6 §4.10: a session may be stopped with another idTag, which the charger then
+    authorizes; the card that started the session is the one before StartTransaction."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.meter_values()
+    wire.authorize("CARD-2", "Invalid")
+    wire.stop_transaction()
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+
+
+def test_a_session_that_never_started_is_looked_for_on_the_connector_that_was_plugged_in() -> None:
+    wire = Wire()
+    wire.status(2, "Preparing")
+    wire.authorize()
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == tuple(
+        Finding(
+            "fail", f"Expected {label} after StatusNotification Preparing; none was recorded", ()
+        )
+        for label in (
+            "StartTransaction",
+            "StatusNotification Charging",
+            "StopTransaction",
+            "StatusNotification Available",
+        )
+    )
+    assert judgement.measurements == {"authorized_by": "Central System (Authorize)"}
+
+
+def test_without_preparing_the_missing_messages_are_expected_from_the_start_of_the_step() -> None:
+    wire = Wire()
+    wire.authorize()
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "No StatusNotification Preparing before the session; OCPP 1.6 does not require the "
+            "connector to report this state",
+            (),
+        ),
+        *(
+            Finding("fail", f"Expected {label} after the start of the step; none was recorded", ())
+            for label in (
+                "StartTransaction",
+                "StatusNotification Charging",
+                "StopTransaction",
+                "StatusNotification Available",
+            )
+        ),
+    )
+
+
+def test_authorize_before_preparing_cites_both() -> None:
+    wire = Wire()
+    authorize = wire.authorize()
+    preparing = wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.meter_values()
+    wire.stop_transaction()
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Authorize arrived before StatusNotification Preparing, where it was expected after "
+            "it: the cable was to be plugged in first",
+            cited(authorize, preparing),
+        ),
+    )
+
+
+def test_a_meter_stop_that_is_not_a_number_gives_no_energy_and_no_crash() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.meter_values()
+    stop = wire.call_in(
+        "StopTransaction",
+        {"transactionId": 42, "meterStop": "n/a", "timestamp": stamp(wire.now)},
+        validation_error="meterStop: 'n/a' is not of type 'integer'",
+    )
+    wire.result_out(stop, {})
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "StopTransaction request from the charger violates the OCPP 1.6 schema: meterStop: "
+            "'n/a' is not of type 'integer'",
+            cited(stop),
+        ),
+    )
+    assert "energy_wh" not in judgement.measurements
+
+
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+def test_a_replaced_connection_is_a_loss_until_the_next_connected_event() -> None:
+    """A connection the charger replaced by a new one ends the old one ("replaced"); an
+    earlier "connected" event is no loss."""
+    wire = Wire()
+    after = wire.heartbeat()
+    wire.wait(5)
+    wire.event("connected")
+    wire.wait(5)
+    wire.event("replaced")
+    wire.wait(10)
+    wire.heartbeat()
+    wire.wait(5)
+    wire.event("connected")
+
+    assert find_gap(wire.frames, wire.events, after, 60) == (at(10), at(25))
+
+
+def test_a_connected_event_recorded_with_the_loss_is_not_the_reconnect() -> None:
+    """Without a "connected" event after the loss, the charger is back with its first frame
+    (the portal's own frames do not count)."""
+    wire = Wire()
+    after = wire.heartbeat()
+    wire.wait(5)
+    wire.event("connected")
+    wire.event("replaced")
+    wire.wait(4)
+    wire.call_out("TriggerMessage", {"requestedMessage": "Heartbeat"})
+    wire.wait(3)
+    wire.heartbeat()
+
+    assert find_gap(wire.frames, wire.events, after, 60) == (at(5), at(12))
+
+
+def test_a_reconnect_recorded_in_the_same_instant_as_the_loss_ends_it() -> None:
+    wire = Wire()
+    after = wire.heartbeat()
+    wire.wait(5)
+    wire.event("closed")
+    wire.event("connected")
+    wire.wait(1)
+    wire.heartbeat()
+
+    assert find_gap(wire.frames, wire.events, after, 60) == (at(5), at(5))
+
+
+@pytest.mark.parametrize(("min_gap_s", "found"), [(60, True), (60.001, False)])
+def test_a_silence_counts_as_a_loss_from_min_gap_s_on(min_gap_s: float, found: bool) -> None:
+    """A closed connection before `after` does not count; the longest silence after it does
+    when it lasts `min_gap_s` or more."""
+    wire = Wire()
+    wire.event("closed")
+    wire.wait(1)
+    after = wire.heartbeat()
+    wire.wait(5)
+    wire.heartbeat()
+    wire.wait(60)
+    wire.heartbeat()
+
+    gap = find_gap(wire.frames, wire.events, after, min_gap_s)
+
+    assert gap == ((at(6), at(66)) if found else None)
