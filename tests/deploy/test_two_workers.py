@@ -1,25 +1,37 @@
 """The deployment mode of docs/deploy.md: two Daphne workers on one database and one Redis.
 The charger holds its websocket to worker A while the engineer's script talks to worker B;
-the command, the evidence and the judge's proposal must not care which worker is which."""
+the command, the evidence and the judge's proposal must not care which worker is which.
+Throttles count across the workers: failed logins and refused charger handshakes split
+between A and B are refused after the configured limit in total, not per worker."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import http.client
+import re
+import urllib.parse
 import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
+from axes.models import AccessAttempt
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils.dateparse import parse_datetime
+from websockets.typing import Subprotocol
 
 from certification.models import TestPlan
+from chargers import services
 from chargers.api_tokens import create_api_token
-from chargers.models import ChargePoint, Connection, FirmwareVersion, Frame, User
+from chargers.models import ChargePoint, Connection, ConnectionEvent, FirmwareVersion, Frame, User
 from chargers.simulator import ChargerConfig
+from tests.chargers.test_ocpp_live import auth_header
 from tests.conftest import RUN_KEY
 from tests.e2e.harness import Api, ChargerThread
-from tests.live import TEST_REDIS_URL, daphne_server, eventually, redis_available
+from tests.live import TEST_REDIS_URL, LiveServer, daphne_server, eventually, redis_available
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -140,3 +152,104 @@ def test_a_charger_on_one_worker_is_certified_through_the_api_of_another(
     assert {f["step"] for f in evidence["results"]} == {CHANGE_AVAILABILITY}
     assert finished["finished_at"] is not None
     assert finished["proposed_verdict"] == "Y", finished["findings"]
+
+
+# --- Throttles shared by the workers ---------------------------------------------------
+
+LIMIT = 4  # LOGIN_THROTTLE_FAILURES and OCPP_THROTTLE_FAILURES of both workers
+THROTTLE_KEY = "throttle-key-0123456789"
+
+
+def log_in(worker: LiveServer, username: str, password: str) -> int:
+    """The portal's login form on one worker, as a browser fills it in: the status of the
+    POST (302 logged in, 200 the form again with an error, 429 locked out)."""
+
+    def request(method: str, body: str = "", cookies: str = "") -> tuple[int, str, list[str]]:
+        connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+        headers = {"Cookie": cookies} if cookies else {}
+        if body:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, "/accounts/login/", body=body or None, headers=headers)
+            response = connection.getresponse()
+            page = response.read().decode(errors="replace")
+            return response.status, page, response.headers.get_all("Set-Cookie") or []
+        finally:
+            connection.close()
+
+    status, page, set_cookies = request("GET")
+    assert status == 200, page[:500]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None, page[:500]
+    cookies = "; ".join(cookie.split(";", 1)[0] for cookie in set_cookies)
+    form = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
+    status, page, _ = request("POST", urllib.parse.urlencode(form), cookies)
+    return status
+
+
+def handshake(worker: LiveServer, identity: str, key: str) -> int:
+    """A charger's websocket handshake with HTTP Basic ``key``: 101 when accepted, the
+    refusal's HTTP status otherwise."""
+
+    async def attempt() -> int:
+        try:
+            async with websockets.connect(
+                f"{worker.ws_url}/ocpp/{identity}",
+                subprotocols=[Subprotocol("ocpp1.6")],
+                additional_headers=auth_header(identity, key),
+                open_timeout=15,
+            ):
+                return 101
+        except websockets.InvalidStatus as refused:
+            return refused.response.status_code
+
+    return asyncio.run(attempt())
+
+
+def test_throttles_count_the_failures_of_both_workers_together(
+    tmp_path: Path, engineer: User
+) -> None:
+    # The workers know production's hashers only, not the tests' fast one.
+    pbkdf2 = PBKDF2PasswordHasher()
+    engineer.password = pbkdf2.encode("pw-engineer-1", pbkdf2.salt(), iterations=1000)
+    engineer.save(update_fields=["password"])
+    services.create_charge_point("THROTTLE-1", authorization_key=THROTTLE_KEY)
+    env = {
+        "CHANNEL_LAYER_PREFIX": f"deploy-{uuid.uuid4().hex[:12]}",
+        "LOGIN_THROTTLE_FAILURES": str(LIMIT),
+        "LOGIN_THROTTLE_ADDRESS_FAILURES": "50",
+        "OCPP_THROTTLE_FAILURES": str(LIMIT),
+        "OCPP_THROTTLE_ADDRESS_FAILURES": "50",
+    }
+    with (
+        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env) as worker_a,
+        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env) as worker_b,
+    ):
+        alternate = [worker_a, worker_b] * LIMIT
+        # Logins: LIMIT - 1 wrong passwords split between the workers leave the right one
+        # working; the LIMIT-th, on either, is answered with the lock (axes counts it and
+        # locks at once), and then both workers refuse, the right password included.
+        guesses = [log_in(w, "wei", "wrong-password") for w in alternate[: LIMIT - 1]]
+        assert guesses == [200] * (LIMIT - 1), (guesses, worker_a.log()[-2000:])
+        assert log_in(worker_b, "wei", "pw-engineer-1") == 302
+        assert log_in(worker_b, "wei", "wrong-password") == 429
+        assert [log_in(w, "wei", "pw-engineer-1") for w in (worker_a, worker_b)] == [429, 429]
+
+        # Charger handshakes, the same with a wrong AuthorizationKey (Daphne refuses every
+        # handshake with 403; the refusal rows below say which was which).
+        wrong = [handshake(w, "THROTTLE-1", "wrong-key-0123456789") for w in alternate[: LIMIT - 1]]
+        assert wrong == [403] * (LIMIT - 1), (wrong, worker_b.log()[-2000:])
+        assert handshake(worker_b, "THROTTLE-1", THROTTLE_KEY) == 101
+        assert handshake(worker_b, "THROTTLE-1", "wrong-key-0123456789") == 403
+        right = [handshake(w, "THROTTLE-1", THROTTLE_KEY) for w in (worker_a, worker_b)]
+        assert right == [403, 403]
+
+    # One count each, in the shared database: axes' AccessAttempt table, and the
+    # aggregated refusal rows of the connection events.
+    [attempt] = AccessAttempt.objects.filter(username="wei")
+    assert attempt.failures_since_start == LIMIT
+    refused = ConnectionEvent.objects.filter(charge_point_identity="THROTTLE-1", kind="refused")
+    assert sorted(refused.values_list("detail", "count")) == [
+        (services.THROTTLED, 2),
+        ("wrong AuthorizationKey", LIMIT),
+    ], list(refused.values_list("detail", "count"))
