@@ -12,6 +12,7 @@ from certification.judge.sequence import (
     between,
     calls,
     charger_call,
+    connector_of,
     exchange_of,
     firmware_status_is,
     first,
@@ -305,6 +306,13 @@ def firmware_install(context: StepContext) -> Judgement:
         for n in status_notifications(frames, after=window_start, before=window_end)
         if status_of(n) == "Unavailable"
     ]
+    if installing is not None:
+        # A connector made Unavailable after the UpdateFirmware and still Unavailable when
+        # FSN Installing arrives was Unavailable while installing, too.
+        in_effect: dict[int | None, Frame] = {}
+        for n in status_notifications(frames, after=update.call, before=installing):
+            in_effect[connector_of(n)] = n
+        unavailable += [n for n in in_effect.values() if status_of(n) == "Unavailable"]
     if not unavailable:
         findings.minor(
             "No StatusNotification Unavailable while the firmware was installing; it is "
