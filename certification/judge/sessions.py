@@ -462,8 +462,9 @@ def local_id_first_connection_loss(context: StepContext) -> Judgement:
     was recorded (default 3 sample intervals when MeterValueSampleInterval is known, else
     60 s).
     The replay is timed too (timing.replay_checks: transactionIds, sampling timestamps and
-    their intervals) and, when the portal cut the connection itself, the charger's reconnect
-    attempts while it was refused (timing.reconnect_backoff).
+    their intervals, of the values queued on the session's connector: another connector's
+    values belong to its own session) and, when the portal cut the connection itself, the
+    charger's reconnect attempts while it was refused (timing.reconnect_backoff).
     Measures: gap_s, queued_meter_values, new_meter_values, stopped_offline, authorized_by,
     queued_sample_times, queued_sample_intervals_s, reconnect_attempts, reconnect_intervals_s,
     back_after_refusal_s.
@@ -502,10 +503,15 @@ def local_id_first_connection_loss(context: StepContext) -> Judgement:
             f"intervals (3 x {sample_interval} s)"
         )
     _check_catch_up(frames, back_at, transaction_id, findings, measurements)
+    # Values of another connector (its own session, or connector 0's main meter) are not
+    # this session's queue, whatever transactionId they carry.
+    session_connector_id = as_int(start.request.get("connectorId"))
     queued = [
         frame
         for frame in calls([f for f in frames if f.at >= back_at], "MeterValues")
-        if (time := sample_time(frame)) is not None and time < back_at
+        if (time := sample_time(frame)) is not None
+        and time < back_at
+        and (session_connector_id is None or connector_of(frame) == session_connector_id)
     ]
     measurements.update(
         replay_checks(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from certification.judge.configuration import REQUIRED_KEYS, change_configuration, get_configuration
-from certification.judge.types import RunSettings
+from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire
 
 
@@ -32,9 +32,12 @@ def test_get_configuration_passes_with_every_core_key_and_a_keyed_read() -> None
 
     judgement = get_configuration(wire.context())
 
-    assert judgement.verdict == "Y"
-    assert judgement.measurements["missing_keys"] == []
-    assert judgement.measurements["key_count"] == len(REQUIRED_KEYS["Core"])
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "configuration": dict.fromkeys(REQUIRED_KEYS["Core"], "1"),
+        "key_count": 21,
+        "missing_keys": [],
+    }
 
 
 def test_get_configuration_names_each_missing_required_key() -> None:
@@ -46,8 +49,18 @@ def test_get_configuration_names_each_missing_required_key() -> None:
 
     assert judgement.verdict == "N"
     assert judgement.measurements["missing_keys"] == ["ConnectionTimeOut", "ResetRetries"]
-    messages = [f.message for f in judgement.findings]
-    assert "Required Core key ConnectionTimeOut missing from the GetConfiguration reply" in messages
+    assert judgement.measurements["key_count"] == 19
+    listed = tuple(wire.exchange_ids(wire.frames[0]))
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Required Core key ConnectionTimeOut missing from the GetConfiguration reply",
+            listed,
+        ),
+        Finding(
+            "fail", "Required Core key ResetRetries missing from the GetConfiguration reply", listed
+        ),
+    )
 
 
 def test_get_configuration_checks_keys_of_every_supported_profile() -> None:
@@ -57,8 +70,21 @@ def test_get_configuration_checks_keys_of_every_supported_profile() -> None:
 
     judgement = get_configuration(wire.context(settings))
 
-    assert judgement.verdict == "N"
-    assert "ChargeProfileMaxStackLevel" in judgement.measurements["missing_keys"]
+    missing = [
+        "ChargeProfileMaxStackLevel",
+        "ChargingScheduleAllowedChargingRateUnit",
+        "ChargingScheduleMaxPeriods",
+        "MaxChargingProfilesInstalled",
+    ]
+    assert judgement.measurements["missing_keys"] == missing
+    assert judgement.findings == tuple(
+        Finding(
+            "fail",
+            f"Required SmartCharging key {key} missing from the GetConfiguration reply",
+            wire.exchange_ids(wire.frames[0]),
+        )
+        for key in missing
+    )
 
 
 def test_get_configuration_fails_when_a_known_key_is_reported_unknown() -> None:
@@ -69,15 +95,23 @@ def test_get_configuration_fails_when_a_known_key_is_reported_unknown() -> None:
 
     judgement = get_configuration(wire.context())
 
-    assert judgement.verdict == "N"
-    assert "reported HeartbeatInterval in unknownKey" in judgement.findings[0].message
+    keyed = wire.frames[2]
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "GetConfiguration(HeartbeatInterval) reported HeartbeatInterval in unknownKey "
+            "although the full listing has it",
+            wire.exchange_ids(keyed),
+        ),
+    )
 
 
 def test_get_configuration_needs_a_keyed_request_after_the_listing() -> None:
     judgement = get_configuration(full_wire().context())
 
-    assert judgement.verdict == "N"
-    assert "No GetConfiguration with a key list" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding("fail", "No GetConfiguration with a key list sent after the full listing"),
+    )
 
 
 def change(wire: Wire, key: str, value: str, answer: str) -> None:
@@ -100,10 +134,14 @@ def passing_change_wire() -> Wire:
 def test_change_configuration_passes_when_the_value_reads_back() -> None:
     judgement = change_configuration(passing_change_wire().context())
 
-    assert judgement.verdict == "Y"
-    assert judgement.measurements["value_set"] == "30"
-    assert judgement.measurements["value_read_back"] == "30"
-    assert judgement.measurements["unknown_key_answer"] == "NotSupported"
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "key": "MeterValueSampleInterval",
+        "value_set": "30",
+        "value_read_back": "30",
+        "invalid_value_answer": "Rejected",
+        "unknown_key_answer": "NotSupported",
+    }
 
 
 def test_change_configuration_fails_when_the_read_back_differs() -> None:
@@ -117,12 +155,21 @@ def test_change_configuration_fails_when_the_read_back_differs() -> None:
 
     judgement = change_configuration(wire.context(require_negative_cases=False))
 
-    assert judgement.verdict == "N"
-    assert judgement.findings[0].message == (
-        "ChangeConfiguration of MeterValueSampleInterval to 30 was answered Accepted, but "
-        "GetConfiguration afterwards reads MeterValueSampleInterval as 60: the charger did not "
-        "apply the value it accepted"
+    change_call, read = wire.frames[0], wire.frames[2]
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "ChangeConfiguration of MeterValueSampleInterval to 30 was answered Accepted, but "
+            "GetConfiguration afterwards reads MeterValueSampleInterval as 60: the charger did "
+            "not apply the value it accepted",
+            (*wire.exchange_ids(change_call), wire.exchange_ids(read)[1]),
+        ),
     )
+    assert judgement.measurements == {
+        "key": "MeterValueSampleInterval",
+        "value_set": "30",
+        "value_read_back": "60",
+    }
 
 
 def test_change_configuration_fails_when_the_unknown_key_is_accepted() -> None:
@@ -138,11 +185,16 @@ def test_change_configuration_fails_when_the_unknown_key_is_accepted() -> None:
 
     judgement = change_configuration(wire.context())
 
-    assert judgement.verdict == "N"
-    assert (
-        "unknown key VendorMagicKey answered Accepted where NotSupported"
-        in judgement.findings[0].message
+    unknown = wire.ids("ChangeConfiguration", "out")[1]
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "ChangeConfiguration of the unknown key VendorMagicKey answered Accepted where "
+            "NotSupported was expected",
+            (unknown, unknown + 1),
+        ),
     )
+    assert judgement.measurements["unknown_key_answer"] == "Accepted"
 
 
 def test_change_configuration_accepts_property_constraint_violation_for_the_invalid_value() -> None:
@@ -159,7 +211,8 @@ def test_change_configuration_accepts_property_constraint_violation_for_the_inva
 
     judgement = change_configuration(wire.context())
 
-    assert judgement.verdict == "Y"
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["invalid_value_answer"] == "CALLERROR PropertyConstraintViolation"
 
 
 def test_change_configuration_fails_when_the_invalid_value_is_accepted() -> None:
@@ -168,8 +221,19 @@ def test_change_configuration_fails_when_the_invalid_value_is_accepted() -> None
 
     judgement = change_configuration(wire.context(require_negative_cases=False))
 
-    assert judgement.verdict == "N"
-    assert any("invalid value -1 answered Accepted" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding("fail", "No ChangeConfiguration of MeterValueSampleInterval sent to the charger"),
+        Finding(
+            "fail",
+            "ChangeConfiguration of MeterValueSampleInterval to the invalid value -1 answered "
+            "Accepted where Rejected or CALLERROR PropertyConstraintViolation was expected",
+            wire.exchange_ids(wire.frames[0]),
+        ),
+    )
+    assert judgement.measurements == {
+        "key": "MeterValueSampleInterval",
+        "invalid_value_answer": "Accepted",
+    }
 
 
 def test_change_configuration_takes_the_key_as_a_param() -> None:
@@ -186,7 +250,18 @@ def test_change_configuration_takes_the_key_as_a_param() -> None:
     )
 
     assert judgement.verdict == "Y"
-    assert any("RebootRequired" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "ChangeConfiguration of HeartbeatInterval to 120 answered RebootRequired: the value "
+            "applies after a reboot",
+        ),
+    )
+    assert judgement.measurements == {
+        "key": "HeartbeatInterval",
+        "value_set": "120",
+        "value_read_back": "120",
+    }
 
 
 def test_change_configuration_requires_the_negative_probes_by_default() -> None:
@@ -200,12 +275,12 @@ def test_change_configuration_requires_the_negative_probes_by_default() -> None:
 
     judgement = change_configuration(wire.context())
 
-    assert judgement.verdict == "N"
-    messages = [f.message for f in judgement.findings]
-    assert "No ChangeConfiguration of an unknown key sent" in messages
-    assert (
-        "No ChangeConfiguration of MeterValueSampleInterval to the invalid value -1 sent"
-        in messages
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "No ChangeConfiguration of MeterValueSampleInterval to the invalid value -1 sent",
+        ),
+        Finding("fail", "No ChangeConfiguration of an unknown key sent"),
     )
 
 
@@ -215,5 +290,11 @@ def test_change_configuration_fails_without_a_read_back() -> None:
 
     judgement = change_configuration(wire.context(require_negative_cases=False))
 
-    assert judgement.verdict == "N"
-    assert "was not read back" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "MeterValueSampleInterval was not read back with GetConfiguration after it was set "
+            "to 30",
+            (wire.exchange_ids(wire.frames[0])[1],),
+        ),
+    )

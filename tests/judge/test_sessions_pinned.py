@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from certification.judge.remote import remote_start_stop_cable_first
-from certification.judge.sessions import find_gap, local_plugin_first, local_unauthorized
+from certification.judge.sessions import (
+    find_gap,
+    local_id_first_connection_loss,
+    local_plugin_first,
+    local_unauthorized,
+)
 from certification.judge.types import Finding, Frame, Judgement, RunSettings
 from tests.judge.frames import START, Wire, cited, stamp
 
@@ -609,3 +614,237 @@ def test_a_silence_counts_as_a_loss_from_min_gap_s_on(min_gap_s: float, found: b
     gap = find_gap(wire.frames, wire.events, after, min_gap_s)
 
     assert gap == ((at(6), at(66)) if found else None)
+
+
+@pytest.mark.parametrize(
+    ("silences", "longest"), [((60, 60), (at(1), at(61))), ((90, 61), (at(1), at(91)))]
+)
+def test_the_loss_found_in_silence_is_the_longest_and_the_first_of_equals(
+    silences: tuple[float, float], longest: tuple[datetime, datetime]
+) -> None:
+    wire = Wire()
+    after = wire.heartbeat()
+    wire.wait(1)
+    wire.heartbeat()
+    for silence in silences:
+        wire.wait(silence)
+        wire.heartbeat()
+
+    assert find_gap(wire.frames, wire.events, after, 60) == longest
+
+
+def connection_loss_on_connector_2(wire: Wire, preparing: bool, charging: bool) -> None:
+    """Step 7 on connector 2: Authorize, [Preparing], StartTransaction 6, [Charging], a
+    120 s loss, three queued MeterValues."""
+    wire.authorize()
+    if preparing:
+        wire.status(2, "Preparing")
+    wire.wait(2)
+    wire.start_transaction(connector=2, transaction_id=6)
+    if charging:
+        wire.status(2, "Charging")
+    wire.wait(30)
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(120)
+    wire.event("connected")
+    for offset in (30, 60, 90):
+        wire.meter_values(connector=2, transaction_id=6, sampled=cut + timedelta(seconds=offset))
+
+
+def test_a_connection_loss_on_connector_2_without_preparing_passes_with_every_measurement() -> None:
+    wire = Wire()
+    connection_loss_on_connector_2(wire, preparing=False, charging=True)
+
+    judgement = local_id_first_connection_loss(wire.context(TWO_CONNECTORS))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "transaction_id": 6,
+        "connector_id": 2,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 120.0,
+        "connection_lost_at": "2023-09-22T10:00:32+00:00",
+        "reconnected_at": "2023-09-22T10:02:32+00:00",
+        "queued_meter_values": 3,
+        "new_meter_values": 0,
+        "stopped_offline": False,
+        "queued_sample_times": [
+            "2023-09-22T10:01:02+00:00",
+            "2023-09-22T10:01:32+00:00",
+            "2023-09-22T10:02:02+00:00",
+        ],
+        "queued_sample_intervals_s": [30.0, 30.0],
+    }
+
+
+def test_charging_on_the_other_connector_does_not_stand_for_the_sessions_status() -> None:
+    wire = Wire()
+    wire.status(1, "Charging")
+    connection_loss_on_connector_2(wire, preparing=True, charging=False)
+
+    judgement = local_id_first_connection_loss(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Expected StatusNotification Charging after Authorize and StatusNotification "
+            "Preparing; none was recorded",
+            (),
+        ),
+    )
+
+
+def test_a_connection_loss_session_started_with_another_card_than_authorized_fails() -> None:
+    wire = Wire()
+    wire.authorize("CARD-1")
+    wire.status(1, "Preparing")
+    start = wire.start_transaction(id_tag="CARD-2")
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(120)
+    wire.event("connected")
+    wire.meter_values(sampled=cut + timedelta(seconds=30))
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail", "StartTransaction carries idTag CARD-2 where CARD-1 was expected", cited(start)
+        ),
+    )
+
+
+def test_a_connection_loss_step_without_a_start_looks_for_no_loss() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.wait(200)
+    wire.heartbeat()
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.findings == tuple(
+        Finding(
+            "fail",
+            f"Expected {label} after Authorize and StatusNotification Preparing; none was recorded",
+            (),
+        )
+        for label in ("StartTransaction", "StatusNotification Charging")
+    )
+    assert judgement.measurements == {"authorized_by": "Central System (Authorize)"}
+
+
+@pytest.mark.parametrize(("min_gap_s", "verdict"), [(180, "Y"), (200, "N")])
+def test_min_gap_s_is_the_silence_that_counts_as_a_connection_loss(
+    min_gap_s: float, verdict: str
+) -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    start = wire.start_transaction()
+    wire.status(1, "Charging")
+    silent_from = wire.now
+    wire.wait(180)
+    wire.meter_values(sampled=silent_from + timedelta(seconds=60))
+    wire.meter_values()
+
+    judgement = local_id_first_connection_loss(wire.context(min_gap_s=min_gap_s))
+
+    assert judgement.verdict == verdict
+    if verdict == "N":
+        assert judgement.findings == (
+            Finding(
+                "fail",
+                "No connection loss in the evidence: no closed connection after "
+                "StartTransaction and no silence of 200 s or more",
+                cited(start),
+            ),
+        )
+
+
+def connection_loss_with_interval(gap: float, extra: Any = None) -> Judgement:
+    """Step 7 with MeterValueSampleInterval 60 accepted, a loss of `gap` seconds and one
+    value queued 30 s into it; `extra(wire, cut)` adds frames after it."""
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValueSampleInterval", "value": "60"},
+        {"status": "Accepted"},
+    )
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(gap)
+    wire.event("connected")
+    wire.meter_values(sampled=cut + timedelta(seconds=30))
+    if extra is not None:
+        extra(wire, cut)
+    return local_id_first_connection_loss(wire.context())
+
+
+@pytest.mark.parametrize(
+    ("gap", "measured", "shown"),
+    [(179, 179.0, "179 s"), (180, 180.0, None), (200, 200.0, None), (120.0004, 120.0, "120 s")],
+)
+def test_a_loss_shorter_than_three_sample_intervals_is_minor(
+    gap: float, measured: float, shown: str | None
+) -> None:
+    """The plan's loss lasts 3 sample intervals or more; the gap is measured to the ms."""
+    judgement = connection_loss_with_interval(gap)
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["gap_s"] == measured
+    expected = (
+        Finding(
+            "minor",
+            f"The connection was lost for {shown}, less than 3 sample intervals (3 x 60 s)",
+            (),
+        ),
+    )
+    assert judgement.findings == (expected if shown else ())
+
+
+def test_a_value_sampled_at_the_reconnect_instant_is_new_not_queued() -> None:
+    judgement = connection_loss_with_interval(
+        180, lambda wire, cut: wire.meter_values(sampled=cut + timedelta(seconds=180))
+    )
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert (
+        judgement.measurements["queued_meter_values"],
+        judgement.measurements["new_meter_values"],
+    ) == (1, 1)
+
+
+def test_values_queued_by_the_other_connectors_session_are_not_this_sessions() -> None:
+    """A two-connector charger replays both sessions' queues after a loss; transaction 7 on
+    connector 2 is no wrong transactionId of the session on connector 1 (judge fix: they
+    were a fail)."""
+    judgement = connection_loss_with_interval(
+        180,
+        lambda wire, cut: wire.meter_values(
+            connector=2, transaction_id=7, sampled=cut + timedelta(seconds=60)
+        ),
+    )
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["queued_meter_values"] == 1
+    assert judgement.measurements["queued_sample_times"] == ["2023-09-22T10:00:30+00:00"]
+
+
+def test_a_value_on_the_sessions_connector_with_another_transaction_id_fails() -> None:
+    judgement = connection_loss_with_interval(
+        180,
+        lambda wire, cut: wire.meter_values(transaction_id=7, sampled=cut + timedelta(seconds=90)),
+    )
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0].message == (
+        "Queued MeterValues carry transactionId 7 where the session's transaction is 42"
+    )
