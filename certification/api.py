@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -504,7 +504,15 @@ class TestRunViewSet(
         return Response(data)
 
     @extend_schema(
-        methods=["post"], request=FaultRequestSerializer, responses={201: FaultSerializer}
+        methods=["post"],
+        request=FaultRequestSerializer,
+        responses={
+            201: FaultSerializer,
+            503: OpenApiResponse(
+                description="The charger is connected but no worker holding its socket "
+                "confirmed the fault within OCPP_FAULT_ACK_TIMEOUT: it was ended, not applied."
+            ),
+        },
     )
     @extend_schema(methods=["get"], request=None, responses=FaultSerializer(many=True))
     @action(detail=True, methods=["get", "post"])
@@ -513,7 +521,11 @@ class TestRunViewSet(
         the connection and refuse reconnects for ``seconds``, delay or withhold the answers
         to ``action``, answer ``action`` with CALLERROR ``error_code``, or answer
         BootNotification ``boot_status`` with ``interval``; ``times`` answers, or until the
-        step finishes. A fault belongs to the step running when it starts."""
+        step finishes. A fault belongs to the step running when it starts.
+
+        The answer (201) comes once the fault is in force: while the charger is connected,
+        after the worker holding its socket confirmed it, so the charger's next frame meets
+        it; 503 when no worker confirmed it in time (the fault is then ended)."""
         run = self.get_object()
         if request.method == "GET":
             faults = InjectedFault.objects.filter(
@@ -526,6 +538,8 @@ class TestRunViewSet(
             fault = charger_services.inject_fault(
                 run.charge_point, **body.validated_data, created_by_id=request.user.pk
             )
+        except charger_services.FaultNotAcknowledged as error:
+            return Response({"detail": str(error)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except charger_services.FaultError as error:
             raise ValidationError({"detail": str(error)}) from None
         return Response(FaultSerializer(fault).data, status=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ import secrets
 import socket
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -934,11 +935,67 @@ def group_send_from_sync(layer: Any, group: str, message: dict[str, Any]) -> Non
     sender.join(10)
 
 
+async def ask_group(
+    layer: Any,
+    group: str,
+    message: dict[str, Any],
+    within: float,
+    accept: Callable[[dict[str, Any]], bool] = lambda _reply: True,
+) -> bool:
+    """``group_send`` ``message`` with a ``reply_channel`` and wait until a member of the
+    group answers on it with a reply ``accept`` takes: True when one did within ``within``
+    seconds (other replies are read and ignored)."""
+    reply_channel = await layer.new_channel()
+    await layer.group_send(group, {**message, "reply_channel": reply_channel})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while (left := deadline - loop.time()) > 0:
+        try:
+            reply = await asyncio.wait_for(layer.receive(reply_channel), left)
+        except TimeoutError:
+            return False
+        if accept(reply):
+            return True
+    return False
+
+
+def ask_group_from_sync(
+    layer: Any,
+    group: str,
+    message: dict[str, Any],
+    timeout: float,
+    accept: Callable[[dict[str, Any]], bool] = lambda _reply: True,
+) -> bool:
+    """``ask_group`` from synchronous code (in a helper thread when this thread's event loop
+    is busy, as group_send_from_sync)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return bool(async_to_sync(ask_group)(layer, group, message, timeout, accept))
+    answered: list[bool] = []
+
+    def ask() -> None:
+        answered.append(async_to_sync(ask_group)(layer, group, message, timeout, accept))
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    asker.join(timeout + 10)
+    return bool(answered and answered[0])
+
+
 # --- Faults injected on purpose ------------------------------------------------------------
 
 
 class FaultError(ValueError):
     """A fault that cannot be injected as asked; the message says why."""
+
+
+class FaultNotAcknowledged(FaultError):
+    """The charger is connected but no worker holding its socket confirmed the fault within
+    OCPP_FAULT_ACK_TIMEOUT: the fault was ended unapplied (end_reason NOT_ACKNOWLEDGED)."""
+
+
+NOT_ACKNOWLEDGED = "not acknowledged by the worker holding the connection"
 
 
 def inject_fault(
@@ -962,7 +1019,13 @@ def inject_fault(
     ``withhold``: answers to ``action`` are not sent. ``call_error``: ``action`` is answered
     with CALLERROR ``error_code``. ``boot_status``: BootNotification is answered
     ``boot_status`` (Pending or Rejected) with ``interval``. ``times`` limits how many answers
-    it changes (None: until it is ended, or its step finishes). Raises FaultError."""
+    it changes (None: until it is ended, or its step finishes).
+
+    Returns once the fault is in force: when the charger is connected, only after the
+    consumer holding its socket (in whichever worker) has applied it and answered on a reply
+    channel, so a frame the charger sends afterwards cannot overtake it; when it is not, at
+    once (the next connection reads it at connect). Raises FaultError, and its subclass
+    FaultNotAcknowledged when no consumer answered within OCPP_FAULT_ACK_TIMEOUT."""
     now = timezone.now()
     fault = InjectedFault(
         charge_point=charge_point,
@@ -998,19 +1061,50 @@ def inject_fault(
         fault.action, fault.boot_status, fault.interval = "BootNotification", boot_status, interval
     fault.save()
     layer = get_channel_layer()
-    if layer is not None:
-        if kind == InjectedFault.Kind.DISCONNECT:
-            group_send_from_sync(
-                layer,
-                charge_point.group_name(),
-                {
-                    "type": "ocpp.fault.close",
-                    "reason": f"injected fault #{fault.pk}: {fault.describe()}",
-                },
-            )
-        else:
-            _send_fault_rules(layer, charge_point)
-    return fault
+    if layer is None:
+        return fault
+    message: dict[str, Any]
+    if kind == InjectedFault.Kind.DISCONNECT:
+        message = {
+            "type": "ocpp.fault.close",
+            "reason": f"injected fault #{fault.pk}: {fault.describe()}",
+        }
+    else:
+        message = {"type": "ocpp.faults", "faults": fault_rules(charge_point.pk)}
+    group = charge_point.group_name()
+    newest = (
+        Connection.objects.filter(charge_point=charge_point, closed_at__isnull=True)
+        .order_by("-opened_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if newest is None:
+        # No socket: the consumer that accepts the next one joins the group before it reads
+        # the active faults (OcppConsumer.connect), so it holds this one from its first frame.
+        group_send_from_sync(layer, group, message)
+        return fault
+    # Acknowledged: the consumer holding the newest socket (not an older one being replaced)
+    # applies the fault between two frames and answers; a frame the charger sends after
+    # this returns is answered with the fault in force.
+    if ask_group_from_sync(
+        layer,
+        group,
+        message,
+        settings.OCPP_FAULT_ACK_TIMEOUT,
+        accept=lambda reply: reply.get("connection_id") == newest,
+    ):
+        return fault
+    now = timezone.now()
+    InjectedFault.objects.filter(pk=fault.pk, ended_at__isnull=True).update(
+        ended_at=now, end_reason=NOT_ACKNOWLEDGED
+    )
+    if kind != InjectedFault.Kind.DISCONNECT:
+        _send_fault_rules(layer, charge_point)  # a late consumer drops it again
+    raise FaultNotAcknowledged(
+        f"Fault #{fault.pk} was not applied: the charger has an open connection but no "
+        f"worker holding it confirmed the fault within {settings.OCPP_FAULT_ACK_TIMEOUT:g} s "
+        "(a worker stopped, or Redis is slow). The fault is ended; inject it again."
+    )
 
 
 def _charger_action(action: str) -> str:

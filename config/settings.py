@@ -377,6 +377,9 @@ DJANGO_TABLES2_TABLE_ATTRS = {"class": "data-table"}
 # --- OCPP -----------------------------------------------------------------------------
 # Seconds the portal waits for a charger's answer to a command.
 OCPP_RESPONSE_TIMEOUT = env_int("OCPP_RESPONSE_TIMEOUT", 30)
+# Seconds an injected fault waits for the worker holding the charger's socket to confirm it
+# applied the fault; without that answer the fault is ended and the API answers 503.
+OCPP_FAULT_ACK_TIMEOUT = float(os.environ.get("OCPP_FAULT_ACK_TIMEOUT", "5"))
 # The lab's tolerance for timing checks (seconds), copied onto each new run; the OCA's
 # compliance tool uses 4 s.
 TIMING_TOLERANCE_S = float(os.environ.get("TIMING_TOLERANCE_S", "4"))

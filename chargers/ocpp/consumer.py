@@ -205,11 +205,24 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """The charge point's injected faults changed (chargers.services.inject_fault)."""
         if self.central_system is not None:
             self.central_system.set_faults(event["faults"])
+            await self._acknowledge(event)
 
     async def ocpp_fault_close(self, event: dict[str, Any]) -> None:
         """An injected disconnect: close; its handshakes are refused for a while."""
         self.close_detail = event["reason"][:300]
         await self.close(code=CLOSE_INJECTED_FAULT)
+        if self.central_system is not None:
+            await self._acknowledge(event)
+
+    async def _acknowledge(self, event: dict[str, Any]) -> None:
+        """Tell the injecting service the fault is in force (chargers.services.ask_group).
+        Only a consumer holding an accepted socket answers: one still connecting reads the
+        faults from the database before it accepts."""
+        if event.get("reply_channel"):
+            await self.channel_layer.send(
+                event["reply_channel"],
+                {"type": "ocpp.fault.applied", "connection_id": self.connection_id},
+            )
 
     async def ocpp_command(self, event: dict[str, Any]) -> None:
         """Run a command as a task: awaiting the charger's answer here would block this

@@ -4,10 +4,11 @@ step they ran in, which the judge sees."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from certification import services
 from certification.models import TestRun
+from chargers import services as charger_services
 from chargers.models import InjectedFault, User
 from tests.certification.test_api import api_client
 
@@ -106,3 +107,23 @@ def test_a_manufacturer_user_cannot_inject_faults_through_the_api(
         f"/api/runs/{run.pk}/faults/", {"kind": "disconnect", "seconds": 5}, format="json"
     )
     assert response.status_code in {403, 404}
+
+
+@override_settings(OCPP_FAULT_ACK_TIMEOUT=0.2)
+def test_the_api_answers_503_when_no_worker_confirms_the_fault(
+    engineer: User, run: TestRun
+) -> None:
+    # Recorded as connected, but no consumer holds the socket to confirm the fault.
+    charger_services.open_connection(
+        run.charge_point, remote_address="10.0.0.9:4000", subprotocol="ocpp1.6", worker="gone:1"
+    )
+    answer = api_client(engineer).post(
+        f"/api/runs/{run.pk}/faults/",
+        {"kind": "call_error", "action": "StopTransaction", "error_code": "InternalError"},
+        format="json",
+    )
+
+    assert answer.status_code == 503
+    assert "was not applied" in answer.json()["detail"]
+    fault = InjectedFault.objects.get()
+    assert fault.ended_at is not None and fault.end_reason == charger_services.NOT_ACKNOWLEDGED

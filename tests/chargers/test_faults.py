@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from django.test import override_settings
 from django.utils import timezone
 
@@ -29,7 +30,9 @@ def charge_point(db: None) -> ChargePoint:
     return charge_point
 
 
-inject = adb(services.inject_fault)
+# As the API does it: from a thread of its own, not the consumers' database thread (the
+# injection waits for the consumer, whose database calls need that thread meanwhile).
+inject = database_sync_to_async(services.inject_fault, thread_sensitive=False)
 
 
 async def test_a_callerror_fault_answers_the_action_n_times_then_normally(
@@ -158,3 +161,58 @@ async def test_a_fault_holds_for_a_connection_opened_after_it(charge_point: Char
     answer = await call(ws, "Heartbeat", {})
     await ws.disconnect()
     assert answer[0] == 4 and answer[2] == "GenericError"
+
+
+async def test_a_fault_injected_while_connected_is_in_force_for_the_very_next_frame(
+    charge_point: ChargePoint,
+) -> None:
+    ws = communicator()
+    assert (await ws.connect())[0]
+    assert (await call(ws, "BootNotification", BOOT, unique_id="b"))[0] == 3
+    answers = []
+    for n in range(5):
+        # inject_fault returns once the consumer holding the socket applied the fault: the
+        # frame sent right after it cannot overtake it.
+        await inject(
+            charge_point,
+            "call_error",
+            action="StopTransaction",
+            error_code="InternalError",
+            times=1,
+        )
+        refused = await call(ws, "StopTransaction", STOP, unique_id=f"s{n}")
+        accepted = await call(ws, "StopTransaction", STOP, unique_id=f"t{n}")
+        answers.append((refused[0], accepted[0]))
+    await ws.disconnect()
+
+    assert answers == [(4, 3)] * 5
+
+
+async def test_a_disconnect_injected_while_connected_has_closed_the_socket_when_it_returns(
+    charge_point: ChargePoint,
+) -> None:
+    ws = communicator()
+    assert (await ws.connect())[0]
+    await inject(charge_point, "disconnect", seconds=1)
+    # Already closed: the close is the next thing out, with nothing answered in between.
+    assert await ws.receive_output(timeout=1) == {"type": "websocket.close", "code": 4002}
+    await ws.disconnect()
+
+
+@override_settings(OCPP_FAULT_ACK_TIMEOUT=0.3)
+async def test_a_fault_no_worker_confirms_is_ended_unapplied_and_says_so(
+    charge_point: ChargePoint,
+) -> None:
+    # The charger's connection is recorded as open, but its worker is gone: nobody answers.
+    await adb(services.open_connection)(
+        charge_point, remote_address="10.0.0.9:4000", subprotocol="ocpp1.6", worker="gone:1"
+    )
+    started = time.monotonic()
+    with pytest.raises(services.FaultNotAcknowledged, match="was not applied"):
+        await inject(
+            charge_point, "call_error", action="StopTransaction", error_code="InternalError"
+        )
+    assert 0.3 <= time.monotonic() - started < 5
+    fault = await adb(InjectedFault.objects.get)()
+    assert fault.ended_at is not None and fault.end_reason == services.NOT_ACKNOWLEDGED
+    assert await adb(services.fault_rules)(charge_point.pk) == []

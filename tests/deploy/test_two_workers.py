@@ -7,8 +7,10 @@ between A and B are refused after the configured limit in total, not per worker.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import http.client
+import json
 import re
 import urllib.parse
 import uuid
@@ -21,13 +23,23 @@ import websockets
 from axes.models import AccessAttempt
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils.dateparse import parse_datetime
+from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from certification.models import TestPlan
 from chargers import services
 from chargers.api_tokens import create_api_token
-from chargers.models import ChargePoint, Connection, ConnectionEvent, FirmwareVersion, Frame, User
+from chargers.models import (
+    ChargePoint,
+    Connection,
+    ConnectionEvent,
+    FirmwareVersion,
+    Frame,
+    InjectedFault,
+    User,
+)
 from chargers.simulator import ChargerConfig
+from tests.chargers.ocpp_helpers import BOOT
 from tests.chargers.test_ocpp_live import auth_header
 from tests.conftest import RUN_KEY
 from tests.e2e.harness import Api, ChargerThread
@@ -253,3 +265,61 @@ def test_throttles_count_the_failures_of_both_workers_together(
         (services.THROTTLED, 2),
         ("wrong AuthorizationKey", LIMIT),
     ], list(refused.values_list("detail", "count"))
+
+
+def test_a_fault_injected_through_one_worker_is_in_force_on_the_other_when_the_api_answers(
+    tmp_path: Path,
+    default_plan: TestPlan,
+    run_charge_point: ChargePoint,
+    c8eu_firmware: FirmwareVersion,
+    engineer: User,
+) -> None:
+    """The charger's socket is on worker A, the engineer's API call on worker B: the call
+    returns once A applied the fault, so the charger's very next frame meets it."""
+    _, token = create_api_token(engineer)
+    layer = {"CHANNEL_LAYER_PREFIX": f"deploy-{uuid.uuid4().hex[:12]}"}
+    secret = base64.b64encode(f"CP1:{RUN_KEY}".encode()).decode()
+    stop = {"transactionId": 7, "meterStop": 1200, "timestamp": "2026-01-01T10:00:00Z"}
+    with (
+        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=layer) as worker_a,
+        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=layer) as worker_b,
+        connect(
+            f"{worker_a.ws_url}/ocpp/CP1",
+            subprotocols=[Subprotocol("ocpp1.6")],
+            additional_headers={"Authorization": f"Basic {secret}"},
+            proxy=None,
+        ) as charger,
+    ):
+
+        def call(unique_id: str, action: str, payload: dict[str, Any]) -> list[Any]:
+            charger.send(json.dumps([2, unique_id, action, payload]))
+            return list(json.loads(charger.recv(timeout=10)))
+
+        assert call("b", "BootNotification", BOOT)[0] == 3
+        api = Api(worker_b.http_url, token)
+        run = api.post(
+            "/api/runs/",
+            {
+                "charge_point": run_charge_point.pk,
+                "firmware_version": c8eu_firmware.pk,
+                "plan": default_plan.pk,
+            },
+        )
+        answers = []
+        for n in range(5):
+            api.post(
+                f"/api/runs/{run['id']}/faults/",
+                {
+                    "kind": "call_error",
+                    "action": "StopTransaction",
+                    "error_code": "InternalError",
+                    "times": 1,
+                },
+            )
+            refused = call(f"s{n}", "StopTransaction", stop)
+            accepted = call(f"t{n}", "StopTransaction", stop)
+            answers.append((refused[0], accepted[0]))
+
+    assert answers == [(4, 3)] * 5, worker_a.log()
+    faults = InjectedFault.objects.filter(charge_point=run_charge_point)
+    assert [f.end_reason for f in faults.order_by("pk")] == ["applied 1 times"] * 5
