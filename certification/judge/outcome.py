@@ -24,6 +24,7 @@ from certification.judge.sequence import (
     payload_of,
     reading_contexts,
     sample_time,
+    sampled_values,
     transactions,
     unapplied_changes,
 )
@@ -259,6 +260,81 @@ def idle_without_trigger(frames: tuple[Frame, ...]) -> Findings:
     return findings
 
 
+# OCPP 1.6 §7.31 Measurand; §7.45: a sampledValue without one is the default.
+MEASURANDS = frozenset(
+    {
+        "Current.Export",
+        "Current.Import",
+        "Current.Offered",
+        "Energy.Active.Export.Register",
+        "Energy.Active.Import.Register",
+        "Energy.Reactive.Export.Register",
+        "Energy.Reactive.Import.Register",
+        "Energy.Active.Export.Interval",
+        "Energy.Active.Import.Interval",
+        "Energy.Reactive.Export.Interval",
+        "Energy.Reactive.Import.Interval",
+        "Frequency",
+        "Power.Active.Export",
+        "Power.Active.Import",
+        "Power.Factor",
+        "Power.Offered",
+        "Power.Reactive.Export",
+        "Power.Reactive.Import",
+        "RPM",
+        "SoC",
+        "Temperature",
+        "Voltage",
+    }
+)
+DEFAULT_MEASURAND = "Energy.Active.Import.Register"
+
+
+def unsampled_measurands(context: StepContext) -> Findings:
+    """A measurand the charger is configured to sample that its periodic MeterValues never
+    carry.
+
+    OCPP 1.6 §9.1 MeterValuesSampledData: "Sampled measurands to be included in a
+    MeterValues.req PDU, every MeterValueSampleInterval seconds"; §7.45 SampledValue: the
+    measurand's "Default = 'Energy.Active.Import.Register'". The list in force when the
+    transaction started (accepted or read back in the step, else earlier in the run) is
+    compared with every measurand of the transaction's Sample.Periodic readings together, so
+    measurands spread over several messages count; a configured one that never arrives is a
+    fail naming it. Measurands beyond the list, names outside §7.31, and transactions with no
+    periodic reading (MeterValueSampleInterval 0, a short session: other rules judge those)
+    are not findings here.
+    """
+    findings = Findings()
+    for transaction in transactions(context.frames):
+        periodic = [
+            frame
+            for frame in meter_values_of(context.frames, transaction.transaction_id)
+            if "Sample.Periodic" in reading_contexts(frame)
+        ]
+        if not periodic:
+            continue
+        before = transaction.start.call if transaction.start is not None else periodic[0]
+        configured = known_setting(context, "MeterValuesSampledData", before=before)
+        wanted = [
+            name.strip() for name in (configured or "").split(",") if name.strip() in MEASURANDS
+        ]
+        sampled = {
+            str(value.get("measurand") or DEFAULT_MEASURAND)
+            for frame in periodic
+            for value in sampled_values(frame)
+            if (value.get("context") or "Sample.Periodic") == "Sample.Periodic"
+        }
+        missing = [name for name in wanted if name not in sampled]
+        if missing:
+            findings.fail(
+                f"MeterValuesSampledData is {configured}, but the {len(periodic)} periodic "
+                f"MeterValues of transaction {transaction.transaction_id} never carry "
+                f"{', '.join(missing)}: the charger does not sample what it is configured to",
+                *periodic,
+            )
+    return findings
+
+
 def known_setting(context: StepContext, key: str, before: Frame | None = None) -> str | None:
     """The value of configuration `key` the charger works with at `before`: set or read in
     the step, else accepted or reported before the step (param `configuration`)."""
@@ -276,8 +352,9 @@ def step_rule(first_expected: str, *, read_back: bool = True) -> Callable[[Rule]
     `first_expected` completes "No ... : the step recorded no frames" for an empty step,
     e.g. "BootNotification received". Besides the rule's own findings every step reports
     schema violations, accepted configuration that was not applied (`read_back` False when
-    the rule words that itself), meter values of a transaction after its stop, and a
-    diagnostics or firmware status Idle that no TriggerMessage asked for.
+    the rule words that itself), meter values of a transaction after its stop, a
+    diagnostics or firmware status Idle that no TriggerMessage asked for, and configured
+    measurands the periodic meter values never carry.
     """
 
     def decorate(rule: Rule) -> Rule:
@@ -298,6 +375,7 @@ def step_rule(first_expected: str, *, read_back: bool = True) -> Callable[[Rule]
                 schema_findings(frames),
                 metered_after_stop(frames),
                 idle_without_trigger(frames),
+                unsampled_measurands(replace(context, frames=frames)),
             ]
             if read_back:
                 shared.append(unapplied_configuration(frames))

@@ -38,6 +38,9 @@ MISBEHAVIOURS: dict[str, str] = {
     "sample-interval-ignored": (
         "accepts a MeterValueSampleInterval but samples at three times that interval"
     ),
+    "ignores-sampled-data": (
+        "accepts a MeterValuesSampledData but always samples energy and power only"
+    ),
     "transaction-survives-reboot": (
         "a hard reset neither stops the transactions nor ends them: they keep metering after "
         "the reboot"

@@ -830,30 +830,60 @@ class ChargeStation(ChargePoint, SecurityExtension):
         return min(limits)
 
     def _meter_values(self, connector: Connector, context: str) -> call.MeterValues:
-        sampled: list[dict[str, str]] = [
-            {
-                "value": str(int(connector.meter_wh)),
-                "context": context,
-                "measurand": "Energy.Active.Import.Register",
-                "location": "Outlet",
-                "unit": "Wh",
-            }
+        """A MeterValues of `connector` with one reading per measurand of
+        MeterValuesSampledData (OCPP 1.6 §9.1; §5.17 has a triggered MeterValues carry the
+        same); the `ignores-sampled-data` misbehaviour always sends energy and power."""
+        configured = [
+            name.strip()
+            for name in self.configuration.get("MeterValuesSampledData").split(",")
+            if name.strip()
         ]
-        if connector.transaction_id is not None:
-            sampled.append(
-                {
-                    "value": str(int(self.power_w(connector))),
-                    "context": context,
-                    "measurand": "Power.Active.Import",
-                    "location": "Outlet",
-                    "unit": "W",
-                }
-            )
+        if "ignores-sampled-data" in self.misbehaviours or not configured:
+            configured = ["Energy.Active.Import.Register", "Power.Active.Import"]
+        sampled: list[dict[str, str]] = []
+        for measurand in configured:
+            value, unit = self._reading(connector, measurand)
+            reading = {"value": value, "context": context, "measurand": measurand}
+            reading["location"] = "Outlet"
+            if unit:
+                reading["unit"] = unit
+            sampled.append(reading)
         return call.MeterValues(
             connector_id=connector.connector_id,
             transaction_id=connector.transaction_id,
             meter_value=[{"timestamp": ocpp_now(), "sampledValue": sampled}],
         )
+
+    def _reading(self, connector: Connector, measurand: str) -> tuple[str, str]:
+        """A plausible (value, unit) of an OCPP 1.6 measurand (§7.31) for `connector`: its
+        meter and charging power, 230 V on three phases, the rest at rest values."""
+        charging = connector.transaction_id is not None
+        power = self.power_w(connector) if charging else 0.0
+        offered = self.power_w(connector)
+        readings = {
+            "Energy.Active.Import.Register": (int(connector.meter_wh), "Wh"),
+            "Power.Active.Import": (int(power), "W"),
+            "Power.Offered": (int(offered), "W"),
+            "Current.Import": (round(power / (230 * 3), 1), "A"),
+            "Current.Offered": (round(offered / (230 * 3), 1), "A"),
+            "Voltage": (230, "V"),
+            "Temperature": (25, "Celsius"),
+            "SoC": (50, "Percent"),
+            "Power.Factor": (1, ""),
+            "Frequency": (50, ""),
+        }
+        value, unit = readings.get(measurand, (0, ""))
+        if not unit and measurand.startswith("Energy.Reactive"):
+            unit = "varh"
+        elif not unit and measurand.startswith("Energy."):
+            unit = "Wh"
+        elif not unit and measurand.startswith("Power.Reactive"):
+            unit = "var"
+        elif not unit and measurand.startswith("Power.Active"):
+            unit = "W"
+        elif not unit and measurand.startswith("Current."):
+            unit = "A"
+        return str(value), unit
 
     # ----------------------------------------------------------------- misbehaviours
 

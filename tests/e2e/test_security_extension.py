@@ -256,9 +256,14 @@ def test_signed_firmware_installs_and_a_bad_signature_is_refused(portal: Portal)
             "Installed",
         ]
         assert statuses(2) == ["Downloading", "Downloaded", "InvalidSignature"]
-        assert [e["type"] for e in calls(charge_point, "SecurityEventNotification")] == [
-            "InvalidFirmwareSignature"
-        ]
+        # The charger reports the security event after the status: wait for it too.
+        assert eventually(
+            lambda: (
+                [e["type"] for e in calls(charge_point, "SecurityEventNotification")]
+                == ["InvalidFirmwareSignature"]
+            ),
+            timeout=10,
+        )
     finally:
         charger.stop()
 

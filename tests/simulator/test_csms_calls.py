@@ -419,3 +419,40 @@ def _transaction_id(csms: RecordingCsms) -> int:
 def _sent_since(csms: RecordingCsms, count: int, action: str) -> Callable[[], bool]:
     """Whether the charger sent ``action`` after its first ``count`` calls."""
     return lambda: any(f.action == action for f in csms.calls()[count:])
+
+
+def _triggered_measurands(**options: Any) -> list[list[str]]:
+    """The measurands of a triggered MeterValues, before and after MeterValuesSampledData
+    is changed to Voltage and Current.Import."""
+
+    async def body() -> list[list[str]]:
+        async with connected("idle", **options) as (csms, _charger, _task):
+            seen = []
+            for change in (None, "Voltage,Current.Import"):
+                if change is not None:
+                    answer = await csms.call(
+                        call.ChangeConfiguration(key="MeterValuesSampledData", value=change)
+                    )
+                    assert answer.status == "Accepted"
+                sent = len(csms.calls())
+                await csms.call(
+                    call.TriggerMessage(requested_message="MeterValues", connector_id=1)
+                )
+                await csms.wait_for(_sent_since(csms, sent, "MeterValues"))
+                sampled = csms.payloads("MeterValues")[-1]["meterValue"][0]["sampledValue"]
+                seen.append([value["measurand"] for value in sampled])
+            return seen
+
+    return run(body())
+
+
+def test_meter_values_carry_the_measurands_of_meter_values_sampled_data() -> None:
+    assert _triggered_measurands() == [
+        ["Energy.Active.Import.Register", "Power.Active.Import"],
+        ["Voltage", "Current.Import"],
+    ]
+    # The deviation the judge must catch: the list accepted, and ignored.
+    assert _triggered_measurands(misbehaviours={"ignores-sampled-data"})[1] == [
+        "Energy.Active.Import.Register",
+        "Power.Active.Import",
+    ]
