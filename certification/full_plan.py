@@ -34,6 +34,9 @@ PLAN_DESCRIPTION = (
 )
 
 CARD = "CERT-TAG-1"
+# A card the portal does not know: it answers its StartTransaction Invalid.
+UNKNOWN_CARD = "CERT-TAG-UNKNOWN"
+BLOCKED_CARD = "CERT-TAG-BLOCKED"
 # A reservation that expires a little after it is sent: the portal replaces the placeholder
 # by the time the command leaves (chargers.transfers.PLACEHOLDERS), 30 s ahead by default.
 EXPIRY_SOON = "{time:+30s}"
@@ -48,6 +51,18 @@ def _reason(name: str, words: str) -> dict[str, Any]:
 
 
 LOCAL_LIST = _reason("LocalAuthListManagement", "Local Auth List Management")
+WITH_CARD = {"applies_when": [RFID_READER], "na_reasons": [NO_RFID_READER]}
+UNKNOWN_OFFLINE = {
+    "code": "no_unknown_offline_authorization",
+    "text": "The charger does not start transactions offline for unknown cards "
+    "(AllowOfflineTxForUnknownId not supported): none can be answered Invalid afterwards.",
+}
+
+
+def _setting(key: str, value: str, label: str | None = None) -> dict[str, Any]:
+    return cmd(label or f"{key} {value}", "ChangeConfiguration", {"key": key, "value": value})
+
+
 RESERVATION = _reason("Reservation", "Reservation")
 SMART_CHARGING = _reason("SmartCharging", "Smart Charging")
 
@@ -84,7 +99,7 @@ NEW_STEPS: list[dict[str, Any]] = [
                     "updateType": "Full",
                     "localAuthorizationList": [
                         {"idTag": CARD, "idTagInfo": {"status": "Accepted"}},
-                        {"idTag": "CERT-TAG-BLOCKED", "idTagInfo": {"status": "Blocked"}},
+                        {"idTag": BLOCKED_CARD, "idTagInfo": {"status": "Blocked"}},
                     ],
                 },
             ),
@@ -110,7 +125,7 @@ NEW_STEPS: list[dict[str, Any]] = [
                     "updateType": "Differential",
                     "localAuthorizationList": [
                         {"idTag": "CERT-TAG-2", "idTagInfo": {"status": "Accepted"}},
-                        {"idTag": "CERT-TAG-BLOCKED"},
+                        {"idTag": BLOCKED_CARD},
                     ],
                 },
             ),
@@ -363,6 +378,109 @@ NEW_STEPS: list[dict[str, Any]] = [
         "judge_rule": "data_transfer_unknown_vendor",
         "octt": ["TC_062"],
         "spec": ["5.6 Data Transfer"],
+    },
+    {
+        "profile": "Core",
+        "title": "Offline transaction - started and stopped offline, replayed in order",
+        "description": "A transaction started and stopped while the charger is offline reaches "
+        "the portal after the reconnect: its start, its meter values, then its stop.",
+        "manual_actions": "Send the configuration below.\nCut the charger's network.\n"
+        "Present the accepted card and plug in the cable.\nAfter a few sample intervals "
+        "present the card again and unplug.\nRestore the network.",
+        "expected_sequence": "[offline: card, plug in, card, unplug] → reconnect → "
+        "StartTransaction (timestamp while offline) → transactionId → queued MeterValues → "
+        "StopTransaction of that transactionId (timestamp while offline, reason Local).",
+        "commands": [
+            _setting("LocalAuthorizeOffline", "true"),
+            _setting(
+                "AllowOfflineTxForUnknownId",
+                "true",
+                "AllowOfflineTxForUnknownId true (if implemented)",
+            ),
+        ],
+        "judge_rule": "offline_transaction",
+        "octt": ["TC_039"],
+        "spec": [
+            "Local Authorization & Offline Behavior",
+            "4.8 Start Transaction",
+            "4.10 Stop Transaction",
+        ],
+        **WITH_CARD,
+    },
+    {
+        "profile": "Core",
+        "title": "StopTransactionOnInvalidId - a transaction answered Invalid stops",
+        "description": "A transaction started offline with a card the portal does not know is "
+        "stopped DeAuthorized once its StartTransaction is answered Invalid.",
+        "manual_actions": "Send the configuration below.\nCut the charger's network.\n"
+        f"Present a card the portal does not know ({UNKNOWN_CARD}) and plug in the cable.\n"
+        "Restore the network: the portal answers the StartTransaction Invalid.\n"
+        "Wait for the charger to stop the transaction; unplug.",
+        "expected_sequence": "[offline: unknown card, plug in] → reconnect → StartTransaction "
+        "→ idTagInfo Invalid → StopTransaction of that transactionId with reason "
+        "DeAuthorized.",
+        "commands": [
+            _setting("StopTransactionOnInvalidId", "true"),
+            _setting("AllowOfflineTxForUnknownId", "true"),
+            _setting("LocalAuthorizeOffline", "true"),
+        ],
+        "judge_rule": "stop_transaction_on_invalid_id",
+        "octt": ["TC_037_3"],
+        "spec": [
+            "Unknown Offline Authorization",
+            "4.8 Start Transaction",
+            "4.10 Stop Transaction",
+        ],
+        "applies_when": [
+            RFID_READER,
+            {
+                "fact": "AllowOfflineTxForUnknownId",
+                "is_not": "unsupported",
+                "na_reason": UNKNOWN_OFFLINE["code"],
+            },
+        ],
+        "na_reasons": [NO_RFID_READER, UNKNOWN_OFFLINE],
+    },
+    {
+        "profile": "Local Auth List Management",
+        "title": "Local list - used offline: a listed card starts, a blocked one does not",
+        "description": "Offline, the Local Authorization List decides: its Accepted card starts "
+        "a transaction, its Blocked card does not.",
+        "manual_actions": "Send the configuration and the list below.\nCut the charger's "
+        f"network.\nPresent the blocked card ({BLOCKED_CARD}): nothing may start.\n"
+        "Present the listed card and plug in the cable.\nRestore the network while it "
+        "charges.\nStop the session and unplug.",
+        "expected_sequence": "SendLocalList(Full: the card Accepted, another Blocked) → "
+        "Accepted → [offline: blocked card refused; listed card, plug in] → reconnect → "
+        "StartTransaction for the listed card (timestamp while offline) → SN Charging.",
+        "commands": [
+            _setting("LocalAuthorizeOffline", "true"),
+            _setting("AuthorizationCacheEnabled", "false", "Cache off (the list alone decides)"),
+            cmd(
+                "List: the card Accepted, another Blocked",
+                "SendLocalList",
+                {
+                    "listVersion": 11,
+                    "updateType": "Full",
+                    "localAuthorizationList": [
+                        {"idTag": CARD, "idTagInfo": {"status": "Accepted"}},
+                        {"idTag": BLOCKED_CARD, "idTagInfo": {"status": "Blocked"}},
+                    ],
+                },
+            ),
+        ],
+        "judge_rule": "local_list_offline",
+        "octt": ["TC_037_1"],
+        "spec": [
+            "Local Authorization & Offline Behavior",
+            "5.15 Send Local List",
+            "4.8 Start Transaction",
+        ],
+        "applies_when": [profile("LocalAuthListManagement"), RFID_READER],
+        "na_reasons": [
+            profile_not_supported("LocalAuthListManagement", "Local Auth List Management"),
+            NO_RFID_READER,
+        ],
     },
 ]
 

@@ -24,7 +24,9 @@ from certification.judge.local_list import (
     local_list_authorizes,
     local_list_differential,
     local_list_full,
+    local_list_offline,
 )
+from certification.judge.offline import offline_transaction, stop_transaction_on_invalid_id
 from certification.judge.refusals import (
     configuration_refusals,
     data_transfer_unknown_vendor,
@@ -142,6 +144,9 @@ FULL_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "remote_refusals": remote_refusals,
     # The step that injects a CALLERROR on StopTransaction.
     "transaction_message_retry": transaction_message_retry,
+    "offline_transaction": offline_transaction,
+    "stop_transaction_on_invalid_id": stop_transaction_on_invalid_id,
+    "local_list_offline": local_list_offline,
 }
 RULES.update(FULL_PLAN_RULES)
 

@@ -1,10 +1,12 @@
 """The full plan's Local Auth List Management steps: the list's version, full and
-differential updates, and a card of the list authorized without asking the portal."""
+differential updates, a card of the list authorized without asking the portal, and the
+list deciding while the charger is offline."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from certification.judge.offline import offline_period, started_offline, stop_of
 from certification.judge.outcome import Findings, step_rule
 from certification.judge.sequence import (
     Exchange,
@@ -14,7 +16,10 @@ from certification.judge.sequence import (
     exchanges,
     first,
     payload_of,
+    same_id_tag,
+    status_in,
 )
+from certification.judge.sessions import SESSION_STATUSES, check_start
 from certification.judge.types import Judgement, StepContext
 
 
@@ -31,6 +36,21 @@ def _sent(frames: tuple[Any, ...], update_type: str) -> list[Exchange]:
     return [
         e for e in exchanges(frames, "SendLocalList") if e.request.get("updateType") == update_type
     ]
+
+
+def _listed(update: Exchange) -> dict[str, str]:
+    """idTag -> idTagInfo.status of the cards a SendLocalList sends (an entry without
+    idTagInfo removes a card from the list: left out)."""
+    listed: dict[str, str] = {}
+    for entry in update.request.get("localAuthorizationList") or []:
+        info = entry.get("idTagInfo") if isinstance(entry, dict) else None
+        if isinstance(info, dict) and isinstance(entry.get("idTag"), str):
+            listed[entry["idTag"]] = str(info.get("status"))
+    return listed
+
+
+def _first_accepted(update: Exchange) -> str | None:
+    return next((tag for tag, status in _listed(update).items() if status == "Accepted"), None)
 
 
 @step_rule("GetLocalListVersion sent to the charger")
@@ -169,13 +189,7 @@ def local_list_authorizes(context: StepContext) -> Judgement:
         findings.fail("No SendLocalList was Accepted in the step: the card is not on the list")
         return findings.judgement(measurements)
     update = updates[-1]
-    id_tag = context.params.get("id_tag")
-    if id_tag is None:
-        for entry in update.request.get("localAuthorizationList") or []:
-            info = entry.get("idTagInfo") if isinstance(entry, dict) else None
-            if isinstance(info, dict) and info.get("status") == "Accepted":
-                id_tag = entry.get("idTag")
-                break
+    id_tag = context.params.get("id_tag") or _first_accepted(update)
     measurements["id_tag"] = id_tag
     start = first(
         frames,
@@ -204,4 +218,76 @@ def local_list_authorizes(context: StepContext) -> Judgement:
             "List: with LocalPreAuthorize the charger starts without asking",
             *asked,
         )
+    return findings.judgement(measurements)
+
+
+@step_rule("SendLocalList sent to the charger")
+def local_list_offline(context: StepContext) -> Judgement:
+    """Local Auth List Management: the list used offline (TC_037_1).
+
+    SendLocalList(a card Accepted, a card Blocked) -> Accepted -> [connection lost] ->
+    [the Blocked card presented: nothing starts] -> [the Accepted card presented, cable in:
+    the transaction starts offline] -> [connection restored] -> StartTransaction for the
+    Accepted card (timestamp in the offline period) -> Accepted -> SN Charging while it
+    runs; no StartTransaction for the Blocked card from the offline period.
+
+    OCPP 1.6 §9.1 LocalAuthorizeOffline: "whether the Charge Point, when offline, will start
+    a transaction for locally-authorized identifiers"; §3.5.3: "Identifiers that are present
+    in a Local Authorization List that have a status other than "Accepted" (Invalid,
+    Blocked, Expired) MUST be rejected."
+
+    Params: `id_tag` (default: the first card the list sent with status Accepted),
+    `min_gap_s` (see offline.offline_period).
+    Measures: offline_s, id_tag, transaction_id, started_at, refused_cards.
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    updates = [e for e in exchanges(frames, "SendLocalList") if e.status == "Accepted"]
+    if not updates:
+        findings.fail("No SendLocalList was Accepted in the step: the card is not on the list")
+        return findings.judgement(measurements)
+    update = updates[-1]
+    listed = _listed(update)
+    refused = {tag: status for tag, status in listed.items() if status != "Accepted"}
+    id_tag = context.params.get("id_tag") or _first_accepted(update)
+    measurements.update(id_tag=id_tag, refused_cards=sorted(refused))
+    period = offline_period(context, findings, after=update.last)
+    if period is None:
+        return findings.judgement(measurements)
+    measurements["offline_s"] = period.seconds
+    starts = started_offline(frames, period)
+    for start in starts:
+        tag = start.request.get("idTag")
+        status = next((s for t, s in refused.items() if same_id_tag(t, tag)), None)
+        if status is not None:
+            findings.fail(
+                f"A transaction of {tag}, {status} in the Local Authorization List, was "
+                "started while offline: such a card must be rejected",
+                start.call,
+            )
+    if not refused:
+        findings.info(
+            "The list sent no card with a status other than Accepted: a refusal offline was "
+            "not checked"
+        )
+    own = [start for start in starts if same_id_tag(start.request.get("idTag"), id_tag)]
+    if not own:
+        findings.fail(
+            f"No transaction of {id_tag}, Accepted in the Local Authorization List, was "
+            "started while the charger was offline"
+        )
+        return findings.judgement(measurements)
+    start = own[0]
+    transaction_id = check_start(findings, start, id_tag)
+    measurements.update(transaction_id=transaction_id, started_at=start.request.get("timestamp"))
+    stop = stop_of(frames, transaction_id)
+    if stop is None or not period.contains(stop):
+        connector = as_int(start.request.get("connectorId"))
+        back = [frame for frame in frames if frame.at >= period.back_at]
+        if first(back, status_in(SESSION_STATUSES, connector)) is None:
+            findings.fail(
+                f"No StatusNotification Charging for connector {connector} after the "
+                "reconnect, while the transaction started offline was running",
+                *start.frames,
+            )
     return findings.judgement(measurements)

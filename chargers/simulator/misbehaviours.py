@@ -57,6 +57,18 @@ MISBEHAVIOURS: dict[str, str] = {
         "resends a transaction message answered with a CALLERROR after a tenth of "
         "TransactionMessageRetryInterval x its transmissions so far"
     ),
+    "offline-stop-keeps-local-id": (
+        "a transaction started while offline is stopped, after the reconnect, with the "
+        "charger's own local transactionId instead of the one StartTransaction.conf gave"
+    ),
+    "ignores-invalid-start-answer": (
+        "keeps a transaction running when StartTransaction.conf answers its idTag Invalid, "
+        "whatever StopTransactionOnInvalidId says"
+    ),
+    "offline-authorizes-any-card": (
+        "while offline, starts a transaction for any card, even one Blocked in the Local "
+        "Authorization List"
+    ),
     "ftp-only-diagnostics": (
         "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
         "by OCPP 1.6, SupportedFileTransferProtocols)"

@@ -16,10 +16,11 @@ import asyncio
 import base64
 import contextlib
 import datetime
+import itertools
 import json
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 from ocpp.exceptions import OCPPError
@@ -80,6 +81,16 @@ class Connector:
 
 
 @dataclass
+class OfflineStart:
+    """A StartTransaction queued while offline, for a transaction the charger runs under a
+    local id until the Central System's answer gives it its transactionId."""
+
+    payload: call.StartTransaction
+    connector: Connector
+    local_id: int
+
+
+@dataclass
 class _Link:
     """One websocket connection; a reset or a network loss ends it, a new one replaces it."""
 
@@ -122,6 +133,10 @@ class ChargeStation(ChargePoint, SecurityExtension):
         self._queue: list[Any] = []  # transaction messages waiting for the connection
         # One transaction message at a time, in order, its retries included.
         self._transaction_lock = asyncio.Lock()
+        # Transactions started offline run under a local id (negative) until their queued
+        # StartTransaction is answered; the messages queued for them then carry the real one.
+        self._local_ids = itertools.count(-1, -1)
+        self._transaction_ids: dict[int, int] = {}  # local id -> transactionId
         self._link: _Link | None = None
         self._online = asyncio.Event()
         self._boot_accepted = asyncio.Event()
@@ -509,8 +524,37 @@ class ChargeStation(ChargePoint, SecurityExtension):
             for slot, payload in zip(slots, [self._queue[i] for i in reversed(slots)], strict=True):
                 self._queue[slot] = payload
         while self._queue:
-            await self._deliver_transaction_message(self._queue[0])
+            entry = self._queue[0]
+            if isinstance(entry, OfflineStart):
+                result = await self._deliver_transaction_message(entry.payload)
+                self._queue.pop(0)
+                await self._started_offline(entry, result)
+                continue
+            await self._deliver_transaction_message(self._with_transaction_id(entry))
             self._queue.pop(0)
+
+    def _with_transaction_id(self, payload: Any) -> Any:
+        """A queued message of a transaction started offline, with the transactionId its
+        StartTransaction was answered with in place of the local id."""
+        local_id = getattr(payload, "transaction_id", None)
+        if local_id not in self._transaction_ids:
+            return payload
+        if isinstance(payload, call.StopTransaction) and (
+            "offline-stop-keeps-local-id" in self.misbehaviours
+        ):
+            return payload
+        return replace(payload, transaction_id=self._transaction_ids[local_id])
+
+    async def _started_offline(self, entry: OfflineStart, result: Any) -> None:
+        """The answer to a StartTransaction queued offline: the transaction takes its
+        transactionId, and stops (DeAuthorized) if its idTag is not Accepted."""
+        if result is None:
+            return
+        self._transaction_ids[entry.local_id] = result.transaction_id
+        connector = entry.connector
+        if connector.transaction_id == entry.local_id:
+            connector.transaction_id = result.transaction_id
+            await self._deauthorize_if_invalid(connector, result.id_tag_info["status"])
 
     # ----------------------------------------------------------------- boot and heartbeat
 
@@ -671,7 +715,10 @@ class ChargeStation(ChargePoint, SecurityExtension):
         return status
 
     async def authorize(self, id_tag: str) -> str:
-        """Authorize, or trust the cache / local list when LocalPreAuthorize is on."""
+        """Authorize, or trust the cache / local list when LocalPreAuthorize is on; offline,
+        decide locally (``authorize_offline``)."""
+        if not self.online:
+            return self.authorize_offline(id_tag)
         if self.configuration.get_bool("LocalPreAuthorize"):
             listed = self.local_list.get(id_tag)
             if listed is not None and listed.get("status") == "Accepted":
@@ -685,6 +732,28 @@ class ChargeStation(ChargePoint, SecurityExtension):
         status: str = result.id_tag_info["status"]
         self.auth_cache[id_tag] = status
         return status
+
+    def authorize_offline(self, id_tag: str) -> str:
+        """The status a card gets while the charger is offline; nothing is sent.
+
+        OCPP 1.6 §3.5 (Local Authorization & Offline Behavior): with LocalAuthorizeOffline
+        a card Accepted in the Local Authorization List (when LocalAuthListEnabled) or the
+        Authorization Cache (when AuthorizationCacheEnabled) starts a transaction; a card
+        listed with another status does not; a card unknown to both does only when
+        AllowOfflineTxForUnknownId is true (§3.5.3, Unknown Offline Authorization)."""
+        if "offline-authorizes-any-card" in self.misbehaviours:
+            return "Accepted"
+        settings = self.configuration
+        listed = self.local_list.get(id_tag) if settings.get_bool("LocalAuthListEnabled") else None
+        known = listed.get("status") if listed is not None else None
+        if known is None and settings.get_bool("AuthorizationCacheEnabled"):
+            known = self.auth_cache.get(id_tag)
+        if known is None:
+            unknown_allowed = settings.get_bool("AllowOfflineTxForUnknownId")
+            return "Accepted" if unknown_allowed else "Invalid"
+        if known == "Accepted" and not settings.get_bool("LocalAuthorizeOffline"):
+            return "Invalid"
+        return str(known)
 
     async def fault(self, connector_id: int = 1, error_code: str = "GroundFailure") -> None:
         """A hardware fault: Faulted with ``error_code``; a running session stops."""
@@ -719,25 +788,42 @@ class ChargeStation(ChargePoint, SecurityExtension):
         if connector.reservation is not None and connector.reservation[1] == id_tag:
             reservation_id = connector.reservation[0]
             connector.reservation = None
-        result = await self._send_start_transaction(
-            call.StartTransaction(
-                connector_id=connector.connector_id,
-                id_tag=id_tag,
-                meter_start=int(connector.meter_wh),
-                timestamp=ocpp_now(),
-                reservation_id=reservation_id,
-            )
+        payload = call.StartTransaction(
+            connector_id=connector.connector_id,
+            id_tag=id_tag,
+            meter_start=int(connector.meter_wh),
+            timestamp=ocpp_now(),
+            reservation_id=reservation_id,
         )
+        if not self.online:
+            # Started offline (§3.5): the StartTransaction waits in the queue, ahead of the
+            # transaction's MeterValues and StopTransaction.
+            local_id = next(self._local_ids)
+            self._queue.append(OfflineStart(payload, connector, local_id))
+            self._charging(connector, local_id, id_tag)
+            await self._set_status(connector, "Charging")
+            return True
+        result = await self._send_start_transaction(payload)
         if result is None:
             return False
-        connector.transaction_id = result.transaction_id
-        connector.id_tag = id_tag
+        self._charging(connector, result.transaction_id, id_tag)
         await self._set_status(connector, "Charging")
+        return not await self._deauthorize_if_invalid(connector, result.id_tag_info["status"])
+
+    def _charging(self, connector: Connector, transaction_id: int, id_tag: str) -> None:
+        connector.transaction_id = transaction_id
+        connector.id_tag = id_tag
         connector.meter_task = asyncio.create_task(self._sample_meter(connector))
-        status = result.id_tag_info["status"]
-        if status != "Accepted" and self.configuration.get_bool("StopTransactionOnInvalidId"):
-            await self._stop_transaction(connector, "DeAuthorized")
+
+    async def _deauthorize_if_invalid(self, connector: Connector, status: str) -> bool:
+        """OCPP 1.6 §3.5.3: a transaction whose StartTransaction.conf is not Accepted stops
+        with reason DeAuthorized when StopTransactionOnInvalidId is true (else only the
+        energy stops, which a simulator has no way to show). True when it stopped."""
+        if status == "Accepted" or not self.configuration.get_bool("StopTransactionOnInvalidId"):
             return False
+        if "ignores-invalid-start-answer" in self.misbehaviours:
+            return False
+        await self._stop_transaction(connector, "DeAuthorized")
         return True
 
     async def _stop_transaction(

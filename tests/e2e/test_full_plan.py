@@ -160,6 +160,12 @@ def end_session(run: Run) -> None:
     settle(0.5)
 
 
+def reconnect(run: Run) -> None:
+    """Give the charger its network back; it replays what it queued while offline."""
+    run.hw("restore_connection")
+    settle(1.5)
+
+
 def drive(run: Run, number: int) -> None:
     """What the engineer does in each new step: mostly the plan's own pre-filled commands."""
     title = full_plan.steps()[number - 1]["title"]
@@ -183,6 +189,28 @@ def drive(run: Run, number: int) -> None:
         end_session(run)
     elif title.startswith("Transaction messages - StopTransaction refused"):
         refused_stop(run, number)
+    elif title.startswith("Offline transaction"):
+        run.plan_commands(number)
+        run.hw("drop_connection")
+        session(run)
+        settle(2)  # a couple of 1 s samples queued
+        end_session(run)
+        reconnect(run)
+    elif title.startswith("StopTransactionOnInvalidId"):
+        run.plan_commands(number)
+        run.hw("drop_connection")
+        run.hw("present_card", full_plan.UNKNOWN_CARD)
+        run.hw("plug_in")
+        reconnect(run)
+        run.hw("unplug")
+        settle(0.5)
+    elif title.startswith("Local list - used offline"):
+        run.plan_commands(number)
+        run.hw("drop_connection")
+        assert run.hw("present_card", full_plan.BLOCKED_CARD) == "Blocked"
+        session(run)
+        reconnect(run)
+        end_session(run)
     else:
         run.plan_commands(number)
 
@@ -245,7 +273,8 @@ def test_a_well_behaved_charger_passes_every_new_step_of_the_full_plan(lab: Lab)
 
     report = lab.api.get(f"/api/runs/{run.id}/report/")
     coverage = {row["profile"]: row for row in report["coverage"]}
-    assert coverage["Local Auth List Management"]["passed"] == 4  # TC_042_2, 043_4, 043_5, 008
+    # TC_042_2, 043_4, 043_5, 008, 037_1
+    assert coverage["Local Auth List Management"]["passed"] == 5
     assert coverage["Reservation"]["passed"] == 4  # TC_046, 047, 051, 052
     assert coverage["Smart Charging"]["passed"] == 4  # TC_056, 057, 066, 067
     # Every step names its OCTT cases but the retries', which no OCA 1.6 case tests.
@@ -332,3 +361,30 @@ def test_a_charger_retrying_as_configured_passes_the_retry_step(lab: Lab) -> Non
     assert message["expected_retry_intervals_s"] == [5.0, 10.0]
     first, second = message["retry_intervals_s"]
     assert 5 <= first < 6.5 and 10 <= second < 11.5, message
+
+
+def test_a_charger_mishandling_offline_transactions_gets_those_findings(lab: Lab) -> None:
+    thread = charger(
+        lab, frozenset({"offline-stop-keeps-local-id", "ignores-invalid-start-answer"})
+    )
+    titles = {step["title"]: n for n, step in enumerate(full_plan.steps(), start=1)}
+    replay = titles["Offline transaction - started and stopped offline, replayed in order"]
+    invalid = titles["StopTransactionOnInvalidId - a transaction answered Invalid stops"]
+    try:
+        thread.do(thread.charger.connect())
+        run = Run(lab, thread)
+        run.command("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "1"})
+        run.step(replay)
+        # The stop the portal could not match left the transaction open on connector 1.
+        run.step(invalid, anyway="the charger's offline transaction is still open")
+    finally:
+        thread.stop()
+    results = run.results
+    assert results[replay]["proposed_verdict"] == "N", explain(results)
+    assert any(
+        "where StartTransaction.conf gave" in f["message"] for f in results[replay]["findings"]
+    ), explain(results)
+    assert results[invalid]["proposed_verdict"] == "N", explain(results)
+    assert any(
+        "whose idTag was answered Invalid" in f["message"] for f in results[invalid]["findings"]
+    ), explain(results)

@@ -4,6 +4,7 @@ a certification engineer would fail or remark."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from certification.judge import judge
@@ -382,3 +383,233 @@ def test_remote_commands_that_cannot_be_done_are_rejected() -> None:
     judgement = judge("remote_refusals", wrong.context())
     assert judgement.verdict == "N"
     assert "RemoteStopTransaction(999999) answered Accepted where Rejected" in messages(judgement)
+
+
+# --- Offline transactions (Core) and the local list offline ---------------------------------
+
+
+def offline_start(wire: Wire, id_tag: str, started_at: Any, status: str = "Accepted") -> None:
+    wire.request(
+        "StartTransaction",
+        {"connectorId": 1, "idTag": id_tag, "meterStart": 1000, "timestamp": stamp(started_at)},
+        {"transactionId": 42, "idTagInfo": {"status": status}},
+    )
+
+
+def offline_transaction(
+    *,
+    stop_id: int = 42,
+    stop_first: bool = False,
+    reason: str | None = "Local",
+    stop_offline: bool = True,
+) -> Wire:
+    """Online, then 60 s offline: the card starts at +10 s and stops at +40 s; replayed."""
+    wire = Wire()
+    wire.heartbeat()
+    wire.event("closed")
+    lost = wire.now
+    wire.wait(60)
+    wire.event("connected")
+    stop: dict[str, Any] = {
+        "transactionId": stop_id,
+        "meterStop": 1500,
+        "timestamp": stamp(lost + timedelta(seconds=40 if stop_offline else 70)),
+        "idTag": CARD,
+    }
+    if reason is not None:
+        stop["reason"] = reason
+    if stop_first:
+        wire.request("StopTransaction", stop, {})
+    offline_start(wire, CARD, lost + timedelta(seconds=10))
+    wire.request(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": 42,
+            "meterValue": [
+                {
+                    "timestamp": stamp(lost + timedelta(seconds=20)),
+                    "sampledValue": [{"value": "1200"}],
+                }
+            ],
+        },
+        {},
+    )
+    if not stop_first:
+        wire.request("StopTransaction", stop, {})
+    wire.status(1, "Available")
+    return wire
+
+
+def test_a_transaction_started_and_stopped_offline_is_replayed_in_order() -> None:
+    judgement = judge("offline_transaction", offline_transaction().context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {
+        "offline_s": 60.0,
+        "transaction_id": 42,
+        "id_tag": CARD,
+        "started_at": "2023-09-22T10:00:10Z",
+        "stopped_at": "2023-09-22T10:00:40Z",
+        "queued_meter_values": 1,
+    }
+
+
+def test_an_offline_stop_with_the_chargers_own_transaction_id_fails() -> None:
+    judgement = judge("offline_transaction", offline_transaction(stop_id=-1).context())
+    assert judgement.verdict == "N"
+    assert "carries transactionId -1, where StartTransaction.conf gave 42" in messages(judgement)
+
+
+def test_an_offline_stop_replayed_before_its_start_fails() -> None:
+    judgement = judge("offline_transaction", offline_transaction(stop_first=True).context())
+    assert judgement.verdict == "N"
+    assert "arrived before its StartTransaction was answered" in messages(judgement)
+
+
+def test_an_offline_transaction_stopped_online_or_for_another_reason_fails() -> None:
+    online = judge("offline_transaction", offline_transaction(stop_offline=False).context())
+    assert online.verdict == "N"
+    assert "after the reconnect: the step needs the stop while offline" in messages(online)
+    remote = judge("offline_transaction", offline_transaction(reason="Remote").context())
+    assert remote.verdict == "N"
+    assert "StopTransaction reason Remote" in messages(remote)
+    omitted = judge("offline_transaction", offline_transaction(reason=None).context())
+    assert omitted.verdict == "Y", messages(omitted)
+
+
+def test_a_step_without_a_connection_loss_or_an_offline_start_fails() -> None:
+    online = Wire()
+    online.start_transaction(id_tag=CARD)
+    online.stop_transaction()
+    judgement = judge("offline_transaction", online.context())
+    assert judgement.verdict == "N"
+    assert "No connection loss in the evidence" in messages(judgement)
+    late = Wire()
+    late.heartbeat()
+    late.event("closed")
+    late.wait(60)
+    late.event("connected")
+    late.start_transaction(id_tag=CARD)  # started after the reconnect
+    judgement = judge("offline_transaction", late.context())
+    assert judgement.verdict == "N"
+    assert "No StartTransaction of a transaction started while the charger was offline" in (
+        messages(judgement)
+    )
+
+
+def invalid_start(reason: str | None, key: str = "true") -> Wire:
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "StopTransactionOnInvalidId", "value": key},
+        {"status": "Accepted"},
+    )
+    wire.event("closed")
+    lost = wire.now
+    wire.wait(30)
+    wire.event("connected")
+    offline_start(wire, "CERT-TAG-UNKNOWN", lost + timedelta(seconds=5), status="Invalid")
+    if reason is not None:
+        wire.wait(1)
+        wire.stop_transaction(reason=reason)
+    return wire
+
+
+def test_a_transaction_answered_invalid_stops_deauthorized() -> None:
+    judgement = judge("stop_transaction_on_invalid_id", invalid_start("DeAuthorized").context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "id_tag_status": "Invalid",
+        "stop_transaction_on_invalid_id": True,
+        "stopped_after_s": 1.0,
+    }
+
+
+def test_a_transaction_answered_invalid_that_goes_on_or_stops_otherwise_fails() -> None:
+    going = judge("stop_transaction_on_invalid_id", invalid_start(None).context())
+    assert going.verdict == "N"
+    assert "No StopTransaction for transaction 42, whose idTag was answered Invalid" in (
+        messages(going)
+    )
+    local = judge("stop_transaction_on_invalid_id", invalid_start("Local").context())
+    assert local.verdict == "N"
+    assert "gives reason Local where DeAuthorized was expected" in messages(local)
+
+
+def test_with_the_key_false_a_deauthorized_stop_fails_and_going_on_passes() -> None:
+    going = judge("stop_transaction_on_invalid_id", invalid_start(None, "false").context())
+    assert going.verdict == "Y", messages(going)
+    stopped = judge(
+        "stop_transaction_on_invalid_id", invalid_start("DeAuthorized", "false").context()
+    )
+    assert stopped.verdict == "N"
+    assert "although StopTransactionOnInvalidId is false" in messages(stopped)
+
+
+def test_no_start_answered_invalid_fails() -> None:
+    wire = Wire()
+    wire.start_transaction(id_tag=CARD)
+    judgement = judge("stop_transaction_on_invalid_id", wire.context())
+    assert judgement.verdict == "N"
+    assert "No StartTransaction was answered with an idTag status other than Accepted" in (
+        messages(judgement)
+    )
+
+
+def list_offline(started: list[str], charging: bool = True) -> Wire:
+    wire = Wire()
+    wire.command(
+        "SendLocalList",
+        {
+            "listVersion": 11,
+            "updateType": "Full",
+            "localAuthorizationList": [
+                {"idTag": CARD, "idTagInfo": {"status": "Accepted"}},
+                {"idTag": "CERT-TAG-BLOCKED", "idTagInfo": {"status": "Blocked"}},
+            ],
+        },
+        {"status": "Accepted"},
+    )
+    wire.event("closed")
+    lost = wire.now
+    wire.wait(30)
+    wire.event("connected")
+    for offset, id_tag in enumerate(started):
+        offline_start(wire, id_tag, lost + timedelta(seconds=5 + offset))
+    if charging:
+        wire.status(1, "Charging")
+    return wire
+
+
+def test_offline_the_local_list_starts_its_accepted_card() -> None:
+    judgement = judge("local_list_offline", list_offline([CARD]).context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {
+        "id_tag": CARD,
+        "refused_cards": ["CERT-TAG-BLOCKED"],
+        "offline_s": 30.0,
+        "transaction_id": 42,
+        "started_at": "2023-09-22T10:00:05Z",
+    }
+
+
+def test_offline_a_blocked_card_started_or_the_listed_card_refused_fails() -> None:
+    blocked = judge("local_list_offline", list_offline(["CERT-TAG-BLOCKED", CARD]).context())
+    assert blocked.verdict == "N"
+    assert "A transaction of CERT-TAG-BLOCKED, Blocked in the Local Authorization List" in (
+        messages(blocked)
+    )
+    refused = judge("local_list_offline", list_offline([]).context())
+    assert refused.verdict == "N"
+    assert "No transaction of CERT-TAG-1, Accepted in the Local Authorization List" in (
+        messages(refused)
+    )
+
+
+def test_a_transaction_started_offline_and_running_reports_charging_after_the_reconnect() -> None:
+    judgement = judge("local_list_offline", list_offline([CARD], charging=False).context())
+    assert judgement.verdict == "N"
+    assert "No StatusNotification Charging for connector 1 after the reconnect" in (
+        messages(judgement)
+    )

@@ -81,6 +81,9 @@ FIRST_EXPECTED = {
     "unlock_connector_idle": "UnlockConnector sent to the charger",
     "data_transfer_unknown_vendor": "DataTransfer sent to the charger",
     "remote_refusals": "RemoteStopTransaction sent to the charger",
+    "offline_transaction": "StartTransaction received",
+    "stop_transaction_on_invalid_id": "StartTransaction received",
+    "local_list_offline": "SendLocalList sent to the charger",
     "transaction_message_retry": "transaction message received",
 }
 

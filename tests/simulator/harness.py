@@ -155,9 +155,12 @@ class RecordingCentralSystem(BaselineCentralSystem):
         )
 
     @on(Action.start_transaction)
-    def on_start_transaction(self, **kwargs: Any) -> call_result.StartTransaction:
+    def on_start_transaction(self, id_tag: str, **_: Any) -> call_result.StartTransaction:
         self._fail_if_told("StartTransaction")
-        return super().on_start_transaction(**kwargs)
+        status = "Invalid" if id_tag in self.csms.invalid_tags else "Accepted"
+        return call_result.StartTransaction(
+            transaction_id=next(self.transaction_ids), id_tag_info={"status": status}
+        )
 
     @on(Action.stop_transaction)
     def on_stop_transaction(
