@@ -14,6 +14,7 @@ from certification.judge.remote import remote_start_stop_cable_first
 from certification.judge.sessions import (
     find_gap,
     local_id_first_connection_loss,
+    local_id_first_connection_timeout,
     local_plugin_first,
     local_unauthorized,
 )
@@ -847,4 +848,129 @@ def test_a_value_on_the_sessions_connector_with_another_transaction_id_fails() -
     assert judgement.verdict == "N"
     assert judgement.findings[0].message == (
         "Queued MeterValues carry transactionId 7 where the session's transaction is 42"
+    )
+
+
+def stopped_around_the_reconnect(stop_offset: float, sample_offset: float) -> Judgement:
+    """Step 7: a 120 s loss; after the reconnect a StopTransaction stamped `stop_offset` s
+    after the loss, then a value queued `sample_offset` s into it."""
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(120)
+    wire.event("connected")
+    wire.stop_transaction(timestamp=cut + timedelta(seconds=stop_offset))
+    wire.meter_values(sampled=cut + timedelta(seconds=sample_offset))
+    return local_id_first_connection_loss(wire.context())
+
+
+@pytest.mark.parametrize("stop_offset", [120, 130])
+def test_a_stop_stamped_at_or_after_the_reconnect_was_not_stopped_offline(
+    stop_offset: float,
+) -> None:
+    """Only a stop stamped before the reconnect was queued; a live stop may come before the
+    replay ends."""
+    judgement = stopped_around_the_reconnect(stop_offset, 30)
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["stopped_offline"] is False
+
+
+def test_a_value_sampled_at_the_offline_stops_instant_belongs_before_it() -> None:
+    judgement = stopped_around_the_reconnect(90, 90)
+
+    stop, late = judgement.findings[0].frame_ids
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "1 queued MeterValues sampled before the offline stop arrived after "
+            "StopTransaction; they were expected before it",
+            (stop, late),
+        ),
+    )
+    assert late > stop
+    assert judgement.measurements["stopped_offline"] is True
+
+
+def test_two_queued_values_of_the_same_instant_are_in_order() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(120)
+    wire.event("connected")
+    wire.meter_values(sampled=cut + timedelta(seconds=30))
+    wire.meter_values(sampled=cut + timedelta(seconds=30))
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["queued_meter_values"] == 2
+
+
+def test_the_connection_timeout_is_timed_on_the_connector_that_was_preparing() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.wait(1)
+    wire.status(2, "Preparing")
+    wire.wait(10)
+    wire.status(1, "Available")
+    wire.wait(20)
+    wire.status(2, "Available")
+
+    judgement = local_id_first_connection_timeout(
+        wire.context(TWO_CONNECTORS, configured_timeout_s=30)
+    )
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 30,
+        "connection_timeout_s": 30.0,
+        "authorize_to_available_s": 31.0,
+    }
+
+
+def test_a_card_presented_after_preparing_is_still_the_sessions_authorize() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.wait(2)
+    wire.authorize()
+    wire.wait(30)
+    wire.status(1, "Available")
+
+    judgement = local_id_first_connection_timeout(wire.context(configured_timeout_s=30))
+
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 30,
+        "connection_timeout_s": 32.0,
+        "authorize_to_available_s": 30.0,
+    }
+
+
+def test_a_start_between_the_card_and_preparing_fails_the_timeout_step() -> None:
+    wire = Wire()
+    wire.authorize()
+    start = wire.start_transaction()
+    wire.status(1, "Preparing")
+    wire.wait(30)
+    wire.status(1, "Available")
+
+    judgement = local_id_first_connection_timeout(wire.context(configured_timeout_s=30))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "StartTransaction received although no cable was plugged in; the session was "
+            "expected to time out",
+            cited(start),
+        ),
     )

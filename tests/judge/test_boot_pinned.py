@@ -1,0 +1,292 @@
+"""Steps 1 and 5 with their whole judgements pinned: every BootNotification field, two
+connectors, the resend delay, heartbeat gaps and the silence after boot at, just inside and
+just outside their bounds, and where the interval comes from (issue 15, item 14: tests that
+kill the mutants of certification/judge/boot.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from certification.judge.boot import analyse_heartbeats, boot, heartbeat
+from certification.judge.outcome import Findings
+from certification.judge.types import Finding, RunSettings
+from tests.judge.frames import Wire, stamp
+
+NO_ICCID = (
+    "BootNotification carries no ICCID; it is recommended when the charger connects over a SIM "
+    "card, as it helps troubleshooting"
+)
+
+
+def test_a_boot_with_every_field_on_two_connectors_pins_its_whole_judgement() -> None:
+    wire = Wire()
+    wire.request(
+        "BootNotification",
+        {
+            "chargePointVendor": "V",
+            "chargePointModel": "M",
+            "chargePointSerialNumber": "S1",
+            "chargeBoxSerialNumber": "B1",
+            "firmwareVersion": "F1",
+            "iccid": "I1",
+            "imsi": "M1",
+            "meterType": "T1",
+            "meterSerialNumber": "MS1",
+        },
+        {"status": "Accepted", "currentTime": stamp(wire.now), "interval": 60},
+    )
+    for connector in (0, 1, 2):
+        wire.status(connector, "Available")
+    for _ in range(2):
+        wire.wait(60)
+        wire.heartbeat()
+
+    judgement = boot(wire.context(RunSettings(connectors=2)))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "V",
+            "model": "M",
+            "serial_number": "S1",
+            "charge_box_serial_number": "B1",
+            "firmware_version": "F1",
+            "iccid": "I1",
+            "imsi": "M1",
+            "meter_type": "T1",
+            "meter_serial_number": "MS1",
+        },
+        "triggered": False,
+        "heartbeat_count": 2,
+        "heartbeat_intervals_s": [60.0],
+        "configured_interval_s": 60,
+        "heartbeat_interval_min_s": 60.0,
+        "heartbeat_interval_max_s": 60.0,
+        "heartbeat_interval_mean_s": 60.0,
+        "tolerance_s": 4.0,
+    }
+
+
+@pytest.mark.parametrize(("gap", "resent_early"), [(60, False), (59, False), (58, True)])
+def test_a_resend_after_pending_may_come_one_second_before_its_interval(
+    gap: float, resent_early: bool
+) -> None:
+    """OCPP 1.6 §4.2: after Pending or Rejected the charger waits the reply's interval; one
+    second of clock granularity is allowed."""
+    wire = Wire()
+    pending = wire.boot(status="Pending", interval=60)
+    wire.wait(gap)
+    resent = wire.boot()
+    wire.status(0, "Available")
+    wire.status(1, "Available")
+
+    judgement = boot(wire.context(finished_at=wire.now))
+
+    early = Finding(
+        "fail",
+        f"BootNotification resent after {gap} s where the Pending reply asked the charger to "
+        "wait 60 s",
+        ((pending.id or 0) + 1, resent.id or 0),
+    )
+    assert judgement.findings == (
+        *((early,) if resent_early else ()),
+        Finding("info", NO_ICCID, (resent.id or 0,)),
+        Finding(
+            "info",
+            "No Heartbeat yet: the step lasted 0 s after the accepted BootNotification, and the "
+            "charger was never silent for longer than the 300 s interval",
+        ),
+    )
+    assert judgement.measurements["boot_attempts"] == 2
+
+
+def heartbeats_after(gaps: tuple[float, ...]) -> Wire:
+    wire = Wire()
+    wire.heartbeat()
+    for gap in gaps:
+        wire.wait(gap)
+        wire.heartbeat()
+    return wire
+
+
+@pytest.mark.parametrize(
+    ("gaps", "findings"),
+    [
+        ((64, 64), ()),
+        (
+            (64.001, 60),
+            (
+                Finding(
+                    "fail",
+                    "No message from the charger for 64 s between two Heartbeats where the "
+                    "interval is 60 s",
+                    (1, 3),
+                ),
+            ),
+        ),
+        ((56, 60, 60), ()),
+        (
+            (55.999, 60, 60),
+            (
+                Finding(
+                    "minor",
+                    "1 Heartbeat(s) came sooner than the configured interval: 56 s after the "
+                    "previous one where 60 s was expected",
+                    (3,),
+                ),
+            ),
+        ),
+        (
+            (50, 50, 60, 60),
+            (
+                Finding(
+                    "minor",
+                    "2 Heartbeat(s) came sooner than the configured interval: 50 s after the "
+                    "previous one where 60 s was expected",
+                    (3, 5),
+                ),
+            ),
+        ),
+        (
+            (50, 50, 50, 60),
+            (
+                Finding(
+                    "fail",
+                    "3 of 4 Heartbeat intervals were shorter than the HeartbeatInterval of 60 s "
+                    "(down to 50 s): the charger does not apply the interval it was given",
+                    (3, 5, 7),
+                ),
+            ),
+        ),
+    ],
+)
+def test_heartbeat_gaps_at_inside_and_outside_the_tolerance(
+    gaps: tuple[float, ...], findings: tuple[Finding, ...]
+) -> None:
+    """60 s interval, 4 s tolerance: a gap up to 64 s is on time, 56 s is not early; early
+    gaps are minor while they are at most half of the gaps judged, a fail beyond."""
+    judgement = heartbeat(heartbeats_after(gaps).context(interval_s=60))
+
+    assert judgement.findings == findings
+    assert judgement.measurements["heartbeat_intervals_s"] == list(gaps)
+    assert judgement.measurements["tolerance_s"] == 4.0
+
+
+@pytest.mark.parametrize(("interval", "tolerance"), [(30, 5.0), (50, 5.0), (60, 6.0), (100, 10.0)])
+def test_without_a_tolerance_a_heartbeat_may_be_10_percent_late_and_at_least_5_s(
+    interval: int, tolerance: float
+) -> None:
+    wire = heartbeats_after((interval + tolerance, interval - tolerance))
+    findings = Findings()
+
+    measurements = analyse_heartbeats(wire.frames, interval, None, findings)
+
+    assert measurements["tolerance_s"] == tolerance
+    assert findings.items == ()
+
+
+def test_without_a_tolerance_a_gap_beyond_10_percent_is_a_silence() -> None:
+    wire = heartbeats_after((66.001,))
+    findings = Findings()
+
+    analyse_heartbeats(wire.frames, 60, None, findings)
+
+    assert findings.items == (
+        Finding(
+            "fail",
+            "No message from the charger for 66 s between two Heartbeats where the interval is "
+            "60 s",
+            (1, 3),
+        ),
+    )
+
+
+@pytest.mark.parametrize(("silence", "silent_too_long"), [(64, False), (64.001, True)])
+def test_no_heartbeat_after_boot_fails_only_after_a_silence_beyond_interval_and_tolerance(
+    silence: float, silent_too_long: bool
+) -> None:
+    wire = Wire()
+    booted = wire.boot(interval=60)
+    wire.status(0, "Available")
+    wire.status(1, "Available")
+
+    judgement = boot(wire.context(finished_at=wire.now + timedelta(seconds=silence)))
+
+    last = (
+        Finding(
+            "fail",
+            "No Heartbeat received and no message from the charger for 64 s after the accepted "
+            "BootNotification where one was expected every 60 s",
+            ((booted.id or 0) + 1,),
+        )
+        if silent_too_long
+        else Finding(
+            "info",
+            "No Heartbeat yet: the step lasted 64 s after the accepted BootNotification, and "
+            "the charger was never silent for longer than the 60 s interval",
+        )
+    )
+    assert judgement.findings == (Finding("info", NO_ICCID, (booted.id or 0,)), last)
+
+
+def test_the_heartbeat_interval_comes_from_the_accepted_boot_before_the_runs_setting() -> None:
+    wire = Wire()
+    wire.boot(status="Rejected", interval=0)
+    wire.boot(interval=45)
+    wire.heartbeat()
+    wire.wait(45)
+    wire.heartbeat()
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=300)))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["configured_interval_s"] == 45
+
+
+def test_the_runs_heartbeat_interval_is_the_last_resort() -> None:
+    wire = Wire()
+    wire.boot(status="Rejected", interval=30)
+    wire.heartbeat()
+    wire.wait(45)
+    wire.heartbeat()
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=45)))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["configured_interval_s"] == 45
+
+
+def test_an_unknown_interval_only_reports_the_gaps() -> None:
+    judgement = heartbeat(heartbeats_after((45,)).context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == (
+        Finding(
+            "info", "The configured heartbeat interval is unknown; intervals are only reported"
+        ),
+    )
+    assert judgement.measurements == {
+        "heartbeat_count": 2,
+        "heartbeat_intervals_s": [45.0],
+        "configured_interval_s": None,
+        "heartbeat_interval_min_s": 45.0,
+        "heartbeat_interval_max_s": 45.0,
+        "heartbeat_interval_mean_s": 45.0,
+    }
+
+
+def test_a_heartbeat_step_without_heartbeats_fails_with_the_count() -> None:
+    wire = Wire()
+    wire.status(1, "Available")
+
+    judgement = heartbeat(wire.context(RunSettings(heartbeat_interval=45)))
+
+    assert judgement.findings == (Finding("fail", "No Heartbeat received"),)
+    assert judgement.measurements == {
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 45,
+    }
