@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from certification.judge.availability import change_availability, hardware_fault
-from certification.judge.types import RunSettings
-from tests.judge.frames import Wire
+from certification.judge.types import Finding, RunSettings
+from tests.judge.frames import Wire, cited
 
 
 def availability(wire: Wire, connector: int, kind: str, answer: str = "Accepted") -> None:
@@ -26,6 +26,22 @@ def test_change_availability_passes_inoperative_then_operative_with_statuses() -
     assert judgement.verdict == "Y"
     assert judgement.findings == ()
     assert judgement.measurements["commands"][0]["status_delay_s"] == {"1": 2.0}
+    assert judgement.measurements == {
+        "commands": [
+            {
+                "connector_id": 1,
+                "type": "Inoperative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 2.0},
+            },
+            {
+                "connector_id": 1,
+                "type": "Operative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 1.0},
+            },
+        ]
+    }
 
 
 def test_change_availability_fails_without_the_unavailable_status() -> None:
@@ -41,6 +57,26 @@ def test_change_availability_fails_without_the_unavailable_status() -> None:
     message = judgement.findings[0].message
     assert "no StatusNotification Unavailable" in message
     assert "it reported Available" in message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="ChangeAvailability(connector 1, Inoperative) was accepted but "
+            "connector 1 sent no StatusNotification Unavailable; it reported "
+            "Available 0 s after the reply",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {
+        "commands": [
+            {"connector_id": 1, "type": "Inoperative", "answer": "Accepted", "status_delay_s": {}},
+            {
+                "connector_id": 1,
+                "type": "Operative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 0.0},
+            },
+        ]
+    }
 
 
 def test_change_availability_on_connector_zero_expects_every_connector() -> None:
@@ -58,6 +94,30 @@ def test_change_availability_on_connector_zero_expects_every_connector() -> None
         "connector 2 sent no StatusNotification Unavailable" in f.message
         for f in judgement.findings
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="ChangeAvailability(connector 0, Inoperative) was accepted but "
+            "connector 2 sent no StatusNotification Unavailable",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {
+        "commands": [
+            {
+                "connector_id": 0,
+                "type": "Inoperative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 0.0},
+            },
+            {
+                "connector_id": 0,
+                "type": "Operative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 0.0, "2": 0.0},
+            },
+        ]
+    }
 
 
 def test_change_availability_fails_on_a_rejected_answer() -> None:
@@ -73,6 +133,25 @@ def test_change_availability_fails_on_a_rejected_answer() -> None:
         "answered Rejected where Accepted or Scheduled was expected"
         in judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="ChangeAvailability(connector 1, Inoperative) answered Rejected where "
+            "Accepted or Scheduled was expected",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {
+        "commands": [
+            {"connector_id": 1, "type": "Inoperative", "answer": "Rejected"},
+            {
+                "connector_id": 1,
+                "type": "Operative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 0.0},
+            },
+        ]
+    }
 
 
 def test_change_availability_names_a_callerror_reply() -> None:
@@ -86,6 +165,30 @@ def test_change_availability_names_a_callerror_reply() -> None:
 
     assert judgement.verdict == "N"
     assert "CALLERROR NotImplemented" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="ChangeAvailability(connector 1, Inoperative) answered CALLERROR "
+            "NotImplemented (not supported) where Accepted or Scheduled was "
+            "expected",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {
+        "commands": [
+            {
+                "connector_id": 1,
+                "type": "Inoperative",
+                "answer": "CALLERROR NotImplemented (not supported)",
+            },
+            {
+                "connector_id": 1,
+                "type": "Operative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 0.0},
+            },
+        ]
+    }
 
 
 def test_change_availability_accepts_scheduled_without_immediate_status() -> None:
@@ -98,6 +201,25 @@ def test_change_availability_accepts_scheduled_without_immediate_status() -> Non
 
     assert judgement.verdict == "Y"
     assert any("Scheduled" in f.message and f.severity == "info" for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="ChangeAvailability(connector 1, Inoperative) answered Scheduled: the "
+            "change waits for the transaction to end",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "commands": [
+            {"connector_id": 1, "type": "Inoperative", "answer": "Scheduled"},
+            {
+                "connector_id": 1,
+                "type": "Operative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 0.0},
+            },
+        ]
+    }
 
 
 def test_change_availability_needs_the_connector_returned_to_service() -> None:
@@ -109,6 +231,24 @@ def test_change_availability_needs_the_connector_returned_to_service() -> None:
 
     assert judgement.verdict == "N"
     assert "No ChangeAvailability Operative sent" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No ChangeAvailability Operative sent: the connector was never returned "
+            "to service",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "commands": [
+            {
+                "connector_id": 1,
+                "type": "Inoperative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 0.0},
+            }
+        ]
+    }
 
 
 def test_hardware_fault_passes_with_faulted_error_code_then_available() -> None:
@@ -122,6 +262,20 @@ def test_hardware_fault_passes_with_faulted_error_code_then_available() -> None:
     assert judgement.verdict == "Y"
     assert judgement.measurements["error_code"] == "GroundFailure"
     assert judgement.measurements["faulted_s"] == 30.0
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="Connector 1 was Faulted (GroundFailure) for 30 s",
+            frame_ids=(1, 3),
+        ),
+    )
+    assert judgement.measurements == {
+        "connector_id": 1,
+        "error_code": "GroundFailure",
+        "vendor_error_code": None,
+        "info": None,
+        "faulted_s": 30.0,
+    }
 
 
 def test_hardware_fault_with_no_error_code_fails() -> None:
@@ -133,6 +287,24 @@ def test_hardware_fault_with_no_error_code_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "carries errorCode NoError" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StatusNotification Faulted on connector 1 carries errorCode NoError "
+            "where an errorCode naming the fault was expected",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="info", message="Connector 1 was Faulted (NoError) for 0 s", frame_ids=(1, 3)
+        ),
+    )
+    assert judgement.measurements == {
+        "connector_id": 1,
+        "error_code": "NoError",
+        "vendor_error_code": None,
+        "info": None,
+        "faulted_s": 0.0,
+    }
 
 
 def test_hardware_fault_treats_an_error_code_without_faulted_as_a_warning() -> None:
@@ -145,6 +317,16 @@ def test_hardware_fault_treats_an_error_code_without_faulted_as_a_warning() -> N
     messages = [f.message for f in judgement.findings]
     assert any("warning, not a fault" in m for m in messages)
     assert "No StatusNotification Faulted received" in messages
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="StatusNotification Available with errorCode HighTemperature on "
+            "connector 1 is a warning, not a fault",
+            frame_ids=(1,),
+        ),
+        Finding(severity="fail", message="No StatusNotification Faulted received", frame_ids=()),
+    )
+    assert judgement.measurements == {}
 
 
 def test_hardware_fault_fails_when_a_transaction_starts_during_the_fault() -> None:
@@ -157,6 +339,26 @@ def test_hardware_fault_fails_when_a_transaction_starts_during_the_fault() -> No
 
     assert judgement.verdict == "N"
     assert any("no transaction should start" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StartTransaction on connector 1 while connector 1 was Faulted; no "
+            "transaction should start during a fault",
+            frame_ids=(3,),
+        ),
+        Finding(
+            severity="info",
+            message="Connector 1 was Faulted (ConnectorLockFailure) for 0 s",
+            frame_ids=(1, 5),
+        ),
+    )
+    assert judgement.measurements == {
+        "connector_id": 1,
+        "error_code": "ConnectorLockFailure",
+        "vendor_error_code": None,
+        "info": None,
+        "faulted_s": 0.0,
+    }
 
 
 def test_hardware_fault_fails_when_the_connector_never_recovers() -> None:
@@ -169,3 +371,193 @@ def test_hardware_fault_fails_when_the_connector_never_recovers() -> None:
     assert any(
         "no StatusNotification Available after the fault" in f.message for f in judgement.findings
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Connector 1 sent no StatusNotification Available after the fault; it "
+            "was expected once the fault was cleared",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {
+        "connector_id": 1,
+        "error_code": "GroundFailure",
+        "vendor_error_code": None,
+        "info": None,
+    }
+
+
+TWO_CONNECTORS = RunSettings(connectors=2)
+
+
+def test_a_fault_on_connector_2_is_the_one_naming_its_cause_and_other_connectors_may_charge() -> (
+    None
+):
+    """A Faulted with NoError first, then the one naming the fault: the latter is judged; a
+    session on connector 1 during connector 2's fault is no fault of connector 2's."""
+    wire = Wire()
+    wire.status(2, "Faulted", "NoError")
+    fault = wire.request(
+        "StatusNotification",
+        {
+            "connectorId": 2,
+            "errorCode": "GroundFailure",
+            "status": "Faulted",
+            "vendorErrorCode": "E42",
+            "info": "earth leak",
+        },
+        {},
+    )
+    wire.start_transaction(connector=1)
+    wire.wait(20)
+    cleared = wire.status(2, "Available")
+
+    judgement = hardware_fault(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding("info", "Connector 2 was Faulted (GroundFailure) for 20 s", cited(fault, cleared)),
+    )
+    assert judgement.measurements == {
+        "connector_id": 2,
+        "error_code": "GroundFailure",
+        "vendor_error_code": "E42",
+        "info": "earth leak",
+        "faulted_s": 20.0,
+    }
+
+
+def test_a_fault_of_connector_0_forbids_a_start_on_every_connector() -> None:
+    wire = Wire()
+    fault = wire.status(0, "Faulted", "PowerMeterFailure")
+    start = wire.start_transaction(connector=2)
+    wire.wait(5)
+    cleared = wire.status(0, "Available")
+
+    judgement = hardware_fault(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "StartTransaction on connector 2 while connector 0 was Faulted; no transaction "
+            "should start during a fault",
+            cited(start),
+        ),
+        Finding(
+            "info", "Connector 0 was Faulted (PowerMeterFailure) for 5 s", cited(fault, cleared)
+        ),
+    )
+
+
+def test_another_connector_becoming_available_does_not_clear_the_fault() -> None:
+    wire = Wire()
+    fault = wire.status(1, "Faulted", "GroundFailure")
+    wire.status(2, "Available")
+    wire.wait(5)
+    cleared = wire.status(1, "Available")
+
+    judgement = hardware_fault(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding("info", "Connector 1 was Faulted (GroundFailure) for 5 s", cited(fault, cleared)),
+    )
+    assert judgement.measurements["faulted_s"] == 5.0
+
+
+def test_a_status_overtaking_the_next_commands_reply_counts_for_the_command_before() -> None:
+    wire = Wire()
+    inoperative = wire.call_out("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
+    wire.result_in(inoperative, {"status": "Accepted"})
+    wire.wait(3)
+    operative = wire.call_out("ChangeAvailability", {"connectorId": 1, "type": "Operative"})
+    wire.status(1, "Unavailable")
+    wire.result_in(operative, {"status": "Accepted"})
+    wire.wait(1)
+    wire.status(1, "Available")
+
+    judgement = change_availability(wire.context())
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "commands": [
+            {
+                "connector_id": 1,
+                "type": "Inoperative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 3.0},
+            },
+            {
+                "connector_id": 1,
+                "type": "Operative",
+                "answer": "Accepted",
+                "status_delay_s": {"1": 1.0},
+            },
+        ]
+    }
+
+
+def test_another_status_than_the_requested_one_is_named_with_its_timing() -> None:
+    wire = Wire()
+    inoperative = wire.command(
+        "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}, {"status": "Accepted"}
+    )
+    wire.wait(3)
+    wire.status(1, "Faulted")
+    wire.command(
+        "ChangeAvailability", {"connectorId": 1, "type": "Operative"}, {"status": "Accepted"}
+    )
+    wire.wait(2)
+    wire.status(1, "Available")
+
+    judgement = change_availability(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "ChangeAvailability(connector 1, Inoperative) was accepted but connector 1 sent no "
+            "StatusNotification Unavailable; it reported Faulted 3 s after the reply",
+            wire.exchange_ids(inoperative),
+        ),
+    )
+
+
+def test_connector_2_of_two_is_judged_on_its_own_statuses() -> None:
+    wire = Wire()
+    wire.command(
+        "ChangeAvailability", {"connectorId": 2, "type": "Inoperative"}, {"status": "Accepted"}
+    )
+    wire.status(1, "Unavailable")
+    wire.wait(1)
+    wire.status(2, "Unavailable")
+    wire.command(
+        "ChangeAvailability", {"connectorId": 2, "type": "Operative"}, {"status": "Accepted"}
+    )
+    wire.status(2, "Available")
+
+    judgement = change_availability(wire.context(TWO_CONNECTORS))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert [c["status_delay_s"] for c in judgement.measurements["commands"]] == [
+        {"2": 1.0},
+        {"2": 0.0},
+    ]
+
+
+def test_an_unknown_type_or_a_missing_connector_owes_no_status() -> None:
+    wire = Wire()
+    wire.command("ChangeAvailability", {"connectorId": 1, "type": "Bogus"}, {"status": "Accepted"})
+    wire.command("ChangeAvailability", {"type": "Operative"}, {"status": "Accepted"})
+
+    judgement = change_availability(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "No ChangeAvailability Inoperative sent: the connector was never taken out of service",
+        ),
+    )
+    assert judgement.measurements == {
+        "commands": [
+            {"connector_id": 1, "type": "Bogus", "answer": "Accepted"},
+            {"connector_id": None, "type": "Operative", "answer": "Accepted"},
+        ]
+    }

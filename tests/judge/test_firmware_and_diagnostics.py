@@ -30,6 +30,8 @@ def test_download_failed_step_passes_with_download_failed() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["download_failed_after_s"] == 20.0
+    assert judgement.findings == ()
+    assert judgement.measurements == {"download_failed_after_s": 20.0, "reboots": 0}
 
 
 def test_download_failed_step_fails_when_the_charger_installs() -> None:
@@ -47,6 +49,20 @@ def test_download_failed_step_fails_when_the_charger_installs() -> None:
         "FirmwareStatusNotification Downloaded received where DownloadFailed was expected"
         in messages
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No FirmwareStatusNotification DownloadFailed received",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="FirmwareStatusNotification Downloaded received where DownloadFailed "
+            "was expected",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0}
 
 
 def test_download_failed_step_fails_when_update_firmware_gets_a_callerror() -> None:
@@ -58,6 +74,19 @@ def test_download_failed_step_fails_when_update_firmware_gets_a_callerror() -> N
 
     assert judgement.verdict == "N"
     assert "UpdateFirmware answered CALLERROR NotImplemented" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="UpdateFirmware answered CALLERROR NotImplemented",
+            frame_ids=(1, 2),
+        ),
+        Finding(
+            severity="fail",
+            message="No FirmwareStatusNotification DownloadFailed received",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0}
 
 
 def test_download_failed_step_fails_when_the_charger_stays_faulted() -> None:
@@ -70,6 +99,15 @@ def test_download_failed_step_fails_when_the_charger_stays_faulted() -> None:
 
     assert judgement.verdict == "N"
     assert "ended the step Faulted" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Connector 1 ended the step Faulted where it was expected to stay "
+            "Available although the update failed",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {"download_failed_after_s": 0.0, "reboots": 0}
 
 
 def test_installation_failed_step_passes_with_installation_failed() -> None:
@@ -84,6 +122,12 @@ def test_installation_failed_step_passes_with_installation_failed() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["final_status"] == "InstallationFailed"
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "final_status": "InstallationFailed",
+        "failed_after_s": 20.0,
+        "reboots": 0,
+    }
 
 
 def test_installation_failed_step_fails_download_failed_by_default() -> None:
@@ -100,6 +144,19 @@ def test_installation_failed_step_fails_download_failed_by_default() -> None:
         "FirmwareStatusNotification DownloadFailed received where InstallationFailed was expected",
         (5,),
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="FirmwareStatusNotification DownloadFailed received where "
+            "InstallationFailed was expected",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {
+        "final_status": "DownloadFailed",
+        "failed_after_s": 0.0,
+        "reboots": 0,
+    }
 
 
 def test_installation_failed_step_can_make_download_failed_minor_without_portal_records() -> None:
@@ -111,6 +168,19 @@ def test_installation_failed_step_can_make_download_failed_minor_without_portal_
 
     assert judgement.verdict == "Y"
     assert judgement.findings[0].severity == "minor"
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="FirmwareStatusNotification DownloadFailed received where "
+            "InstallationFailed was expected",
+            frame_ids=(3,),
+        ),
+    )
+    assert judgement.measurements == {
+        "final_status": "DownloadFailed",
+        "failed_after_s": 0.0,
+        "reboots": 0,
+    }
 
 
 def test_download_failed_after_an_incomplete_download_asks_for_a_repeat() -> None:
@@ -130,6 +200,23 @@ def test_download_failed_after_an_incomplete_download_asks_for_a_repeat() -> Non
         "expected: the portal's records show no complete download, so the installation failure "
         "was not exercised; repeat the step"
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="FirmwareStatusNotification DownloadFailed received where "
+            "InstallationFailed was expected: the portal's records show no complete "
+            "download, so the installation failure was not exercised; repeat the "
+            "step",
+            frame_ids=(3,),
+        ),
+    )
+    assert judgement.measurements == {
+        "final_status": "DownloadFailed",
+        "failed_after_s": 0.0,
+        "portal_downloads": 1,
+        "portal_download_bytes": 100,
+        "reboots": 0,
+    }
 
 
 def test_installation_failed_step_fails_when_the_firmware_installs() -> None:
@@ -147,6 +234,20 @@ def test_installation_failed_step_fails_when_the_firmware_installs() -> None:
         "FirmwareStatusNotification Installed received where InstallationFailed was expected"
         in messages
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No FirmwareStatusNotification InstallationFailed received",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="FirmwareStatusNotification Installed received where InstallationFailed "
+            "was expected",
+            frame_ids=(9,),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0}
 
 
 def test_installation_failed_step_needs_the_download_before_the_failure() -> None:
@@ -160,6 +261,25 @@ def test_installation_failed_step_needs_the_download_before_the_failure() -> Non
     assert "Expected FirmwareStatusNotification Downloading after UpdateFirmware" in (
         judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Expected FirmwareStatusNotification Downloading after UpdateFirmware; "
+            "none was recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="Expected FirmwareStatusNotification Downloaded after UpdateFirmware; "
+            "none was recorded",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "final_status": "InstallationFailed",
+        "failed_after_s": 0.0,
+        "reboots": 0,
+    }
 
 
 def install(wire: Wire, installed_first: bool = False, firmware: str = "V1.1.0") -> None:
@@ -190,6 +310,14 @@ def test_firmware_install_passes_with_a_new_version() -> None:
     assert judgement.measurements["firmware_after"] == "V1.1.0"
     assert judgement.measurements["download_s"] == 60.0
     assert judgement.measurements["install_s"] == 120.0
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "download_s": 60.0,
+        "install_s": 120.0,
+        "total_s": 180.0,
+        "firmware_before": "V1.0.0",
+        "firmware_after": "V1.1.0",
+    }
 
 
 def test_firmware_install_accepts_installed_before_the_boot() -> None:
@@ -207,6 +335,21 @@ def test_firmware_install_fails_when_the_version_does_not_change() -> None:
 
     assert judgement.verdict == "N"
     assert "firmwareVersion V1.0.0, the same as before the update" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="BootNotification reports firmwareVersion V1.0.0, the same as before "
+            "the update",
+            frame_ids=(13,),
+        ),
+    )
+    assert judgement.measurements == {
+        "download_s": 60.0,
+        "install_s": 120.0,
+        "total_s": 180.0,
+        "firmware_before": "V1.0.0",
+        "firmware_after": "V1.0.0",
+    }
 
 
 def test_firmware_install_checks_the_expected_version_param() -> None:
@@ -217,6 +360,20 @@ def test_firmware_install_checks_the_expected_version_param() -> None:
 
     assert judgement.verdict == "N"
     assert "V1.1.0 where V2.0.0 was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="BootNotification reports firmwareVersion V1.1.0 where V2.0.0 was expected",
+            frame_ids=(13,),
+        ),
+    )
+    assert judgement.measurements == {
+        "download_s": 60.0,
+        "install_s": 120.0,
+        "total_s": 180.0,
+        "firmware_before": "V1.0.0",
+        "firmware_after": "V1.1.0",
+    }
 
 
 def test_firmware_install_without_unavailable_while_installing_is_minor() -> None:
@@ -233,6 +390,22 @@ def test_firmware_install_without_unavailable_while_installing_is_minor() -> Non
     assert judgement.verdict == "Y"
     assert judgement.minor
     assert "Unavailable while the firmware was installing" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="No StatusNotification Unavailable while the firmware was installing; "
+            "it is recommended that the charger reports Unavailable during the "
+            "installation",
+            frame_ids=(7,),
+        ),
+    )
+    assert judgement.measurements == {
+        "download_s": 0.0,
+        "install_s": 0.0,
+        "total_s": 0.0,
+        "firmware_before": "V1.0.0",
+        "firmware_after": "V1.1.0",
+    }
 
 
 def test_firmware_install_fails_without_installed() -> None:
@@ -251,6 +424,19 @@ def test_firmware_install_fails_without_installed() -> None:
         "Expected FirmwareStatusNotification Installed after FirmwareStatusNotification Installing"
         in (judgement.findings[0].message)
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Expected FirmwareStatusNotification Installed after "
+            "FirmwareStatusNotification Installing; none was recorded",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "download_s": 0.0,
+        "firmware_before": "V1.0.0",
+        "firmware_after": "V1.1.0",
+    }
 
 
 def diagnostics(wire: Wire, file_name: str | None = "diag-0001.zip") -> None:
@@ -271,6 +457,21 @@ def test_diagnostics_upload_passes_when_the_file_arrives() -> None:
     assert judgement.findings == ()
     assert judgement.measurements["file_name"] == "diag-0001.zip"
     assert judgement.measurements["upload_s"] == 12.0
+    assert judgement.measurements == {
+        "attempts": [
+            {
+                "location": "ftp://portal.example/upload",
+                "answer": "a reply without status",
+                "file_name": "diag-0001.zip",
+                "status": "Uploaded",
+                "total_s": 12.0,
+                "upload_s": 12.0,
+            }
+        ],
+        "file_name": "diag-0001.zip",
+        "total_s": 12.0,
+        "upload_s": 12.0,
+    }
 
 
 def test_diagnostics_upload_fails_when_the_file_never_arrives() -> None:
@@ -283,6 +484,25 @@ def test_diagnostics_upload_fails_when_the_file_never_arrives() -> None:
 
     assert judgement.verdict == "N"
     assert "diag-0001.zip never arrived" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="The diagnostics file diag-0001.zip never arrived at the upload location",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {
+        "attempts": [
+            {
+                "location": "ftp://portal.example/upload",
+                "answer": "a reply without status",
+                "file_name": "diag-0001.zip",
+                "status": "Uploaded",
+                "total_s": 0.0,
+                "upload_s": 0.0,
+            }
+        ]
+    }
 
 
 def test_diagnostics_upload_without_portal_confirmation_is_information() -> None:
@@ -295,6 +515,29 @@ def test_diagnostics_upload_without_portal_confirmation_is_information() -> None
 
     assert judgement.verdict == "Y"
     assert judgement.findings[0].severity == "info"
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="The portal has not confirmed that the diagnostics file arrived at the "
+            "location",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "attempts": [
+            {
+                "location": "ftp://portal.example/upload",
+                "answer": "a reply without status",
+                "file_name": "diag-0001.zip",
+                "status": "Uploaded",
+                "total_s": 0.0,
+                "upload_s": 0.0,
+            }
+        ],
+        "file_name": "diag-0001.zip",
+        "total_s": 0.0,
+        "upload_s": 0.0,
+    }
 
 
 def test_diagnostics_upload_fails_on_upload_failed_and_missing_file_name() -> None:
@@ -312,6 +555,36 @@ def test_diagnostics_upload_fails_on_upload_failed_and_missing_file_name() -> No
         "DiagnosticsStatusNotification UploadFailed received where Uploaded was expected"
         in messages
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="GetDiagnostics answered without a fileName: the charger has no "
+            "diagnostics to upload",
+            frame_ids=(1, 2),
+        ),
+        Finding(
+            severity="fail",
+            message="DiagnosticsStatusNotification UploadFailed received where Uploaded was "
+            "expected",
+            frame_ids=(5,),
+        ),
+        Finding(
+            severity="info",
+            message="The portal has not confirmed that the diagnostics file arrived at the "
+            "location",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "attempts": [
+            {
+                "location": "ftp://portal.example/upload",
+                "answer": "a reply without status",
+                "file_name": None,
+                "status": "UploadFailed",
+            }
+        ]
+    }
 
 
 def test_diagnostics_upload_failed_step_passes_with_upload_failed() -> None:
@@ -324,6 +597,8 @@ def test_diagnostics_upload_failed_step_passes_with_upload_failed() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["upload_failed_after_s"] == 8.0
+    assert judgement.findings == ()
+    assert judgement.measurements == {"upload_failed_after_s": 8.0, "reboots": 0}
 
 
 def test_diagnostics_upload_failed_step_fails_when_the_upload_succeeds() -> None:
@@ -341,6 +616,20 @@ def test_diagnostics_upload_failed_step_fails_when_the_upload_succeeds() -> None
         "DiagnosticsStatusNotification Uploaded received where UploadFailed was expected"
         in messages
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No DiagnosticsStatusNotification UploadFailed received",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="DiagnosticsStatusNotification Uploaded received where UploadFailed was "
+            "expected",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0}
 
 
 def test_diagnostics_upload_failed_step_flags_a_schema_violation_in_the_notification() -> None:
@@ -359,6 +648,25 @@ def test_diagnostics_upload_failed_step_flags_a_schema_violation_in_the_notifica
         "DiagnosticsStatusNotification request from the charger violates"
         in judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="DiagnosticsStatusNotification request from the charger violates the "
+            "OCPP 1.6 schema: 'Broken' is not one of",
+            frame_ids=(3,),
+        ),
+        Finding(
+            severity="fail",
+            message="No DiagnosticsStatusNotification UploadFailed received",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="DiagnosticsStatusNotification Broken received where UploadFailed was expected",
+            frame_ids=(3,),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0}
 
 
 def test_downloaded_without_a_download_from_the_portal_fails() -> None:
@@ -375,6 +683,21 @@ def test_downloaded_without_a_download_from_the_portal_fails() -> None:
         "download of the image from the portal"
     )
     assert judgement.measurements["portal_downloads"] == 0
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="FirmwareStatusNotification Downloaded received but the charger never "
+            "completed a download of the image from the portal",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {
+        "final_status": "InstallationFailed",
+        "failed_after_s": 0.0,
+        "portal_downloads": 0,
+        "portal_download_bytes": 0,
+        "reboots": 0,
+    }
 
 
 def test_a_completed_portal_download_backs_the_downloaded_claim() -> None:
@@ -389,6 +712,20 @@ def test_a_completed_portal_download_backs_the_downloaded_claim() -> None:
     assert judgement.verdict == "Y"
     assert judgement.measurements["portal_download_bytes"] == 1000
     assert "cut off and resumed" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="1 download(s) of the image were cut off and resumed",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "final_status": "InstallationFailed",
+        "failed_after_s": 0.0,
+        "portal_downloads": 2,
+        "portal_download_bytes": 1000,
+        "reboots": 0,
+    }
 
 
 def test_download_failed_after_a_complete_download_is_pointed_out() -> None:
@@ -444,6 +781,16 @@ def test_an_unsolicited_diagnostics_status_idle_is_a_fail_on_any_step() -> None:
             (idle.id,),
         )
     ]
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="DiagnosticsStatusNotification Idle that no TriggerMessage asked for: "
+            "OCPP 1.6 allows status Idle only in a notification triggered by "
+            "TriggerMessage",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {"upload_failed_after_s": 0.0, "reboots": 0}
 
 
 def test_each_trigger_allows_one_idle_of_its_own_notification() -> None:
