@@ -224,14 +224,15 @@ def trusted_roots(charge_point: ChargePoint) -> list[x509.Certificate]:
 
 
 def transport_refusal(
-    charge_point: ChargePoint, tls: dict[str, Any] | None, forwarded_proto: str = ""
+    charge_point: ChargePoint, tls: dict[str, Any] | None, scheme: str = "ws"
 ) -> str | None:
     """Why this connection does not meet the charge point's security profile, or None.
 
     - Profiles 2 and 3 connect over TLS only; a plain ws:// connection is refused. Behind a
-      TLS-terminating proxy (``OCPP_TLS_TERMINATED_BY_PROXY``) its ``X-Forwarded-Proto:
-      https`` counts as TLS for profile 2; profile 3 needs the portal's own TLS port, the
-      only place the client certificate is seen.
+      TLS-terminating proxy in ``TRUSTED_PROXIES``, ``scheme`` is ``"wss"`` (the ASGI scope's,
+      which config.proxy sets from that proxy's ``X-Forwarded-Proto: https`` and from no one
+      else's): that counts as TLS for profile 2. Profile 3 needs the portal's own TLS port,
+      the only place the client certificate is seen.
     - Profile 3: a client certificate that chains to the lab root or to a CA uploaded for
       the model, valid now, whose subject names the charge point (whitepaper 4.1.3: CN =
       the chargePointId, O = ``OCPP_CPO_NAME`` when set).
@@ -241,8 +242,7 @@ def transport_refusal(
     if profile < ChargePoint.SecurityProfile.TLS_BASIC:
         return None
     if tls is None:
-        proxied = settings.OCPP_TLS_TERMINATED_BY_PROXY and forwarded_proto.lower() == "https"
-        if profile == ChargePoint.SecurityProfile.TLS_BASIC and proxied:
+        if profile == ChargePoint.SecurityProfile.TLS_BASIC and scheme == "wss":
             return None
         return f"security profile {profile} requires TLS (wss://); the charger connected over ws://"
     if profile == ChargePoint.SecurityProfile.TLS_CLIENT_CERTIFICATE:

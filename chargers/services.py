@@ -115,7 +115,7 @@ def authenticate_charge_point(
     remote_address: str = "",
     *,
     tls: dict[str, Any] | None = None,
-    forwarded_proto: str = "",
+    scheme: str = "ws",
 ) -> AuthResult:
     """Decide whether a websocket handshake for ``identity`` may be upgraded.
 
@@ -123,9 +123,10 @@ def authenticate_charge_point(
     first, before its key is hashed: see refusal_throttle. An unknown identity costs the
     same key hash as a known one, so that registered identities cannot be told by timing.
     ``tls`` is the handshake of a wss:// connection (chargers.ocpp.tls.handshake_evidence;
-    None for ws://): what the identity's security profile demands of it is
-    chargers.security.transport_refusal. Profiles 1 and 2 then check the AuthorizationKey;
-    profile 3 authenticates by its certificate alone."""
+    None for ws://) and ``scheme`` the scope's (``"wss"`` behind a trusted TLS proxy): what
+    the identity's security profile demands of them is chargers.security.transport_refusal.
+    Profiles 1 and 2 then check the AuthorizationKey; profile 3 authenticates by its
+    certificate alone."""
     if throttled := refusal_throttle(identity, remote_address):
         return AuthResult(None, throttled)
     user, key, malformed = _basic_credentials(authorization, identity)
@@ -139,7 +140,7 @@ def authenticate_charge_point(
         if charge_point is None:
             return AuthResult(None, "unknown chargePointId")
         return AuthResult(charge_point, "identity is disabled")
-    if refused := security.transport_refusal(charge_point, tls, forwarded_proto):
+    if refused := security.transport_refusal(charge_point, tls, scheme):
         return AuthResult(charge_point, refused)
     if charge_point.uses_basic_auth():
         if malformed:

@@ -347,9 +347,6 @@ OCPP_TLS_HOST_NAMES = [
 # The CpoName (O of security profile 3 client certificates and of CSRs, whitepaper
 # 4.1.3); empty: the organisation is not checked, only CN = chargePointId.
 OCPP_CPO_NAME = env_str("OCPP_CPO_NAME", "")
-# Security profile 2 behind a TLS-terminating proxy: trust its X-Forwarded-Proto: https
-# as "this charger came over TLS". Only where nothing but the proxy reaches the portal.
-OCPP_TLS_TERMINATED_BY_PROXY = env_bool("OCPP_TLS_TERMINATED_BY_PROXY", False)
 # Seconds between websocket pings Daphne sends to idle chargers (some ignore pings).
 OCPP_WS_PING_INTERVAL = env_int("OCPP_WS_PING_INTERVAL", 60)
 OCPP_WS_PING_TIMEOUT = env_int("OCPP_WS_PING_TIMEOUT", 30)

@@ -61,7 +61,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             headers.get(b"authorization"),
             self.remote,
             tls=self.tls,
-            forwarded_proto=headers.get(b"x-forwarded-proto", b"").decode("latin-1"),
+            # "wss" over the portal's TLS port, or behind a trusted TLS proxy (config.proxy).
+            scheme=str(self.scope.get("scheme") or "ws"),
         )
         if result.refused:
             log.warning("ocpp: refused %r from %s: %s", self.identity, self.remote, result.refused)

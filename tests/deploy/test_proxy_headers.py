@@ -13,7 +13,7 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from chargers import services, transfers
+from chargers import security, services, transfers
 from chargers.models import Connection, ConnectionEvent, Transfer
 from config.proxy import TrustedProxyHeaders
 from tests.chargers.test_ocpp_live import auth_header
@@ -132,3 +132,39 @@ def test_a_trusted_proxys_forwarded_address_is_the_chargers(tmp_path: Path) -> N
         asyncio.run(connect(f"{server.ws_url}/ocpp/PROXY-2"))
     [connection] = Connection.objects.filter(charge_point=charge_point)
     assert connection.remote_address == "192.0.2.10:0"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_profile_2_behind_a_trusted_tls_proxy_connects_and_nobody_else_can_claim_tls(
+    tmp_path: Path,
+) -> None:
+    """Security profile 2 with TLS ended at the proxy (docs/deploy.md, "TLS for chargers"):
+    the trusted proxy's X-Forwarded-Proto: https is the charger's TLS; the same header from
+    any other peer, or plain ws:// through the proxy, is refused."""
+    charge_point, _ = services.create_charge_point("PROXY-SP2", authorization_key=KEY)
+    security.set_security_profile(charge_point, 2)
+
+    async def connect(url: str, proto: str | None) -> int:
+        headers = auth_header("PROXY-SP2", KEY)
+        if proto is not None:
+            headers["X-Forwarded-Proto"] = proto
+        try:
+            async with websockets.connect(
+                url, subprotocols=[Subprotocol("ocpp1.6")], additional_headers=headers
+            ):
+                return 101
+        except websockets.InvalidStatus as refused:
+            return refused.response.status_code
+
+    with daphne_server(tmp_path, extra_env={"TRUSTED_PROXIES": "127.0.0.1,::1"}) as server:
+        url = f"{server.ws_url}/ocpp/PROXY-SP2"
+        assert asyncio.run(connect(url, "https")) == 101
+        assert asyncio.run(connect(url, "http")) == 403
+        assert asyncio.run(connect(url, None)) == 403
+    with daphne_server(tmp_path, extra_env={"TRUSTED_PROXIES": ""}) as server:
+        assert asyncio.run(connect(f"{server.ws_url}/ocpp/PROXY-SP2", "https")) == 403
+    # Repeated refusals of one identity and address are aggregated into one event.
+    refusals = ConnectionEvent.objects.filter(kind="refused").values_list("detail", flat=True)
+    assert set(refusals) == {
+        "security profile 2 requires TLS (wss://); the charger connected over ws://"
+    }
