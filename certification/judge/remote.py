@@ -22,6 +22,7 @@ from certification.judge.sequence import (
     status_is,
 )
 from certification.judge.sessions import (
+    check_meter_values_transaction,
     check_start,
     check_stop,
     in_session,
@@ -107,6 +108,7 @@ def remote_start_stop_cable_first(context: StepContext) -> Judgement:
         id_tag = remote_start.request.get("idTag")
     transaction_id = check_start(findings, start, id_tag, connector)
     measurements = session_measurements(frames, start, stop)
+    check_meter_values_transaction(findings, frames, start, stop)
 
     if remote_start is not None and start is not None:
         measurements["remote_start_to_start_s"] = seconds_between(remote_start.call, start.call)
@@ -209,6 +211,7 @@ def _remote_start_unlock(context: StepContext) -> Judgement:
     transaction_id = check_start(findings, start, id_tag, connector)
     unlock = exchange_of(frames, match.get("UnlockConnector"))
     measurements: dict[str, Any] = session_measurements(frames, start, stop)
+    check_meter_values_transaction(findings, frames, start, stop)
     if unlock is not None:
         unlocked = payload_of(unlock.call).get("connectorId")
         findings.expect_reply(unlock, ("Unlocked",), f"UnlockConnector(connector {unlocked})")

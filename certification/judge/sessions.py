@@ -255,6 +255,34 @@ def session_measurements(
     return measurements
 
 
+def check_meter_values_transaction(
+    findings: Findings, frames: Sequence[Frame], start: Exchange | None, stop: Frame | None
+) -> int:
+    """MeterValues on the session's connector that name another transaction than the one
+    the portal assigned are a fail (OCPP 1.6 §4.7: transactionId is "the transaction to
+    which these meter samples are related"). Returns how many there were."""
+    transaction_id = as_int(start.response.get("transactionId")) if start else None
+    if start is None or transaction_id is None:
+        return 0  # the failed start is the finding; no MeterValues belong to the session
+    connector = as_int(start.request.get("connectorId"))
+    wrong = [
+        frame
+        for frame in calls(between(frames, start.call, stop), "MeterValues")
+        if connector_of(frame) == connector
+        and (named := as_int(payload_of(frame).get("transactionId"))) is not None
+        and named != transaction_id
+    ]
+    if wrong:
+        names = sorted({str(payload_of(frame).get("transactionId")) for frame in wrong})
+        findings.fail(
+            f"{len(wrong)} MeterValues on connector {connector} for transaction "
+            f"{', '.join(names)} where transaction {transaction_id} was started",
+            start.call,
+            *wrong,
+        )
+    return len(wrong)
+
+
 def check_sample_interval(
     context: StepContext,
     findings: Findings,
@@ -361,7 +389,12 @@ def local_plugin_first(context: StepContext) -> Judgement:
     check_stop(findings, stop, transaction_id, ("Local", None))
     measurements = session_measurements(frames, start, stop)
     check_local_authorization(context, findings, authorize_call, start, measurements)
-    if start is not None and stop is not None and not measurements.get("meter_values"):
+    misnamed = check_meter_values_transaction(findings, frames, start, stop)
+    if (
+        start is not None
+        and stop is not None
+        and not (measurements.get("meter_values") or misnamed)
+    ):
         findings.minor("No MeterValues received during the transaction", start.call, stop)
     check_sample_interval(context, findings, start, stop, measurements)
     finishing, available = (
@@ -478,6 +511,7 @@ def local_id_first_connection_loss(context: StepContext) -> Judgement:
     transaction_id = check_start(findings, start, id_tag, connector)
     measurements = session_measurements(frames, start, None)
     check_local_authorization(context, findings, authorize_call, start, measurements)
+    check_meter_values_transaction(findings, frames, start, None)
     if start is None or match.end is None:
         return findings.judgement(measurements)
 

@@ -5,6 +5,8 @@ correct charger uses must pass, and what it accepted and did not do must not."""
 from __future__ import annotations
 
 from certification.judge.firmware import firmware_install
+from certification.judge.remote import remote_start_stop_cable_first
+from certification.judge.sessions import local_plugin_first
 from tests.judge.frames import Wire
 
 UPDATE = {"location": "https://portal.example/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}
@@ -52,3 +54,68 @@ def test_unavailable_that_ended_before_installing_is_still_minor() -> None:
     assert judgement.verdict == "Y"
     assert judgement.minor
     assert "Unavailable while the firmware was installing" in judgement.findings[-1].message
+
+
+def plugin_first_session(wire: Wire, meter_values_transaction: int) -> None:
+    """Step 6 as a firmware with its own order: SuspendedEV before StartTransaction,
+    Finishing before StopTransaction; the portal assigns transaction 42."""
+    wire.status(1, "Preparing")
+    wire.authorize("CARD-1")
+    wire.status(1, "SuspendedEV")
+    wire.start_transaction(transaction_id=42)
+    wire.status(1, "Charging")
+    wire.wait(20)
+    wire.meter_values(transaction_id=meter_values_transaction)
+    wire.wait(5)
+    wire.status(1, "Finishing")
+    wire.stop_transaction(transaction_id=42)
+    wire.wait(3)
+    wire.status(1, "Available")
+
+
+def test_plugin_first_with_meter_values_of_the_started_transaction_passes() -> None:
+    wire = Wire()
+    plugin_first_session(wire, meter_values_transaction=42)
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+    assert judgement.measurements["meter_values"] == 1
+
+
+def test_meter_values_naming_another_transaction_fail_and_are_not_called_missing() -> None:
+    # The charger sent MeterValues, with a transactionId the portal never assigned: the
+    # finding says so instead of "No MeterValues received".
+    wire = Wire()
+    plugin_first_session(wire, meter_values_transaction=43)
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.verdict == "N"
+    messages = [f.message for f in judgement.findings]
+    assert "1 MeterValues on connector 1 for transaction 43 where transaction 42 was started" in (
+        messages
+    )
+    assert not any("No MeterValues" in m for m in messages)
+    failing = next(f for f in judgement.findings if "transaction 43" in f.message)
+    assert wire.ids("MeterValues")[0] in failing.frame_ids
+
+
+def test_remote_session_with_meter_values_of_another_transaction_fails() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.command(
+        "RemoteStartTransaction", {"idTag": "CARD-1", "connectorId": 1}, {"status": "Accepted"}
+    )
+    wire.start_transaction(transaction_id=42)
+    wire.status(1, "Charging")
+    wire.wait(10)
+    wire.meter_values(transaction_id=7)
+    wire.command("RemoteStopTransaction", {"transactionId": 42}, {"status": "Accepted"})
+    wire.stop_transaction(transaction_id=42, reason="Remote")
+    wire.status(1, "Finishing")
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any("for transaction 7 where transaction 42" in f.message for f in judgement.findings)
