@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -68,19 +69,29 @@ class LiveServer:
 
 @contextmanager
 def daphne_server(
-    tmp_path: Path, *, redis_url: str | None = None, extra_env: dict[str, str] | None = None
+    tmp_path: Path,
+    *,
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    unit: tuple[str, dict[str, str], dict[str, Any]] | None = None,
 ) -> Iterator[LiveServer]:
-    """Start ``manage.py serve`` on the database the tests use; stop it afterwards."""
+    """Start ``manage.py serve`` on the database the tests use; stop it afterwards.
+
+    ``unit``: (interpreter, environment, ``Popen`` options) to start it as a systemd unit
+    of docs/deploy.md would (tests/deploy/service.py: as the service user, with the env
+    file's environment, its own ``VAR_DIR``) instead of as this process with its settings."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    python, base_env, options = unit or (sys.executable, dict(os.environ), {})
+    env = {k: v for k, v in base_env.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env["DATABASE_NAME"] = str(connection.settings_dict["NAME"])
     env["PYTHONUNBUFFERED"] = "1"
     # Links the portal gives chargers (firmware, diagnostics) point at this server.
     env["PORTAL_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     env["FTP_PORT"] = str(free_port())
     env["FTP_PASSIVE_PORTS"] = ""
-    # Files stored by the test (firmware images) are the files the server serves.
-    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    if unit is None:
+        # Files stored by the test (firmware images) are the files the server serves.
+        env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     if redis_url:
         env["REDIS_URL"] = redis_url
         env["CHANNEL_LAYER_PREFIX"] = TEST_CHANNEL_PREFIX
@@ -88,11 +99,12 @@ def daphne_server(
     log_path = tmp_path / f"daphne-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            [python, "manage.py", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            **options,
         )
     server = LiveServer(port, int(env["FTP_PORT"]), process, log_path)
     try:

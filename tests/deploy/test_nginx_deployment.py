@@ -9,14 +9,19 @@ its own is killed."""
 
 from __future__ import annotations
 
+import ftplib
 import hashlib
 import http.client
+import io
 import os
+import pwd
 import re
 import secrets
 import shutil
 import signal
+import socket
 import ssl
+import subprocess
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -27,8 +32,11 @@ import pytest
 import websockets
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection as db_connection
+from django.urls import reverse
 from websockets.typing import Subprotocol
 
+from certification.models import Report, TestRun
+from certification.services import submit_for_review
 from chargers import services, transfers
 from chargers.models import (
     ChargePoint,
@@ -41,10 +49,12 @@ from chargers.models import (
     User,
 )
 from chargers.simulator import ChargerConfig
+from tests.certification.test_review import decide_everything
 from tests.chargers.test_ocpp_live import auth_header
 from tests.deploy.nginx import HOST, Proxy, nginx_binary, nginx_proxy
+from tests.deploy.service import USER, ServiceHost, block_lines, guide_block, service_host
 from tests.e2e.harness import ChargerThread
-from tests.live import TEST_REDIS_URL, LiveServer, daphne_server, eventually, redis_available
+from tests.live import ROOT, TEST_REDIS_URL, LiveServer, daphne_server, eventually, redis_available
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -120,8 +130,17 @@ class Session:
         return {**fields, "csrfmiddlewaretoken": self.cookies["csrftoken"]}
 
 
+@dataclass
+class Deployment:
+    proxy: Proxy
+    workers: list[LiveServer]
+    # The guide's service user and directories, the workers running as that user (None
+    # when the test is not root: the workers then run as the test's own user).
+    host: ServiceHost | None
+
+
 @pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[tuple[Proxy, list[LiveServer]]]:
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
     if db_connection.vendor != "postgresql":
         pytest.skip("the deployment runs on PostgreSQL (the suite's PostgreSQL + Redis run)")
     https = {"port": 0}
@@ -148,20 +167,32 @@ def deployment(tmp_path: Path) -> Iterator[tuple[Proxy, list[LiveServer]]]:
     from tests.live import free_port
 
     https["port"] = free_port()
-    with (
-        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env()) as worker_a,
-        daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env()) as worker_b,
-        nginx_proxy(
-            tmp_path / "nginx", [worker_a.port, worker_b.port], https_port=https["port"]
-        ) as proxy,
-    ):
-        yield proxy, [worker_a, worker_b]
+    with service_host() as host:
+        unit = None
+        if host is not None:
+            # The env file every unit reads, as the guide has it filled in.
+            host.write_env(
+                {
+                    **env(),
+                    "DATABASE_URL": os.environ["DATABASE_URL"],
+                    "DATABASE_NAME": str(db_connection.settings_dict["NAME"]),
+                    "REDIS_URL": TEST_REDIS_URL,
+                    "VAR_DIR": str(host.var_dir),
+                }
+            )
+            unit = (host.python, host.unit_env(), host.unit_process())
+        with (
+            daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env(), unit=unit) as a,
+            daphne_server(tmp_path, redis_url=TEST_REDIS_URL, extra_env=env(), unit=unit) as b,
+            nginx_proxy(tmp_path / "nginx", [a.port, b.port], https_port=https["port"]) as proxy,
+        ):
+            yield Deployment(proxy, [a, b], host)
 
 
 def test_the_guides_deployment_works_through_nginx(
-    deployment: tuple[Proxy, list[LiveServer]], engineer: User, c8eu_firmware: FirmwareVersion
+    deployment: Deployment, engineer: User, c8eu_firmware: FirmwareVersion
 ) -> None:
-    proxy, workers = deployment
+    proxy, workers = deployment.proxy, deployment.workers
     # The workers know production's hashers only, not the tests' fast one.
     pbkdf2 = PBKDF2PasswordHasher()
     engineer.password = pbkdf2.encode("pw-engineer-1", pbkdf2.salt(), iterations=1000)
@@ -321,3 +352,124 @@ def forged_handshake(proxy: Proxy) -> None:
                 pass
 
     asyncio.run(attempt())
+
+
+def test_the_guides_service_user_runs_the_portal(
+    deployment: Deployment, engineer: User, run: TestRun
+) -> None:
+    """docs/deploy.md's service user, directories and backups: the workers run as
+    ``ocpp-portal``, who can publish a report (a PDF written under ``VAR_DIR/media``) and run
+    the FTP server; ``run`` works from the env file; backups are private."""
+    host = deployment.host
+    if host is None:
+        pytest.skip("creating the service user and running the portal as it needs root")
+    proxy, workers = deployment.proxy, deployment.workers
+    service = pwd.getpwnam(USER)
+    assert service.pw_uid != 0 and service.pw_shell == "/usr/sbin/nologin"
+    for worker in workers:
+        uids = Path(f"/proc/{worker.process.pid}/status").read_text().split("\nUid:")[1]
+        assert uids.split()[:2] == [str(service.pw_uid)] * 2, uids  # real and effective
+    # The directories as the guide made them.
+    assert (host.owner(host.var_dir), oct(host.var_dir.stat().st_mode & 0o777)) == (USER, "0o750")
+    assert oct(host.env_file.stat().st_mode & 0o777) == "0o640"
+    assert host.owner(host.env_file) == "root" and host.env_file.stat().st_gid == service.pw_gid
+
+    # The guide's run(): a management command as the service user, with the env file.
+    install = guide_block(
+        "cd /opt/ocpp-portal && python3 -m venv .venv && .venv/bin/pip install -e .   # as root"
+    )
+    [define_run] = [c for c in block_lines(install) if c.startswith("run() {")]
+    [migrate] = [c for c in block_lines(install) if c == "run .venv/bin/python manage.py migrate"]
+    output = host.sh(
+        [define_run, migrate.replace(".venv/bin/python", host.python)], env=host.python_env
+    )
+    assert "No migrations to apply" in output, output
+
+    # Publishing, through nginx, by a reviewer: the worker renders and writes the PDF.
+    pbkdf2 = PBKDF2PasswordHasher()
+    engineer.password = pbkdf2.encode("pw-engineer-1", pbkdf2.salt(), iterations=1000)
+    engineer.save(update_fields=["password"])
+    reviewer = User.objects.create_user("ana", role=User.Role.ENGINEER)
+    reviewer.password = pbkdf2.encode("pw-ana-1", pbkdf2.salt(), iterations=1000)
+    reviewer.save(update_fields=["password"])
+    decide_everything(run, engineer)
+    submit_for_review(run, engineer)
+    browser = Session(proxy)
+    browser.login("ana", "pw-ana-1")
+    logs = lambda: "\n".join([proxy.log(), *(w.log()[-3000:] for w in workers)])  # noqa: E731
+    status, _, page = browser.request(
+        "POST", reverse("certification:run-publish", args=[run.pk]), form=browser.csrf_form()
+    )
+    assert status == 302, f"{page[:2000]}\n{logs()}"
+    report = Report.objects.get(run=run)
+    pdf = host.var_dir / "media" / str(report.pdf.name)
+    assert pdf.read_bytes().startswith(b"%PDF") and host.owner(pdf) == USER
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() == report.sha256
+
+    # The FTP server, as its unit starts it, takes a charger's diagnostics.
+    charge_point, _ = services.create_charge_point("DEPLOY-FTP", no_auth=True)
+    location = transfers.diagnostics_location(charge_point)
+    from tests.live import free_port
+
+    ftp_port = free_port()
+    environment = {**host.unit_env(), "FTP_PORT": str(ftp_port), "FTP_BIND": "127.0.0.1"}
+    environment["FTP_PASSIVE_PORTS"] = ""
+    with (Path(workers[0].log_path).parent / "ftpserver.log").open("wb") as log:
+        ftp_server = subprocess.Popen(
+            [host.python, "manage.py", "ftpserver"],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **host.unit_process(),  # type: ignore[call-overload]
+        )
+    try:
+        assert eventually(lambda: port_open(ftp_port) or ftp_server.poll() is not None, 30)
+        assert ftp_server.poll() is None, (workers[0].log_path.parent / "ftpserver.log").read_text()
+        with ftplib.FTP() as ftp:
+            ftp.connect("127.0.0.1", ftp_port, timeout=10)
+            ftp.login(location.ftp_username, location.ftp_password)
+            ftp.storbinary("STOR diagnostics.zip", io.BytesIO(b"PK\x03\x04 deploy"))
+    finally:
+        ftp_server.terminate()
+        ftp_server.wait(10)
+    received = Transfer.objects.get(location=location)
+    assert (received.status, received.bytes_transferred) == ("completed", 11)
+    stored = host.var_dir / "media" / str(received.file.name)
+    assert stored.read_bytes() == b"PK\x03\x04 deploy" and host.owner(stored) == USER
+    assert host.owner(host.var_dir / "media/ftp-incoming") == USER
+
+    # The nightly backup block, as root: a private dump and a private copy of the media.
+    # The guide's host runs PostgreSQL; a suite whose database is elsewhere has no postgres
+    # user to dump as.
+    if "postgres" not in {user.pw_name for user in pwd.getpwall()}:
+        pytest.skip("no postgres user on this host: the backup block dumps as postgres")
+    nightly = block_lines(guide_block("# Nightly, as root (cron or a systemd timer)."))
+    database = db_connection.settings_dict
+    name = str(database["NAME"])
+    host.sh(
+        [c.replace(".dump portal'", f".dump {name}'") for c in nightly],
+        env={
+            "PGHOST": str(database["HOST"] or "127.0.0.1"),
+            "PGPORT": str(database["PORT"] or 5432),
+            "PGUSER": str(database["USER"] or "postgres"),
+        },
+    )
+    [dump] = (host.root / "var/backups/ocpp-portal").glob("portal-*.dump")
+    assert oct(dump.parent.stat().st_mode & 0o777) == "0o700"
+    assert (host.owner(dump), oct(dump.stat().st_mode & 0o777)) == ("postgres", "0o600")
+    assert dump.read_bytes().startswith(b"PGDMP")
+    media_copy = host.root / "srv/backup/ocpp-portal/media"
+    assert oct(media_copy.parent.stat().st_mode & 0o777) == "0o700"
+    copied = list(media_copy.rglob("*"))
+    assert media_copy / str(report.pdf.name) in copied
+    assert media_copy / str(received.file.name) in copied
+    assert [p for p in [media_copy, *copied] if p.stat().st_mode & 0o077] == []
+
+
+def port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
