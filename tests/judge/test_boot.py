@@ -31,6 +31,31 @@ def test_boot_passes_with_accepted_boot_statuses_and_heartbeats() -> None:
     assert judgement.measurements["heartbeat_intervals_s"] == [60.0, 60.0]
     assert judgement.measurements["charge_point"]["firmware_version"] == "V1.0.0"
     assert judgement.measurements["boot_attempts"] == 1
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 3,
+        "heartbeat_intervals_s": [60.0, 60.0],
+        "configured_interval_s": 60,
+        "heartbeat_interval_min_s": 60.0,
+        "heartbeat_interval_max_s": 60.0,
+        "heartbeat_interval_mean_s": 60.0,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_boot_without_frames_says_no_boot_notification_arrived() -> None:
@@ -38,6 +63,14 @@ def test_boot_without_frames_says_no_boot_notification_arrived() -> None:
 
     assert judgement.verdict == "N"
     assert "No BootNotification received" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No BootNotification received: the step recorded no frames",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {}
 
 
 def test_boot_fails_when_a_connector_sends_no_status() -> None:
@@ -50,6 +83,40 @@ def test_boot_fails_when_a_connector_sends_no_status() -> None:
 
     assert judgement.verdict == "N"
     assert any("connector 2" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="No StatusNotification for connector 2 after the accepted "
+            "BootNotification; Available was expected",
+            frame_ids=(2,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "300 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 300,
+    }
 
 
 def test_boot_accepts_a_short_unavailable_self_check_before_available() -> None:
@@ -64,6 +131,39 @@ def test_boot_accepts_a_short_unavailable_self_check_before_available() -> None:
 
     assert judgement.verdict == "Y"
     assert any("Unavailable for 5 s" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="info",
+            message="Connector 1 was Unavailable for 5 s after boot before it became Available",
+            frame_ids=(5, 7),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 5 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "300 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 300,
+    }
 
 
 def test_boot_fails_when_a_connector_settles_on_faulted() -> None:
@@ -76,6 +176,39 @@ def test_boot_fails_when_a_connector_settles_on_faulted() -> None:
 
     assert judgement.verdict == "N"
     assert any("Faulted after boot where Available" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="Connector 1 reported Faulted after boot where Available was expected",
+            frame_ids=(5,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "300 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 300,
+    }
 
 
 def test_boot_records_vendor_data_transfer_without_changing_the_verdict() -> None:
@@ -95,12 +228,75 @@ def test_boot_records_vendor_data_transfer_without_changing_the_verdict() -> Non
     info = [f for f in judgement.findings if "DataTransfer" in f.message]
     assert info[0].severity == "info"
     assert "XCHARGE" in info[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="2 vendor DataTransfer message(s) recorded (vendorId XCHARGE); they do "
+            "not affect the verdict",
+            frame_ids=(9, 11),
+        ),
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "60 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "data_transfers": 2,
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 60,
+    }
 
 
 def test_boot_notes_missing_iccid_as_information() -> None:
     judgement = boot(booted_wire().context(TWO_CONNECTORS))
 
     assert any(f.severity == "info" and "ICCID" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "60 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 60,
+    }
 
 
 def test_boot_fails_when_charger_resends_before_the_rejected_interval() -> None:
@@ -117,6 +313,40 @@ def test_boot_fails_when_charger_resends_before_the_rejected_interval() -> None:
     assert any(
         "resent after 10 s" in f.message and "wait 60 s" in f.message for f in judgement.findings
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="BootNotification resent after 10 s where the Rejected reply asked the "
+            "charger to wait 60 s",
+            frame_ids=(2, 3),
+        ),
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(3,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "300 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 2,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 300,
+    }
 
 
 def test_boot_accepts_a_resend_after_the_rejected_interval() -> None:
@@ -131,6 +361,34 @@ def test_boot_accepts_a_resend_after_the_rejected_interval() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["boot_attempts"] == 2
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(3,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "300 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 2,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 300,
+    }
 
 
 def test_boot_fails_when_never_accepted() -> None:
@@ -141,6 +399,28 @@ def test_boot_fails_when_never_accepted() -> None:
 
     assert judgement.verdict == "N"
     assert any("No BootNotification answered Accepted" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="No BootNotification answered Accepted (answers: Pending)",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+    }
 
 
 def test_boot_fails_when_no_heartbeat_arrives_within_the_interval() -> None:
@@ -152,6 +432,33 @@ def test_boot_fails_when_no_heartbeat_arrives_within_the_interval() -> None:
 
     assert judgement.verdict == "N"
     assert any("No Heartbeat received" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="fail",
+            message="No Heartbeat received and no message from the charger for 200 s after "
+            "the accepted BootNotification where one was expected every 60 s",
+            frame_ids=(2,),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 60,
+    }
 
 
 def test_boot_flags_a_schema_violation_naming_the_action() -> None:
@@ -164,6 +471,40 @@ def test_boot_flags_a_schema_violation_naming_the_action() -> None:
     message = judgement.findings[0].message
     assert "StatusNotification" in message
     assert "'status' is required" in message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StatusNotification request from the charger violates the OCPP 1.6 "
+            "schema: 'status' is required",
+            frame_ids=(9,),
+        ),
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "60 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 1,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 60,
+    }
 
 
 def heartbeats(wire: Wire, *gaps: float) -> None:
@@ -185,6 +526,16 @@ def test_heartbeat_measures_intervals_against_the_configured_one() -> None:
     assert judgement.measurements["heartbeat_interval_max_s"] == 61.0
     assert judgement.measurements["heartbeat_interval_mean_s"] == 60.0
     assert judgement.measurements["configured_interval_s"] == 60
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "heartbeat_count": 4,
+        "heartbeat_intervals_s": [60.0, 61.0, 59.0],
+        "configured_interval_s": 60,
+        "heartbeat_interval_min_s": 59.0,
+        "heartbeat_interval_max_s": 61.0,
+        "heartbeat_interval_mean_s": 60.0,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_heartbeat_without_frames_says_no_heartbeat_arrived() -> None:
@@ -192,6 +543,14 @@ def test_heartbeat_without_frames_says_no_heartbeat_arrived() -> None:
 
     assert judgement.verdict == "N"
     assert "No Heartbeat received" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No Heartbeat received: the step recorded no frames",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {}
 
 
 def test_heartbeat_fails_when_the_charger_stays_silent_past_the_interval() -> None:
@@ -202,6 +561,23 @@ def test_heartbeat_fails_when_the_charger_stays_silent_past_the_interval() -> No
 
     assert judgement.verdict == "N"
     assert any("No message from the charger for 180 s" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No message from the charger for 180 s between two Heartbeats where the "
+            "interval is 60 s",
+            frame_ids=(3, 5),
+        ),
+    )
+    assert judgement.measurements == {
+        "heartbeat_count": 3,
+        "heartbeat_intervals_s": [60.0, 180.0],
+        "configured_interval_s": 60,
+        "heartbeat_interval_min_s": 60.0,
+        "heartbeat_interval_max_s": 180.0,
+        "heartbeat_interval_mean_s": 120.0,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_heartbeat_may_be_skipped_when_other_messages_were_sent() -> None:
@@ -216,6 +592,23 @@ def test_heartbeat_may_be_skipped_when_other_messages_were_sent() -> None:
 
     assert judgement.verdict == "Y"
     assert any("skipped" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="1 Heartbeat(s) skipped because the charger sent other messages within "
+            "the 60 s interval, as OCPP allows",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {
+        "heartbeat_count": 2,
+        "heartbeat_intervals_s": [100.0],
+        "configured_interval_s": 60,
+        "heartbeat_interval_min_s": 100.0,
+        "heartbeat_interval_max_s": 100.0,
+        "heartbeat_interval_mean_s": 100.0,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_one_heartbeat_too_soon_is_a_minor_finding() -> None:
@@ -233,6 +626,15 @@ def test_one_heartbeat_too_soon_is_a_minor_finding() -> None:
             (5,),
         ),
     )
+    assert judgement.measurements == {
+        "heartbeat_count": 4,
+        "heartbeat_intervals_s": [60.0, 10.0, 60.0],
+        "configured_interval_s": 60,
+        "heartbeat_interval_min_s": 10.0,
+        "heartbeat_interval_max_s": 60.0,
+        "heartbeat_interval_mean_s": 43.333,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_heartbeats_always_too_often_fail_the_interval_was_not_applied() -> None:
@@ -254,6 +656,15 @@ def test_heartbeats_always_too_often_fail_the_interval_was_not_applied() -> None
             (5, 7, 9),
         ),
     )
+    assert judgement.measurements == {
+        "heartbeat_count": 4,
+        "heartbeat_intervals_s": [5.0, 5.0, 5.0],
+        "configured_interval_s": 15,
+        "heartbeat_interval_min_s": 5.0,
+        "heartbeat_interval_max_s": 5.0,
+        "heartbeat_interval_mean_s": 5.0,
+        "tolerance_s": 4.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -301,6 +712,15 @@ def test_a_triggered_heartbeat_does_not_measure_the_interval() -> None:
     assert judgement.verdict == "Y"
     assert judgement.findings == ()
     assert judgement.measurements["heartbeat_intervals_s"] == [20.0, 60.0, 60.0]
+    assert judgement.measurements == {
+        "heartbeat_count": 4,
+        "heartbeat_intervals_s": [20.0, 60.0, 60.0],
+        "configured_interval_s": 60,
+        "heartbeat_interval_min_s": 20.0,
+        "heartbeat_interval_max_s": 60.0,
+        "heartbeat_interval_mean_s": 46.667,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_heartbeats_before_an_interval_change_are_not_held_to_the_new_value() -> None:
@@ -320,6 +740,15 @@ def test_heartbeats_before_an_interval_change_are_not_held_to_the_new_value() ->
 
     assert judgement.verdict == "Y", judgement.findings
     assert judgement.findings == ()
+    assert judgement.measurements == {
+        "heartbeat_count": 6,
+        "heartbeat_intervals_s": [60.0, 60.0, 15.0, 15.0, 15.0],
+        "configured_interval_s": 15,
+        "heartbeat_interval_min_s": 15.0,
+        "heartbeat_interval_max_s": 60.0,
+        "heartbeat_interval_mean_s": 33.0,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_heartbeat_reads_the_interval_from_a_change_configuration() -> None:
@@ -333,6 +762,16 @@ def test_heartbeat_reads_the_interval_from_a_change_configuration() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["configured_interval_s"] == 30
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "heartbeat_count": 3,
+        "heartbeat_intervals_s": [30.0, 30.0],
+        "configured_interval_s": 30,
+        "heartbeat_interval_min_s": 30.0,
+        "heartbeat_interval_max_s": 30.0,
+        "heartbeat_interval_mean_s": 30.0,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_heartbeat_tolerance_param_widens_the_accepted_gap() -> None:
@@ -354,3 +793,15 @@ def test_heartbeat_needs_two_heartbeats_to_measure() -> None:
 
     assert judgement.verdict == "N"
     assert any("Only one Heartbeat" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Only one Heartbeat received; at least two are needed to measure the interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "heartbeat_count": 1,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 60,
+    }

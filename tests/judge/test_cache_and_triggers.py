@@ -25,6 +25,7 @@ def test_clear_cache_passes_when_the_same_card_is_authorized_again() -> None:
         "authorized_after_clear": True,
         "clear_to_authorize_s": 15.0,
     }
+    assert judgement.findings == ()
 
 
 def test_clear_cache_fails_without_a_new_authorize() -> None:
@@ -41,6 +42,20 @@ def test_clear_cache_fails_without_a_new_authorize() -> None:
         "charger still authorized the card from its cache"
     )
     assert judgement.findings[0].frame_ids == (3, 4, 5)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StartTransaction for idTag CARD-1 after ClearCache without a new "
+            "Authorize: the charger still authorized the card from its cache",
+            frame_ids=(3, 4, 5),
+        ),
+    )
+    assert judgement.measurements == {
+        "id_tag": "CARD-1",
+        "cached_id_tag": "CARD-1",
+        "cached": True,
+        "authorized_after_clear": False,
+    }
 
 
 def test_clear_cache_fails_when_another_card_is_authorized() -> None:
@@ -52,6 +67,20 @@ def test_clear_cache_fails_when_another_card_is_authorized() -> None:
 
     assert judgement.verdict == "N"
     assert "idTag CARD-2 where the cached card CARD-1 was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Authorize after ClearCache came for idTag CARD-2 where the cached card "
+            "CARD-1 was expected",
+            frame_ids=(3,),
+        ),
+    )
+    assert judgement.measurements == {
+        "id_tag": "CARD-2",
+        "cached_id_tag": "CARD-1",
+        "cached": False,
+        "authorized_after_clear": False,
+    }
 
 
 def test_clear_cache_rejected_fails() -> None:
@@ -65,6 +94,20 @@ def test_clear_cache_rejected_fails() -> None:
     assert (
         "ClearCache answered Rejected where Accepted was expected" in judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="ClearCache answered Rejected where Accepted was expected",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {
+        "id_tag": "CARD-1",
+        "cached_id_tag": None,
+        "cached": False,
+        "authorized_after_clear": True,
+        "clear_to_authorize_s": 0.0,
+    }
 
 
 def trigger(wire: Wire, kind: str, answer: str = "Accepted", connector: int | None = None) -> None:
@@ -106,6 +149,33 @@ def test_trigger_message_passes_when_every_kind_is_accepted_and_follows() -> Non
     assert judgement.findings == ()
     assert judgement.measurements["max_delay_s"] == 1.0
     assert len(judgement.measurements["triggers"]) == 7
+    assert judgement.measurements == {
+        "triggers": [
+            {
+                "kind": "BootNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {
+                "kind": "DiagnosticsStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {
+                "kind": "FirmwareStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_trigger_message_names_the_rejected_kind() -> None:
@@ -120,6 +190,40 @@ def test_trigger_message_names_the_rejected_kind() -> None:
         judgement.findings[0].message
         == "TriggerMessage MeterValues for connector 1 answered Rejected"
     )
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="TriggerMessage MeterValues for connector 1 answered Rejected",
+            frame_ids=(13, 14),
+        ),
+    )
+    assert judgement.measurements == {
+        "triggers": [
+            {
+                "kind": "BootNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "MeterValues", "connector_id": 1, "answer": "Rejected"},
+            {
+                "kind": "DiagnosticsStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {
+                "kind": "FirmwareStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_trigger_message_rejected_can_be_a_fail() -> None:
@@ -130,6 +234,38 @@ def test_trigger_message_rejected_can_be_a_fail() -> None:
 
     assert judgement.verdict == "N"
     assert "TriggerMessage Heartbeat answered Rejected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail", message="TriggerMessage Heartbeat answered Rejected", frame_ids=(5, 6)
+        ),
+    )
+    assert judgement.measurements == {
+        "triggers": [
+            {
+                "kind": "BootNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Rejected"},
+            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {
+                "kind": "DiagnosticsStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {
+                "kind": "FirmwareStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_trigger_message_allows_firmware_status_not_implemented() -> None:
@@ -140,6 +276,40 @@ def test_trigger_message_allows_firmware_status_not_implemented() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.findings[0].severity == "info"
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="TriggerMessage FirmwareStatusNotification answered NotImplemented, "
+            "which the plan allows",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "triggers": [
+            {
+                "kind": "BootNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {
+                "kind": "DiagnosticsStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {
+                "kind": "FirmwareStatusNotification",
+                "connector_id": None,
+                "answer": "NotImplemented",
+            },
+            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_trigger_message_heartbeat_not_implemented_fails() -> None:
@@ -150,6 +320,40 @@ def test_trigger_message_heartbeat_not_implemented_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "TriggerMessage Heartbeat answered NotImplemented" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="TriggerMessage Heartbeat answered NotImplemented where Accepted was expected",
+            frame_ids=(5, 6),
+        ),
+    )
+    assert judgement.measurements == {
+        "triggers": [
+            {
+                "kind": "BootNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "Heartbeat", "connector_id": None, "answer": "NotImplemented"},
+            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {
+                "kind": "DiagnosticsStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {
+                "kind": "FirmwareStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_trigger_message_for_a_missing_connector_must_be_rejected() -> None:
@@ -169,6 +373,41 @@ def test_trigger_message_for_a_missing_connector_must_be_rejected() -> None:
         "TriggerMessage MeterValues for connector 3, which does not exist, answered Accepted "
         "where Rejected was expected"
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="TriggerMessage MeterValues for connector 3, which does not exist, "
+            "answered Accepted where Rejected was expected",
+            frame_ids=(25, 26),
+        ),
+    )
+    assert judgement.measurements == {
+        "triggers": [
+            {
+                "kind": "BootNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {
+                "kind": "DiagnosticsStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {
+                "kind": "FirmwareStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "MeterValues", "connector_id": 3, "answer": "Accepted"},
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_trigger_message_fails_when_the_triggered_message_never_comes() -> None:
@@ -183,6 +422,41 @@ def test_trigger_message_fails_when_the_triggered_message_never_comes() -> None:
         "TriggerMessage Heartbeat was accepted but no Heartbeat followed"
         in judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="TriggerMessage Heartbeat was accepted but no Heartbeat followed",
+            frame_ids=(27, 28),
+        ),
+    )
+    assert judgement.measurements == {
+        "triggers": [
+            {
+                "kind": "BootNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
+            {
+                "kind": "DiagnosticsStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {
+                "kind": "FirmwareStatusNotification",
+                "connector_id": None,
+                "answer": "Accepted",
+                "delay_s": 1.0,
+            },
+            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted"},
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_trigger_message_fails_when_a_kind_was_never_triggered() -> None:
@@ -195,6 +469,33 @@ def test_trigger_message_fails_when_a_kind_was_never_triggered() -> None:
     messages = [f.message for f in judgement.findings]
     assert "No TriggerMessage BootNotification sent" in messages
     assert any("connector that does not exist" in m for m in messages)
+    assert judgement.findings == (
+        Finding(severity="fail", message="No TriggerMessage BootNotification sent", frame_ids=()),
+        Finding(severity="fail", message="No TriggerMessage StatusNotification sent", frame_ids=()),
+        Finding(severity="fail", message="No TriggerMessage MeterValues sent", frame_ids=()),
+        Finding(
+            severity="fail",
+            message="No TriggerMessage DiagnosticsStatusNotification sent",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="No TriggerMessage FirmwareStatusNotification sent",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="No TriggerMessage MeterValues for a connector that does not exist "
+            "sent; Rejected was expected",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "triggers": [
+            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0}
+        ],
+        "max_delay_s": 1.0,
+    }
 
 
 def test_clear_cache_says_what_is_missing_in_an_empty_step_and_without_the_command() -> None:
@@ -225,3 +526,18 @@ def test_clear_cache_reads_frames_in_capture_order_and_reports_schema_violations
         "'string'",
         (3,),
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Authorize request from the charger violates the OCPP 1.6 schema: 7 is "
+            "not of type 'string'",
+            frame_ids=(3,),
+        ),
+    )
+    assert judgement.measurements == {
+        "id_tag": 7,
+        "cached_id_tag": None,
+        "cached": False,
+        "authorized_after_clear": True,
+        "clear_to_authorize_s": 0.0,
+    }

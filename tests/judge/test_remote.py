@@ -38,6 +38,18 @@ def test_remote_start_stop_passes_and_measures_the_delays() -> None:
     assert judgement.measurements["remote_start_to_start_s"] == 3.0
     assert judgement.measurements["remote_stop_to_stop_s"] == 2.0
     assert judgement.measurements["authorized"] is False
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 62.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "remote_start_to_start_s": 3.0,
+        "authorized": False,
+        "remote_stop_to_stop_s": 2.0,
+    }
 
 
 def test_remote_start_stop_accepts_finishing_before_stop() -> None:
@@ -49,6 +61,24 @@ def test_remote_stop_with_local_reason_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "reason Local where Remote was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction reason Local where Remote was expected",
+            frame_ids=(11,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 62.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "remote_start_to_start_s": 3.0,
+        "authorized": False,
+        "remote_stop_to_stop_s": 2.0,
+    }
 
 
 def test_remote_start_without_authorize_is_allowed_for_a_cached_card() -> None:
@@ -68,6 +98,17 @@ def test_remote_start_without_authorize_is_allowed_for_a_cached_card() -> None:
             (3, 7),
         ),
     )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 62.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "remote_start_to_start_s": 3.0,
+        "authorized": False,
+        "remote_stop_to_stop_s": 2.0,
+    }
 
 
 def test_remote_start_with_authorize_when_not_required_is_minor() -> None:
@@ -77,6 +118,25 @@ def test_remote_start_with_authorize_when_not_required_is_minor() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.minor
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="Authorize sent after RemoteStartTransaction although "
+            "AuthorizeRemoteTxRequests is false",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 62.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "remote_start_to_start_s": 3.0,
+        "authorized": True,
+        "remote_stop_to_stop_s": 2.0,
+    }
 
 
 def test_remote_start_rejected_fails() -> None:
@@ -89,6 +149,42 @@ def test_remote_start_rejected_fails() -> None:
     assert judgement.verdict == "N"
     messages = [f.message for f in judgement.findings]
     assert "RemoteStartTransaction answered Rejected where Accepted was expected" in messages
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Expected StartTransaction after RemoteStartTransaction; none was recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="Expected StatusNotification Charging after RemoteStartTransaction; "
+            "none was recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="Expected RemoteStopTransaction after RemoteStartTransaction; none was "
+            "recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="Expected StopTransaction after RemoteStartTransaction; none was recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="Expected StatusNotification Finishing after RemoteStartTransaction; "
+            "none was recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="RemoteStartTransaction answered Rejected where Accepted was expected",
+            frame_ids=(3, 4),
+        ),
+    )
+    assert judgement.measurements == {}
 
 
 def test_remote_stop_for_another_transaction_fails() -> None:
@@ -105,6 +201,25 @@ def test_remote_stop_for_another_transaction_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "stop transaction 7 where transaction 42 was started" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="RemoteStopTransaction asked to stop transaction 7 where transaction 42 "
+            "was started",
+            frame_ids=(9,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 0.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "remote_start_to_start_s": 0.0,
+        "authorized": False,
+        "remote_stop_to_stop_s": 0.0,
+    }
 
 
 def unlock_session(answer: str = "Unlocked", reason: str = "UnlockCommand") -> Wire:
@@ -128,6 +243,16 @@ def test_unlock_step_passes_with_unlock_command_stop() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["unlock_to_stop_s"] == 1.0
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 31.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "unlock_to_stop_s": 1.0,
+    }
 
 
 def test_unlock_step_is_not_applicable_for_a_fixed_cable_charger() -> None:
@@ -136,6 +261,14 @@ def test_unlock_step_is_not_applicable_for_a_fixed_cable_charger() -> None:
     assert judgement.verdict == "NA"
     assert judgement.findings[0].severity == "info"
     assert "fixed cable" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="Not applicable: the charger has a fixed cable and cannot unlock its connector",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {}
 
 
 def test_unlock_step_is_not_applicable_when_unlock_is_not_supported() -> None:
@@ -143,6 +276,14 @@ def test_unlock_step_is_not_applicable_when_unlock_is_not_supported() -> None:
 
     assert judgement.verdict == "NA"
     assert "NotSupported" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="Not applicable: the charger answered UnlockConnector with NotSupported",
+            frame_ids=(9, 10),
+        ),
+    )
+    assert judgement.measurements == {}
 
 
 def test_unlock_failed_fails() -> None:
@@ -154,6 +295,26 @@ def test_unlock_failed_fails() -> None:
     assert any(
         "answered UnlockFailed where Unlocked was expected" in f.message for f in judgement.findings
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Expected StopTransaction after UnlockConnector; none was recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="Expected StatusNotification Available after UnlockConnector; none was "
+            "recorded",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="fail",
+            message="UnlockConnector(connector 1) answered UnlockFailed where Unlocked was "
+            "expected",
+            frame_ids=(9, 10),
+        ),
+    )
+    assert judgement.measurements == {"transaction_id": 42, "connector_id": 1, "id_tag": "CARD-1"}
 
 
 def test_unlock_with_wrong_stop_reason_fails() -> None:
@@ -161,3 +322,19 @@ def test_unlock_with_wrong_stop_reason_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "reason Local where UnlockCommand was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction reason Local where UnlockCommand was expected",
+            frame_ids=(11,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 31.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "unlock_to_stop_s": 1.0,
+    }

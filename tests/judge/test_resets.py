@@ -8,6 +8,7 @@ from certification.judge.resets import (
     soft_reset_charging,
     soft_reset_idle,
 )
+from certification.judge.types import Finding
 from tests.judge.frames import Wire
 
 
@@ -46,6 +47,14 @@ def test_hard_reset_during_charging_passes_as_expected() -> None:
     assert judgement.measurements["reset_to_boot_s"] == 40.0
     assert judgement.measurements["stop_before_reboot"] is True
     assert judgement.measurements["statuses_after_reboot"] == {"0": "Available", "1": "Finishing"}
+    assert judgement.measurements == {
+        "reboots": 1,
+        "stop_reason": "HardReset",
+        "stop_before_reboot": True,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Finishing"},
+    }
 
 
 def test_hard_reset_during_charging_reports_the_seed_remarks_as_minor() -> None:
@@ -65,6 +74,29 @@ def test_hard_reset_during_charging_reports_the_seed_remarks_as_minor() -> None:
     )
     assert any("No StatusNotification Unavailable during the reset" in m for m in messages)
     assert any("recommended" in m for m in messages)
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="No StatusNotification Unavailable during the reset; it is recommended "
+            "that the charger reports Unavailable while it resets",
+            frame_ids=(9,),
+        ),
+        Finding(
+            severity="minor",
+            message="StatusNotification Preparing received for connector 1 after the reboot "
+            "where Finishing was expected: the cable is still connected and the "
+            "transaction has just stopped",
+            frame_ids=(17,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 1,
+        "stop_reason": "HardReset",
+        "stop_before_reboot": True,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": False,
+        "statuses_after_reboot": {"0": "Available", "1": "Preparing"},
+    }
 
 
 def test_hard_reset_accepts_the_stop_after_the_reboot() -> None:
@@ -79,6 +111,15 @@ def test_hard_reset_accepts_the_stop_after_the_reboot() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["stop_before_reboot"] is False
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "reboots": 1,
+        "stop_reason": "HardReset",
+        "stop_before_reboot": False,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Finishing"},
+    }
 
 
 def test_hard_reset_with_a_wrong_stop_reason_fails() -> None:
@@ -93,6 +134,21 @@ def test_hard_reset_with_a_wrong_stop_reason_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "reason Reboot where HardReset was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction reason Reboot where HardReset was expected",
+            frame_ids=(11,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 1,
+        "stop_reason": "Reboot",
+        "stop_before_reboot": True,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Finishing"},
+    }
 
 
 def test_hard_reset_during_charging_needs_a_session_first() -> None:
@@ -104,6 +160,26 @@ def test_hard_reset_during_charging_needs_a_session_first() -> None:
 
     assert judgement.verdict == "N"
     assert "No charging session before the Reset" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No charging session before the Reset: StartTransaction or "
+            "StatusNotification Charging was expected first",
+            frame_ids=(1,),
+        ),
+        Finding(
+            severity="minor",
+            message="No StatusNotification Unavailable during the reset; it is recommended "
+            "that the charger reports Unavailable while it resets",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 1,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": False,
+        "statuses_after_reboot": {"0": "Available", "1": "Available"},
+    }
 
 
 def test_hard_reset_rejected_fails() -> None:
@@ -116,6 +192,25 @@ def test_hard_reset_rejected_fails() -> None:
     assert (
         "Reset(Hard) answered Rejected where Accepted was expected" in judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Reset(Hard) answered Rejected where Accepted was expected",
+            frame_ids=(1, 2),
+        ),
+        Finding(
+            severity="fail",
+            message="No BootNotification after Reset(Hard); the charger was expected to reboot",
+            frame_ids=(),
+        ),
+        Finding(
+            severity="minor",
+            message="No StatusNotification Unavailable during the reset; it is recommended "
+            "that the charger reports Unavailable while it resets",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0, "unavailable_during_reset": False}
 
 
 def test_idle_hard_reset_counts_two_reboots_as_minor() -> None:
@@ -131,6 +226,19 @@ def test_idle_hard_reset_counts_two_reboots_as_minor() -> None:
     assert judgement.minor
     assert judgement.measurements["reboots"] == 2
     assert "rebooted 2 times within 45 s after the Reset" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="The charger rebooted 2 times within 45 s after the Reset",
+            frame_ids=(5, 11),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 2,
+        "reset_to_boot_s": 20.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Available"},
+    }
 
 
 def test_idle_hard_reset_fails_without_a_boot_notification() -> None:
@@ -143,6 +251,14 @@ def test_idle_hard_reset_fails_without_a_boot_notification() -> None:
     assert judgement.verdict == "N"
     assert judgement.measurements["reboots"] == 0
     assert "No BootNotification after Reset(Hard)" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No BootNotification after Reset(Hard); the charger was expected to reboot",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0, "unavailable_during_reset": True}
 
 
 def test_idle_hard_reset_keeps_an_inoperative_connector_unavailable() -> None:
@@ -159,6 +275,20 @@ def test_idle_hard_reset_keeps_an_inoperative_connector_unavailable() -> None:
 
     assert judgement.verdict == "N"
     assert "although it was set Inoperative" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Connector 1 reported Available after the reboot although it was set "
+            "Inoperative; Unavailable was expected",
+            frame_ids=(13,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 1,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Available"},
+    }
 
 
 def test_idle_hard_reset_passes_with_inoperative_connector_still_unavailable() -> None:
@@ -170,6 +300,13 @@ def test_idle_hard_reset_passes_with_inoperative_connector_still_unavailable() -
     judgement = hard_reset_idle(wire.context(inoperative_connectors=[1]))
 
     assert judgement.verdict == "Y"
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "reboots": 1,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Unavailable"},
+    }
 
 
 def test_idle_hard_reset_fails_when_a_connector_comes_back_faulted() -> None:
@@ -185,6 +322,19 @@ def test_idle_hard_reset_fails_when_a_connector_comes_back_faulted() -> None:
         "Connector 1 reported Faulted after the reboot where Available"
         in judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Connector 1 reported Faulted after the reboot where Available was expected",
+            frame_ids=(9,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 1,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Faulted"},
+    }
 
 
 def test_soft_reset_during_charging_accepts_no_boot_notification() -> None:
@@ -200,6 +350,13 @@ def test_soft_reset_during_charging_accepts_no_boot_notification() -> None:
     assert judgement.verdict == "Y"
     assert judgement.measurements["reboots"] == 0
     assert judgement.measurements["stop_reason"] == "SoftReset"
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "reboots": 0,
+        "stop_reason": "SoftReset",
+        "stop_before_reboot": True,
+        "unavailable_during_reset": True,
+    }
 
 
 def test_soft_reset_during_charging_fails_on_hard_reset_reason() -> None:
@@ -213,6 +370,19 @@ def test_soft_reset_during_charging_fails_on_hard_reset_reason() -> None:
 
     assert judgement.verdict == "N"
     assert "where SoftReset was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction reason HardReset where SoftReset was expected",
+            frame_ids=(13,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 0,
+        "stop_reason": "HardReset",
+        "stop_before_reboot": True,
+        "unavailable_during_reset": True,
+    }
 
 
 def test_soft_reset_idle_without_unavailable_is_minor() -> None:
@@ -225,6 +395,20 @@ def test_soft_reset_idle_without_unavailable_is_minor() -> None:
     assert judgement.verdict == "Y"
     assert judgement.minor
     assert judgement.measurements["unavailable_during_reset"] is False
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="No StatusNotification Unavailable during the reset; it is recommended "
+            "that the charger reports Unavailable while it resets",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 1,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": False,
+        "statuses_after_reboot": {"0": "Available", "1": "Available"},
+    }
 
 
 def test_soft_reset_idle_fails_when_hard_reset_was_sent() -> None:
@@ -237,3 +421,16 @@ def test_soft_reset_idle_fails_when_hard_reset_was_sent() -> None:
 
     assert judgement.verdict == "N"
     assert "Reset(Hard) sent where Reset(Soft) was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Reset(Hard) sent where Reset(Soft) was expected",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {
+        "reboots": 1,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": True,
+        "statuses_after_reboot": {"0": "Available", "1": "Available"},
+    }

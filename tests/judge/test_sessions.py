@@ -73,6 +73,24 @@ def test_plugin_first_session_fails_when_authorize_comes_before_plug_in() -> Non
 
     assert judgement.verdict == "N"
     assert "Authorize arrived before StatusNotification Preparing" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Authorize arrived before StatusNotification Preparing, where it was "
+            "expected after it: the cable was to be plugged in first",
+            frame_ids=(1, 3),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 0.0,
+        "energy_wh": 1500,
+        "meter_values": 1,
+        "authorized_by": "Central System (Authorize)",
+        "finishing_to_available_s": 0.0,
+    }
 
 
 def test_plugin_first_session_fails_on_a_wrong_stop_reason() -> None:
@@ -92,6 +110,23 @@ def test_plugin_first_session_fails_on_a_wrong_stop_reason() -> None:
     assert (
         "reason EVDisconnected where Local or omitted was expected" in judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction reason EVDisconnected where Local or omitted was expected",
+            frame_ids=(11,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 0.0,
+        "energy_wh": 1500,
+        "meter_values": 1,
+        "authorized_by": "Central System (Authorize)",
+        "finishing_to_available_s": 0.0,
+    }
 
 
 def test_plugin_first_session_accepts_an_omitted_stop_reason() -> None:
@@ -123,6 +158,23 @@ def test_plugin_first_session_without_meter_values_is_minor() -> None:
     assert judgement.verdict == "Y"
     assert judgement.minor
     assert "No MeterValues" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="No MeterValues received during the transaction",
+            frame_ids=(5, 9),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 0.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "authorized_by": "Central System (Authorize)",
+        "finishing_to_available_s": 0.0,
+    }
 
 
 def test_plugin_first_session_fails_without_the_final_available() -> None:
@@ -136,6 +188,23 @@ def test_plugin_first_session_fails_without_the_final_available() -> None:
     assert "Expected StatusNotification Available after StopTransaction and " in (
         judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Expected StatusNotification Available after StopTransaction and "
+            "StatusNotification Finishing; none was recorded",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 120.0,
+        "energy_wh": 1500,
+        "meter_values": 1,
+        "authorized_by": "Central System (Authorize)",
+    }
 
 
 def test_plugin_first_session_fails_when_start_uses_another_card() -> None:
@@ -153,6 +222,23 @@ def test_plugin_first_session_fails_when_start_uses_another_card() -> None:
 
     assert judgement.verdict == "N"
     assert "idTag CARD-2 where CARD-1 was expected" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StartTransaction carries idTag CARD-2 where CARD-1 was expected",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-2",
+        "charging_s": 0.0,
+        "energy_wh": 1500,
+        "meter_values": 1,
+        "authorized_by": "Central System (Authorize)",
+        "finishing_to_available_s": 0.0,
+    }
 
 
 def test_plugin_first_session_flags_a_schema_violation() -> None:
@@ -167,6 +253,24 @@ def test_plugin_first_session_flags_a_schema_violation() -> None:
     assert "MeterValues request from the charger violates the OCPP 1.6 schema" in (
         judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="MeterValues request from the charger violates the OCPP 1.6 schema: "
+            "'meterValue' is a required property",
+            frame_ids=(17,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 120.0,
+        "energy_wh": 1500,
+        "meter_values": 1,
+        "authorized_by": "Central System (Authorize)",
+        "finishing_to_available_s": 30.0,
+    }
 
 
 # Step 7 ------------------------------------------------------------------------------------
@@ -242,6 +346,24 @@ def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
         ),
     )
     assert judgement.measurements["queued_sample_intervals_s"] == [-30.0, 60.0]
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 120.0,
+        "connection_lost_at": "2023-09-22T10:00:30+00:00",
+        "reconnected_at": "2023-09-22T10:02:30+00:00",
+        "queued_meter_values": 3,
+        "new_meter_values": 0,
+        "stopped_offline": True,
+        "queued_sample_times": [
+            "2023-09-22T10:01:30+00:00",
+            "2023-09-22T10:01:00+00:00",
+            "2023-09-22T10:02:00+00:00",
+        ],
+        "queued_sample_intervals_s": [-30.0, 60.0],
+    }
 
 
 def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
@@ -272,6 +394,20 @@ def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
         judgement.measurements["queued_meter_values"],
         judgement.measurements["new_meter_values"],
     ) == (1, 1)
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 120.0,
+        "connection_lost_at": "2023-09-22T10:00:00+00:00",
+        "reconnected_at": "2023-09-22T10:02:00+00:00",
+        "queued_meter_values": 1,
+        "new_meter_values": 1,
+        "stopped_offline": False,
+        "queued_sample_times": ["2023-09-22T10:00:30+00:00"],
+        "queued_sample_intervals_s": [],
+    }
 
 
 def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
@@ -322,6 +458,21 @@ def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
     assert judgement.measurements["queued_meter_values"] == 1
     assert judgement.measurements["new_meter_values"] == 1
     assert judgement.measurements["stopped_offline"] is False
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 180.0,
+        "connection_lost_at": "2023-09-22T10:00:00+00:00",
+        "reconnected_at": "2023-09-22T10:03:00+00:00",
+        "queued_meter_values": 1,
+        "new_meter_values": 1,
+        "stopped_offline": False,
+        "queued_sample_times": ["2023-09-22T10:01:00+00:00"],
+        "queued_sample_intervals_s": [],
+    }
 
 
 def test_connection_loss_fails_without_queued_meter_values() -> None:
@@ -348,6 +499,20 @@ def test_connection_loss_fails_without_queued_meter_values() -> None:
         judgement.measurements["queued_meter_values"],
         judgement.measurements["new_meter_values"],
     ) == (0, 1)
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 120.0,
+        "connection_lost_at": "2023-09-22T10:00:00+00:00",
+        "reconnected_at": "2023-09-22T10:02:00+00:00",
+        "queued_meter_values": 0,
+        "new_meter_values": 1,
+        "stopped_offline": False,
+        "queued_sample_times": [],
+        "queued_sample_intervals_s": [],
+    }
 
 
 def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> None:
@@ -373,6 +538,20 @@ def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> No
         ),
     )
     assert judgement.measurements["stopped_offline"] is True
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 120.0,
+        "connection_lost_at": "2023-09-22T10:00:00+00:00",
+        "reconnected_at": "2023-09-22T10:02:00+00:00",
+        "queued_meter_values": 1,
+        "new_meter_values": 0,
+        "stopped_offline": True,
+        "queued_sample_times": ["2023-09-22T10:00:30+00:00"],
+        "queued_sample_intervals_s": [],
+    }
 
 
 def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
@@ -401,6 +580,20 @@ def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
             (),
         ),
     )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 90.0,
+        "connection_lost_at": "2023-09-22T10:00:00+00:00",
+        "reconnected_at": "2023-09-22T10:01:30+00:00",
+        "queued_meter_values": 1,
+        "new_meter_values": 0,
+        "stopped_offline": False,
+        "queued_sample_times": ["2023-09-22T10:01:00+00:00"],
+        "queued_sample_intervals_s": [],
+    }
 
 
 # Step 8 ------------------------------------------------------------------------------------
@@ -430,6 +623,13 @@ def test_connection_timeout_passes_when_measured_matches_configured() -> None:
     assert judgement.measurements["connection_timeout_s"] == 61.0
     assert judgement.measurements["configured_timeout_s"] == 60
     assert judgement.measurements["authorize_to_available_s"] == 62.0
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 60,
+        "connection_timeout_s": 61.0,
+        "authorize_to_available_s": 62.0,
+    }
 
 
 def test_connection_timeout_accepted_but_not_applied_fails_naming_both_values() -> None:
@@ -447,6 +647,12 @@ def test_connection_timeout_accepted_but_not_applied_fails_naming_both_values() 
             (5, 7),
         ),
     )
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 30,
+        "connection_timeout_s": 60.0,
+        "authorize_to_available_s": 61.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -466,6 +672,13 @@ def test_connection_timeout_tolerance_follows_the_lab_setting() -> None:
     judgement = local_id_first_connection_timeout(wire.context(RunSettings(timing_tolerance_s=8)))
 
     assert judgement.verdict == "Y"
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 30,
+        "connection_timeout_s": 37.0,
+        "authorize_to_available_s": 38.0,
+    }
 
 
 def test_connection_timeout_uses_the_value_accepted_in_an_earlier_step() -> None:
@@ -477,6 +690,21 @@ def test_connection_timeout_uses_the_value_accepted_in_an_earlier_step() -> None
 
     assert judgement.verdict == "N"
     assert judgement.measurements["configured_timeout_s"] == 30
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="ConnectionTimeOut is 30 s (accepted by the charger) but the connector "
+            "returned to Available after 60 s: the charger does not apply the value "
+            "it accepted",
+            frame_ids=(3, 5),
+        ),
+    )
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 30,
+        "connection_timeout_s": 60.0,
+        "authorize_to_available_s": 61.0,
+    }
 
 
 def test_connection_timeout_without_authorize_is_a_locally_authorized_card() -> None:
@@ -514,6 +742,13 @@ def test_connection_timeout_reads_the_configured_value_from_get_configuration() 
 
     assert judgement.verdict == "Y"
     assert judgement.measurements["configured_timeout_s"] == 45
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 45,
+        "connection_timeout_s": 45.0,
+        "authorize_to_available_s": 45.0,
+    }
 
 
 def test_connection_timeout_param_overrides_the_frames() -> None:
@@ -523,6 +758,13 @@ def test_connection_timeout_param_overrides_the_frames() -> None:
 
     assert judgement.verdict == "Y"
     assert not judgement.minor
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 90,
+        "connection_timeout_s": 90.0,
+        "authorize_to_available_s": 91.0,
+    }
 
 
 def test_connection_timeout_unknown_configuration_is_reported_as_information() -> None:
@@ -531,6 +773,20 @@ def test_connection_timeout_unknown_configuration_is_reported_as_information() -
     assert judgement.verdict == "Y"
     assert judgement.measurements["configured_timeout_s"] is None
     assert "not known" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="ConnectionTimeOut is not known for this step; the connector returned "
+            "to Available after 60 s",
+            frame_ids=(3, 5),
+        ),
+    )
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": None,
+        "connection_timeout_s": 60.0,
+        "authorize_to_available_s": 61.0,
+    }
 
 
 def test_connection_timeout_fails_when_a_transaction_starts() -> None:
@@ -543,6 +799,27 @@ def test_connection_timeout_fails_when_a_transaction_starts() -> None:
     assert any(
         "StartTransaction received although no cable" in f.message for f in judgement.findings
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StartTransaction received although no cable was plugged in; the "
+            "session was expected to time out",
+            frame_ids=(9,),
+        ),
+        Finding(
+            severity="fail",
+            message="ConnectionTimeOut is 60 s (accepted by the charger) but the connector "
+            "returned to Available after 10 s: the charger does not apply the value "
+            "it accepted",
+            frame_ids=(5, 7),
+        ),
+    )
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": 60,
+        "connection_timeout_s": 10.0,
+        "authorize_to_available_s": 11.0,
+    }
 
 
 def test_connection_timeout_fails_when_the_connector_never_returns_to_available() -> None:
@@ -554,6 +831,18 @@ def test_connection_timeout_fails_when_the_connector_never_returns_to_available(
 
     assert judgement.verdict == "N"
     assert "Expected StatusNotification Available" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Expected StatusNotification Available after StatusNotification "
+            "Preparing; none was recorded",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": None,
+    }
 
 
 # Step 13 -----------------------------------------------------------------------------------
@@ -568,6 +857,7 @@ def test_unauthorized_card_passes_when_no_transaction_starts() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.measurements == {"id_tag": "BLOCKED-1", "authorize_status": "Blocked"}
+    assert judgement.findings == ()
 
 
 def test_unauthorized_card_fails_when_a_transaction_starts_anyway() -> None:
@@ -582,6 +872,15 @@ def test_unauthorized_card_fails_when_a_transaction_starts_anyway() -> None:
     assert "StartTransaction received after Authorize was answered Invalid" in (
         judgement.findings[0].message
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StartTransaction received after Authorize was answered Invalid; no "
+            "transaction may start",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {"id_tag": "UNKNOWN-1", "authorize_status": "Invalid"}
 
 
 def test_unauthorized_step_fails_when_the_card_was_accepted() -> None:
@@ -593,6 +892,15 @@ def test_unauthorized_step_fails_when_the_card_was_accepted() -> None:
 
     assert judgement.verdict == "N"
     assert "answered Accepted; the step needs an unknown" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Authorize for idTag CARD-1 answered Accepted; the step needs an "
+            "unknown, blocked or expired card",
+            frame_ids=(3, 4),
+        ),
+    )
+    assert judgement.measurements == {"id_tag": "CARD-1", "authorize_status": "Accepted"}
 
 
 def test_unauthorized_step_fails_without_authorize() -> None:
@@ -603,3 +911,11 @@ def test_unauthorized_step_fails_without_authorize() -> None:
 
     assert judgement.verdict == "N"
     assert "Expected Authorize after StatusNotification Preparing" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Expected Authorize after StatusNotification Preparing; none was recorded",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {}
