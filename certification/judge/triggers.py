@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from certification.judge.outcome import Findings, bool_param, step_rule
+from certification.judge.boot import configured_heartbeat_interval
+from certification.judge.outcome import Findings, bool_param, step_rule, timing_tolerance
 from certification.judge.sequence import (
     Exchange,
     as_int,
@@ -91,6 +92,18 @@ def trigger_message(context: StepContext) -> Judgement:
                 continue
             claimed.add(triggered.seq)
             result["delay_s"] = seconds_between(trigger.last, triggered)
+            periodic = (
+                _periodic_heartbeat(context, trigger, triggered) if kind == "Heartbeat" else None
+            )
+            if periodic is not None:
+                findings.fail(
+                    f"{what} was accepted, but the first Heartbeat after it came "
+                    f"{format_seconds(result['delay_s'])} later, {periodic}: no Heartbeat "
+                    "answered the trigger",
+                    *trigger.frames,
+                    triggered,
+                )
+                continue
             if not is_after(triggered, trigger.last):
                 findings.minor(f"{kind} arrived before the reply to {what}", triggered)
         else:
@@ -111,6 +124,31 @@ def trigger_message(context: StepContext) -> Judgement:
         if max(delays) > 60:
             findings.info(f"The slowest triggered message came after {format_seconds(max(delays))}")
     return findings.judgement(measurements)
+
+
+def _periodic_heartbeat(context: StepContext, trigger: Exchange, heartbeat: Frame) -> str | None:
+    """Why `heartbeat` is the charger's periodic Heartbeat rather than the triggered one, or
+    None. OCPP 1.6 §5.17: the charger sends the requested message after its reply; one that
+    comes later than the timing tolerance, when the HeartbeatInterval since the previous
+    Heartbeat is up (within the tolerance), is the one it would have sent anyway."""
+    tolerance = timing_tolerance(context)
+    if seconds_between(trigger.last, heartbeat) <= tolerance:
+        return None
+    interval = configured_heartbeat_interval(context)
+    previous = [
+        frame
+        for frame in context.frames
+        if is_call(frame, "Heartbeat", "in") and frame.seq < trigger.call.seq
+    ]
+    if not interval or not previous:
+        return None
+    since_previous = seconds_between(previous[-1], heartbeat)
+    if abs(since_previous - interval) > tolerance:
+        return None
+    return (
+        f"when the periodic one was due ({format_seconds(since_previous)} after the previous "
+        f"Heartbeat, HeartbeatInterval {interval} s)"
+    )
 
 
 def _triggered_message(

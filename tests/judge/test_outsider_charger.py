@@ -7,6 +7,8 @@ from __future__ import annotations
 from certification.judge.firmware import firmware_install
 from certification.judge.remote import remote_start_stop_cable_first
 from certification.judge.sessions import local_plugin_first
+from certification.judge.triggers import trigger_message
+from certification.judge.types import RunSettings
 from tests.judge.frames import Wire
 
 UPDATE = {"location": "https://portal.example/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}
@@ -119,3 +121,47 @@ def test_remote_session_with_meter_values_of_another_transaction_fails() -> None
 
     assert judgement.verdict == "N"
     assert any("for transaction 7 where transaction 42" in f.message for f in judgement.findings)
+
+
+def heartbeats_around_a_trigger(wire: Wire, answers_the_trigger: bool) -> None:
+    """A charger that keeps its 10 s Heartbeat exactly; TriggerMessage(Heartbeat) 3 s after
+    one of them."""
+    wire.heartbeat()
+    wire.wait(3)
+    wire.command("TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"})
+    if answers_the_trigger:
+        wire.wait(0.05)
+        wire.heartbeat()
+        wire.wait(6.95)
+    else:
+        wire.wait(7)
+    wire.heartbeat()  # the periodic one, 10 s after the previous
+
+
+def test_a_triggered_heartbeat_between_periodic_ones_passes() -> None:
+    wire = Wire()
+    heartbeats_around_a_trigger(wire, answers_the_trigger=True)
+
+    judgement = trigger_message(
+        wire.context(RunSettings(heartbeat_interval=10), kinds=["Heartbeat"])
+    )
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+
+
+def test_an_accepted_heartbeat_trigger_answered_only_by_the_periodic_heartbeat_fails() -> None:
+    # TriggerMessage accepted, nothing sent: the next Heartbeat is the periodic one, 7 s after
+    # the reply and exactly HeartbeatInterval after the previous Heartbeat.
+    wire = Wire()
+    heartbeats_around_a_trigger(wire, answers_the_trigger=False)
+
+    judgement = trigger_message(
+        wire.context(RunSettings(heartbeat_interval=10), kinds=["Heartbeat"])
+    )
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0].message == (
+        "TriggerMessage Heartbeat was accepted, but the first Heartbeat after it came 7 s later, "
+        "when the periodic one was due (10 s after the previous Heartbeat, HeartbeatInterval "
+        "10 s): no Heartbeat answered the trigger"
+    )
