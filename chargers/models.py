@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -18,6 +18,32 @@ from django.utils import timezone
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def step_evidence(
+    related_name: str, *, db_index: bool = True
+) -> tuple[models.ForeignKey[Any], models.ForeignKey[Any]]:
+    """The ``run`` and ``step_result`` foreign keys of a record that is evidence of a step
+    attempt (frames, connection events, commands, transfers, injected faults): both null
+    until the attempt's window claims the record (certification.services.finish_step), and
+    kept as null, with the record, when the run or attempt is deleted."""
+    run: models.ForeignKey[Any] = models.ForeignKey(
+        "certification.TestRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        db_index=db_index,
+    )
+    step_result: models.ForeignKey[Any] = models.ForeignKey(
+        "certification.StepResult",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        db_index=db_index,
+    )
+    return run, step_result
 
 
 class Manufacturer(models.Model):
@@ -661,20 +687,7 @@ class ConnectionEvent(models.Model):
     # The TLS handshake of a wss:// connection (chargers.ocpp.tls.handshake_evidence): version,
     # cipher, SNI, the server certificate presented, the client certificate; null for ws://.
     tls = models.JSONField(null=True, blank=True)
-    run = models.ForeignKey(
-        "certification.TestRun",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="connection_events",
-    )
-    step_result = models.ForeignKey(
-        "certification.StepResult",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="connection_events",
-    )
+    run, step_result = step_evidence("connection_events")
 
     manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
 
@@ -725,22 +738,7 @@ class Frame(models.Model):
     # Deliberately invalid frames the engineer sent in expert mode (negative tests).
     deliberately_invalid = models.BooleanField(default=False)
     # The certification run and step attempt that were running when the frame was captured.
-    run = models.ForeignKey(
-        "certification.TestRun",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="frames",
-        db_index=False,
-    )
-    step_result = models.ForeignKey(
-        "certification.StepResult",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="frames",
-        db_index=False,
-    )
+    run, step_result = step_evidence("frames", db_index=False)
 
     manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
 
@@ -914,20 +912,7 @@ class Command(models.Model):
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.OTHER)
     # The run whose evidence the command's frames are (the run it was sent through, or the
     # one holding the charge point), and that run's step attempt running at the time.
-    run = models.ForeignKey(
-        "certification.TestRun",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="commands",
-    )
-    step_result = models.ForeignKey(
-        "certification.StepResult",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="commands",
-    )
+    run, step_result = step_evidence("commands")
     action = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
     deliberately_invalid = models.BooleanField(
@@ -1071,20 +1056,7 @@ class Transfer(models.Model):
     charge_point = models.ForeignKey(
         ChargePoint, on_delete=models.CASCADE, null=True, blank=True, related_name="transfers"
     )
-    run = models.ForeignKey(
-        "certification.TestRun",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="transfers",
-    )
-    step_result = models.ForeignKey(
-        "certification.StepResult",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="transfers",
-    )
+    run, step_result = step_evidence("transfers")
     direction = models.CharField(max_length=8, choices=Direction.choices)
     protocol = models.CharField(max_length=5, default="http")
     started_at = models.DateTimeField()
@@ -1150,20 +1122,7 @@ class InjectedFault(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
-    run = models.ForeignKey(
-        "certification.TestRun",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="faults",
-    )
-    step_result = models.ForeignKey(
-        "certification.StepResult",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="faults",
-    )
+    run, step_result = step_evidence("faults")
 
     manufacturer_path: ClassVar[str] = "charge_point__charger_model__manufacturer"
 
