@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chargers.ocpp import frames
+
 # The kinds that change an answer (a disconnect closes the socket and refuses handshakes:
 # that is the consumer's and the handshake check's business, not an answer's).
 ANSWER_KINDS = frozenset({"delay", "withhold", "call_error", "boot_status"})
@@ -32,19 +34,8 @@ CHARGER_ACTIONS = (
     "StopTransaction",
 )
 
-# OCPP-J 1.6 errorCodes (section 4.2.3), spelled as 1.6 spells them.
-CALL_ERROR_CODES = (
-    "NotImplemented",
-    "NotSupported",
-    "InternalError",
-    "ProtocolError",
-    "SecurityError",
-    "FormationViolation",
-    "PropertyConstraintViolation",
-    "OccurenceConstraintViolation",
-    "TypeConstraintViolation",
-    "GenericError",
-)
+# The errorCodes a call_error fault may answer with: OCPP-J 1.6's (section 4.2.3).
+CALL_ERROR_CODES = frames.ERROR_CODES
 
 # Prefix of the reason a handshake refused by a disconnect fault is recorded with; such
 # refusals are the test, not a guesser's attempts, and do not count towards throttling.

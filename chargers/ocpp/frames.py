@@ -44,21 +44,21 @@ ERROR_CODE_1_6 = {
 }
 
 
-# OCPP-J 1.6 §4.2.3, the only codes a CALLERROR may carry.
-ERROR_CODES_1_6 = frozenset(
-    (
-        "NotImplemented",
-        "NotSupported",
-        "InternalError",
-        "ProtocolError",
-        "SecurityError",
-        "FormationViolation",
-        "PropertyConstraintViolation",
-        "OccurenceConstraintViolation",
-        "TypeConstraintViolation",
-        "GenericError",
-    )
+# OCPP-J 1.6 §4.2.3, the only codes a CALLERROR may carry, in the specification's order
+# and spelling.
+ERROR_CODES = (
+    "NotImplemented",
+    "NotSupported",
+    "InternalError",
+    "ProtocolError",
+    "SecurityError",
+    "FormationViolation",
+    "PropertyConstraintViolation",
+    "OccurenceConstraintViolation",
+    "TypeConstraintViolation",
+    "GenericError",
 )
+ERROR_CODES_1_6 = frozenset(ERROR_CODES)
 
 
 def spell_1_6(code: str) -> str:
