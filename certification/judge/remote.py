@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from certification.judge.outcome import Findings, step_rule
+from certification.judge.outcome import Findings, known_setting, step_rule
 from certification.judge.sequence import (
     Expect,
     as_int,
     between,
     calls,
     charger_call,
-    configured_value,
     exchange_of,
     first,
     match_in_order,
@@ -116,7 +115,9 @@ def remote_start_stop_cable_first(context: StepContext) -> Judgement:
         measurements["authorized"] = bool(authorized)
         setting = context.params.get("authorize_remote_tx_requests")
         if setting is None:
-            setting = configured_value(frames, "AuthorizeRemoteTxRequests")[0]
+            # The value in force when the RemoteStartTransaction arrived, not the one the
+            # step leaves behind (OCPP 1.6 §9.1.1 AuthorizeRemoteTxRequests).
+            setting = known_setting(context, "AuthorizeRemoteTxRequests", before=remote_start.call)
         required = _as_flag(setting)
         if required is True and not authorized:
             findings.info(

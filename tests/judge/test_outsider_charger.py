@@ -165,3 +165,36 @@ def test_an_accepted_heartbeat_trigger_answered_only_by_the_periodic_heartbeat_f
         "when the periodic one was due (10 s after the previous Heartbeat, HeartbeatInterval "
         "10 s): no Heartbeat answered the trigger"
     )
+
+
+def test_authorize_after_remote_start_follows_the_setting_in_force_at_the_remote_start() -> None:
+    # AuthorizeRemoteTxRequests set true for the session and back to false after it: the
+    # Authorize the charger sent was required then (OCPP 1.6 §5.11, §9.1.1).
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "AuthorizeRemoteTxRequests", "value": "true"},
+        {"status": "Accepted"},
+    )
+    wire.status(1, "Preparing")
+    wire.command(
+        "RemoteStartTransaction", {"idTag": "CARD-1", "connectorId": 1}, {"status": "Accepted"}
+    )
+    wire.authorize("CARD-1")
+    wire.start_transaction(transaction_id=42)
+    wire.status(1, "Charging")
+    wire.wait(10)
+    wire.command("RemoteStopTransaction", {"transactionId": 42}, {"status": "Accepted"})
+    wire.stop_transaction(transaction_id=42, reason="Remote")
+    wire.status(1, "Finishing")
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "AuthorizeRemoteTxRequests", "value": "false"},
+        {"status": "Accepted"},
+    )
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert not judgement.minor, [f.message for f in judgement.findings]
+    assert judgement.measurements["authorized"] is True
