@@ -974,3 +974,58 @@ def test_a_start_between_the_card_and_preparing_fails_the_timeout_step() -> None
             cited(start),
         ),
     )
+
+
+def test_the_connection_loss_session_runs_where_start_transaction_says() -> None:
+    """A Preparing on connector 1 does not move the session that StartTransaction opened on
+    connector 2."""
+    wire = Wire()
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction(connector=2, transaction_id=6)
+    wire.status(2, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(120)
+    wire.event("connected")
+    wire.meter_values(connector=2, transaction_id=6, sampled=cut + timedelta(seconds=30))
+
+    judgement = local_id_first_connection_loss(wire.context(TWO_CONNECTORS))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["connector_id"] == 2
+
+
+def test_without_a_start_the_preparing_connector_is_the_sessions() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.status(2, "Preparing")
+    wire.status(1, "Charging")
+    wire.wait(200)
+    wire.heartbeat()
+
+    judgement = local_id_first_connection_loss(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == tuple(
+        Finding(
+            "fail",
+            f"Expected {label} after Authorize and StatusNotification Preparing; none was recorded",
+            (),
+        )
+        for label in ("StartTransaction", "StatusNotification Charging")
+    )
+
+
+def test_the_timeout_steps_card_is_the_last_one_presented_before_preparing() -> None:
+    wire = Wire()
+    wire.authorize()
+    wire.wait(5)
+    wire.authorize()
+    wire.wait(1)
+    wire.status(1, "Preparing")
+    wire.wait(30)
+    wire.status(1, "Available")
+
+    judgement = local_id_first_connection_timeout(wire.context(configured_timeout_s=30))
+
+    assert judgement.measurements["authorize_to_available_s"] == 31.0
