@@ -11,7 +11,7 @@ import pytest
 
 from certification.judge.sessions import local_id_first_connection_loss
 from certification.judge.timing import transaction_message_retry
-from certification.judge.types import RunSettings
+from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire, stamp
 
 
@@ -75,6 +75,36 @@ def test_reconnect_attempts_and_their_intervals_are_measured() -> None:
     assert m["back_after_refusal_s"] == 1.0
     assert m["queued_sample_intervals_s"] == [5.0, 5.0]
     assert any("Reconnect attempts" in f.message for f in judgement.findings)
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="Reconnect attempts after the injected disconnect: 5, at intervals of 1 "
+            "s, 1 s, 2 s, 4 s, 8 s; back 1 s after the refusal ended",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+        "gap_s": 16.0,
+        "connection_lost_at": "2023-09-22T10:00:02+00:00",
+        "reconnected_at": "2023-09-22T10:00:18+00:00",
+        "queued_meter_values": 3,
+        "new_meter_values": 0,
+        "stopped_offline": False,
+        "queued_sample_times": [
+            "2023-09-22T10:00:07+00:00",
+            "2023-09-22T10:00:12+00:00",
+            "2023-09-22T10:00:17+00:00",
+        ],
+        "queued_sample_intervals_s": [5.0, 5.0],
+        "reconnect_attempts": 5,
+        "reconnect_intervals_s": [1.0, 1.0, 2.0, 4.0, 8.0],
+        "refused_for_s": 15.0,
+        "back_after_refusal_s": 1.0,
+    }
 
 
 def test_a_charger_that_never_comes_back_fails() -> None:
@@ -88,6 +118,20 @@ def test_a_charger_that_never_comes_back_fails() -> None:
     judgement = local_id_first_connection_loss(wire.context())
 
     assert judgement.verdict == "N"
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No connection loss in the evidence: no closed connection after "
+            "StartTransaction and no silence of 15 s or more",
+            frame_ids=(7,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "authorized_by": "Central System (Authorize)",
+    }
 
 
 def test_queued_values_with_another_transaction_id_fail_and_without_one_are_minor() -> None:
@@ -166,6 +210,21 @@ def test_stop_transaction_retried_as_the_configuration_says_passes() -> None:
     assert message["transmissions"] == 3
     assert message["retry_intervals_s"] == [10.0, 20.0]
     assert message["expected_retry_intervals_s"] == [10.0, 20.0]
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "transaction_message_attempts": 3,
+        "transaction_message_retry_interval_s": 10,
+        "tolerance_s": 4.0,
+        "messages": [
+            {
+                "action": "StopTransaction",
+                "transmissions": 3,
+                "accepted_at_transmission": None,
+                "retry_intervals_s": [10.0, 20.0],
+                "expected_retry_intervals_s": [10.0, 20.0],
+            }
+        ],
+    }
 
 
 def test_a_retry_outside_the_tolerance_fails_naming_the_expected_wait() -> None:
@@ -211,6 +270,21 @@ def test_a_retry_accepted_before_the_last_attempt_passes() -> None:
 
     assert judgement.verdict == "Y", judgement.findings
     assert judgement.measurements["messages"][0]["accepted_at_transmission"] == 2
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "transaction_message_attempts": 3,
+        "transaction_message_retry_interval_s": 10,
+        "tolerance_s": 4.0,
+        "messages": [
+            {
+                "action": "StopTransaction",
+                "transmissions": 2,
+                "accepted_at_transmission": 2,
+                "retry_intervals_s": [10.0],
+                "expected_retry_intervals_s": [10.0],
+            }
+        ],
+    }
 
 
 def test_no_callerror_in_the_step_says_what_to_inject() -> None:
@@ -221,6 +295,21 @@ def test_no_callerror_in_the_step_says_what_to_inject() -> None:
 
     assert judgement.verdict == "N"
     assert "inject a call_error fault" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No transaction message was answered with a CALLERROR in the step: "
+            "inject a call_error fault on StopTransaction (or StartTransaction, "
+            "MeterValues) first",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_message_attempts": None,
+        "transaction_message_retry_interval_s": None,
+        "tolerance_s": 4.0,
+        "messages": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -259,6 +348,36 @@ def test_a_charger_resending_at_once_fails_on_every_retry() -> None:
     ]
     assert len(timing) == 2, judgement.findings
     assert "retry 1 came 0.5 s" in timing[0] and "x 1 = 10 s" in timing[0]
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction (transactionId 42): retry 1 came 0.5 s after the "
+            "previous transmission where TransactionMessageRetryInterval x 1 = 10 s "
+            "(tolerance 4 s)",
+            frame_ids=(6, 8),
+        ),
+        Finding(
+            severity="fail",
+            message="StopTransaction (transactionId 42): retry 2 came 1 s after the "
+            "previous transmission where TransactionMessageRetryInterval x 2 = 20 s "
+            "(tolerance 4 s)",
+            frame_ids=(8, 10),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_message_attempts": 3,
+        "transaction_message_retry_interval_s": 10,
+        "tolerance_s": 4.0,
+        "messages": [
+            {
+                "action": "StopTransaction",
+                "transmissions": 3,
+                "accepted_at_transmission": None,
+                "retry_intervals_s": [0.5, 1.0],
+                "expected_retry_intervals_s": [10.0, 20.0],
+            }
+        ],
+    }
 
 
 def test_a_refused_stop_never_resent_fails() -> None:
@@ -270,3 +389,24 @@ def test_a_refused_stop_never_resent_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "answered with a CALLERROR was never resent" in judgement.findings[0].message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction (transactionId 42) answered with a CALLERROR was never resent",
+            frame_ids=(6,),
+        ),
+    )
+    assert judgement.measurements == {
+        "transaction_message_attempts": 3,
+        "transaction_message_retry_interval_s": 10,
+        "tolerance_s": 4.0,
+        "messages": [
+            {
+                "action": "StopTransaction",
+                "transmissions": 1,
+                "accepted_at_transmission": None,
+                "retry_intervals_s": [],
+                "expected_retry_intervals_s": [],
+            }
+        ],
+    }
