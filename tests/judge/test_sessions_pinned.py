@@ -1029,3 +1029,24 @@ def test_the_timeout_steps_card_is_the_last_one_presented_before_preparing() -> 
     judgement = local_id_first_connection_timeout(wire.context(configured_timeout_s=30))
 
     assert judgement.measurements["authorize_to_available_s"] == 31.0
+
+
+def test_an_accepted_card_that_then_charges_fails_only_for_the_card() -> None:
+    """The step needs a refused card; with an accepted one the session that follows is
+    what OCPP expects, so only the card is a finding."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    authorize = wire.authorize("CARD-1")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Authorize for idTag CARD-1 answered Accepted; the step needs an unknown, blocked or "
+            "expired card",
+            wire.exchange_ids(authorize),
+        ),
+    )
