@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -84,10 +85,13 @@ def mutate(copy: Path, module: str, tests: list[str], timeout: float) -> dict[st
     # compile would otherwise run as the stale .pyc of the previous one. No plugins loaded
     # from entry points (hypothesis, schemathesis, django, asyncio): they took 1.5 s of the
     # 2 s a run of the judge's tests takes, and none of these tests needs one.
-    runner = (
+    # mutmut 2 takes only exit status 1 as a failing run: a mutant that breaks the import
+    # (pytest's collection error, status 2) would count as surviving, so any failure is 1.
+    pytest = (
         "env PYTHONDONTWRITEBYTECODE=1 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "
         f"{sys.executable} -m pytest -x -q -p no:cacheprovider --noconftest " + " ".join(tests)
     )
+    runner = "sh -c " + shlex.quote(f"{pytest} || exit 1")
     command = [
         sys.executable,
         "-m",
