@@ -290,3 +290,38 @@ def test_a_heartbeat_step_without_heartbeats_fails_with_the_count() -> None:
         "heartbeat_intervals_s": [],
         "configured_interval_s": 45,
     }
+
+
+def test_only_a_heartbeat_answering_an_accepted_trigger_for_heartbeat_is_left_unjudged() -> None:
+    """OCPP 1.6 §5.17: a triggered Heartbeat comes when asked, not when the interval says.
+    A rejected TriggerMessage(Heartbeat) and an accepted trigger of another message do not
+    excuse an early Heartbeat."""
+    wire = Wire()
+    wire.heartbeat()
+    wire.wait(60)
+    wire.heartbeat()
+    wire.command("TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Rejected"})
+    wire.wait(6)
+    early = wire.heartbeat()
+    wire.wait(5)
+    wire.command(
+        "TriggerMessage", {"requestedMessage": "StatusNotification"}, {"status": "Accepted"}
+    )
+    wire.command("TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"})
+    wire.heartbeat()
+    for _ in range(2):
+        wire.wait(60)
+        wire.heartbeat()
+
+    judgement = heartbeat(wire.context(interval_s=60))
+
+    assert judgement.findings == (
+        Finding(
+            "minor",
+            "1 Heartbeat(s) came sooner than the configured interval: 6 s after the previous one "
+            "where 60 s was expected",
+            (early.id or 0,),
+        ),
+    )
+    assert judgement.measurements["heartbeat_intervals_s"] == [60.0, 6.0, 5.0, 60.0, 60.0]
+    assert judgement.measurements["heartbeat_interval_mean_s"] == 38.2

@@ -317,6 +317,8 @@ def test_match_in_order_tells_missing_from_early_and_names_what_they_followed() 
     assert match.end == start
     first_missing = match_in_order(wire.frames, [Expect("Stop", charger_call("StopTransaction"))])
     assert first_missing.missing == [("Stop", "the start of the step")]
+    assert first_missing.early == []
+    assert not first_missing.complete
 
 
 def test_match_in_order_after_a_frame_counts_frames_before_it_as_early() -> None:
