@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from certification.judge import judge
-from certification.judge.types import RunSettings
+from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire, stamp
 
 CARD = "CERT-TAG-1"
@@ -42,12 +42,32 @@ def test_a_full_list_update_reads_back_its_version() -> None:
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements["version_before"] == 0
     assert judgement.measurements["version_after"] == 1
+    assert judgement.findings == ()
+    assert judgement.measurements == {
+        "list_version_sent": 1,
+        "entries_sent": 1,
+        "version_before": 0,
+        "version_after": 1,
+    }
 
 
 def test_a_full_list_whose_version_does_not_change_fails() -> None:
     judgement = judge("local_list_full", full_list(version_after=0).context())
     assert judgement.verdict == "N"
     assert "GetLocalListVersion answered 0 after SendLocalList(Full, 1)" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="GetLocalListVersion answered 0 after SendLocalList(Full, 1) was Accepted",
+            frame_ids=(5, 6),
+        ),
+    )
+    assert judgement.measurements == {
+        "list_version_sent": 1,
+        "entries_sent": 1,
+        "version_before": 0,
+        "version_after": 0,
+    }
 
 
 def differential(stale_answer: str = "VersionMismatch") -> Wire:
@@ -68,6 +88,7 @@ def test_a_differential_update_applies_and_a_stale_one_is_a_version_mismatch() -
         "accepted_version": 2,
         "version_after": 2,
     }
+    assert judgement.findings == ()
 
 
 def test_a_stale_differential_update_accepted_fails() -> None:
@@ -77,6 +98,19 @@ def test_a_stale_differential_update_accepted_fails() -> None:
         "SendLocalList(Differential, 2) after version 2 answered Accepted where "
         "VersionMismatch was expected" in messages(judgement)
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="SendLocalList(Differential, 2) after version 2 answered Accepted where "
+            "VersionMismatch was expected",
+            frame_ids=(3, 4),
+        ),
+    )
+    assert judgement.measurements == {
+        "stale_version_sent": 2,
+        "accepted_version": 2,
+        "version_after": 2,
+    }
 
 
 def listed_card(authorize_first: bool) -> Wire:
@@ -101,12 +135,23 @@ def test_a_listed_card_starts_without_authorize() -> None:
     judgement = judge("local_list_authorizes", listed_card(False).context())
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements == {"id_tag": CARD, "authorized": False}
+    assert judgement.findings == ()
 
 
 def test_authorize_for_a_listed_card_fails() -> None:
     judgement = judge("local_list_authorizes", listed_card(True).context())
     assert judgement.verdict == "N"
     assert "Authorize was sent for CERT-TAG-1" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="Authorize was sent for CERT-TAG-1, which is Accepted in the Local "
+            "Authorization List: with LocalPreAuthorize the charger starts without "
+            "asking",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {"id_tag": "CERT-TAG-1", "authorized": True}
 
 
 # --- Reservation ----------------------------------------------------------------------------
@@ -147,6 +192,7 @@ def test_a_reserved_connector_is_used_with_the_reservation_id() -> None:
     judgement = judge("reserve_now_start", reserved_session(True).context())
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements == {"reservation_id": 101, "reserve_to_start_s": 10.0}
+    assert judgement.findings == ()
 
 
 def test_a_start_without_the_reservation_id_fails() -> None:
@@ -155,6 +201,15 @@ def test_a_start_without_the_reservation_id_fails() -> None:
     assert "carried reservationId None where the reservation 101 was expected" in messages(
         judgement
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StartTransaction for CERT-TAG-1 carried reservationId None where the "
+            "reservation 101 was expected",
+            frame_ids=(7,),
+        ),
+    )
+    assert judgement.measurements == {"reservation_id": 101, "reserve_to_start_s": 10.0}
 
 
 def expiring(available_after_s: float | None) -> Wire:
@@ -170,6 +225,8 @@ def test_a_reservation_expires_on_time() -> None:
     judgement = judge("reservation_expiry", expiring(31).context())
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements["available_after_expiry_s"] == 1.0
+    assert judgement.findings == ()
+    assert judgement.measurements == {"available_after_expiry_s": 1.0}
 
 
 def test_a_reservation_that_never_expires_fails_and_an_early_end_too() -> None:
@@ -194,12 +251,22 @@ def test_cancel_reservation_frees_the_connector_and_refuses_an_unknown_id() -> N
     judgement = judge("cancel_reservation", cancelled().context())
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements == {"cancel_to_available_s": 1.0}
+    assert judgement.findings == ()
 
 
 def test_cancelling_an_unknown_reservation_accepted_fails() -> None:
     judgement = judge("cancel_reservation", cancelled("Accepted").context())
     assert judgement.verdict == "N"
     assert "CancelReservation(999) of no reservation answered Accepted" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="CancelReservation(999) of no reservation answered Accepted where "
+            "Rejected was expected",
+            frame_ids=(9, 10),
+        ),
+    )
+    assert judgement.measurements == {"cancel_to_available_s": 1.0}
 
 
 # --- Smart Charging -------------------------------------------------------------------------
@@ -246,12 +313,22 @@ def test_a_default_profile_is_read_back_and_cleared() -> None:
     judgement = judge("tx_default_profile", default_profile(6000.0).context())
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements == {"limit_set": 6000.0, "unit": "W", "composite_limit": 6000.0}
+    assert judgement.findings == ()
 
 
 def test_a_composite_schedule_above_the_profile_fails() -> None:
     judgement = judge("tx_default_profile", default_profile(11000.0).context())
     assert judgement.verdict == "N"
     assert "allows 11000 W where the TxDefaultProfile limits to 6000 W" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="The composite schedule allows 11000 W where the TxDefaultProfile "
+            "limits to 6000 W",
+            frame_ids=(3, 4),
+        ),
+    )
+    assert judgement.measurements == {"limit_set": 6000.0, "unit": "W", "composite_limit": 11000.0}
 
 
 def limited_session(power_w: int) -> Wire:
@@ -287,6 +364,7 @@ def test_the_power_follows_a_tx_profile() -> None:
     judgement = judge("tx_profile", limited_session(3000).context())
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements == {"limit_w": 3000.0, "powers_w": [3000.0, 3000.0]}
+    assert judgement.findings == ()
 
 
 def test_power_above_the_tx_profile_fails() -> None:
@@ -295,6 +373,15 @@ def test_power_above_the_tx_profile_fails() -> None:
     assert "reported 11000 W after the TxProfile limited connector 1 to 3000 W" in messages(
         judgement
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="MeterValues reported 11000 W after the TxProfile limited connector 1 "
+            "to 3000 W",
+            frame_ids=(5,),
+        ),
+    )
+    assert judgement.measurements == {"limit_w": 3000.0, "powers_w": [11000.0, 11000.0]}
 
 
 # --- The remaining Core cases ---------------------------------------------------------------
@@ -323,6 +410,8 @@ def refusals(read_only_answer: str = "Rejected") -> Wire:
 def test_read_only_and_unknown_keys_are_refused() -> None:
     judgement = judge("configuration_refusals", refusals().context())
     assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.findings == ()
+    assert judgement.measurements == {}
 
 
 def test_a_read_only_key_accepted_fails() -> None:
@@ -331,6 +420,15 @@ def test_a_read_only_key_accepted_fails() -> None:
     assert "ChangeConfiguration of read-only NumberOfConnectors answered Accepted" in messages(
         judgement
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="ChangeConfiguration of read-only NumberOfConnectors answered Accepted "
+            "where Rejected was expected",
+            frame_ids=(1, 2),
+        ),
+    )
+    assert judgement.measurements == {}
 
 
 def unlocks(connector_1: str, connector_99: str) -> Wire:
@@ -452,18 +550,50 @@ def test_a_transaction_started_and_stopped_offline_is_replayed_in_order() -> Non
         "stopped_at": "2023-09-22T10:00:40Z",
         "queued_meter_values": 1,
     }
+    assert judgement.findings == ()
 
 
 def test_an_offline_stop_with_the_chargers_own_transaction_id_fails() -> None:
     judgement = judge("offline_transaction", offline_transaction(stop_id=-1).context())
     assert judgement.verdict == "N"
     assert "carries transactionId -1, where StartTransaction.conf gave 42" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction of the transaction stopped offline carries "
+            "transactionId -1, where StartTransaction.conf gave 42: the Central "
+            "System cannot close the transaction",
+            frame_ids=(9, 5, 6),
+        ),
+    )
+    assert judgement.measurements == {
+        "offline_s": 60.0,
+        "transaction_id": 42,
+        "id_tag": "CERT-TAG-1",
+        "started_at": "2023-09-22T10:00:10Z",
+    }
 
 
 def test_an_offline_stop_replayed_before_its_start_fails() -> None:
     judgement = judge("offline_transaction", offline_transaction(stop_first=True).context())
     assert judgement.verdict == "N"
     assert "arrived before its StartTransaction was answered" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="StopTransaction of transaction 42 arrived before its StartTransaction "
+            "was answered: queued messages go in chronological order",
+            frame_ids=(5, 7, 8),
+        ),
+    )
+    assert judgement.measurements == {
+        "offline_s": 60.0,
+        "transaction_id": 42,
+        "id_tag": "CERT-TAG-1",
+        "started_at": "2023-09-22T10:00:10Z",
+        "stopped_at": "2023-09-22T10:00:40Z",
+        "queued_meter_values": 1,
+    }
 
 
 def test_an_offline_transaction_stopped_online_or_for_another_reason_fails() -> None:
@@ -524,6 +654,7 @@ def test_a_transaction_answered_invalid_stops_deauthorized() -> None:
         "stop_transaction_on_invalid_id": True,
         "stopped_after_s": 1.0,
     }
+    assert judgement.findings == ()
 
 
 def test_a_transaction_answered_invalid_that_goes_on_or_stops_otherwise_fails() -> None:
@@ -555,6 +686,15 @@ def test_no_start_answered_invalid_fails() -> None:
     assert "No StartTransaction was answered with an idTag status other than Accepted" in (
         messages(judgement)
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No StartTransaction was answered with an idTag status other than "
+            "Accepted: the charger was never told its transaction is not authorized",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {}
 
 
 def list_offline(started: list[str], charging: bool = True) -> Wire:
@@ -592,6 +732,7 @@ def test_offline_the_local_list_starts_its_accepted_card() -> None:
         "transaction_id": 42,
         "started_at": "2023-09-22T10:00:05Z",
     }
+    assert judgement.findings == ()
 
 
 def test_offline_a_blocked_card_started_or_the_listed_card_refused_fails() -> None:
@@ -613,3 +754,18 @@ def test_a_transaction_started_offline_and_running_reports_charging_after_the_re
     assert "No StatusNotification Charging for connector 1 after the reconnect" in (
         messages(judgement)
     )
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No StatusNotification Charging for connector 1 after the reconnect, "
+            "while the transaction started offline was running",
+            frame_ids=(5, 6),
+        ),
+    )
+    assert judgement.measurements == {
+        "id_tag": "CERT-TAG-1",
+        "refused_cards": ["CERT-TAG-BLOCKED"],
+        "offline_s": 30.0,
+        "transaction_id": 42,
+        "started_at": "2023-09-22T10:00:05Z",
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from certification.judge import judge
-from certification.judge.types import ConnectionEvent
+from certification.judge.types import ConnectionEvent, Finding
 from tests.judge.frames import Wire
 
 TLS13 = {"version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384", "client_certificate": None}
@@ -68,6 +68,8 @@ def test_a_refused_faulty_certificate_then_the_security_event_passes() -> None:
     judgement = judge("invalid_server_certificate", wire.context())
     assert judgement.verdict == "Y", messages(judgement)
     assert judgement.measurements["refused"] == 1
+    assert judgement.findings == ()
+    assert judgement.measurements == {"faulty_handshakes": 1, "refused": 1}
 
 
 def test_accepting_the_faulty_certificate_and_booting_over_it_fails() -> None:
@@ -83,6 +85,15 @@ def test_accepting_the_faulty_certificate_and_booting_over_it_fails() -> None:
     assert judgement.verdict == "N"
     assert "accepted the faulty server certificate (unknown-ca)" in messages(judgement)
     assert boot.id in judgement.findings[0].frame_ids
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="The charger accepted the faulty server certificate (unknown-ca) and "
+            "connected; it sent 1 frame(s) over it",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {"faulty_handshakes": 1, "refused": 0}
 
 
 def test_a_refusal_without_the_security_event_fails() -> None:
@@ -93,6 +104,15 @@ def test_a_refusal_without_the_security_event_fails() -> None:
     judgement = judge("invalid_server_certificate", wire.context())
     assert judgement.verdict == "N"
     assert "No SecurityEventNotification InvalidCentralSystemCertificate" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="No SecurityEventNotification InvalidCentralSystemCertificate after the "
+            "refused handshake",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {"faulty_handshakes": 1, "refused": 1}
 
 
 def test_old_tls_expects_invalid_tls_version() -> None:
@@ -108,6 +128,15 @@ def test_old_tls_expects_invalid_tls_version() -> None:
     assert judgement.verdict == "Y"
     assert judgement.minor
     assert "InvalidTLSVersion was expected" in messages(judgement)
+    assert judgement.findings == (
+        Finding(
+            severity="minor",
+            message="SecurityEventNotification InvalidCentralSystemCertificate where "
+            "InvalidTLSVersion was expected",
+            frame_ids=(1,),
+        ),
+    )
+    assert judgement.measurements == {"faulty_handshakes": 1, "refused": 1}
 
 
 def renewal(wire: Wire, answer: str) -> None:
