@@ -17,11 +17,13 @@ from certification.judge.sequence import (
     first,
     format_seconds,
     is_after,
+    is_call,
     last,
     last_status_before,
     meter_values_of,
     payload_of,
     portal_call,
+    reply_to,
     sample_time,
     seconds_between,
     settled_status,
@@ -226,6 +228,20 @@ def _check_no_survivor(
         )
 
 
+def _made_operative(frames: Sequence[Frame], connector: int, boot: Frame) -> Frame | None:
+    """The first ChangeAvailability(connector or 0, Operative) after `boot` the charger
+    accepted: from then on the connector is expected Available again."""
+    for frame in between(frames, boot, None):
+        if (
+            is_call(frame, "ChangeAvailability", "out")
+            and payload_of(frame).get("type") == "Operative"
+            and as_int(payload_of(frame).get("connectorId")) in (0, connector)
+            and Exchange(frame, reply_to(frames, frame)).status == "Accepted"
+        ):
+            return frame
+    return None
+
+
 def _check_statuses(
     context: StepContext,
     boot: Frame,
@@ -248,7 +264,12 @@ def _check_statuses(
             )
             continue
         if connector in inoperative:
-            available = first(notifications, status_is("Available"))
+            # Until the portal makes it Operative again after the reboot (OCPP 1.6 §5.2).
+            operative = _made_operative(context.frames, connector, boot)
+            available = first(
+                between(notifications, None, operative) if operative else notifications,
+                status_is("Available"),
+            )
             if available is not None:
                 findings.fail(
                     f"Connector {connector} reported Available after the reboot although it was "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from certification.judge.firmware import firmware_install
 from certification.judge.remote import remote_start_stop_cable_first
+from certification.judge.resets import hard_reset_idle
 from certification.judge.sessions import local_plugin_first
 from certification.judge.triggers import trigger_message
 from certification.judge.types import RunSettings
@@ -198,3 +199,44 @@ def test_authorize_after_remote_start_follows_the_setting_in_force_at_the_remote
     assert judgement.verdict == "Y"
     assert not judgement.minor, [f.message for f in judgement.findings]
     assert judgement.measurements["authorized"] is True
+
+
+def inoperative_across_a_reset(wire: Wire, operative_answer: str) -> None:
+    """Step 10 with connector 1 Inoperative: it stays Unavailable through the reboot, then
+    the portal asks for Operative again."""
+    wire.command(
+        "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}, {"status": "Accepted"}
+    )
+    wire.status(1, "Unavailable")
+    wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    wire.status(1, "Unavailable")
+    wire.wait(4)
+    wire.boot()
+    wire.status(0, "Available")
+    wire.status(1, "Unavailable")
+    wire.wait(4)
+    call = wire.call_out("ChangeAvailability", {"connectorId": 1, "type": "Operative"})
+    if operative_answer == "Accepted":
+        wire.status(1, "Available")  # before the reply, as OCPP 1.6 allows
+    wire.result_in(call, {"status": operative_answer})
+    if operative_answer != "Accepted":
+        wire.status(1, "Available")
+
+
+def test_an_inoperative_connector_made_operative_after_the_reboot_may_become_available() -> None:
+    wire = Wire()
+    inoperative_across_a_reset(wire, operative_answer="Accepted")
+
+    judgement = hard_reset_idle(wire.context())
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+
+
+def test_available_after_a_rejected_operative_is_still_a_fail() -> None:
+    wire = Wire()
+    inoperative_across_a_reset(wire, operative_answer="Rejected")
+
+    judgement = hard_reset_idle(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any("although it was set Inoperative" in f.message for f in judgement.findings)
