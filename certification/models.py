@@ -70,8 +70,8 @@ class RunOutcome:
     def is_pass(self) -> bool:
         return self.outcome in {Outcome.PASS, Outcome.PASS_WITH_MINOR_ISSUES}
 
-    def explanation(self) -> str:
-        """One sentence saying why the outcome is what it is."""
+    def reason(self) -> str:
+        """Why the outcome is what it is, as a sentence to print after its label."""
         if self.outcome == Outcome.INCOMPLETE:
             parts = []
             if self.untested:
@@ -82,12 +82,20 @@ class RunOutcome:
                     f"step{_s(self.wrongly_na)} {_numbers(self.wrongly_na)} N/A for a reason "
                     "the plan does not allow"
                 )
-            return "Incomplete: " + "; ".join(parts) + "."
+            return _sentence("; ".join(parts))
         if self.outcome == Outcome.FAIL:
-            return f"Fail: step{_s(self.failed)} {_numbers(self.failed)} failed."
+            return f"Step{_s(self.failed)} {_numbers(self.failed)} failed."
         if self.outcome == Outcome.PASS_WITH_MINOR_ISSUES:
-            return f"Pass with minor issues in step{_s(self.minor)} {_numbers(self.minor)}."
-        return "Pass: every mandatory step passed or does not apply for a reason the plan allows."
+            return f"Minor issues in step{_s(self.minor)} {_numbers(self.minor)}."
+        return "Every mandatory step passed or does not apply for a reason the plan allows."
+
+    def explanation(self) -> str:
+        """One sentence that names the outcome and says why: its label and its reason."""
+        reason = self.reason()
+        lowered = reason[:1].lower() + reason[1:]
+        if self.outcome == Outcome.PASS_WITH_MINOR_ISSUES:
+            return f"Pass with {lowered}"
+        return f"{self.label}: {lowered}"
 
     def as_summary(self) -> dict[str, Any]:
         """The outcome as plain data, frozen into a published report's summary."""
@@ -97,6 +105,10 @@ class RunOutcome:
             "untested": list(self.untested),
             "wrongly_na": list(self.wrongly_na),
         }
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def _s(numbers: tuple[int, ...]) -> str:

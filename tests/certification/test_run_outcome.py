@@ -46,17 +46,20 @@ def test_a_minor_issue_is_a_pass_with_minor_issues() -> None:
     outcome = outcome_of([standing(1, "Y", minor_issue=True), standing(2, "Y")])
     assert outcome.outcome == Outcome.PASS_WITH_MINOR_ISSUES and outcome.minor == (1,)
     assert outcome.explanation() == "Pass with minor issues in step 1."
+    assert outcome.reason() == "Minor issues in step 1."
 
 
 def test_a_failed_step_is_a_fail() -> None:
     outcome = outcome_of([standing(1, "N"), standing(2, "Y", minor_issue=True)])
     assert outcome.outcome == Outcome.FAIL and outcome.failed == (1,)
+    assert (outcome.reason(), outcome.explanation()) == ("Step 1 failed.", "Fail: step 1 failed.")
 
 
 def test_an_untested_mandatory_step_makes_the_run_incomplete_even_beside_a_fail() -> None:
     outcome = outcome_of([standing(1, "N"), standing(2, "")])
     assert outcome.outcome == Outcome.INCOMPLETE and outcome.untested == (2,)
     assert outcome.explanation() == "Incomplete: mandatory step 2 untested."
+    assert outcome.reason() == "Mandatory step 2 untested."
 
 
 def test_na_counts_only_for_a_reason_the_plan_allows_for_that_step() -> None:
@@ -175,10 +178,12 @@ def test_no_surface_shows_an_incomplete_run_as_pass(
     assert ">Pass<" not in listed
     console = engineer_client.get(f"/runs/{run.pk}/").content.decode()
     assert "Result: <strong" in console and ">Incomplete</strong>" in console
+    # The label, then why: the word is not said twice.
+    assert 'Incomplete</strong> <span class="muted">Steps 1, 2' in console
     html = engineer_client.get(f"/runs/{run.pk}/report/").content.decode()
     assert ">Incomplete</strong>" in html and ">Pass</strong>" not in html
     pdf = render_pdf(run, report_id="P-1", verification_url=None, generated_at=timezone.now())
-    assert "Result Incomplete Incomplete: steps 1, 2" in flat(pdf)
+    assert "Result Incomplete Steps 1, 2" in flat(pdf)
 
     api = APIClient()
     api.force_authenticate(engineer)
