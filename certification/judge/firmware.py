@@ -61,16 +61,28 @@ def check_stays_available(
     findings: Findings,
     measurements: dict[str, Any],
     failure: str = "the update failed",
+    installation: tuple[Frame, Frame] | None = None,
 ) -> None:
     """After a failed update or upload the charger keeps working: it ends the step Available.
 
-    A reboot is not forbidden but worth a minor remark: nothing should have changed.
+    A reboot is not forbidden but worth a minor remark: nothing should have changed. Except
+    within `installation` (from FSN Downloaded to FSN InstallationFailed): a charger may
+    restart into its bootloader to install and come back on the old firmware, the optional
+    reboot of TC_044_3, which is information.
     """
     frames = context.frames
     boots = calls(between(frames, after, None), "BootNotification")
     measurements["reboots"] = len(boots)
-    if boots:
-        findings.minor(f"The charger rebooted {len(boots)} time(s) although {failure}", *boots)
+    installing = between(boots, *installation) if installation else []
+    if installing:
+        findings.info(
+            f"The charger rebooted {len(installing)} time(s) to install the image before it "
+            "reported InstallationFailed, which the step allows",
+            *installing,
+        )
+    others = [boot for boot in boots if boot not in installing]
+    if others:
+        findings.minor(f"The charger rebooted {len(others)} time(s) although {failure}", *others)
     for connector in range(1, context.settings.connectors + 1):
         notifications = status_notifications(frames, connector, after=after)
         if notifications and status_of(notifications[-1]) != "Available":
@@ -232,7 +244,13 @@ def firmware_installation_failed(context: StepContext) -> Judgement:
         first(notifications, firmware_status_is("Downloaded")),
         download_failed,
     )
-    check_stays_available(context, update.call, findings, measurements)
+    downloaded = first(notifications, firmware_status_is("Downloaded"))
+    installation = (
+        (downloaded, installation_failed)
+        if downloaded is not None and installation_failed is not None
+        else None
+    )
+    check_stays_available(context, update.call, findings, measurements, installation=installation)
     return findings.judgement(measurements)
 
 

@@ -4,7 +4,7 @@ correct charger uses must pass, and what it accepted and did not do must not."""
 
 from __future__ import annotations
 
-from certification.judge.firmware import firmware_install
+from certification.judge.firmware import firmware_install, firmware_installation_failed
 from certification.judge.remote import remote_start_stop_cable_first
 from certification.judge.resets import hard_reset_idle
 from certification.judge.sessions import local_plugin_first
@@ -240,3 +240,45 @@ def test_available_after_a_rejected_operative_is_still_a_fail() -> None:
 
     assert judgement.verdict == "N"
     assert any("although it was set Inoperative" in f.message for f in judgement.findings)
+
+
+def corrupt_image_with_reboot(wire: Wire, reboot_after_failure: bool) -> None:
+    """Step 18 by a charger whose bootloader installs: it restarts, rejects the image, comes
+    back on the old firmware and reports InstallationFailed."""
+    wire.boot(firmware="V1.0.0")
+    wire.command("UpdateFirmware", UPDATE, {})
+    wire.firmware_status("Downloading")
+    wire.firmware_status("Downloaded")
+    wire.firmware_status("Installing")
+    wire.wait(5)
+    if not reboot_after_failure:
+        wire.boot(firmware="V1.0.0")
+        wire.status(0, "Available")
+        wire.status(1, "Available")
+    wire.firmware_status("InstallationFailed")
+    if reboot_after_failure:
+        wire.wait(5)
+        wire.boot(firmware="V1.0.0")
+        wire.status(0, "Available")
+        wire.status(1, "Available")
+
+
+def test_the_optional_installation_reboot_of_a_failed_install_is_not_a_minor_issue() -> None:
+    wire = Wire()
+    corrupt_image_with_reboot(wire, reboot_after_failure=False)
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert not judgement.minor, [f.message for f in judgement.findings]
+    assert judgement.measurements["reboots"] == 1
+
+
+def test_a_reboot_after_installation_failed_is_still_minor() -> None:
+    wire = Wire()
+    corrupt_image_with_reboot(wire, reboot_after_failure=True)
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.minor
