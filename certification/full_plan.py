@@ -59,6 +59,21 @@ UNKNOWN_OFFLINE = {
 }
 
 
+NO_CONNECTOR_ZERO = {
+    "code": "no_reserve_connector_zero",
+    "text": "The charger does not support reserving connector 0 (ReserveConnectorZeroSupported).",
+}
+
+
+def _reserve(connector: int, reservation_id: int) -> dict[str, Any]:
+    return {
+        "connectorId": connector,
+        "expiryDate": LATER,
+        "idTag": CARD,
+        "reservationId": reservation_id,
+    }
+
+
 def _setting(key: str, value: str, label: str | None = None) -> dict[str, Any]:
     return cmd(label or f"{key} {value}", "ChangeConfiguration", {"key": key, "value": value})
 
@@ -481,6 +496,57 @@ NEW_STEPS: list[dict[str, Any]] = [
             profile_not_supported("LocalAuthListManagement", "Local Auth List Management"),
             NO_RFID_READER,
         ],
+    },
+    {
+        "profile": "Reservation",
+        "title": "Reservation - refused: occupied, unavailable, faulted",
+        "description": "ReserveNow of a connector that cannot be reserved says why, and the "
+        "connector is not reported Reserved.",
+        "manual_actions": "Plug the cable into connector 1; send the first reservation.\n"
+        "Unplug; send Inoperative, then the second reservation.\nSend Operative; cause a "
+        "fault on connector 1 (as in the hardware fault step), then send the third "
+        "reservation.\nClear the fault.",
+        "expected_sequence": "[cable in] → ReserveNow(1) → Occupied; ChangeAvailability(1, "
+        "Inoperative) → SN Unavailable → ReserveNow(1) → Unavailable; [fault] → SN Faulted → "
+        "ReserveNow(1) → Faulted; no SN Reserved.",
+        "commands": [
+            cmd("Reserve while occupied", "ReserveNow", _reserve(1, 105)),
+            cmd(
+                "Connector 1 Inoperative",
+                "ChangeAvailability",
+                {"connectorId": 1, "type": "Inoperative"},
+            ),
+            cmd("Reserve while unavailable", "ReserveNow", _reserve(1, 106)),
+            cmd(
+                "Connector 1 Operative",
+                "ChangeAvailability",
+                {"connectorId": 1, "type": "Operative"},
+            ),
+            cmd("Reserve while faulted", "ReserveNow", _reserve(1, 107)),
+        ],
+        "judge_rule": "reserve_now_refusals",
+        "octt": ["TC_048_1", "TC_048_2", "TC_048_3"],
+        "spec": ["5.13 Reserve Now", "5.2 Change Availability", "4.9 Status Notification"],
+        **RESERVATION,
+    },
+    {
+        "profile": "Reservation",
+        "title": "Reservation - connector 0 (the charge point) used by the reserving card",
+        "description": "With ReserveConnectorZeroSupported, a reservation of the charge point "
+        "is used by a session of the reserving card on any connector.",
+        "manual_actions": "Send the reservation.\nPresent the reserving card.\nPlug in.\n"
+        "Stop the session and unplug.",
+        "expected_sequence": "ReserveNow(0, card, 108) → Accepted → StartTransaction with "
+        "reservationId 108.",
+        "commands": [cmd("Reserve the charge point", "ReserveNow", _reserve(0, 108))],
+        "judge_rule": "reserve_now_start",
+        "octt": ["TC_049"],
+        "spec": ["5.13 Reserve Now", "4.8 Start Transaction"],
+        "applies_when": [
+            profile("Reservation"),
+            {"fact": "reserve_connector_zero", "is": True, "na_reason": NO_CONNECTOR_ZERO["code"]},
+        ],
+        "na_reasons": [profile_not_supported("Reservation", "Reservation"), NO_CONNECTOR_ZERO],
     },
 ]
 

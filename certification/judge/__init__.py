@@ -37,6 +37,7 @@ from certification.judge.remote import remote_start_stop_cable_first, remote_sta
 from certification.judge.reservation import (
     cancel_reservation,
     reservation_expiry,
+    reserve_now_refusals,
     reserve_now_start,
 )
 from certification.judge.resets import (
@@ -147,6 +148,7 @@ FULL_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "offline_transaction": offline_transaction,
     "stop_transaction_on_invalid_id": stop_transaction_on_invalid_id,
     "local_list_offline": local_list_offline,
+    "reserve_now_refusals": reserve_now_refusals,
 }
 RULES.update(FULL_PLAN_RULES)
 

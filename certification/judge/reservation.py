@@ -1,19 +1,24 @@
-"""The full plan's Reservation steps: a reserved connector used, expiring and cancelled."""
+"""The full plan's Reservation steps: a reserved connector used, expiring and cancelled,
+and the reservations a charger must refuse."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from certification.judge.outcome import Findings, float_param, step_rule
+from certification.judge.outcome import Findings, float_param, known_setting, step_rule
 from certification.judge.sequence import (
     Exchange,
     as_int,
+    between,
     exchanges,
     first,
+    last_status_before,
     parse_timestamp,
     payload_of,
+    same_setting,
     seconds_between,
     status_is,
+    status_of,
 )
 from certification.judge.types import Frame, Judgement, StepContext
 
@@ -200,3 +205,104 @@ def cancel_reservation(context: StepContext) -> Judgement:
             f"CancelReservation({cancel.request.get('reservationId')}) of no reservation",
         )
     return findings.judgement(measurements)
+
+
+# The answer a connector's state calls for (OCPP 1.6 §5.13), by its last reported status.
+REFUSAL_BY_STATUS = {
+    "Faulted": "Faulted",
+    "Unavailable": "Unavailable",
+    "Preparing": "Occupied",
+    "Charging": "Occupied",
+    "SuspendedEV": "Occupied",
+    "SuspendedEVSE": "Occupied",
+    "Finishing": "Occupied",
+    "Reserved": "Occupied",
+    "Available": "Accepted",
+}
+# The OCTT case that exercises each refusal.
+REFUSAL_CASES = {"Faulted": "TC_048_1", "Occupied": "TC_048_2", "Unavailable": "TC_048_3"}
+
+
+def _expected_answer(context: StepContext, reserve: Exchange) -> tuple[tuple[str, ...], str] | None:
+    """What a ReserveNow must be answered, and the connector's state in words; None when the
+    state is not known from the evidence."""
+    frames = context.frames
+    connector = as_int(reserve.request.get("connectorId"))
+    if connector is None:
+        return None
+    if connector == 0:
+        supported = known_setting(context, "ReserveConnectorZeroSupported", before=reserve.call)
+        if supported is not None and same_setting(supported, "true"):
+            return tuple(sorted(set(REFUSAL_BY_STATUS.values()))), "reservable"
+        return ("Rejected",), "connector 0 without ReserveConnectorZeroSupported"
+    if connector > context.settings.connectors:
+        return ("Rejected",), "a connector the charger does not have"
+    last = last_status_before(frames, connector, reserve.call)
+    status = status_of(last) if last is not None else None
+    if status not in REFUSAL_BY_STATUS:
+        return None
+    return (REFUSAL_BY_STATUS[str(status)],), str(status)
+
+
+@step_rule("ReserveNow sent to the charger")
+def reserve_now_refusals(context: StepContext) -> Judgement:
+    """Reservation: ReserveNow refused for a connector that cannot be reserved
+    (TC_048_1 Faulted, TC_048_2 Occupied, TC_048_3 Unavailable).
+
+    [cable in] -> ReserveNow(1) -> Occupied; ChangeAvailability(1, Inoperative) -> SN
+    Unavailable -> ReserveNow(1) -> Unavailable; [fault] -> SN Faulted -> ReserveNow(1) ->
+    Faulted. The answer each ReserveNow calls for is read from the connector's last
+    StatusNotification before it; a connector the charger does not have, or connector 0
+    while ReserveConnectorZeroSupported is not true, is Rejected. A refused reservation
+    leaves no SN Reserved.
+
+    OCPP 1.6 §5.13 (Reserve Now): "The Charge Point SHALL return 'Occupied' if the Charge
+    Point or the specified connector are occupied ... 'Faulted' if the Charge Point or the
+    connector are in the Faulted state ... 'Unavailable' if the Charge Point or connector
+    are in the Unavailable state ... 'Rejected' if it is configured not to accept
+    reservations."
+
+    Params: `refusals` (the states the step must exercise, default Occupied, Unavailable,
+    Faulted).
+    Measures: answers, one {connector, state, answer} per ReserveNow.
+    """
+    frames, findings = context.frames, Findings()
+    reserves = exchanges(frames, "ReserveNow")
+    if not reserves:
+        findings.fail("No ReserveNow was sent to the charger")
+        return findings.judgement({})
+    answers: list[dict[str, Any]] = []
+    exercised: set[str] = set()
+    for index, reserve in enumerate(reserves):
+        connector = as_int(reserve.request.get("connectorId"))
+        expected = _expected_answer(context, reserve)
+        answers.append({"connector": connector, "answer": reserve.answer})
+        if expected is None:
+            findings.info(
+                f"ReserveNow(connector {connector}): the connector's state is not in the "
+                "evidence, its answer was not judged",
+                reserve.call,
+            )
+            continue
+        statuses, state = expected
+        answers[-1]["state"] = state
+        what = f"ReserveNow(connector {connector}) while it was {state}"
+        if not findings.expect_reply(reserve, statuses, what) or reserve.status == "Accepted":
+            continue
+        exercised.add(str(reserve.status))
+        following = reserves[index + 1].call if index + 1 < len(reserves) else None
+        reserved = first(between(frames, reserve.last, following), status_is("Reserved", connector))
+        if reserved is not None:
+            findings.fail(
+                f"Connector {connector} reported Reserved after ReserveNow was answered "
+                f"{reserve.status}",
+                reserved,
+            )
+    wanted = context.params.get("refusals", ["Occupied", "Unavailable", "Faulted"])
+    for refusal in wanted:
+        if refusal not in exercised:
+            case = REFUSAL_CASES.get(str(refusal), "its OCTT case")
+            findings.fail(
+                f"No ReserveNow was refused {refusal} in the step: {case} was not exercised"
+            )
+    return findings.judgement({"answers": answers})

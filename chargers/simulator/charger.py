@@ -421,25 +421,54 @@ class SimulatedCharger(ChargeStation):
         call_unique_id: str,
         **_: Any,
     ) -> call_result.ReserveNow:
+        """OCPP 1.6 §5.13: Accepted, or why not: Faulted, Unavailable, Occupied (busy or
+        reserved under another reservationId), Rejected (an unknown connector, or connector
+        0 while ReserveConnectorZeroSupported is false)."""
         connector = self.connectors.get(connector_id)
-        if connector is None:  # connector 0 too: ReserveConnectorZeroSupported is false
+        if connector_id == 0 and self.configuration.get_bool("ReserveConnectorZeroSupported"):
+            status = self._reserve_station(reservation_id, id_tag)
+        elif connector is None:
             status = "Rejected"
+        elif "reservation-ignores-connector-state" in self.misbehaviours:
+            connector.reservation = (reservation_id, id_tag)
+            status = "Accepted"
         elif connector.faulted:
             status = "Faulted"
         elif not connector.operative or not self.station_operative:
             status = "Unavailable"
-        elif (
+        elif self._occupied(connector, reservation_id):
+            status = "Occupied"
+        else:
+            connector.reservation = (reservation_id, id_tag)
+            status = "Accepted"
+        if status == "Accepted":
+            self._accepted_calls.add(call_unique_id)
+        return call_result.ReserveNow(status=status)
+
+    def _occupied(self, connector: Connector, reservation_id: int) -> bool:
+        return (
             connector.transaction_id is not None
             or connector.plugged
             or connector.authorized_tag is not None
             or (connector.reservation is not None and connector.reservation[0] != reservation_id)
-        ):
-            status = "Occupied"
-        else:
-            connector.reservation = (reservation_id, id_tag)
-            self._accepted_calls.add(call_unique_id)
-            status = "Accepted"
-        return call_result.ReserveNow(status=status)
+        )
+
+    def _reserve_station(self, reservation_id: int, id_tag: str) -> str:
+        """A reservation of connector 0: one connector is kept for the idTag, whichever it
+        takes (§5.13); the answer speaks for all connectors."""
+        connectors = list(self.connectors.values())
+        if all(c.faulted for c in connectors):
+            return "Faulted"
+        if not self.station_operative or all(not c.operative for c in connectors):
+            return "Unavailable"
+        held = self.station_reservation
+        free = [
+            c for c in connectors if c.operative and not c.faulted and not self._occupied(c, -1)
+        ]
+        if not free or (held is not None and held[0] != reservation_id):
+            return "Occupied"
+        self.station_reservation = (reservation_id, id_tag)
+        return "Accepted"
 
     @after(Action.reserve_now)
     def after_reserve_now(
@@ -450,16 +479,19 @@ class SimulatedCharger(ChargeStation):
         call_unique_id: str,
         **_: Any,
     ) -> None:
-        if self._follow_up(call_unique_id):
-            connector = self.connectors[connector_id]
+        if not self._follow_up(call_unique_id):
+            return
+        connector = self.connectors.get(connector_id)  # None: connector 0, no status of its own
+        if connector is not None:
             self._spawn(self._set_status(connector, "Reserved"))
-            if "reservation-never-expires" not in self.misbehaviours:
-                self._spawn(self._expire_reservation(connector, reservation_id, expiry_date))
+        if "reservation-never-expires" not in self.misbehaviours:
+            self._spawn(self._expire_reservation(connector, reservation_id, expiry_date))
 
     async def _expire_reservation(
-        self, connector: Connector, reservation_id: int, expiry_date: str
+        self, connector: Connector | None, reservation_id: int, expiry_date: str
     ) -> None:
-        """At expiryDate the reservation ends and the connector is Available again (§5.13)."""
+        """At expiryDate the reservation ends and the connector is Available again (§5.13);
+        ``connector`` None: the reservation of connector 0."""
         try:
             expiry = datetime.datetime.fromisoformat(expiry_date.replace("Z", "+00:00"))
         except ValueError:
@@ -468,6 +500,12 @@ class SimulatedCharger(ChargeStation):
             expiry = expiry.replace(tzinfo=datetime.UTC)
         delay = (expiry - datetime.datetime.now(datetime.UTC)).total_seconds()
         await asyncio.sleep(max(0.0, delay))  # wall-clock time: expiryDate is a date
+        if connector is None:
+            if self.station_reservation is not None and (
+                self.station_reservation[0] == reservation_id
+            ):
+                self.station_reservation = None
+            return
         if connector.reservation is not None and connector.reservation[0] == reservation_id:
             connector.reservation = None
             await self._set_status(connector, self._resting_status(connector))
@@ -476,6 +514,9 @@ class SimulatedCharger(ChargeStation):
     def on_cancel_reservation(
         self, reservation_id: int, call_unique_id: str, **_: Any
     ) -> call_result.CancelReservation:
+        if self.station_reservation is not None and self.station_reservation[0] == reservation_id:
+            self.station_reservation = None
+            return call_result.CancelReservation(status="Accepted")
         for connector in self.connectors.values():
             if connector.reservation is not None and connector.reservation[0] == reservation_id:
                 connector.reservation = None

@@ -40,6 +40,7 @@ class ChargerConfig:
     session_seconds: float = 180  # how long a scripted session charges
     reboot_seconds: float = 5  # how long the charger is offline while it reboots
     fixed_cable: bool = False  # a DC charger's cable cannot be unlocked
+    reserve_connector_zero: bool = False  # ReserveConnectorZeroSupported
     power_w: float = 11_000
     response_timeout: float = 30  # real seconds to wait for the CSMS's answer
     transfer_timeout: float = 10  # real seconds for a firmware download or diagnostics upload

@@ -38,6 +38,7 @@ class Configuration:
         heartbeat_interval: int,
         meter_sample_interval: int,
         connection_timeout: int,
+        reserve_connector_zero: bool = False,
     ) -> None:
         self._keys: dict[str, Key] = {
             # Core profile.
@@ -74,7 +75,9 @@ class Configuration:
             "LocalAuthListMaxLength": Key("100", True, "int"),
             "SendLocalListMaxLength": Key("100", True, "int"),
             # Reservation.
-            "ReserveConnectorZeroSupported": Key("false", True, "bool"),
+            "ReserveConnectorZeroSupported": Key(
+                "true" if reserve_connector_zero else "false", True, "bool"
+            ),
             # Smart Charging.
             "ChargeProfileMaxStackLevel": Key("10", True, "int"),
             "ChargingScheduleAllowedChargingRateUnit": Key("Current,Power", True, "text"),

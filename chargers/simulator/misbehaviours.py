@@ -69,6 +69,10 @@ MISBEHAVIOURS: dict[str, str] = {
         "while offline, starts a transaction for any card, even one Blocked in the Local "
         "Authorization List"
     ),
+    "reservation-ignores-connector-state": (
+        "accepts a ReserveNow (and reports Reserved) for a connector that is occupied, "
+        "unavailable or faulted"
+    ),
     "ftp-only-diagnostics": (
         "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
         "by OCPP 1.6, SupportedFileTransferProtocols)"

@@ -116,6 +116,7 @@ class ChargeStation(ChargePoint, SecurityExtension):
             heartbeat_interval=config.heartbeat_interval,
             meter_sample_interval=config.meter_sample_interval,
             connection_timeout=config.connection_timeout,
+            reserve_connector_zero=config.reserve_connector_zero,
         )
         self.connectors = {
             n: Connector(n, meter_wh=10_000.0 * n) for n in range(1, config.connectors + 1)
@@ -129,6 +130,8 @@ class ChargeStation(ChargePoint, SecurityExtension):
         self.auth_cache: dict[str, str] = {}
         self.local_list: dict[str, dict[str, Any] | None] = {}
         self.local_list_version = 0
+        # A reservation of connector 0 (ReserveConnectorZeroSupported): reservationId, idTag.
+        self.station_reservation: tuple[int, str] | None = None
         self.charging_profiles: list[tuple[int, dict[str, Any]]] = []  # (connectorId, profile)
         self._queue: list[Any] = []  # transaction messages waiting for the connection
         # One transaction message at a time, in order, its retries included.
@@ -788,6 +791,9 @@ class ChargeStation(ChargePoint, SecurityExtension):
         if connector.reservation is not None and connector.reservation[1] == id_tag:
             reservation_id = connector.reservation[0]
             connector.reservation = None
+        elif self.station_reservation is not None and self.station_reservation[1] == id_tag:
+            reservation_id = self.station_reservation[0]
+            self.station_reservation = None
         payload = call.StartTransaction(
             connector_id=connector.connector_id,
             id_tag=id_tag,

@@ -95,6 +95,7 @@ def charger(lab: Lab, misbehaviours: frozenset[str] = frozenset()) -> ChargerThr
             reboot_seconds=1,
             response_timeout=10,
             misbehaviours=misbehaviours,
+            reserve_connector_zero=True,
         )
     )
 
@@ -121,6 +122,12 @@ class Run:
         )
         settle(wait)
         return answer
+
+    def plan_command(self, number: int, label: str, wait: float = 0.6) -> None:
+        """Send one of the step's pre-filled commands, by its label."""
+        commands = full_plan.steps()[number - 1]["commands"]
+        command = next(c for c in commands if c["label"] == label)
+        self.command(command["action"], command["payload"], wait)
 
     def plan_commands(self, number: int, wait: float = 0.6) -> None:
         """Send the step's pre-filled commands as the console offers them."""
@@ -204,6 +211,24 @@ def drive(run: Run, number: int) -> None:
         reconnect(run)
         run.hw("unplug")
         settle(0.5)
+    elif title.startswith("Reservation - refused"):
+        run.hw("plug_in")
+        settle(0.5)
+        run.plan_command(number, "Reserve while occupied")
+        run.hw("unplug")
+        settle(0.5)
+        run.plan_command(number, "Connector 1 Inoperative")
+        run.plan_command(number, "Reserve while unavailable")
+        run.plan_command(number, "Connector 1 Operative")
+        run.hw("fault")
+        settle(0.5)
+        run.plan_command(number, "Reserve while faulted")
+        run.hw("clear_fault")
+        settle(0.5)
+    elif title.startswith("Reservation - connector 0"):
+        run.plan_commands(number)
+        session(run)
+        end_session(run)
     elif title.startswith("Local list - used offline"):
         run.plan_commands(number)
         run.hw("drop_connection")
@@ -275,7 +300,8 @@ def test_a_well_behaved_charger_passes_every_new_step_of_the_full_plan(lab: Lab)
     coverage = {row["profile"]: row for row in report["coverage"]}
     # TC_042_2, 043_4, 043_5, 008, 037_1
     assert coverage["Local Auth List Management"]["passed"] == 5
-    assert coverage["Reservation"]["passed"] == 4  # TC_046, 047, 051, 052
+    # TC_046, 047, 051, 052, 048_1..3, 049
+    assert coverage["Reservation"]["passed"] == 8
     assert coverage["Smart Charging"]["passed"] == 4  # TC_056, 057, 066, 067
     # Every step names its OCTT cases but the retries', which no OCA 1.6 case tests.
     untested = [s["title"] for s in report["steps"] if not s["octt_ids"]]
@@ -388,3 +414,19 @@ def test_a_charger_mishandling_offline_transactions_gets_those_findings(lab: Lab
     assert any(
         "whose idTag was answered Invalid" in f["message"] for f in results[invalid]["findings"]
     ), explain(results)
+
+
+def test_a_charger_reserving_an_occupied_connector_gets_that_finding(lab: Lab) -> None:
+    thread = charger(lab, frozenset({"reservation-ignores-connector-state"}))
+    titles = {step["title"]: n for n, step in enumerate(full_plan.steps(), start=1)}
+    refused = titles["Reservation - refused: occupied, unavailable, faulted"]
+    try:
+        thread.do(thread.charger.connect())
+        run = Run(lab, thread)
+        result = run.step(refused)
+    finally:
+        thread.stop()
+    assert result["proposed_verdict"] == "N", explain(run.results)
+    fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
+    assert "while it was Preparing answered Accepted where Occupied was expected" in fails
+    assert "while it was Faulted answered Accepted where Faulted was expected" in fails

@@ -269,6 +269,97 @@ def test_cancelling_an_unknown_reservation_accepted_fails() -> None:
     assert judgement.measurements == {"cancel_to_available_s": 1.0}
 
 
+def refusals_wire(
+    occupied: str = "Occupied", faulted: str = "Faulted", reserved_after: bool = False
+) -> Wire:
+    """Occupied, Unavailable and Faulted in turn, each with its ReserveNow."""
+    wire = Wire()
+    for number, (status, answer) in enumerate(
+        [("Preparing", occupied), ("Unavailable", "Unavailable"), ("Faulted", faulted)],
+        start=1,
+    ):
+        wire.status(1, status, "GroundFailure" if status == "Faulted" else "NoError")
+        wire.command(
+            "ReserveNow",
+            {
+                "connectorId": 1,
+                "expiryDate": stamp(wire.now),
+                "idTag": CARD,
+                "reservationId": number,
+            },
+            {"status": answer},
+        )
+        if reserved_after and number == 2:
+            wire.status(1, "Reserved")
+        wire.status(1, "Available")
+    return wire
+
+
+def test_reservations_are_refused_for_the_connectors_state() -> None:
+    judgement = judge("reserve_now_refusals", refusals_wire().context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {
+        "answers": [
+            {"connector": 1, "answer": "Occupied", "state": "Preparing"},
+            {"connector": 1, "answer": "Unavailable", "state": "Unavailable"},
+            {"connector": 1, "answer": "Faulted", "state": "Faulted"},
+        ]
+    }
+
+
+def test_a_reservation_accepted_on_an_occupied_connector_fails() -> None:
+    judgement = judge("reserve_now_refusals", refusals_wire(occupied="Accepted").context())
+    assert judgement.verdict == "N"
+    assert (
+        "ReserveNow(connector 1) while it was Preparing answered Accepted where Occupied"
+        in messages(judgement)
+    )
+    assert "No ReserveNow was refused Occupied in the step: TC_048_2" in messages(judgement)
+
+
+def test_a_wrong_refusal_or_a_reserved_status_after_a_refusal_fails() -> None:
+    wrong = judge("reserve_now_refusals", refusals_wire(faulted="Occupied").context())
+    assert wrong.verdict == "N"
+    assert "while it was Faulted answered Occupied where Faulted was expected" in messages(wrong)
+    reserved = judge("reserve_now_refusals", refusals_wire(reserved_after=True).context())
+    assert reserved.verdict == "N"
+    assert "Connector 1 reported Reserved after ReserveNow was answered Unavailable" in (
+        messages(reserved)
+    )
+
+
+def test_an_unknown_connector_and_connector_zero_unsupported_are_rejected() -> None:
+    wire = Wire()
+    for connector, answer in ((9, "Accepted"), (0, "Accepted")):
+        wire.command(
+            "ReserveNow",
+            {
+                "connectorId": connector,
+                "expiryDate": stamp(wire.now),
+                "idTag": CARD,
+                "reservationId": 5,
+            },
+            {"status": answer},
+        )
+    judgement = judge("reserve_now_refusals", wire.context(RunSettings(connectors=2), refusals=[]))
+    assert judgement.verdict == "N"
+    assert "ReserveNow(connector 9) while it was a connector the charger does not have" in (
+        messages(judgement)
+    )
+    assert "connector 0 without ReserveConnectorZeroSupported answered Accepted" in (
+        messages(judgement)
+    )
+    supported = judge(
+        "reserve_now_refusals",
+        wire.context(
+            RunSettings(connectors=2),
+            refusals=[],
+            configuration={"ReserveConnectorZeroSupported": "true"},
+        ),
+    )
+    assert "connector 0" not in messages(supported)
+
+
 # --- Smart Charging -------------------------------------------------------------------------
 
 
