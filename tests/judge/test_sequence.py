@@ -321,6 +321,24 @@ def test_match_in_order_tells_missing_from_early_and_names_what_they_followed() 
     assert not first_missing.complete
 
 
+def test_a_missing_optional_message_does_not_end_its_stage() -> None:
+    wire = Wire()
+    charging = wire.status(1, "Charging")
+
+    match = match_in_order(
+        wire.frames,
+        [
+            (
+                Expect("Preparing", status_is("Preparing"), optional=True),
+                Expect("Charging", status_is("Charging")),
+            )
+        ],
+    )
+
+    assert match.found == {"Charging": charging}
+    assert match.complete
+
+
 def test_match_in_order_after_a_frame_counts_frames_before_it_as_early() -> None:
     wire = Wire()
     early = wire.status(1, "Charging")
@@ -465,6 +483,13 @@ def test_a_portal_reply_listing_configuration_is_not_the_chargers_reading() -> N
 
     assert unapplied_changes(wire.frames) == []
 
+    wire.command(
+        "GetConfiguration",
+        {},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "90"}]},
+    )
+    assert [read for _, _, read in unapplied_changes(wire.frames)] == ["90"]
+
 
 def test_transactions_pair_starts_with_their_stops_and_keep_stops_of_earlier_starts() -> None:
     wire = Wire()
@@ -495,11 +520,11 @@ def test_sampled_values_read_meter_values_and_a_stops_transaction_data() -> None
             "meterStop": 10,
             "timestamp": "2023-09-22T10:00:00Z",
             "transactionData": [
+                "garbage",
                 {
                     "timestamp": "2023-09-22T10:00:00Z",
-                    "sampledValue": [{"value": "10", "context": "Transaction.End"}, "x"],
+                    "sampledValue": ["x", {"value": "10", "context": "Transaction.End"}],
                 },
-                "garbage",
             ],
         },
     )
