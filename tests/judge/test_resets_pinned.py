@@ -265,3 +265,30 @@ def test_no_reset_in_the_step_fails_with_no_reboot_counted() -> None:
 
     assert judgement.findings == (Finding("fail", "No Reset(Hard) sent to the charger", ()),)
     assert judgement.measurements == {"reboots": 0}
+
+
+def test_inoperative_connectors_add_up_from_the_param_and_accepted_commands_only() -> None:
+    """Connector 2 is Inoperative from an earlier step (param); connector 1 is set
+    Inoperative after a first, rejected, attempt: both must come back Unavailable."""
+    wire = Wire()
+    wire.command(
+        "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}, {"status": "Rejected"}
+    )
+    wire.command(
+        "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}, {"status": "Accepted"}
+    )
+    wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    wire.status(1, "Unavailable")
+    after_reboot = reboot(wire, {0: "Available", 1: "Available", 2: "Available"})
+
+    judgement = hard_reset_idle(wire.context(TWO_CONNECTORS, inoperative_connectors=[2]))
+
+    assert judgement.findings == tuple(
+        Finding(
+            "fail",
+            f"Connector {connector} reported Available after the reboot although it was set "
+            "Inoperative; Unavailable was expected",
+            (after_reboot[connector],),
+        )
+        for connector in (1, 2)
+    )
