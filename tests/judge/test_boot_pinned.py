@@ -325,3 +325,147 @@ def test_only_a_heartbeat_answering_an_accepted_trigger_for_heartbeat_is_left_un
     )
     assert judgement.measurements["heartbeat_intervals_s"] == [60.0, 6.0, 5.0, 60.0, 60.0]
     assert judgement.measurements["heartbeat_interval_mean_s"] == 38.2
+
+
+def heartbeats_with_activity(
+    gaps: list[float], activity: dict[int, float], interval: int = 60
+) -> tuple[Wire, list[int]]:
+    """Heartbeats `gaps` apart; in the gap at index i a StatusNotification `activity[i]` s
+    after the previous Heartbeat. Returns the wire and the Heartbeats' ids."""
+    wire = Wire()
+    beats = [wire.heartbeat()]
+    for index, gap in enumerate(gaps):
+        if index in activity:
+            wire.wait(activity[index])
+            wire.status(1, "Available")
+            wire.wait(gap - activity[index])
+        else:
+            wire.wait(gap)
+        beats.append(wire.heartbeat())
+    return wire, [beat.id or 0 for beat in beats]
+
+
+def skipped(beat: int) -> Finding:
+    return Finding(
+        "info",
+        "1 Heartbeat(s) skipped because the charger sent other messages within the 60 s "
+        "interval, as OCPP allows",
+        (beat,),
+    )
+
+
+def test_a_skipped_heartbeat_counts_as_judged_when_weighing_early_ones() -> None:
+    """2 early of 4 judged gaps (one of them a skipped Heartbeat) is no majority."""
+    wire, beats = heartbeats_with_activity([50, 50, 60, 100], {3: 60})
+
+    judgement = heartbeat(wire.context(interval_s=60))
+
+    assert judgement.findings == (
+        skipped(beats[4]),
+        Finding(
+            "minor",
+            "2 Heartbeat(s) came sooner than the configured interval: 50 s after the previous "
+            "one where 60 s was expected",
+            (beats[1], beats[2]),
+        ),
+    )
+
+
+def test_three_early_of_five_judged_gaps_fail() -> None:
+    wire, beats = heartbeats_with_activity([50, 50, 50, 60, 100], {4: 60})
+
+    judgement = heartbeat(wire.context(interval_s=60))
+
+    assert judgement.findings == (
+        skipped(beats[5]),
+        Finding(
+            "fail",
+            "3 of 5 Heartbeat intervals were shorter than the HeartbeatInterval of 60 s (down to "
+            "50 s): the charger does not apply the interval it was given",
+            (beats[1], beats[2], beats[3]),
+        ),
+    )
+
+
+def test_a_silence_of_exactly_interval_and_tolerance_is_a_skip_not_a_fail() -> None:
+    wire, beats = heartbeats_with_activity([70], {0: 64})
+
+    judgement = heartbeat(wire.context(interval_s=60))
+
+    assert judgement.findings == (skipped(beats[1]),)
+
+
+@pytest.mark.parametrize(("interval", "tolerance_judged"), [(0, False), (1, True)])
+def test_a_zero_interval_is_not_judged_and_one_second_is(
+    interval: int, tolerance_judged: bool
+) -> None:
+    wire = heartbeats_after((1, 10))
+
+    judgement = heartbeat(wire.context(interval_s=interval))
+
+    assert ("tolerance_s" in judgement.measurements) is tolerance_judged
+    assert judgement.findings == (
+        (
+            Finding(
+                "fail",
+                "No message from the charger for 10 s between two Heartbeats where the interval "
+                "is 1 s",
+                (3, 5),
+            ),
+        )
+        if tolerance_judged
+        else ()
+    )
+
+
+def test_heartbeats_after_an_interval_change_are_judged_against_the_new_value() -> None:
+    wire = Wire()
+    wire.heartbeat()
+    wire.wait(60)
+    wire.heartbeat()
+    wire.command(
+        "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "15"}, {"status": "Accepted"}
+    )
+    wire.wait(30)
+    late_from = wire.heartbeat()
+    wire.wait(30)
+    late = wire.heartbeat()
+
+    judgement = heartbeat(wire.context(interval_s=60))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "No message from the charger for 30 s between two Heartbeats where the interval is "
+            "15 s",
+            (late_from.id or 0, late.id or 0),
+        ),
+    )
+
+
+def test_heartbeats_after_a_triggered_one_are_judged_again() -> None:
+    wire = Wire()
+    wire.heartbeat()
+    wire.wait(60)
+    wire.heartbeat()
+    wire.command("TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"})
+    wire.wait(2)
+    wire.heartbeat()
+    wire.wait(60)
+    wire.heartbeat()
+    wire.wait(10)
+    early = wire.heartbeat()
+    for _ in range(2):
+        wire.wait(60)
+        wire.heartbeat()
+
+    judgement = heartbeat(wire.context(interval_s=60))
+
+    assert judgement.findings == (
+        Finding(
+            "minor",
+            "1 Heartbeat(s) came sooner than the configured interval: 10 s after the previous "
+            "one where 60 s was expected",
+            (early.id or 0,),
+        ),
+    )
