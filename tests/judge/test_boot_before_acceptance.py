@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from certification.judge.boot import boot, requests_before_acceptance
-from certification.judge.types import RunSettings
+from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire
 
 ONE_CONNECTOR = RunSettings(connectors=1)
@@ -37,6 +37,43 @@ def test_requests_while_pending_fail_step_1_citing_them() -> None:
     assert finding.severity == "fail"
     assert set(finding.frame_ids) == {frame.id for frame in early}
     assert "StartTransaction" in finding.message and "§4.2" in finding.message
+    assert judgement.findings == (
+        Finding(
+            severity="fail",
+            message="3 request(s) (Heartbeat, StartTransaction, StatusNotification) sent "
+            "before the BootNotification was accepted: a charger sends no other "
+            "request before its boot is accepted, while Pending only what a "
+            "TriggerMessage asks for (OCPP 1.6 §4.2)",
+            frame_ids=(3, 5, 7),
+        ),
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(9,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "300 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "requests_before_acceptance": 3,
+        "boot_attempts": 2,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 300,
+    }
 
 
 def test_a_message_triggered_while_pending_is_allowed() -> None:
@@ -51,6 +88,34 @@ def test_a_message_triggered_while_pending_is_allowed() -> None:
     judgement = boot(wire.context(ONE_CONNECTOR))
 
     assert judgement.verdict == "Y", judgement.findings
+    assert judgement.findings == (
+        Finding(
+            severity="info",
+            message="BootNotification carries no ICCID; it is recommended when the charger "
+            "connects over a SIM card, as it helps troubleshooting",
+            frame_ids=(7,),
+        ),
+        Finding(
+            severity="info",
+            message="No Heartbeat yet: the step lasted 0 s after the accepted "
+            "BootNotification, and the charger was never silent for longer than the "
+            "300 s interval",
+            frame_ids=(),
+        ),
+    )
+    assert judgement.measurements == {
+        "boot_attempts": 2,
+        "charge_point": {
+            "vendor": "Xcharge",
+            "model": "C8EU",
+            "serial_number": "XC-0001",
+            "firmware_version": "V1.0.0",
+        },
+        "triggered": False,
+        "heartbeat_count": 0,
+        "heartbeat_intervals_s": [],
+        "configured_interval_s": 300,
+    }
 
 
 def test_requests_while_rejected_fail_step_1() -> None:

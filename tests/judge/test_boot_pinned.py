@@ -469,3 +469,37 @@ def test_heartbeats_after_a_triggered_one_are_judged_again() -> None:
             (early.id or 0,),
         ),
     )
+
+
+def test_a_step_without_a_boot_notification_fails_saying_so() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = boot(wire.context())
+
+    assert judgement.findings == (Finding("fail", "No BootNotification received"),)
+    assert judgement.measurements == {}
+
+
+def test_a_trigger_of_another_message_makes_no_triggered_boot() -> None:
+    """Only TriggerMessage(BootNotification) makes a BootNotification that owes no
+    statuses (OCPP 1.6 §5.17); after another trigger the statuses are due."""
+    wire = Wire()
+    wire.command(
+        "TriggerMessage", {"requestedMessage": "StatusNotification"}, {"status": "Accepted"}
+    )
+    booted = wire.boot()
+    wire.heartbeat()
+
+    judgement = boot(wire.context())
+
+    assert judgement.measurements["triggered"] is False
+    assert judgement.findings[1:] == tuple(
+        Finding(
+            "fail",
+            f"No StatusNotification for connector {connector} after the accepted "
+            "BootNotification; Available was expected",
+            ((booted.id or 0) + 1,),
+        )
+        for connector in (0, 1)
+    )

@@ -292,3 +292,30 @@ def test_inoperative_connectors_add_up_from_the_param_and_accepted_commands_only
         )
         for connector in (1, 2)
     )
+
+
+def test_three_reboots_are_timed_to_the_last_and_unavailable_after_a_boot_is_a_self_check() -> None:
+    """Unavailable reported after the charger booted is its self-check, not the status
+    while it resets."""
+    wire = Wire()
+    reset = wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    boots = []
+    for wait in (20, 20, 25):
+        wire.wait(wait)
+        boots.append(wire.boot())
+    for connector in (0, 1):
+        wire.status(connector, "Unavailable")
+        wire.status(connector, "Available")
+
+    judgement = hard_reset_idle(wire.context())
+
+    assert judgement.findings == (
+        Finding("minor", "The charger rebooted 3 times within 65 s after the Reset", cited(*boots)),
+        Finding("minor", NO_UNAVAILABLE, cited(reset)),
+    )
+    assert judgement.measurements == {
+        "reboots": 3,
+        "reset_to_boot_s": 20.0,
+        "unavailable_during_reset": False,
+        "statuses_after_reboot": {"0": "Available", "1": "Available"},
+    }
