@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from certification.judge.outcome import Findings, bool_param, step_rule, str_param
-from certification.judge.sequence import Exchange, exchanges, is_after, payload_of, same_setting
+from certification.judge.sequence import (
+    Exchange,
+    between,
+    exchanges,
+    is_after,
+    is_call,
+    payload_of,
+    same_setting,
+)
 from certification.judge.types import Judgement, StepContext
 
 # The plan's Core list, completed with the two other keys OCPP 1.6 marks required for Core
@@ -262,6 +270,19 @@ def _check_read_back(
     # An Accepted value read back as another one is worded by the check every step shares
     # (outcome.unapplied_configuration); RebootRequired is judged here.
     if applied.status != "Accepted" and not same_setting(value, read):
+        rebooted = any(
+            is_call(frame, "BootNotification", "in")
+            for frame in between(context.frames, applied.last, reads[-1].call)
+        )
+        if applied.status == "RebootRequired" and not rebooted:
+            # OCPP 1.6 §7.10 ConfigurationStatus RebootRequired: "change will be available
+            # after reboot (Charge Point will not reboot itself)": the old value until then.
+            findings.info(
+                f"GetConfiguration read {key} as {read} before any reboot: the value "
+                f"{value} answered RebootRequired applies after the next reboot",
+                *reads[-1].frames,
+            )
+            return
         findings.fail(
             f"GetConfiguration after the change read {key} as {read} where {value} was set",
             *reads[-1].frames,

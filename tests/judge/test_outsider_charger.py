@@ -4,6 +4,7 @@ correct charger uses must pass, and what it accepted and did not do must not."""
 
 from __future__ import annotations
 
+from certification.judge.configuration import change_configuration
 from certification.judge.firmware import firmware_install, firmware_installation_failed
 from certification.judge.remote import remote_start_stop_cable_first
 from certification.judge.resets import hard_reset_idle
@@ -282,3 +283,57 @@ def test_a_reboot_after_installation_failed_is_still_minor() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.minor
+
+
+def reboot_required_change(wire: Wire, reboot_before_reading: bool) -> None:
+    """Step 4 by a charger that takes MeterValueSampleInterval into use at its next start."""
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValueSampleInterval", "value": "10"},
+        {"status": "RebootRequired"},
+    )
+    if reboot_before_reading:
+        wire.command("Reset", {"type": "Soft"}, {"status": "Accepted"})
+        wire.wait(5)
+        wire.boot()
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {
+            "configurationKey": [
+                {"key": "MeterValueSampleInterval", "readonly": False, "value": "20"}
+            ]
+        },
+    )
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "CertPortalUnknownKey", "value": "1"},
+        {"status": "NotSupported"},
+    )
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValueSampleInterval", "value": "-1"},
+        {"status": "Rejected"},
+    )
+
+
+def test_reboot_required_reads_the_old_value_until_the_reboot() -> None:
+    # OCPP 1.6 §7.10: RebootRequired, "change will be available after reboot".
+    wire = Wire()
+    reboot_required_change(wire, reboot_before_reading=False)
+
+    judgement = change_configuration(wire.context())
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+
+
+def test_reboot_required_value_missing_after_the_reboot_fails() -> None:
+    wire = Wire()
+    reboot_required_change(wire, reboot_before_reading=True)
+
+    judgement = change_configuration(wire.context())
+
+    assert judgement.verdict == "N"
+    assert any(
+        "read MeterValueSampleInterval as 20 where 10" in f.message for f in judgement.findings
+    )
