@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from certification.judge.remote import remote_start_stop_cable_first, remote_start_unlock
 from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire
@@ -338,3 +342,51 @@ def test_unlock_with_wrong_stop_reason_fails() -> None:
         "meter_values": 0,
         "unlock_to_stop_s": 1.0,
     }
+
+
+CACHED = (
+    "AuthorizeRemoteTxRequests is true and no Authorize came between RemoteStartTransaction "
+    "and StartTransaction: the charger authorized the idTag from its authorization cache or "
+    "local list, as OCPP 1.6 allows"
+)
+NOT_REQUIRED = (
+    "Authorize sent after RemoteStartTransaction although AuthorizeRemoteTxRequests is false"
+)
+
+
+@pytest.mark.parametrize(
+    ("setting", "authorize", "finding"),
+    [
+        (" TRUE ", False, CACHED),
+        (True, True, None),
+        ("False", True, NOT_REQUIRED),
+        (False, False, None),
+        ("no", True, None),
+        (1, False, None),
+    ],
+)
+def test_authorize_remote_tx_requests_is_read_as_a_case_insensitive_flag(
+    setting: object, authorize: bool, finding: str | None
+) -> None:
+    """OCPP 1.6 §5.11; a value that is not a boolean makes Authorize optional."""
+    wire = cable_first(authorize=authorize)
+
+    judgement = remote_start_stop_cable_first(wire.context(authorize_remote_tx_requests=setting))
+
+    assert [f.message for f in judgement.findings] == ([finding] if finding else [])
+    assert judgement.measurements["authorized"] is authorize
+
+
+def test_authorize_remote_tx_requests_set_in_the_step_counts_without_a_param() -> None:
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "AuthorizeRemoteTxRequests", "value": "true"},
+        {"status": "Accepted"},
+    )
+    for frame in cable_first().frames:
+        wire.frames.append(replace(frame, id=(frame.id or 0) + 10, seq=frame.seq + 10))
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert [f.message for f in judgement.findings] == [CACHED]
