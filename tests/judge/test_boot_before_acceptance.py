@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from certification.judge.boot import boot, requests_before_acceptance
-from certification.judge.types import Finding, RunSettings
+from certification.judge.types import Finding, Frame, RunSettings
 from tests.judge.frames import Wire
 
 ONE_CONNECTOR = RunSettings(connectors=1)
@@ -152,3 +152,69 @@ def test_a_reconnect_without_a_reboot_needs_no_boot() -> None:
 
     assert requests_before_acceptance(wire.frames) == []
     assert boot(wire.context(ONE_CONNECTOR)).verdict == "Y"
+
+
+def on_connections(wire: Wire, split: int) -> list[Frame]:
+    """The wire's frames, the first `split` on connection 1 and the rest on connection 2."""
+    return [
+        replace(frame, connection_id=1 if index < split else 2)
+        for index, frame in enumerate(wire.frames)
+    ]
+
+
+def test_requests_before_the_boot_of_each_connection_add_up() -> None:
+    wire = Wire()
+    first = wire.heartbeat()
+    wire.boot()
+    split = len(wire.frames)
+    second = wire.heartbeat()
+    wire.boot()
+
+    early = requests_before_acceptance(on_connections(wire, split))
+
+    assert [frame.id for frame in early] == [first.id, second.id]
+
+
+def test_a_request_after_an_unanswered_boot_counts_when_a_boot_follows() -> None:
+    """An unanswered BootNotification leaves the charger unbooted (status unknown)."""
+    wire = Wire()
+    wire.call_in("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
+    early = wire.heartbeat()
+    wire.boot()
+
+    assert requests_before_acceptance(wire.frames) == [early]
+
+
+def test_an_unanswered_boot_after_acceptance_does_not_unboot_the_charger() -> None:
+    wire = Wire()
+    wire.boot()
+    wire.call_in("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
+    wire.heartbeat()
+    wire.boot()
+
+    assert requests_before_acceptance(wire.frames) == []
+
+
+def test_a_request_after_rejected_fails_even_without_a_later_boot() -> None:
+    wire = Wire()
+    wire.boot(status="Rejected", interval=60)
+    early = wire.heartbeat()
+
+    assert requests_before_acceptance(wire.frames) == [early]
+
+
+def test_a_resend_after_pending_that_follows_an_accepted_boot_is_judged_too() -> None:
+    wire = Wire()
+    wire.boot()
+    wire.wait(30)
+    pending = wire.boot(status="Pending", interval=60)
+    wire.wait(10)
+    resent = wire.boot()
+
+    judgement = boot(wire.context(ONE_CONNECTOR))
+
+    assert judgement.findings[0] == Finding(
+        "fail",
+        "BootNotification resent after 10 s where the Pending reply asked the charger to wait 60 s",
+        ((pending.id or 0) + 1, resent.id or 0),
+    )

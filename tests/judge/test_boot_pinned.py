@@ -503,3 +503,24 @@ def test_a_trigger_of_another_message_makes_no_triggered_boot() -> None:
         )
         for connector in (0, 1)
     )
+
+
+@pytest.mark.parametrize(("last_command_at", "silent_too_long"), [(64, False), (70, True)])
+def test_without_a_recorded_end_the_silence_runs_to_the_steps_last_frame(
+    last_command_at: float, silent_too_long: bool
+) -> None:
+    """The portal's own commands (unanswered) extend the step; the charger's silence is
+    measured up to its last frame."""
+    wire = Wire()
+    wire.boot(interval=60)
+    wire.status(0, "Available")
+    wire.status(1, "Available")
+    wire.wait(30)
+    wire.call_out("TriggerMessage", {"requestedMessage": "MeterValues"})
+    wire.wait(last_command_at - 30)
+    wire.call_out("TriggerMessage", {"requestedMessage": "Heartbeat"})
+
+    judgement = boot(wire.context())
+
+    assert judgement.findings[-1].severity == ("fail" if silent_too_long else "info")
+    assert f"{last_command_at:g} s" in judgement.findings[-1].message

@@ -11,7 +11,7 @@ from certification.judge.resets import (
     soft_reset_charging,
 )
 from certification.judge.types import Finding, RunSettings
-from tests.judge.frames import Wire, cited
+from tests.judge.frames import Wire, cited, stamp
 
 TWO_CONNECTORS = RunSettings(connectors=2)
 NO_UNAVAILABLE = (
@@ -318,4 +318,115 @@ def test_three_reboots_are_timed_to_the_last_and_unavailable_after_a_boot_is_a_s
         "reset_to_boot_s": 20.0,
         "unavailable_during_reset": False,
         "statuses_after_reboot": {"0": "Available", "1": "Available"},
+    }
+
+
+def test_a_session_seen_only_as_charging_takes_the_transaction_its_meter_values_last_named() -> (
+    None
+):
+    """Connector 1's MeterValues named transaction 77 (a later one without a transactionId
+    and connector 2's do not change that): stops of 78 and 79 do not close it."""
+    wire = Wire()
+    wire.status(1, "Charging")
+    wire.meter_values(transaction_id=77)
+    wire.request(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "meterValue": [{"timestamp": "2023-09-22T10:00:00Z", "sampledValue": [{"value": "1"}]}],
+        },
+        {},
+    )
+    wire.meter_values(connector=2, transaction_id=99)
+    wire.command("Reset", {"type": "Soft"}, {"status": "Accepted"})
+    stops = [wire.stop_transaction(78, "SoftReset"), wire.stop_transaction(79, None)]
+    wire.status(1, "Unavailable")
+
+    judgement = soft_reset_charging(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "StopTransaction for transaction 78, 79 where transaction 77 was running",
+            cited(*stops),
+        ),
+    )
+    assert judgement.measurements == {"reboots": 0, "unavailable_during_reset": True}
+
+
+def test_a_transaction_stopped_before_the_reset_is_no_running_session() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.start_transaction(transaction_id=5)
+    wire.status(1, "Charging")
+    wire.stop_transaction(5)
+    wire.status(1, "Available")
+    reset = wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    wire.status(1, "Unavailable")
+    reboot(wire, {0: "Available", 1: "Available"})
+
+    judgement = hard_reset_charging(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "No charging session before the Reset: StartTransaction or StatusNotification "
+            "Charging was expected first",
+            cited(reset),
+        ),
+    )
+
+
+def test_a_session_started_before_the_step_on_connector_2_must_stop_too() -> None:
+    """Connector 1's transaction started in the step, connector 2's before it (seen as
+    Charging with transaction 7): the reset stops both; every connector reports after the
+    reboot; a value of 7 sampled at the boot instant is not after it."""
+    wire = Wire()
+    wire.status(2, "Charging")
+    wire.meter_values(connector=2, transaction_id=7)
+    wire.status(1, "Preparing")
+    wire.start_transaction(connector=1, transaction_id=6)
+    wire.status(1, "Charging")
+    reset = wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    stop = wire.stop_transaction(6, None)
+    wire.status(1, "Unavailable")
+    wire.wait(40)
+    booted = wire.boot()
+    wire.status(0, "Available")
+    faulted = wire.status(2, "Faulted")
+    wire.request(
+        "MeterValues",
+        {
+            "connectorId": 2,
+            "transactionId": 7,
+            "meterValue": [{"timestamp": stamp(booted.at), "sampledValue": [{"value": "1"}]}],
+        },
+        {},
+    )
+
+    judgement = hard_reset_charging(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "StopTransaction reason omitted (Local) where HardReset was expected",
+            cited(stop),
+        ),
+        Finding(
+            "fail",
+            "No StopTransaction for transaction 7 after Reset(Hard); one with reason HardReset "
+            "was expected",
+            cited(reset),
+        ),
+        Finding("fail", "No StatusNotification for connector 1 after the reboot", cited(booted)),
+        Finding(
+            "fail",
+            "Connector 2 reported Faulted after the reboot where Finishing was expected",
+            cited(faulted),
+        ),
+    )
+    assert judgement.measurements["statuses_after_reboot"] == {
+        "0": "Available",
+        "1": None,
+        "2": "Faulted",
     }
