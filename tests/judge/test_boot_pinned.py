@@ -524,3 +524,32 @@ def test_without_a_recorded_end_the_silence_runs_to_the_steps_last_frame(
 
     assert judgement.findings[-1].severity == ("fail" if silent_too_long else "info")
     assert f"{last_command_at:g} s" in judgement.findings[-1].message
+
+
+def test_every_connector_is_judged_after_boot_and_a_later_unavailable_is_no_self_check() -> None:
+    """Connector 0 and 1 settle on Faulted: two fails. Connector 2 is Available first and
+    Unavailable later: no self-check to report (that is an Unavailable before Available)."""
+    wire = Wire()
+    booted = wire.boot()
+    zero = wire.status(0, "Faulted")
+    one = wire.status(1, "Faulted")
+    wire.status(2, "Available")
+    wire.wait(5)
+    wire.status(2, "Unavailable")
+
+    judgement = boot(wire.context(RunSettings(connectors=2), finished_at=wire.now))
+
+    assert judgement.findings[:3] == (
+        Finding("info", NO_ICCID, (booted.id or 0,)),
+        Finding(
+            "fail",
+            "Connector 0 reported Faulted after boot where Available was expected",
+            (zero.id or 0,),
+        ),
+        Finding(
+            "fail",
+            "Connector 1 reported Faulted after boot where Available was expected",
+            (one.id or 0,),
+        ),
+    )
+    assert len(judgement.findings) == 4
