@@ -13,9 +13,15 @@ simulator's own log of what it did:
   simulator: between its connection attempts),
 
 and reads the portal's CPU time. Prints the mean and maximum timing error and the CPU per
-run, each as a ratio to the run alone.
+run, each as a ratio to the run alone, and the capture latency of every heartbeat (the
+portal's capture time minus the simulator's send time, same wall clock): its spread is what
+the interval errors are made of, and it shows whose share is whose.
 
-    .venv/bin/python bench/unattended.py --runs 20
+The chargers live in ``--processes`` child processes (each its own event loop), so that the
+client's own scheduling delays can be told from the portal's: with one process all of them
+share one loop, as the first measurement did.
+
+    .venv/bin/python bench/unattended.py --runs 20 --processes 4 --port 9200
 """
 
 from __future__ import annotations
@@ -23,16 +29,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import os
 import statistics
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import contextlib
 import itertools
 
 from bench.ocpp_ingest import HOST, Server, manage, run_benchmark, server_env
@@ -93,8 +103,110 @@ class LoggedCharger(SimulatedCharger):
 
 
 @dataclass
+class ChargerLog:
+    """What a simulator logged, as it travels back from its process."""
+
+    sent_at: list[tuple[float, str]] = field(default_factory=list)
+    attempts: list[float] = field(default_factory=list)
+
+
+def fleet_process(conn: Connection, names: list[str], portal_url: str) -> None:
+    """A child process holding some of the chargers and their bench hooks, on its own event
+    loop. Talks with the benchmark over ``conn``: sends the bench URLs, then answers
+    "connect", "logs" and "stop"."""
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        chargers = {
+            name: LoggedCharger(
+                ChargerConfig(
+                    charge_point_id=name,
+                    url=f"{portal_url}/ocpp/{name}",
+                    password=KEY,
+                    id_tag=CARD,
+                    response_timeout=15,
+                )
+            )
+            for name in names
+        }
+        benches = {name: BenchServer(c, loop).start() for name, c in chargers.items()}
+        conn.send({name: b.url for name, b in benches.items()})
+        try:
+            while True:
+                command = await asyncio.to_thread(conn.recv)
+                if command == "connect":
+                    await asyncio.gather(*(c.connect() for c in chargers.values()))
+                    conn.send("connected")
+                elif command == "logs":
+                    conn.send(
+                        {
+                            n: ChargerLog(list(c.sent_at), list(c.attempts))
+                            for n, c in chargers.items()
+                        }
+                    )
+                else:
+                    break
+        finally:
+            await asyncio.gather(*(c.close() for c in chargers.values()), return_exceptions=True)
+            for bench in benches.values():
+                bench.close()
+            conn.send("stopped")
+
+    asyncio.run(serve())
+
+
+class Fleet:
+    """The chargers spread round-robin over ``processes`` child processes."""
+
+    def __init__(self, names: list[str], portal_url: str, processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.children: list[Any] = []
+        for n in range(processes):
+            ours, theirs = context.Pipe()
+            child = context.Process(
+                target=fleet_process, args=(theirs, names[n::processes], portal_url), daemon=True
+            )
+            child.start()
+            self.pipes.append(ours)
+            self.children.append(child)
+        self.bench_urls: dict[str, str] = {}
+        for pipe in self.pipes:
+            self.bench_urls.update(pipe.recv())
+
+    def _all(self, command: str) -> list[Any]:
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    async def connect(self) -> None:
+        await asyncio.to_thread(self._all, "connect")
+
+    async def logs(self) -> dict[str, ChargerLog]:
+        merged: dict[str, ChargerLog] = {}
+        for part in await asyncio.to_thread(self._all, "logs"):
+            merged.update(part)
+        return merged
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send("stop")
+        for pipe, child in zip(self.pipes, self.children, strict=True):
+            with contextlib.suppress(OSError, EOFError):
+                if pipe.poll(30):
+                    pipe.recv()
+            child.join(10)
+            if child.is_alive():
+                child.kill()
+
+
+@dataclass
 class Outcome:
     errors_ms: list[float] = field(default_factory=list)
+    heartbeat_errors_ms: list[float] = field(default_factory=list)
+    reconnect_errors_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     cpu_s: float = 0.0
     wall_s: float = 0.0
@@ -112,15 +224,18 @@ def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
 
 
 def errors_of(
-    results: dict[str, Any], evidence: list[dict[str, Any]], charger: LoggedCharger
-) -> list[float]:
+    results: dict[str, Any], evidence: list[dict[str, Any]], charger: ChargerLog
+) -> tuple[list[float], list[float], list[float]]:
     """|judge - simulator| for every interval both measured, in milliseconds.
 
     Heartbeat intervals: the judge measures them between the portal's capture times of the
     frames; the simulator logged when it sent each (same unique id). Reconnect intervals:
     the judge's are between the refused connection events; the simulator logged each of its
     connection attempts (the judge's first interval counts from the close, which the
-    simulator does not see: the intervals between attempts are compared)."""
+    simulator does not see: the intervals between attempts are compared).
+
+    Returns the heartbeat errors, the reconnect errors and each heartbeat's capture latency
+    (portal capture - simulator send, ms)."""
     errors: list[float] = []
     captured = {
         f["unique_id"]: time_of(f["captured_at"])
@@ -129,14 +244,15 @@ def errors_of(
     }
     sent = {json.loads(raw)[1]: at for at, raw in charger.sent_at if '"Heartbeat"' in raw}
     both = sorted((captured[u], sent[u]) for u in captured if u in sent)
+    latencies = [(cap - snt) * 1000 for cap, snt in both]
     for (cap_a, sent_a), (cap_b, sent_b) in itertools.pairwise(both):
         errors.append(abs((cap_b - cap_a) - (sent_b - sent_a)) * 1000)
     step7 = next(s for s in results["steps"] if s["number"] == 7)
     judged = step7["measurements"].get("reconnect_intervals_s") or []
     attempts = charger.attempts[-len(judged) :] if judged else []
     simulated = [b - a for a, b in itertools.pairwise(attempts)]
-    errors += [abs(j - s) * 1000 for j, s in zip(judged[1:], simulated, strict=False)]
-    return errors
+    reconnects = [abs(j - s) * 1000 for j, s in zip(judged[1:], simulated, strict=False)]
+    return errors, reconnects, latencies
 
 
 def time_of(iso: str) -> float:
@@ -146,7 +262,7 @@ def time_of(iso: str) -> float:
 
 
 async def play(
-    portal: Server, token: str, plan: int, points: list[int], chargers: list[LoggedCharger]
+    portal: Server, token: str, plan: int, points: list[int], names: list[str], fleet: Fleet
 ) -> Outcome:
     base = f"http://{HOST}:{portal.port}"
     cpu_before, started = portal.cpu_seconds(), time.monotonic()
@@ -170,7 +286,8 @@ async def play(
                 pending.discard(unattended_id)
     outcome.cpu_s = portal.cpu_seconds() - cpu_before
     outcome.wall_s = time.monotonic() - started
-    for unattended_id, charger in zip(ids, chargers, strict=True):
+    logs = await fleet.logs()
+    for unattended_id, name in zip(ids, names, strict=True):
         results = await asyncio.to_thread(
             api, base, token, "GET", f"/api/unattended-runs/{unattended_id}/results/"
         )
@@ -178,15 +295,30 @@ async def play(
         evidence = await asyncio.to_thread(
             api, base, token, "GET", f"/api/runs/{results['run']}/evidence/?step=5"
         )
-        outcome.errors_ms += errors_of(results, evidence["results"], charger)
+        heartbeats, reconnects, latencies = errors_of(results, evidence["results"], logs[name])
+        outcome.errors_ms += heartbeats + reconnects
+        outcome.heartbeat_errors_ms += heartbeats
+        outcome.reconnect_errors_ms += reconnects
+        outcome.latencies_ms += latencies
     return outcome
+
+
+def _mean_max(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return f"{len(values)}: mean {statistics.fmean(values):.1f} max {max(values):.1f} ms"
 
 
 def summary(name: str, outcome: Outcome, runs: int) -> str:
     errors = outcome.errors_ms or [0.0]
+    latencies = sorted(outcome.latencies_ms or [0.0])
     return (
         f"{name:<14} runs {runs:>3}  intervals {len(outcome.errors_ms):>4}  "
         f"timing error mean {statistics.fmean(errors):7.1f} ms  max {max(errors):7.1f} ms  "
+        f"(heartbeats {_mean_max(outcome.heartbeat_errors_ms)}, "
+        f"reconnects {_mean_max(outcome.reconnect_errors_ms)})  "
+        f"capture latency mean {statistics.fmean(latencies):6.1f} ms  "
+        f"p95 {latencies[int(0.95 * (len(latencies) - 1))]:6.1f} ms  max {latencies[-1]:6.1f} ms  "
         f"portal CPU {outcome.cpu_s:6.2f} s ({outcome.cpu_s / runs:5.2f} s per run)  "
         f"wall {outcome.wall_s:5.1f} s"
     )
@@ -195,46 +327,48 @@ def summary(name: str, outcome: Outcome, runs: int) -> str:
 async def body(args: argparse.Namespace, var_dir: Path, database_url: str | None) -> int:
     env = server_env(var_dir, database_url, "config.settings")
     env.update(
-        SECURE_SSL_REDIRECT="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false"
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        FTP_PASSIVE_PORTS="",
     )
     portal = Server(
         "portal", [sys.executable, "manage.py", "serve", "--port"], env, var_dir / "portal.log"
     )
+    if args.port:
+        portal.port = args.port
+        env["FTP_PORT"] = str(args.port + 1)
     names = [f"BENCH-{n:02d}" for n in range(args.runs + 1)]
-    loop = asyncio.get_running_loop()
-    chargers = [
-        LoggedCharger(
-            ChargerConfig(
-                charge_point_id=name,
-                url=f"ws://{HOST}:{portal.port}/ocpp/{name}",
-                password=KEY,
-                id_tag=CARD,
-                response_timeout=15,
-            )
-        )
-        for name in names
-    ]
-    benches = [BenchServer(c, loop).start() for c in chargers]
-    manage(env, "migrate", "--noinput")
-    setup_env = env | {
-        "BENCH_CHARGERS": json.dumps({n: b.url for n, b in zip(names, benches, strict=True)}),
-        "BENCH_KEY": KEY,
-        "BENCH_CARD": CARD,
-        "BENCH_HEARTBEAT": str(HEARTBEAT_S),
-    }
-    line = next(
-        line
-        for line in manage(setup_env, "shell", "-c", SETUP).splitlines()
-        if line.startswith("BENCH-SETUP ")
-    )
-    setup = json.loads(line.split(" ", 1)[1])
-    portal.start()
+    fleet = Fleet(names, f"ws://{HOST}:{portal.port}", args.processes)
     try:
-        await asyncio.gather(*(c.connect() for c in chargers))
-        alone = await play(portal, setup["token"], setup["plan"], setup["points"][:1], chargers[:1])
+        manage(env, "migrate", "--noinput")
+        setup_env = env | {
+            "BENCH_CHARGERS": json.dumps(fleet.bench_urls),
+            "BENCH_KEY": KEY,
+            "BENCH_CARD": CARD,
+            "BENCH_HEARTBEAT": str(HEARTBEAT_S),
+        }
+        line = next(
+            line
+            for line in manage(setup_env, "shell", "-c", SETUP).splitlines()
+            if line.startswith("BENCH-SETUP ")
+        )
+        setup = json.loads(line.split(" ", 1)[1])
+        # The chargers in BENCH_CHARGERS order are the names' order.
+        points = dict(zip(fleet.bench_urls, setup["points"], strict=True))
+        portal.start()
+        await fleet.connect()
+        print(
+            f"{len(names)} chargers in {args.processes} process(es); "
+            f"load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+        alone = await play(
+            portal, setup["token"], setup["plan"], [points[names[0]]], names[:1], fleet
+        )
         print(summary("one run alone", alone, 1), flush=True)
         parallel = await play(
-            portal, setup["token"], setup["plan"], setup["points"][1:], chargers[1:]
+            portal, setup["token"], setup["plan"], [points[n] for n in names[1:]], names[1:], fleet
         )
         print(summary(f"{args.runs} in parallel", parallel, args.runs), flush=True)
         mean_alone = statistics.fmean(alone.errors_ms or [0.0]) or 1.0
@@ -243,21 +377,26 @@ async def body(args: argparse.Namespace, var_dir: Path, database_url: str | None
             f"{statistics.fmean(parallel.errors_ms or [0.0]) / mean_alone:.2f}x, max "
             f"{max(parallel.errors_ms or [0.0]) / max(max(alone.errors_ms or [0.0]), 1.0):.2f}x; "
             f"portal CPU per run {(parallel.cpu_s / args.runs) / max(alone.cpu_s, 0.01):.2f}x; "
-            f"wall {parallel.wall_s / max(alone.wall_s, 0.01):.2f}x"
+            f"wall {parallel.wall_s / max(alone.wall_s, 0.01):.2f}x; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         failed = [s for s in alone.steps + parallel.steps if not s.endswith(":passed")]
         print(f"step outcomes not passed: {failed or 'none'}")
         return 0 if not failed else 1
     finally:
-        await asyncio.gather(*(c.close() for c in chargers), return_exceptions=True)
-        for bench in benches:
-            bench.close()
+        fleet.stop()
         portal.stop()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs in parallel (default 20)")
+    parser.add_argument(
+        "--processes", type=int, default=4, help="processes the chargers are spread over"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="the portal's port (its FTP server: the next one)"
+    )
     args = parser.parse_args()
     return run_benchmark("bench-unattended-", None, lambda var_dir, url: body(args, var_dir, url))
 

@@ -192,15 +192,20 @@ def _run_context(charge_point: ChargePoint | None) -> dict[str, int | None]:
 
 
 def record_refusal(
-    identity: str, reason: str, remote_address: str = "", tls: dict[str, Any] | None = None
+    identity: str,
+    reason: str,
+    remote_address: str = "",
+    tls: dict[str, Any] | None = None,
+    at: datetime.datetime | None = None,
 ) -> None:
     """Record a refused handshake, aggregated: one ConnectionEvent per identity, client
     host and reason per ``OCPP_THROTTLE_WINDOW``, its ``count`` raised by each further
     refusal and ``last_at`` set to the latest (``at`` stays the first). A flood of refused
     handshakes (500 in 3.4 s were 500 rows) is a few rows. The identity is stored with its
     control characters escaped (``stored_identity``). ``tls``: the handshake of a wss://
-    connection, kept with the first refusal of a row."""
-    now = timezone.now()
+    connection, kept with the first refusal of a row. ``at``: when the handshake arrived
+    (default now; the consumer passes the time it took before any await)."""
+    now = at or timezone.now()
     identity = stored_identity(identity)
     host = client_host(remote_address)
     reason = reason[:300]
@@ -264,16 +269,18 @@ def open_connection(
     subprotocol: str,
     worker: str,
     tls: dict[str, Any] | None = None,
+    at: datetime.datetime | None = None,
 ) -> Connection:
     """Record an accepted connection; ``tls`` (the handshake of a wss:// connection) is
-    kept on its connected event, and named in the event's detail."""
-    now = timezone.now()
+    kept on its connected event, and named in the event's detail. ``at``: when the
+    handshake arrived (default now)."""
+    now = at or timezone.now()
     # A charger has one connection: any other still recorded as open (its worker is
     # replacing it right now, or died without a word) is over.
     for previous in Connection.objects.filter(
         charge_point=charge_point, closed_at__isnull=True
     ).values_list("pk", flat=True):
-        close_connection(previous, close_code=None, replaced=True)
+        close_connection(previous, close_code=None, replaced=True, at=now)
     connection = Connection.objects.create(
         charge_point=charge_point,
         opened_at=now,
@@ -314,12 +321,18 @@ def describe_tls(tls: dict[str, Any]) -> str:
 
 @transaction.atomic
 def close_connection(
-    connection_id: int, *, close_code: int | None, replaced: bool = False, detail: str = ""
+    connection_id: int,
+    *,
+    close_code: int | None,
+    replaced: bool = False,
+    detail: str = "",
+    at: datetime.datetime | None = None,
 ) -> None:
+    """Record the end of a connection; ``at``: when it closed (default now)."""
     connection = Connection.objects.select_related("charge_point").get(pk=connection_id)
     if connection.closed_at is not None:
         return
-    now = timezone.now()
+    now = at or timezone.now()
     connection.closed_at = now
     connection.close_code = close_code
     connection.save(update_fields=["closed_at", "close_code"])

@@ -170,14 +170,22 @@ class CentralSystem(OcppChargePoint):
 
     # --- evidence ---------------------------------------------------------------------
 
-    def _frame(self, direction: str, raw: str, parsed: frames.ParsedFrame) -> CapturedFrame:
+    def _frame(
+        self,
+        direction: str,
+        raw: str,
+        parsed: frames.ParsedFrame,
+        at: datetime.datetime | None = None,
+    ) -> CapturedFrame:
+        """A frame as evidence; ``at``: when it arrived (a charger's frame: when the
+        transport read it), else now."""
         self._seq += 1
         message_type = parsed.message_type
         return CapturedFrame(
             charge_point_id=self.charge_point_pk,
             connection_id=self.connection_id,
             seq=self._seq,
-            captured_at=datetime.datetime.now(datetime.UTC),
+            captured_at=at or datetime.datetime.now(datetime.UTC),
             direction=direction,
             message_type=message_type if message_type in _MESSAGE_TYPES else None,
             unique_id=_storable(parsed.unique_id or "")[:100],
@@ -189,10 +197,15 @@ class CentralSystem(OcppChargePoint):
             step_result_id=self.step_result_id,
         )
 
-    async def record_unreadable(self, raw: str, problem: str) -> None:
+    async def record_unreadable(
+        self, raw: str, problem: str, received_at: datetime.datetime | None = None
+    ) -> None:
         """A frame the transport could not hand over as text (binary, oversized)."""
         frame = self._frame(
-            Frame.Direction.IN, raw, frames.ParsedFrame(None, None, None, None, None)
+            Frame.Direction.IN,
+            raw,
+            frames.ParsedFrame(None, None, None, None, None),
+            at=received_at,
         )
         frame.validation_error = problem
         await self._writer.add(frame)
@@ -210,9 +223,13 @@ class CentralSystem(OcppChargePoint):
 
     # --- routing ----------------------------------------------------------------------
 
-    async def route_message(self, raw_msg: str) -> None:
+    async def route_message(
+        self, raw_msg: str, received_at: datetime.datetime | None = None
+    ) -> None:
+        """Record and answer a charger's frame; ``received_at``: when the transport read it
+        (its capture time; default now)."""
         parsed = frames.parse(raw_msg)
-        frame = self._frame(Frame.Direction.IN, raw_msg, parsed)
+        frame = self._frame(Frame.Direction.IN, raw_msg, parsed, at=received_at)
         message = parsed.message
         if parsed.message_type in (frames.CALLRESULT, frames.CALLERROR) and parsed.unique_id:
             # An answer, well-formed or not: correlated with its CALL whenever the unique

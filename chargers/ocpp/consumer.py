@@ -9,6 +9,7 @@ about the domain are made by chargers.services and the central system, not here.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import os
 import socket
@@ -47,6 +48,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
     connection_id: int | None = None
     close_detail = ""
     replaced = False
+    # When the handshake, the frame being handled, and the close arrived (see dispatch).
+    connect_received_at: datetime.datetime | None = None
+    received_at: datetime.datetime | None = None
+    closed_at: datetime.datetime | None = None
 
     async def connect(self) -> None:
         self.identity = self.scope["url_route"]["kwargs"]["charge_point_id"]
@@ -67,7 +72,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if result.refused:
             log.warning("ocpp: refused %r from %s: %s", self.identity, self.remote, result.refused)
             await database_sync_to_async(services.record_refusal)(
-                self.identity, result.refused, self.remote, _kept(self.tls)
+                self.identity,
+                result.refused,
+                self.remote,
+                _kept(self.tls),
+                self.connect_received_at,
             )
             await self.close()  # before accept: Daphne answers HTTP 403
             return
@@ -87,6 +96,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             subprotocol=subprotocol,
             worker=WORKER,
             tls=_kept(self.tls),
+            at=self.connect_received_at,
         )
         self.connection_id = connection.pk
         if not subprotocol:
@@ -126,11 +136,23 @@ class OcppConsumer(AsyncWebsocketConsumer):
         call of the consumer, the central system and the evidence writer is a
         ``database_sync_to_async`` call, which closes stale connections before and after
         itself. Other messages (connect, disconnect, channel-layer events) keep the hop.
+
+        Times are taken here, before any await: a frame's capture time is when Daphne read
+        it (``received_at``, epoch seconds, which ``manage.py serve`` adds to the message),
+        else now; a handshake's and a close's are now, before the database hop above. Taken
+        later they would carry the wait for the database thread (behind the evidence
+        writer's batch) into every interval the judge measures.
         """
-        if message["type"] == "websocket.receive":
+        kind = message["type"]
+        if kind == "websocket.receive":
+            self.received_at = _arrival(message)
             await self.websocket_receive(message)
-        else:
-            await super().dispatch(message)
+            return
+        if kind == "websocket.connect":
+            self.connect_received_at = _arrival(message)
+        elif kind == "websocket.disconnect" and self.closed_at is None:
+            self.closed_at = _arrival(message)
+        await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.central_system is None:
@@ -139,7 +161,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             # OCPP-J frames are text; a binary frame is recorded and the socket closed.
             raw = (bytes_data or b"")[:KEPT_OF_REFUSED_FRAME].decode("utf-8", errors="replace")
             await self.central_system.record_unreadable(
-                raw, f"binary frame of {len(bytes_data or b'')} bytes; OCPP-J frames are text"
+                raw,
+                f"binary frame of {len(bytes_data or b'')} bytes; OCPP-J frames are text",
+                received_at=self.received_at,
             )
             self.close_detail = "binary frame received"
             await self.close(code=CLOSE_UNSUPPORTED_DATA)
@@ -152,11 +176,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 f"frame of {size} bytes refused: over the limit of {limit} bytes "
                 f"(OCPP_MAX_FRAME_BYTES); stored cut to its first "
                 f"{min(len(text_data), KEPT_OF_REFUSED_FRAME)} characters",
+                received_at=self.received_at,
             )
             self.close_detail = f"frame of {size} bytes over the limit of {limit} bytes"
             await self.close(code=CLOSE_MESSAGE_TOO_BIG)
             return
-        await self.central_system.route_message(text_data)
+        await self.central_system.route_message(text_data, received_at=self.received_at)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         # Why the server dropped the connection, when it says (manage.py serve passes
@@ -183,6 +208,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 close_code=code if isinstance(code, int) else None,
                 replaced=self.replaced,
                 detail=self.close_detail,
+                at=self.closed_at,
             )
 
     # --- channel-layer events ------------------------------------------------------------
@@ -247,6 +273,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 event["reply_channel"],
                 {"type": "ocpp.command.done", "command_id": event["command_id"]},
             )
+
+
+def _arrival(message: dict[str, Any]) -> datetime.datetime:
+    """When a message reached the portal: Daphne's receipt time when the message carries
+    one (``received_at``, epoch seconds), else now."""
+    received = message.get("received_at")
+    if isinstance(received, float):
+        return datetime.datetime.fromtimestamp(received, datetime.UTC)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def _kept(tls: dict[str, Any] | None) -> dict[str, Any] | None:
