@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from certification.judge.configuration import REQUIRED_KEYS, change_configuration, get_configuration
 from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire
@@ -298,3 +300,116 @@ def test_change_configuration_fails_without_a_read_back() -> None:
             (wire.exchange_ids(wire.frames[0])[1],),
         ),
     )
+
+
+# OCPP 1.6 §9.1-9.4: the keys each profile requires, spelled out from the specification (not
+# from the module under test), in the specification's order.
+SPEC_REQUIRED = {
+    "Core": [
+        "AuthorizeRemoteTxRequests",
+        "ClockAlignedDataInterval",
+        "ConnectionTimeOut",
+        "ConnectorPhaseRotation",
+        "GetConfigurationMaxKeys",
+        "HeartbeatInterval",
+        "LocalAuthorizeOffline",
+        "LocalPreAuthorize",
+        "MeterValuesAlignedData",
+        "MeterValuesSampledData",
+        "MeterValueSampleInterval",
+        "NumberOfConnectors",
+        "ResetRetries",
+        "StopTransactionOnEVSideDisconnect",
+        "StopTransactionOnInvalidId",
+        "StopTxnAlignedData",
+        "StopTxnSampledData",
+        "SupportedFeatureProfiles",
+        "TransactionMessageAttempts",
+        "TransactionMessageRetryInterval",
+        "UnlockConnectorOnEVSideDisconnect",
+    ],
+    "LocalAuthListManagement": [
+        "LocalAuthListEnabled",
+        "LocalAuthListMaxLength",
+        "SendLocalListMaxLength",
+    ],
+    "SmartCharging": [
+        "ChargeProfileMaxStackLevel",
+        "ChargingScheduleAllowedChargingRateUnit",
+        "ChargingScheduleMaxPeriods",
+        "MaxChargingProfilesInstalled",
+    ],
+}
+# The optional keys of OCPP 1.6 and of its security whitepaper.
+SPEC_OPTIONAL = [
+    "AllowOfflineTxForUnknownId",
+    "AuthorizationCacheEnabled",
+    "BlinkRepeat",
+    "ConnectorPhaseRotationMaxLength",
+    "LightIntensity",
+    "MaxEnergyOnInvalidId",
+    "MeterValuesAlignedDataMaxLength",
+    "MeterValuesSampledDataMaxLength",
+    "MinimumStatusDuration",
+    "StopTxnAlignedDataMaxLength",
+    "StopTxnSampledDataMaxLength",
+    "SupportedFeatureProfilesMaxLength",
+    "WebSocketPingInterval",
+    "ReserveConnectorZeroSupported",
+    "ConnectorSwitch3to1PhaseSupported",
+    "SupportedFileTransferProtocols",
+    "AuthorizationKey",
+    "SecurityProfile",
+    "CpoName",
+    "CertificateSignedMaxChainSize",
+    "CertificateStoreMaxLength",
+    "AdditionalRootCertificateCheck",
+]
+
+
+def test_an_empty_listing_misses_every_key_of_every_supported_profile() -> None:
+    """Profiles named as the plan spells them ("Local Auth List Management", "Smart-Charging")
+    are the specification's; the profiles without required keys add none."""
+    wire = full_wire([])
+    wire.command("GetConfiguration", {"key": ["HeartbeatInterval"]}, listing([]))
+    settings = RunSettings(
+        supported_profiles=(
+            "Core",
+            "Local Auth List Management",
+            "Smart-Charging",
+            "Firmware Management",
+            "Reservation",
+            "RemoteTrigger",
+            "Core",
+        )
+    )
+
+    judgement = get_configuration(wire.context(settings))
+
+    expected = [(profile, key) for profile, keys in SPEC_REQUIRED.items() for key in keys]
+    assert judgement.measurements["missing_keys"] == [key for _, key in expected]
+    assert [f.message for f in judgement.findings] == [
+        f"Required {profile} key {key} missing from the GetConfiguration reply"
+        for profile, key in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        key
+        for keys in SPEC_REQUIRED.values()
+        for key in keys
+        if key != "MeterValueSampleInterval"  # the key the step changes
+    ]
+    + SPEC_OPTIONAL,
+)
+def test_a_key_ocpp_defines_is_no_unknown_key_probe(key: str) -> None:
+    """The unknown-key probe needs a key OCPP 1.6 does not define (TC_040)."""
+    wire = passing_change_wire()
+    wire.frames[:] = [f for f in wire.frames if "VendorMagicKey" not in str(f.payload)]
+    change(wire, key, "1", "NotSupported")
+
+    judgement = change_configuration(wire.context())
+
+    assert judgement.findings == (Finding("fail", "No ChangeConfiguration of an unknown key sent"),)
