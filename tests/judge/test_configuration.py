@@ -413,3 +413,81 @@ def test_a_key_ocpp_defines_is_no_unknown_key_probe(key: str) -> None:
     judgement = change_configuration(wire.context())
 
     assert judgement.findings == (Finding("fail", "No ChangeConfiguration of an unknown key sent"),)
+
+
+def test_a_step_without_get_configuration_fails_saying_so() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = get_configuration(wire.context())
+
+    assert judgement.findings == (Finding("fail", "No GetConfiguration sent to the charger"),)
+    assert judgement.measurements == {}
+
+
+def test_a_refused_full_listing_reads_no_key() -> None:
+    wire = Wire()
+    full = wire.call_out("GetConfiguration", {})
+    wire.error_in(full, "InternalError")
+    wire.command("GetConfiguration", {"key": ["HeartbeatInterval"]}, listing(["HeartbeatInterval"]))
+
+    judgement = get_configuration(wire.context())
+
+    assert judgement.findings[0] == Finding(
+        "fail",
+        "GetConfiguration without keys answered CALLERROR InternalError",
+        wire.exchange_ids(full),
+    )
+    assert len(judgement.findings) == 1 + len(SPEC_REQUIRED["Core"])
+    assert judgement.measurements["key_count"] == 0
+
+
+def test_only_a_keyed_request_leaves_the_full_listing_unread() -> None:
+    wire = Wire()
+    wire.command("GetConfiguration", {"key": ["HeartbeatInterval"]}, listing(["HeartbeatInterval"]))
+
+    judgement = get_configuration(wire.context())
+
+    assert judgement.findings == (
+        Finding("fail", "No GetConfiguration without keys sent: the full key list was not read"),
+    )
+    assert judgement.measurements == {"configuration": {}, "key_count": 0}
+
+
+def test_every_keyed_request_and_every_known_key_in_it_is_judged() -> None:
+    """A refused keyed request does not end the judging; an unknown key asked for (not in
+    the listing) is skipped; a known key must come back with a value or in unknownKey.
+    A listed entry without a key is ignored."""
+    wire = Wire()
+    core = listing(REQUIRED_KEYS["Core"])
+    core["configurationKey"].append({"readonly": True, "value": "x"})
+    wire.command("GetConfiguration", {}, core)
+    refused = wire.call_out("GetConfiguration", {"key": ["HeartbeatInterval"]})
+    wire.error_in(refused, "NotSupported")
+    mixed = wire.command(
+        "GetConfiguration",
+        {"key": ["NoSuchKey", "HeartbeatInterval", "ConnectionTimeOut"]},
+        {"configurationKey": [], "unknownKey": ["NoSuchKey", "HeartbeatInterval"]},
+    )
+
+    judgement = get_configuration(wire.context())
+
+    what = "GetConfiguration(NoSuchKey, HeartbeatInterval, ConnectionTimeOut)"
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "GetConfiguration(HeartbeatInterval) answered CALLERROR NotSupported",
+            wire.exchange_ids(refused),
+        ),
+        Finding(
+            "fail",
+            f"{what} reported HeartbeatInterval in unknownKey although the full listing has it",
+            wire.exchange_ids(mixed),
+        ),
+        Finding(
+            "fail",
+            f"{what} returned neither a value nor unknownKey for the known key ConnectionTimeOut",
+            wire.exchange_ids(mixed),
+        ),
+    )
+    assert judgement.measurements["key_count"] == 21
