@@ -491,3 +491,44 @@ def test_every_keyed_request_and_every_known_key_in_it_is_judged() -> None:
         ),
     )
     assert judgement.measurements["key_count"] == 21
+
+
+def test_the_probes_follow_the_invalid_value_and_unknown_key_params() -> None:
+    wire = Wire()
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
+    )
+    change(wire, "VendorMagicKey", "1", "Accepted")
+    change(wire, "LabUnknownKey", "1", "NotSupported")
+    change(wire, "MeterValueSampleInterval", "0", "Rejected")
+
+    judgement = change_configuration(wire.context(invalid_value="0", unknown_key="LabUnknownKey"))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "key": "MeterValueSampleInterval",
+        "value_set": "30",
+        "value_read_back": "30",
+        "invalid_value_answer": "Rejected",
+        "unknown_key_answer": "NotSupported",
+    }
+
+
+def test_a_vendor_key_the_charger_listed_is_no_unknown_key() -> None:
+    wire = Wire()
+    wire.command("GetConfiguration", {}, listing(["VendorMagicKey"]))
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["MeterValueSampleInterval"]},
+        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
+    )
+    change(wire, "VendorMagicKey", "1", "Accepted")
+    change(wire, "MeterValueSampleInterval", "-1", "Rejected")
+
+    judgement = change_configuration(wire.context())
+
+    assert judgement.findings == (Finding("fail", "No ChangeConfiguration of an unknown key sent"),)
