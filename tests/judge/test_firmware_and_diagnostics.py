@@ -839,3 +839,62 @@ def test_the_security_extensions_idle_statuses_need_an_extended_trigger() -> Non
             (signed.id,),
         )
     ]
+
+
+def installation_failing(statuses: list[str]) -> tuple[Wire, list[int]]:
+    """Step 18: UpdateFirmware, then a FirmwareStatusNotification of each of `statuses`
+    10 s apart, the connector Available. Returns the wire and the notifications' ids."""
+    wire = Wire()
+    wire.command(
+        "UpdateFirmware", {"location": "ftp://x/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}, {}
+    )
+    ids = []
+    for status in statuses:
+        wire.wait(10)
+        ids.append(wire.firmware_status(status).id or 0)
+    wire.status(1, "Available")
+    return wire, ids
+
+
+def test_installing_may_be_left_out_before_installation_failed() -> None:
+    wire, _ = installation_failing(["Downloading", "Downloaded", "InstallationFailed"])
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "final_status": "InstallationFailed",
+        "failed_after_s": 30.0,
+        "reboots": 0,
+    }
+
+
+def test_installation_failed_without_downloaded_fails_naming_the_missing_status() -> None:
+    wire, _ = installation_failing(["Downloading", "Installing", "InstallationFailed"])
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Expected FirmwareStatusNotification Downloaded after FirmwareStatusNotification "
+            "Downloading; none was recorded",
+        ),
+    )
+
+
+def test_installing_after_installation_failed_is_out_of_order() -> None:
+    wire, ids = installation_failing(
+        ["Downloading", "Downloaded", "InstallationFailed", "Installing"]
+    )
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "FirmwareStatusNotification InstallationFailed arrived before FirmwareStatusNotification "
+            "Installing, where it was expected after it",
+            (ids[2],),
+        ),
+    )
