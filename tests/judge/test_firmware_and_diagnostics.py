@@ -893,8 +893,8 @@ def test_installing_after_installation_failed_is_out_of_order() -> None:
     assert judgement.findings == (
         Finding(
             "fail",
-            "FirmwareStatusNotification InstallationFailed arrived before FirmwareStatusNotification "
-            "Installing, where it was expected after it",
+            "FirmwareStatusNotification InstallationFailed arrived before "
+            "FirmwareStatusNotification Installing, where it was expected after it",
             (ids[2],),
         ),
     )
