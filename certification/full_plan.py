@@ -59,6 +59,10 @@ UNKNOWN_OFFLINE = {
 }
 
 
+NO_METER = {
+    "code": "no_energy_meter",
+    "text": "The charger has no energy meter: it has no meter data to align to the clock.",
+}
 NO_CONNECTOR_ZERO = {
     "code": "no_reserve_connector_zero",
     "text": "The charger does not support reserving connector 0 (ReserveConnectorZeroSupported).",
@@ -547,6 +551,33 @@ NEW_STEPS: list[dict[str, Any]] = [
             {"fact": "reserve_connector_zero", "is": True, "na_reason": NO_CONNECTOR_ZERO["code"]},
         ],
         "na_reasons": [profile_not_supported("Reservation", "Reservation"), NO_CONNECTOR_ZERO],
+    },
+    {
+        "profile": "Core",
+        "title": "Clock-aligned meter data",
+        "description": "With ClockAlignedDataInterval set, MeterValues of context Sample.Clock "
+        "arrive on the interval's boundaries, counted from midnight.",
+        "manual_actions": "Send the aligned measurands and the interval below.\nWait at least "
+        "two intervals (a session may run, it need not).\nSend the interval 0 to stop them.",
+        "expected_sequence": "ChangeConfiguration(MeterValuesAlignedData) and "
+        "(ClockAlignedDataInterval 60) → Accepted → MeterValues with context Sample.Clock "
+        "timestamped hh:mm:00, every 60 s, with the aligned measurands → "
+        "ClockAlignedDataInterval 0.",
+        "commands": [
+            _setting(
+                "MeterValuesAlignedData", "Energy.Active.Import.Register", "Aligned measurands"
+            ),
+            _setting("ClockAlignedDataInterval", "60", "Clock-aligned every 60 s"),
+            _setting("ClockAlignedDataInterval", "0", "Stop clock-aligned data"),
+        ],
+        "judge_rule": "clock_aligned_meter_values",
+        "octt": ["TC_071"],
+        "spec": [
+            "9.1 Core Profile: ClockAlignedDataInterval, MeterValuesAlignedData",
+            "4.7 Meter Values",
+        ],
+        "applies_when": [{"fact": "energy_meter", "is": True, "na_reason": NO_METER["code"]}],
+        "na_reasons": [NO_METER],
     },
 ]
 

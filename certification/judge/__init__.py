@@ -13,6 +13,7 @@ from collections.abc import Callable
 from certification.judge.availability import change_availability, hardware_fault
 from certification.judge.boot import boot, heartbeat
 from certification.judge.cache import clear_cache
+from certification.judge.clock_aligned import clock_aligned_meter_values
 from certification.judge.configuration import change_configuration, get_configuration
 from certification.judge.diagnostics import diagnostics_upload, diagnostics_upload_failed
 from certification.judge.firmware import (
@@ -149,6 +150,7 @@ FULL_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "stop_transaction_on_invalid_id": stop_transaction_on_invalid_id,
     "local_list_offline": local_list_offline,
     "reserve_now_refusals": reserve_now_refusals,
+    "clock_aligned_meter_values": clock_aligned_meter_values,
 }
 RULES.update(FULL_PLAN_RULES)
 

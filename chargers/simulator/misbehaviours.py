@@ -73,6 +73,10 @@ MISBEHAVIOURS: dict[str, str] = {
         "accepts a ReserveNow (and reports Reserved) for a connector that is occupied, "
         "unavailable or faulted"
     ),
+    "clock-aligned-off-boundary": (
+        "sends its clock-aligned MeterValues (ClockAlignedDataInterval) half an interval off "
+        "the clock's interval boundaries"
+    ),
     "ftp-only-diagnostics": (
         "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
         "by OCPP 1.6, SupportedFileTransferProtocols)"

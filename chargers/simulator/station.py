@@ -176,6 +176,7 @@ class ChargeStation(ChargePoint, SecurityExtension):
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._supervisor = asyncio.create_task(self._supervise(ready))
         await ready
+        self._spawn(self._clock_aligned_readings())
         if "battery-datatransfer" in self.misbehaviours:
             self._spawn(self._battery_reports())
 
@@ -921,14 +922,49 @@ class ChargeStation(ChargePoint, SecurityExtension):
             limits.append(chosen[1])
         return min(limits)
 
-    def _meter_values(self, connector: Connector, context: str) -> call.MeterValues:
-        """A MeterValues of `connector` with one reading per measurand of
-        MeterValuesSampledData (OCPP 1.6 §9.1; §5.17 has a triggered MeterValues carry the
-        same); the `ignores-sampled-data` misbehaviour always sends energy and power."""
+    async def _clock_aligned_readings(self) -> None:
+        """Clock-aligned meter data (OCPP 1.6 §9.1 ClockAlignedDataInterval): at the end of
+        every interval of the day, counted from 00:00:00 UTC, a MeterValues per connector
+        with context Sample.Clock and the measurands of MeterValuesAlignedData, bearing the
+        interval's start as its timestamp; 0 sends none. The `clock-aligned-off-boundary`
+        misbehaviour sends them half an interval off the boundaries."""
+        while True:
+            interval = self.configuration.get_int("ClockAlignedDataInterval")
+            if interval <= 0:
+                await self.sleep(1)
+                continue
+            period = interval * self.config.time_scale  # real seconds
+            now = datetime.datetime.now(datetime.UTC).timestamp()
+            boundary = (now // period + 1) * period
+            if "clock-aligned-off-boundary" in self.misbehaviours:
+                boundary += period / 2
+            await asyncio.sleep(boundary - now)
+            if self.configuration.get_int("ClockAlignedDataInterval") != interval:
+                continue
+            started = datetime.datetime.fromtimestamp(boundary - period, datetime.UTC)
+            stamp = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for connector in self.connectors.values():
+                payload = self._meter_values(
+                    connector, "Sample.Clock", "MeterValuesAlignedData", stamp
+                )
+                if connector.transaction_id is not None:
+                    self._spawn(self._send_transaction_message(payload))
+                elif self.online:
+                    self._spawn(self.request(payload))
+
+    def _meter_values(
+        self,
+        connector: Connector,
+        context: str,
+        key: str = "MeterValuesSampledData",
+        timestamp: str | None = None,
+    ) -> call.MeterValues:
+        """A MeterValues of `connector` with one reading per measurand of `key`
+        (MeterValuesSampledData, or MeterValuesAlignedData for clock-aligned values; OCPP
+        1.6 §9.1; §5.17 has a triggered MeterValues carry the sampled ones), taken now or at
+        `timestamp`; the `ignores-sampled-data` misbehaviour always sends energy and power."""
         configured = [
-            name.strip()
-            for name in self.configuration.get("MeterValuesSampledData").split(",")
-            if name.strip()
+            name.strip() for name in self.configuration.get(key).split(",") if name.strip()
         ]
         if "ignores-sampled-data" in self.misbehaviours or not configured:
             configured = ["Energy.Active.Import.Register", "Power.Active.Import"]
@@ -943,7 +979,7 @@ class ChargeStation(ChargePoint, SecurityExtension):
         return call.MeterValues(
             connector_id=connector.connector_id,
             transaction_id=connector.transaction_id,
-            meter_value=[{"timestamp": ocpp_now(), "sampledValue": sampled}],
+            meter_value=[{"timestamp": timestamp or ocpp_now(), "sampledValue": sampled}],
         )
 
     def _reading(self, connector: Connector, measurand: str) -> tuple[str, str]:

@@ -229,6 +229,11 @@ def drive(run: Run, number: int) -> None:
         run.plan_commands(number)
         session(run)
         end_session(run)
+    elif title == "Clock-aligned meter data":
+        run.plan_command(number, "Aligned measurands")
+        interval = {"key": "ClockAlignedDataInterval", "value": "3"}  # not 60: a test
+        run.command("ChangeConfiguration", interval, wait=7.5)
+        run.plan_command(number, "Stop clock-aligned data")
     elif title.startswith("Local list - used offline"):
         run.plan_commands(number)
         run.hw("drop_connection")
@@ -430,3 +435,20 @@ def test_a_charger_reserving_an_occupied_connector_gets_that_finding(lab: Lab) -
     fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
     assert "while it was Preparing answered Accepted where Occupied was expected" in fails
     assert "while it was Faulted answered Accepted where Faulted was expected" in fails
+
+
+def test_a_charger_sending_clock_aligned_values_off_the_boundaries_gets_that_finding(
+    lab: Lab,
+) -> None:
+    thread = charger(lab, frozenset({"clock-aligned-off-boundary"}))
+    titles = {step["title"]: n for n, step in enumerate(full_plan.steps(), start=1)}
+    number = titles["Clock-aligned meter data"]
+    try:
+        thread.do(thread.charger.connect())
+        run = Run(lab, thread)
+        result = run.step(number)
+    finally:
+        thread.stop()
+    assert result["proposed_verdict"] == "N", explain(run.results)
+    fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
+    assert "1.5 s off the 3 s boundaries counted from midnight" in fails, explain(run.results)

@@ -9,7 +9,7 @@ from typing import Any
 
 from certification.judge import judge
 from certification.judge.types import Finding, RunSettings
-from tests.judge.frames import Wire, stamp
+from tests.judge.frames import START, Wire, stamp
 
 CARD = "CERT-TAG-1"
 
@@ -860,3 +860,90 @@ def test_a_transaction_started_offline_and_running_reports_charging_after_the_re
         "transaction_id": 42,
         "started_at": "2023-09-22T10:00:05Z",
     }
+
+
+# --- Clock-aligned meter data (Core) ----------------------------------------------------------
+
+
+def clock_aligned(
+    offset_s: float = 0, measurand: str = "Energy.Active.Import.Register", skip: bool = False
+) -> Wire:
+    """ClockAlignedDataInterval 15 at 10:00:00, then Sample.Clock values for the intervals
+    starting 10:00:00, 10:00:15 (unless skipped) and 10:00:30, sent at their ends."""
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValuesAlignedData", "value": "Energy.Active.Import.Register"},
+        {"status": "Accepted"},
+    )
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "ClockAlignedDataInterval", "value": "15"},
+        {"status": "Accepted"},
+    )
+    for start in (0, 15, 30):
+        wire.wait(15)
+        if skip and start == 15:
+            continue
+        wire.request(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "meterValue": [
+                    {
+                        "timestamp": stamp(START + timedelta(seconds=start + offset_s)),
+                        "sampledValue": [
+                            {"value": "1000", "context": "Sample.Clock", "measurand": measurand}
+                        ],
+                    }
+                ],
+            },
+            {},
+        )
+    return wire
+
+
+def test_clock_aligned_values_fall_on_the_interval_boundaries() -> None:
+    judgement = judge("clock_aligned_meter_values", clock_aligned().context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {
+        "interval_s": 15,
+        "clock_aligned_values": 3,
+        "sample_times": [
+            "2023-09-22T10:00:00+00:00",
+            "2023-09-22T10:00:15+00:00",
+            "2023-09-22T10:00:30+00:00",
+        ],
+        "largest_offset_s": 0.0,
+        "intervals_s": [15.0, 15.0],
+    }
+
+
+def test_clock_aligned_values_off_the_boundaries_or_lacking_a_measurand_fail() -> None:
+    off = judge("clock_aligned_meter_values", clock_aligned(offset_s=7).context())
+    assert off.verdict == "N"
+    assert "timestamped 10:00:07, 7 s off the 15 s boundaries counted from midnight" in (
+        messages(off)
+    )
+    lacking = judge("clock_aligned_meter_values", clock_aligned(measurand="Voltage").context())
+    assert lacking.verdict == "N"
+    assert "3 clock-aligned MeterValues lack Energy.Active.Import.Register" in messages(lacking)
+
+
+def test_a_skipped_interval_is_minor_and_no_clock_aligned_value_fails() -> None:
+    skipped = judge("clock_aligned_meter_values", clock_aligned(skip=True).context())
+    assert skipped.verdict == "Y" and skipped.minor
+    assert "1 clock-aligned interval(s) of 15 s without MeterValues" in messages(skipped)
+    none = Wire()
+    none.command(
+        "ChangeConfiguration",
+        {"key": "ClockAlignedDataInterval", "value": "15"},
+        {"status": "Accepted"},
+    )
+    none.wait(30)
+    none.meter_values()  # Sample.Periodic only
+    judgement = judge("clock_aligned_meter_values", none.context())
+    assert judgement.verdict == "N"
+    assert "No MeterValues with context Sample.Clock after ClockAlignedDataInterval" in (
+        messages(judgement)
+    )

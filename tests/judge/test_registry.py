@@ -85,6 +85,7 @@ FIRST_EXPECTED = {
     "stop_transaction_on_invalid_id": "StartTransaction received",
     "local_list_offline": "SendLocalList sent to the charger",
     "reserve_now_refusals": "ReserveNow sent to the charger",
+    "clock_aligned_meter_values": "ChangeConfiguration sent to the charger",
     "transaction_message_retry": "transaction message received",
 }
 

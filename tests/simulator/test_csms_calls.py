@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -456,3 +457,31 @@ def test_meter_values_carry_the_measurands_of_meter_values_sampled_data() -> Non
         "Energy.Active.Import.Register",
         "Power.Active.Import",
     ]
+
+
+def test_clock_aligned_meter_values_fall_on_the_interval_boundaries() -> None:
+    async def body(misbehaviours: frozenset[str]) -> list[dict[str, Any]]:
+        async with connected("idle", misbehaviours=misbehaviours) as (csms, _charger, _task):
+            # 50 charger seconds are 0.5 s at the tests' time scale.
+            await csms.call(call.ChangeConfiguration(key="ClockAlignedDataInterval", value="50"))
+            await csms.wait_for(lambda: len(csms.calls("MeterValues")) >= 2)
+            await csms.call(call.ChangeConfiguration(key="ClockAlignedDataInterval", value="0"))
+            return csms.payloads("MeterValues")
+
+    def offsets(payloads: list[dict[str, Any]]) -> list[float]:
+        stamps = [
+            datetime.datetime.fromisoformat(p["meterValue"][0]["timestamp"].replace("Z", "+00:00"))
+            for p in payloads
+        ]
+        return [round(stamp.timestamp() % 0.5, 3) % 0.5 for stamp in stamps]
+
+    aligned = run(body(frozenset()))
+    assert {v["context"] for p in aligned for v in p["meterValue"][0]["sampledValue"]} == {
+        "Sample.Clock"
+    }
+    assert {v["measurand"] for p in aligned for v in p["meterValue"][0]["sampledValue"]} == {
+        "Energy.Active.Import.Register"  # MeterValuesAlignedData's default
+    }
+    assert all(min(o, 0.5 - o) < 0.01 for o in offsets(aligned))
+    off = run(body(frozenset({"clock-aligned-off-boundary"})))
+    assert all(abs(o - 0.25) < 0.01 for o in offsets(off))
