@@ -110,6 +110,8 @@ def _judge_command(
                 *command.frames,
             )
             continue
+        if kind == "Inoperative":
+            _check_kept_unavailable(context, command, following, target, notification, findings)
         reply = command.reply
         assert reply is not None  # expect_reply passed
         delays[str(target)] = seconds_between(reply, notification)
@@ -122,6 +124,35 @@ def _judge_command(
             )
     result["status_delay_s"] = delays
     return result
+
+
+def _check_kept_unavailable(
+    context: StepContext,
+    command: Exchange,
+    following: Exchange | None,
+    connector: int,
+    unavailable: Frame,
+    findings: Findings,
+) -> None:
+    """An accepted Inoperative holds until the portal asks for Operative: OCPP 1.6 §5.2 makes
+    the availability set by ChangeAvailability a persistent state (an Unavailable connector
+    stays so even across a reboot), so a connector that reports Available or Preparing again
+    before the next ChangeAvailability dropped the state it accepted."""
+    until = following.call if following is not None else None
+    for notification in status_notifications(
+        between(context.frames, unavailable, until), connector
+    ):
+        if status_of(notification) in ("Available", "Preparing"):
+            findings.fail(
+                f"Connector {connector} reported {status_of(notification)} "
+                f"{format_seconds(seconds_between(unavailable, notification))} after "
+                f"ChangeAvailability(connector {command.request.get('connectorId')}, "
+                "Inoperative) made it Unavailable, before any Operative was sent: the charger "
+                "did not keep the availability it accepted",
+                unavailable,
+                notification,
+            )
+            return
 
 
 def _timing(command: Exchange, notification: Frame) -> str:

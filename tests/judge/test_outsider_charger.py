@@ -4,6 +4,7 @@ correct charger uses must pass, and what it accepted and did not do must not."""
 
 from __future__ import annotations
 
+from certification.judge.availability import change_availability
 from certification.judge.configuration import change_configuration
 from certification.judge.firmware import firmware_install, firmware_installation_failed
 from certification.judge.remote import remote_start_stop_cable_first
@@ -336,4 +337,41 @@ def test_reboot_required_value_missing_after_the_reboot_fails() -> None:
     assert judgement.verdict == "N"
     assert any(
         "read MeterValueSampleInterval as 20 where 10" in f.message for f in judgement.findings
+    )
+
+
+def inoperative_then_operative(wire: Wire, reverts_on_its_own: bool) -> None:
+    """Step 2 by a charger that reports the new status before its reply."""
+    call = wire.call_out("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
+    wire.status(1, "Unavailable")
+    wire.result_in(call, {"status": "Accepted"})
+    wire.wait(1)
+    if reverts_on_its_own:
+        wire.status(1, "Available")
+    wire.wait(1)
+    call = wire.call_out("ChangeAvailability", {"connectorId": 1, "type": "Operative"})
+    wire.status(1, "Available")
+    wire.result_in(call, {"status": "Accepted"})
+
+
+def test_availability_kept_until_operative_passes() -> None:
+    wire = Wire()
+    inoperative_then_operative(wire, reverts_on_its_own=False)
+
+    judgement = change_availability(wire.context())
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+
+
+def test_a_connector_back_to_available_before_operative_fails() -> None:
+    wire = Wire()
+    inoperative_then_operative(wire, reverts_on_its_own=True)
+
+    judgement = change_availability(wire.context())
+
+    assert judgement.verdict == "N"
+    assert judgement.findings[0].message == (
+        "Connector 1 reported Available 1 s after ChangeAvailability(connector 1, Inoperative) "
+        "made it Unavailable, before any Operative was sent: the charger did not keep the "
+        "availability it accepted"
     )
