@@ -9,7 +9,7 @@ from certification.judge.firmware import (
     firmware_installation_failed,
 )
 from certification.judge.outcome import idle_without_trigger
-from certification.judge.types import Finding
+from certification.judge.types import Finding, Judgement
 from tests.judge.frames import Wire
 
 UPDATE = {"location": "https://portal.example/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}
@@ -898,3 +898,142 @@ def test_installing_after_installation_failed_is_out_of_order() -> None:
             (ids[2],),
         ),
     )
+
+
+def installing(
+    *,
+    previous_boot: bool = True,
+    statuses: tuple[str, ...] = ("Downloading", "Downloaded", "Installing"),
+    unavailable_after_boot: bool = False,
+    available: bool = True,
+) -> Wire:
+    """Step 19: [a boot on V1.0.0], UpdateFirmware, `statuses` 10 s apart (Unavailable with
+    Installing unless `unavailable_after_boot`), 30 s later a boot on V2.0.0, Installed 5 s
+    after it, [Available]."""
+    wire = Wire()
+    if previous_boot:
+        wire.boot(firmware="V1.0.0")
+    wire.command(
+        "UpdateFirmware", {"location": "ftp://x/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}, {}
+    )
+    for status in statuses:
+        wire.wait(10)
+        wire.firmware_status(status)
+        if status == "Installing" and not unavailable_after_boot:
+            wire.status(1, "Unavailable")
+    wire.wait(30)
+    wire.boot(firmware="V2.0.0")
+    if unavailable_after_boot:
+        wire.status(1, "Unavailable")
+    wire.wait(5)
+    wire.firmware_status("Installed")
+    if available:
+        wire.status(1, "Available")
+    return wire
+
+
+def test_a_firmware_install_pins_its_whole_judgement() -> None:
+    judgement = firmware_install(installing().context(portal_downloads=[{"status": "completed"}]))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "portal_downloads": 1,
+        "portal_download_bytes": 0,
+        "download_s": 10.0,
+        "install_s": 35.0,
+        "total_s": 65.0,
+        "firmware_before": "V1.0.0",
+        "firmware_after": "V2.0.0",
+    }
+
+
+def test_an_unknown_previous_version_is_information() -> None:
+    wire = installing(previous_boot=False)
+
+    judgement = firmware_install(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "The firmware version before the update is unknown; the charger now reports V2.0.0",
+            tuple(wire.ids("BootNotification")),
+        ),
+    )
+
+
+def test_no_available_after_the_reboot_into_the_new_firmware_fails() -> None:
+    judgement = firmware_install(installing(available=False).context())
+
+    assert judgement.findings == (
+        Finding("fail", "No StatusNotification Available after the reboot into the new firmware"),
+    )
+
+
+def test_unavailable_only_after_the_reboot_was_not_while_installing() -> None:
+    wire = installing(unavailable_after_boot=True)
+
+    judgement = firmware_install(wire.context())
+
+    installing_status = [f for f in wire.frames if (f.payload or {}).get("status") == "Installing"]
+    assert judgement.findings == (
+        Finding(
+            "minor",
+            "No StatusNotification Unavailable while the firmware was installing; it is "
+            "recommended that the charger reports Unavailable during the installation",
+            (installing_status[0].id or 0,),
+        ),
+    )
+
+
+def test_an_install_without_downloading_is_timed_without_the_download() -> None:
+    judgement = firmware_install(installing(statuses=("Downloaded", "Installing")).context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Expected FirmwareStatusNotification Downloading after UpdateFirmware; none was "
+            "recorded",
+        ),
+    )
+    assert "download_s" not in judgement.measurements
+
+
+def test_a_firmware_step_without_update_firmware_fails_saying_so() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = firmware_install(wire.context())
+
+    assert judgement == Judgement(
+        "N", (Finding("fail", "No UpdateFirmware sent to the charger"),), {}
+    )
+
+
+def test_reboots_after_a_failed_download_cite_the_last_one_for_the_missing_status() -> None:
+    wire = Wire()
+    wire.command(
+        "UpdateFirmware", {"location": "ftp://x/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}, {}
+    )
+    wire.firmware_status("Downloading")
+    wire.wait(10)
+    wire.firmware_status("DownloadFailed")
+    boots = []
+    for _ in range(3):
+        wire.wait(20)
+        boots.append(wire.boot())
+
+    judgement = firmware_download_failed(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "minor",
+            "The charger rebooted 3 time(s) although the update failed",
+            tuple(b.id or 0 for b in boots),
+        ),
+        Finding(
+            "fail",
+            "No StatusNotification Available for connector 1 after the reboot",
+            (boots[-1].id or 0,),
+        ),
+    )
+    assert judgement.measurements == {"download_failed_after_s": 10.0, "reboots": 3}
