@@ -532,3 +532,42 @@ def test_a_vendor_key_the_charger_listed_is_no_unknown_key() -> None:
     judgement = change_configuration(wire.context())
 
     assert judgement.findings == (Finding("fail", "No ChangeConfiguration of an unknown key sent"),)
+
+
+@pytest.mark.parametrize("rebooted", [False, True])
+def test_a_reboot_required_value_read_back_as_the_old_one_is_fine_until_a_reboot(
+    rebooted: bool,
+) -> None:
+    """OCPP 1.6 §7.10 RebootRequired: "change will be available after reboot (Charge Point
+    will not reboot itself)"; after a reboot the old value is a fail."""
+    wire = Wire()
+    change(wire, "HeartbeatInterval", "120", "RebootRequired")
+    if rebooted:
+        wire.boot()
+    read = wire.command(
+        "GetConfiguration",
+        {"key": ["HeartbeatInterval"]},
+        {"configurationKey": [{"key": "HeartbeatInterval", "value": "300"}]},
+    )
+
+    judgement = change_configuration(
+        wire.context(key="HeartbeatInterval", require_negative_cases=False)
+    )
+
+    assert judgement.findings[1:] == (
+        (
+            Finding(
+                "fail",
+                "GetConfiguration after the change read HeartbeatInterval as 300 where 120 was set",
+                wire.exchange_ids(read),
+            )
+            if rebooted
+            else Finding(
+                "info",
+                "GetConfiguration read HeartbeatInterval as 300 before any reboot: the value 120 "
+                "answered RebootRequired applies after the next reboot",
+                wire.exchange_ids(read),
+            )
+        ),
+    )
+    assert judgement.measurements["value_read_back"] == "300"
