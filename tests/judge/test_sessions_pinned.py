@@ -1050,3 +1050,25 @@ def test_an_accepted_card_that_then_charges_fails_only_for_the_card() -> None:
             wire.exchange_ids(authorize),
         ),
     )
+
+
+def test_meter_values_naming_two_other_transactions_are_named_both() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize()
+    start = wire.start_transaction(transaction_id=6)
+    wire.status(1, "Charging")
+    wrong = [wire.meter_values(transaction_id=8), wire.meter_values(transaction_id=7)]
+    wire.stop_transaction(6)
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+
+    judgement = local_plugin_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "2 MeterValues on connector 1 for transaction 7, 8 where transaction 6 was started",
+            cited(start, *wrong),
+        ),
+    )
