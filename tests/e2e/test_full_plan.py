@@ -452,3 +452,41 @@ def test_a_charger_sending_clock_aligned_values_off_the_boundaries_gets_that_fin
     assert result["proposed_verdict"] == "N", explain(run.results)
     fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
     assert "1.5 s off the 3 s boundaries counted from midnight" in fails, explain(run.results)
+
+
+def test_the_retry_step_runs_unattended_from_its_automation(lab: Lab) -> None:
+    """The step's automation as data: configure, charge through the bench hook, inject the
+    CALLERROR, stop, wait for Finishing, unplug; the judge passes a correct charger."""
+    from certification.models import TestPlan
+    from certification.services import copy_plan, publish_plan
+    from chargers.models import ChargePoint
+    from chargers.simulator.bench import BenchServer
+    from tests.e2e.test_unattended_run import wait_for_end
+
+    full = TestPlan.objects.get(pk=lab.plan_id)
+    plan = copy_plan(full, None, name="Retries only")
+    plan.steps.exclude(judge_rule="transaction_message_retry").delete()
+    publish_plan(plan, None)
+    thread = charger(lab)
+    bench = BenchServer(thread.charger, thread.loop).start()
+    ChargePoint.objects.filter(pk=lab.charge_point_id).update(bench_url=bench.url)
+    try:
+        thread.do(thread.charger.connect())
+        started = lab.api.post(
+            "/api/unattended-runs/",
+            {
+                "charge_point": lab.charge_point_id,
+                "firmware_version": lab.firmware_id,
+                "plan": plan.pk,
+            },
+        )
+        final = wait_for_end(lab, started["id"], timeout=180)  # type: ignore[arg-type]
+    finally:
+        bench.close()
+        thread.stop()
+    results = lab.api.get(f"/api/unattended-runs/{started['id']}/results/")
+    (step,) = results["steps"]
+    explain = f"{step['notes']} " + "; ".join(f["message"] for f in step["findings"])
+    assert final["status"] == "passed" and step["outcome"] == "passed", explain
+    actions = [p["action"] for p in bench.performed]
+    assert actions == ["present_card", "plug_in", "present_card", "unplug"], actions
