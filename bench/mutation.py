@@ -16,6 +16,7 @@ read to sort out the equivalent ones. Not part of CI.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 import shutil
@@ -74,7 +75,9 @@ def resolve(name: str, known: dict[str, list[str]]) -> str:
     return matches[0]
 
 
-def mutate(copy: Path, module: str, tests: list[str], timeout: float) -> dict[str, object]:
+def mutate(
+    copy: Path, module: str, tests: list[str], timeout: float, run: bool = True
+) -> dict[str, object]:
     """Run mutmut on one module inside `copy`; returns its counts and surviving ids.
 
     mutmut's cache (`copy/.mutmut-cache`) is kept: a killed mutant stays killed, and the
@@ -107,7 +110,8 @@ def mutate(copy: Path, module: str, tests: list[str], timeout: float) -> dict[st
     ]
     finished = True
     try:
-        subprocess.run(command, cwd=copy, timeout=timeout, capture_output=True, check=False)
+        if run:
+            subprocess.run(command, cwd=copy, timeout=timeout, capture_output=True, check=False)
     except subprocess.TimeoutExpired:
         finished = False
     statuses = mutant_statuses(copy / ".mutmut-cache", module)
@@ -172,6 +176,53 @@ def diff(copy: Path, mutant: str) -> str:
     )
 
 
+def recheck(clean: Path, module: str, tests: list[str], mutant: str, copy: Path) -> str:
+    """Apply a survivor's diff (`mutmut show`) to `clean`, a copy mutmut never touched, and
+    run the module's tests: "killed", "survived" or "not applied".
+
+    mutmut 2.4 keys its cache on line text and number; after the module's lines move (an
+    edit above, a rebase), some ids keep a status from a line they no longer name, and
+    mutants the tests kill by hand are reported as surviving. This is the check that counts.
+    """
+    shown = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", mutant],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    if "@@" not in shown:
+        return "not applied"
+    patch = ["patch", "-p0", "--quiet", "--no-backup-if-mismatch", "-r", "-"]
+    if subprocess.run([*patch], input=shown, cwd=clean, text=True, capture_output=True).returncode:
+        return "not applied"
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-x",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--noconftest",
+                *tests,
+            ],
+            cwd=clean,
+            capture_output=True,
+            env={
+                **os.environ,
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            },
+            check=False,
+        )
+    finally:
+        subprocess.run([*patch, "-R"], input=shown, cwd=clean, text=True, capture_output=True)
+    return "survived" if result.returncode == 0 else "killed"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -183,6 +234,16 @@ def main() -> int:
         "--workdir",
         help="a copy kept between runs: only the mutants not killed yet run again",
     )
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="apply each survivor to a clean copy and run the tests (see recheck)",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="with --workdir: report what its cache holds, without running mutmut",
+    )
     parser.add_argument("--no-diffs", action="store_true", help="list survivors' ids only")
     args = parser.parse_args()
     known = modules()
@@ -192,21 +253,42 @@ def main() -> int:
         copy.mkdir(parents=True, exist_ok=True)
     else:
         copy = Path(tempfile.mkdtemp(prefix="mutation-"))
-    refresh(copy)
+    if not args.report:
+        refresh(copy)
+    # A run cut short leaves the module mutated, with mutmut's backup next to it.
+    for backup in copy.rglob("*.py.bak"):
+        backup.replace(backup.with_suffix(""))
     try:
+        clean = Path(tempfile.mkdtemp(prefix="mutation-clean-"))
+        refresh(clean)
         for module in chosen:
-            result = mutate(copy, module, known[module], args.timeout)
+            result = mutate(copy, module, known[module], args.timeout, run=not args.report)
+            survived: list[str] = result["survived"]  # type: ignore[assignment]
+            rechecked = {
+                mutant: recheck(clean, module, known[module], mutant, copy)
+                for mutant in (survived if args.recheck else [])
+            }
             print(
                 f"{module}: {result['mutants']} mutants, {result['killed']} killed, "
-                f"{len(result['survived'])} survived, {result['timeouts']} timeouts, "  # type: ignore[arg-type]
+                f"{len(survived)} survived, {result['timeouts']} timeouts, "
                 f"{result['untested']} not run{'' if result['finished'] else ' (time limit)'}; "
                 f"score {result['score']} %"
             )
-            if result["survived"]:
-                print(f"  survivors: {' '.join(result['survived'])}")  # type: ignore[arg-type]
-                for mutant in [] if args.no_diffs else result["survived"]:  # type: ignore[attr-defined]
+            if rechecked:
+                killed = [m for m, verdict in rechecked.items() if verdict == "killed"]
+                lost = [m for m, verdict in rechecked.items() if verdict == "not applied"]
+                print(
+                    f"  recheck: killed by hand {' '.join(killed) or '-'}; "
+                    f"not applied {' '.join(lost) or '-'}"
+                )
+            if survived:
+                print(f"  survivors: {' '.join(survived)}")
+                for mutant in [] if args.no_diffs else survived:
+                    if rechecked.get(mutant) == "killed":
+                        continue
                     print(f"  #{mutant}\n" + textwrap.indent(diff(copy, mutant), "    "))
             sys.stdout.flush()
+        shutil.rmtree(clean, ignore_errors=True)
     finally:
         if args.keep or args.workdir:
             print(f"copy kept in {copy}")
