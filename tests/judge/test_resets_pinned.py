@@ -430,3 +430,39 @@ def test_a_session_started_before_the_step_on_connector_2_must_stop_too() -> Non
         "1": None,
         "2": "Faulted",
     }
+
+
+def test_an_inoperative_connector_made_operative_through_connector_0_may_be_available() -> None:
+    wire = Wire()
+    wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    wire.status(1, "Unavailable")
+    reboot(wire, {0: "Available", 1: "Available", 2: "Unavailable"})
+    wire.command(
+        "ChangeAvailability", {"connectorId": 0, "type": "Operative"}, {"status": "Accepted"}
+    )
+    wire.status(2, "Available")
+
+    judgement = hard_reset_idle(wire.context(TWO_CONNECTORS, inoperative_connectors=[2]))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+
+
+def test_a_connector_whose_cable_was_out_does_not_end_the_judging_of_the_next() -> None:
+    wire = Wire()
+    two_sessions(wire)
+    wire.command("Reset", {"type": "Soft"}, {"status": "Accepted"})
+    wire.stop_transaction(6, "SoftReset")
+    wire.stop_transaction(7, "SoftReset")
+    wire.status(1, "Available")
+    wire.status(2, "Unavailable")
+    after_reboot = reboot(wire, {0: "Available", 1: "Available", 2: "Faulted"})
+
+    judgement = soft_reset_charging(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Connector 2 reported Faulted after the reboot where Finishing was expected",
+            (after_reboot[2],),
+        ),
+    )
