@@ -553,3 +553,38 @@ def test_every_connector_is_judged_after_boot_and_a_later_unavailable_is_no_self
         ),
     )
     assert len(judgement.findings) == 4
+
+
+def test_vendors_and_answers_are_listed_each() -> None:
+    wire = Wire()
+    transfers = [
+        wire.request("DataTransfer", {"vendorId": vendor}, {"status": "Accepted"})
+        for vendor in ("XCHARGE", "ACME")
+    ]
+    wire.boot(status="Pending", interval=10)
+    wire.wait(10)
+    last_boot = wire.boot(status="Rejected", interval=10)
+
+    judgement = boot(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "2 vendor DataTransfer message(s) recorded (vendorId ACME, XCHARGE); they do not "
+            "affect the verdict",
+            tuple(t.id or 0 for t in transfers),
+        ),
+        Finding(
+            "fail",
+            "2 request(s) (DataTransfer) sent before the BootNotification was accepted: a "
+            "charger sends no other request before its boot is accepted, while Pending only "
+            "what a TriggerMessage asks for (OCPP 1.6 §4.2)",
+            tuple(t.id or 0 for t in transfers),
+        ),
+        Finding("info", NO_ICCID, (last_boot.id or 0,)),
+        Finding(
+            "fail",
+            "No BootNotification answered Accepted (answers: Pending, Rejected)",
+            (last_boot.id or 0, (last_boot.id or 0) + 1),
+        ),
+    )
