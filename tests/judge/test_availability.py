@@ -561,3 +561,68 @@ def test_an_unknown_type_or_a_missing_connector_owes_no_status() -> None:
             {"connector_id": None, "type": "Operative", "answer": "Accepted"},
         ]
     }
+
+
+def test_a_step_without_change_availability_fails_saying_so() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = change_availability(wire.context())
+
+    assert judgement.findings == (Finding("fail", "No ChangeAvailability sent to the charger"),)
+
+
+def test_connector_0_judges_every_connector_past_one_already_unavailable() -> None:
+    """Connector 1 was already Unavailable (no status due); connector 2 reported two other
+    statuses, both named with their timing."""
+    wire = Wire()
+    wire.status(1, "Unavailable")
+    inoperative = wire.command(
+        "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}, {"status": "Accepted"}
+    )
+    wire.wait(2)
+    wire.status(2, "Faulted")
+    wire.wait(1)
+    wire.status(2, "Available")
+    wire.command(
+        "ChangeAvailability", {"connectorId": 0, "type": "Operative"}, {"status": "Accepted"}
+    )
+    wire.status(1, "Available")
+    wire.status(2, "Available")
+
+    judgement = change_availability(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "ChangeAvailability(connector 0, Inoperative): connector 1 was already Unavailable, "
+            "so no StatusNotification was due",
+            (1,),
+        ),
+        Finding(
+            "fail",
+            "ChangeAvailability(connector 0, Inoperative) was accepted but connector 2 sent no "
+            "StatusNotification Unavailable; it reported Faulted 2 s after the reply, Available "
+            "3 s after the reply",
+            wire.exchange_ids(inoperative),
+        ),
+    )
+
+
+def test_connector_0_judges_the_next_connector_after_a_missing_status() -> None:
+    wire = Wire()
+    wire.command(
+        "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}, {"status": "Accepted"}
+    )
+    wire.status(1, "Faulted")
+    wire.status(2, "Unavailable")
+    wire.command(
+        "ChangeAvailability", {"connectorId": 0, "type": "Operative"}, {"status": "Accepted"}
+    )
+    wire.status(1, "Available")
+    wire.status(2, "Available")
+
+    judgement = change_availability(wire.context(TWO_CONNECTORS))
+
+    assert judgement.measurements["commands"][0]["status_delay_s"] == {"2": 0.0}
+    assert len(judgement.findings) == 1

@@ -22,7 +22,7 @@ from certification.judge.outcome import (
     timing_tolerance,
     unapplied_configuration,
 )
-from certification.judge.sequence import exchange_of
+from certification.judge.sequence import Expect, exchange_of, match_in_order, status_is
 from certification.judge.types import Finding, Judgement, RunSettings, StepContext
 from tests.judge.frames import START, Wire, cited, stamp
 
@@ -388,3 +388,41 @@ def test_a_rule_without_shared_findings_is_returned_as_it_is() -> None:
     )
 
     assert _without_read_back(wire.context()) == Judgement("Y", (), {})
+
+
+def test_an_early_message_is_worded_with_what_it_was_expected_after() -> None:
+    wire = Wire()
+    early = wire.status(1, "Charging")
+    wire.status(1, "Preparing")
+    findings = Findings()
+
+    findings.report_sequence(
+        match_in_order(
+            wire.frames,
+            [
+                Expect("Preparing", status_is("Preparing")),
+                Expect("Charging", status_is("Charging")),
+            ],
+        ),
+        "minor",
+    )
+
+    assert findings.items == (
+        Finding(
+            "minor",
+            "Charging arrived before Preparing, where it was expected after it",
+            cited(early),
+        ),
+    )
+
+
+def test_values_after_the_stop_are_found_past_a_transaction_still_running() -> None:
+    wire = Wire()
+    wire.start_transaction(connector=2, transaction_id=5)
+    late_wire, stop, late = metered(30)
+    frames = (
+        *wire.frames,
+        *(replace(f, id=(f.id or 0) + 100, seq=f.seq + 100) for f in late_wire.frames),
+    )
+
+    assert [f.frame_ids for f in metered_after_stop(frames).items] == [(stop + 100, late + 100)]
