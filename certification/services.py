@@ -719,6 +719,25 @@ def last_presented_id_tag(result: StepResult) -> str | None:
     return id_tag if isinstance(id_tag, str) else None
 
 
+def presented_id_tags(result: StepResult) -> list[str]:
+    """Every idTag of the charger's Authorize and StartTransaction calls in the run before this
+    attempt, oldest first: the cards its authorization cache may hold (OCPP 1.6 §3.5.1: the
+    cache keeps each identifier the Central System answered, not only the latest)."""
+    payloads = Frame.objects.filter(
+        run=result.run,
+        action__in=("Authorize", "StartTransaction"),
+        direction=Frame.Direction.IN,
+        message_type=Frame.MessageType.CALL,
+        captured_at__lt=result.started_at,
+    ).order_by("captured_at")
+    tags: list[str] = []
+    for payload in payloads.values_list("payload", flat=True):
+        id_tag = payload.get("idTag") if isinstance(payload, dict) else None
+        if isinstance(id_tag, str) and id_tag not in tags:
+            tags.append(id_tag)
+    return tags
+
+
 def derived_params(result: StepResult) -> dict[str, Any]:
     """Rule parameters the portal knows from outside the step's frames: the configuration
     the charger accepted or reported earlier in the run, the card it last presented, the
@@ -731,6 +750,7 @@ def derived_params(result: StepResult) -> dict[str, Any]:
     params["configuration"] = configuration_before(result)
     if rule == "clear_cache":
         params["last_authorized_id_tag"] = last_presented_id_tag(result)
+        params["presented_id_tags"] = presented_id_tags(result)
     if rule == "firmware_install":
         last_boot = (
             Frame.objects.filter(

@@ -34,8 +34,10 @@ def clear_cache(context: StepContext) -> Judgement:
     a fail.
 
     Params: `id_tag`, the cached card (default: the last idTag authorized or used to start
-    a transaction before the ClearCache in the step, else param `last_authorized_id_tag`, the
-    last card the charger presented before the step; unknown means any Authorize counts).
+    a transaction before the ClearCache in the step, else the first card authorized after it
+    when `presented_id_tags` (every card the charger used earlier in the run, all of which
+    its cache may hold) lists it, else param `last_authorized_id_tag`, the last card the
+    charger presented before the step; unknown means any Authorize counts).
     Measures: `id_tag` (the card presented after ClearCache), `cached_id_tag` (the card
     expected in the cache), `cached` (whether the presented card had been authorized before
     the ClearCache, so it was in the cache), `authorized_after_clear`, and the time from
@@ -64,13 +66,22 @@ def clear_cache(context: StepContext) -> Judgement:
     cached_id_tag = context.params.get("id_tag")
     if cached_id_tag is None and used_before:
         cached_id_tag = payload_of(used_before[-1]).get("idTag")
+    guessed = cached_id_tag is None
     if cached_id_tag is None:
         cached_id_tag = context.params.get("last_authorized_id_tag")
     known_before = {payload_of(f).get("idTag") for f in used_before}
     if context.params.get("last_authorized_id_tag") is not None:
         known_before.add(context.params.get("last_authorized_id_tag"))
+    earlier = [str(tag) for tag in context.params.get("presented_id_tags") or []]
+    known_before.update(earlier)
     after = between(frames, clear.last, None)
     authorizations = calls(after, "Authorize")
+    if guessed and authorizations:
+        # The card presented before the ClearCache was authorized from the cache, unseen on
+        # the wire: any card the charger used earlier in the run may be the one presented.
+        first_tag = payload_of(authorizations[0]).get("idTag")
+        if any(same_id_tag(first_tag, tag) for tag in earlier):
+            cached_id_tag = first_tag
     same = [
         a
         for a in authorizations

@@ -5,6 +5,7 @@ correct charger uses must pass, and what it accepted and did not do must not."""
 from __future__ import annotations
 
 from certification.judge.availability import change_availability
+from certification.judge.cache import clear_cache
 from certification.judge.configuration import change_configuration
 from certification.judge.firmware import firmware_install, firmware_installation_failed
 from certification.judge.remote import remote_start_stop_cable_first
@@ -374,4 +375,41 @@ def test_a_connector_back_to_available_before_operative_fails() -> None:
         "Connector 1 reported Available 1 s after ChangeAvailability(connector 1, Inoperative) "
         "made it Unavailable, before any Operative was sent: the charger did not keep the "
         "availability it accepted"
+    )
+
+
+def test_clear_cache_accepts_any_card_the_run_used_when_the_step_shows_none() -> None:
+    # Cards OX-CARD-7 (local session) and CERT-TAG-1 (remote start, last) are both cached;
+    # OX-CARD-7 presented before the ClearCache is authorized locally, unseen on the wire,
+    # and sends Authorize after it (OCPP 1.6 §3.5.1, §5.4).
+    wire = Wire()
+    wire.wait(2)
+    wire.command("ClearCache", {}, {"status": "Accepted"})
+    wire.wait(2)
+    wire.authorize("OX-CARD-7")
+
+    judgement = clear_cache(
+        wire.context(
+            last_authorized_id_tag="CERT-TAG-1", presented_id_tags=["OX-CARD-7", "CERT-TAG-1"]
+        )
+    )
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+    assert judgement.measurements["cached_id_tag"] == "OX-CARD-7"
+    assert judgement.measurements["cached"] is True
+
+
+def test_clear_cache_still_fails_for_a_card_the_charger_never_used() -> None:
+    wire = Wire()
+    wire.command("ClearCache", {}, {"status": "Accepted"})
+    wire.wait(2)
+    wire.authorize("NEW-CARD")
+
+    judgement = clear_cache(
+        wire.context(last_authorized_id_tag="CERT-TAG-1", presented_id_tags=["CERT-TAG-1"])
+    )
+
+    assert judgement.verdict == "N"
+    assert "came for idTag NEW-CARD where the cached card CERT-TAG-1" in (
+        judgement.findings[0].message
     )
