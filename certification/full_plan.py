@@ -101,6 +101,41 @@ def _profile(purpose: str, limit: float, unit: str = "W", **extra: Any) -> dict[
     }
 
 
+NOW = "{time:+0s}"
+
+
+def _absolute(
+    purpose: str,
+    profile_id: int,
+    stack: int,
+    periods: list[tuple[int, float]],
+    duration: int | None = None,
+    **validity: str,
+) -> dict[str, Any]:
+    """An Absolute profile starting when the command is sent, limits in W."""
+    schedule: dict[str, Any] = {
+        "chargingRateUnit": "W",
+        "startSchedule": NOW,
+        "chargingSchedulePeriod": [{"startPeriod": s, "limit": limit} for s, limit in periods],
+    }
+    if duration is not None:
+        schedule["duration"] = duration
+    return {
+        "chargingProfileId": profile_id,
+        "stackLevel": stack,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": schedule,
+        **validity,
+    }
+
+
+def _set_absolute(label: str, connector: int, profile: dict[str, Any]) -> dict[str, Any]:
+    return cmd(
+        label, "SetChargingProfile", {"connectorId": connector, "csChargingProfiles": profile}
+    )
+
+
 NEW_STEPS: list[dict[str, Any]] = [
     {
         "profile": "Local Auth List Management",
@@ -578,6 +613,72 @@ NEW_STEPS: list[dict[str, Any]] = [
         ],
         "applies_when": [{"fact": "energy_meter", "is": True, "na_reason": NO_METER["code"]}],
         "na_reasons": [NO_METER],
+    },
+    {
+        "profile": "Smart Charging",
+        "title": "Smart charging - stack levels, validity periods and ChargePointMaxProfile",
+        "description": "Two stacked TxDefaultProfiles, a ChargePointMaxProfile and a profile "
+        "not valid yet, read back in the composite schedule.",
+        "expected_sequence": "SetChargingProfile(1, TxDefaultProfile stack 0: 6, 8, 10 kW at "
+        "0, 100, 200 s for 400 s) → Accepted → (stack 1: 4 kW for 150 s) → Accepted → "
+        "SetChargingProfile(0, ChargePointMaxProfile 7 kW) → Accepted → (stack 2: 1 kW, valid "
+        "from an hour later) → Accepted → GetCompositeSchedule(1, 400 s, W) → 4 kW until "
+        "150 s, then 7 kW → ClearChargingProfile of the default and the max profiles.",
+        "commands": [
+            _set_absolute(
+                "Stack 0: 6, 8, 10 kW",
+                1,
+                _absolute(
+                    "TxDefaultProfile", 301, 0, [(0, 6000.0), (100, 8000.0), (200, 10000.0)], 400
+                ),
+            ),
+            _set_absolute(
+                "Stack 1: 4 kW for 150 s",
+                1,
+                _absolute(
+                    "TxDefaultProfile",
+                    302,
+                    1,
+                    [(0, 4000.0)],
+                    150,
+                    validFrom=NOW,
+                    validTo="{time:+401s}",
+                ),
+            ),
+            _set_absolute(
+                "Charge point max 7 kW",
+                0,
+                _absolute("ChargePointMaxProfile", 303, 0, [(0, 7000.0)]),
+            ),
+            _set_absolute(
+                "Stack 2: 1 kW, valid in an hour",
+                1,
+                _absolute("TxDefaultProfile", 304, 2, [(0, 1000.0)], validFrom=LATER),
+            ),
+            cmd(
+                "Composite schedule",
+                "GetCompositeSchedule",
+                {"connectorId": 1, "duration": 400, "chargingRateUnit": "W"},
+            ),
+            cmd(
+                "Clear the default profiles",
+                "ClearChargingProfile",
+                {"chargingProfilePurpose": "TxDefaultProfile"},
+            ),
+            cmd(
+                "Clear the max profile",
+                "ClearChargingProfile",
+                {"chargingProfilePurpose": "ChargePointMaxProfile"},
+            ),
+        ],
+        "judge_rule": "stacked_profiles",
+        "octt": ["TC_072"],
+        "spec": [
+            "Smart Charging: Stacking charging profiles",
+            "5.16 Set Charging Profile",
+            "5.7 Get Composite Schedule",
+        ],
+        **SMART_CHARGING,
     },
 ]
 

@@ -1,12 +1,23 @@
 """The full plan's Smart Charging steps: a default profile read back through the composite
-schedule and cleared, and a transaction's profile the charger's power follows."""
+schedule and cleared, a transaction's profile the charger's power follows, and stacked
+profiles with validity periods and a ChargePointMaxProfile in the composite schedule."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
-from certification.judge.outcome import Findings, float_param, step_rule
-from certification.judge.sequence import Exchange, as_int, exchanges, is_after, payload_of
+from certification.judge.outcome import Findings, float_param, step_rule, timing_tolerance
+from certification.judge.sequence import (
+    Exchange,
+    as_int,
+    exchanges,
+    is_after,
+    parse_timestamp,
+    payload_of,
+    position,
+)
 from certification.judge.types import Frame, Judgement, StepContext
 
 # A limit in A is power at this voltage per phase (the OCA's and most labs' convention).
@@ -170,4 +181,218 @@ def tx_profile(context: StepContext) -> Judgement:
             f"{connector} to {limit_w:g} W",
             frame,
         )
+    return findings.judgement(measurements)
+
+
+# Stacking and validity (TC_072) ------------------------------------------------------------
+
+
+def _profile_limit_w(profile: dict[str, Any], at: datetime) -> float | None:
+    """The limit an Absolute profile sets at `at`, in W (A at 230 V per phase, its
+    numberPhases or 3); None when it sets none then: outside validFrom/validTo, before its
+    startSchedule or past its duration (a Relative or Recurring profile: not judged here)."""
+    valid_from = parse_timestamp(profile.get("validFrom"))
+    valid_to = parse_timestamp(profile.get("validTo"))
+    if (valid_from is not None and at < valid_from) or (valid_to is not None and at >= valid_to):
+        return None
+    schedule = profile.get("chargingSchedule") or {}
+    start = parse_timestamp(schedule.get("startSchedule"))
+    if profile.get("chargingProfileKind") != "Absolute" or start is None:
+        return None
+    offset = (at - start).total_seconds()
+    duration = schedule.get("duration")
+    if offset < 0 or (isinstance(duration, int | float) and offset >= duration):
+        return None
+    return _limit_at(schedule, offset)
+
+
+def _limit_at(schedule: dict[str, Any], offset: float) -> float | None:
+    """The limit of a schedule's period in force `offset` seconds after its start, in W."""
+    found: float | None = None
+    periods = [p for p in schedule.get("chargingSchedulePeriod") or [] if isinstance(p, dict)]
+    for period in sorted(periods, key=lambda p: float(p.get("startPeriod", 0))):
+        if float(period.get("startPeriod", 0)) > offset:
+            break
+        try:
+            limit = float(period["limit"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        phases = float(period.get("numberPhases") or 3)
+        found = limit if schedule.get("chargingRateUnit") == "W" else limit * VOLTS * phases
+    return found
+
+
+def _installed(frames: tuple[Frame, ...], before: Frame) -> list[tuple[int, dict[str, Any]]]:
+    """The profiles the charger holds at `before`: each SetChargingProfile it Accepted, one
+    with the same chargingProfileId, or the same connector, purpose and stackLevel,
+    replacing the earlier (§5.16); minus those a ClearChargingProfile of their id cleared."""
+    held: list[tuple[int, dict[str, Any]]] = []
+    changes = [*exchanges(frames, "SetChargingProfile"), *exchanges(frames, "ClearChargingProfile")]
+    for change in sorted(changes, key=lambda e: position(e.call)):
+        if not is_after(before, change.last) or change.status != "Accepted":
+            continue
+        if change.call.action == "ClearChargingProfile":
+            cleared = change.request.get("id")
+            purpose = change.request.get("chargingProfilePurpose")
+            held = [
+                (c, p)
+                for c, p in held
+                if not (
+                    (cleared is not None and p.get("chargingProfileId") == cleared)
+                    or (cleared is None and purpose in (None, p.get("chargingProfilePurpose")))
+                )
+            ]
+            continue
+        connector, profile = as_int(change.request.get("connectorId")) or 0, _profile(change)
+        held = [
+            (c, p)
+            for c, p in held
+            if p.get("chargingProfileId") != profile.get("chargingProfileId")
+            and (c, p.get("chargingProfilePurpose"), p.get("stackLevel"))
+            != (connector, profile.get("chargingProfilePurpose"), profile.get("stackLevel"))
+        ]
+        held.append((connector, profile))
+    return held
+
+
+def _prevailing(
+    profiles: list[dict[str, Any]], at: datetime
+) -> tuple[float, dict[str, Any]] | None:
+    """§3.13: the limit of the profile with the highest stackLevel among those setting one
+    at `at`, and that profile."""
+    setting = [(p, limit) for p in profiles if (limit := _profile_limit_w(p, at)) is not None]
+    if not setting:
+        return None
+    profile, limit = max(setting, key=lambda entry: as_int(entry[0].get("stackLevel")) or 0)
+    return limit, profile
+
+
+def expected_limit(
+    held: list[tuple[int, dict[str, Any]]], connector: int, at: datetime
+) -> tuple[float, str] | None:
+    """The limit the profiles set for `connector` at `at`, in W, and what sets it: the
+    prevailing TxDefaultProfile (the connector's own, else connector 0's) capped by the
+    prevailing ChargePointMaxProfile. TxProfiles are tx_profile's business."""
+
+    def of(purpose: str, on: int) -> list[dict[str, Any]]:
+        return [p for c, p in held if c == on and p.get("chargingProfilePurpose") == purpose]
+
+    default = _prevailing(of("TxDefaultProfile", connector), at) or _prevailing(
+        of("TxDefaultProfile", 0), at
+    )
+    cap = _prevailing(of("ChargePointMaxProfile", 0), at)
+    found = [
+        (
+            limit,
+            f"{purpose} {profile.get('chargingProfileId')} (stack level "
+            f"{profile.get('stackLevel')})",
+        )
+        for purpose, entry in (("TxDefaultProfile", default), ("ChargePointMaxProfile", cap))
+        if entry is not None
+        for limit, profile in [entry]
+    ]
+    return min(found) if found else None
+
+
+def _boundaries(
+    held: list[tuple[int, dict[str, Any]]], start: datetime, end: datetime
+) -> list[datetime]:
+    """Where a limit may change inside [start, end]: periods, durations, validity ends."""
+    moments = {start, end}
+    for _, profile in held:
+        schedule = profile.get("chargingSchedule") or {}
+        begin = parse_timestamp(schedule.get("startSchedule"))
+        candidates = [
+            parse_timestamp(profile.get("validFrom")),
+            parse_timestamp(profile.get("validTo")),
+        ]
+        if begin is not None:
+            offsets = [
+                float(p.get("startPeriod", 0))
+                for p in schedule.get("chargingSchedulePeriod") or []
+                if isinstance(p, dict)
+            ]
+            if isinstance(schedule.get("duration"), int | float):
+                offsets.append(float(schedule["duration"]))
+            candidates += [begin + timedelta(seconds=o) for o in offsets]
+        moments |= {m for m in candidates if m is not None and start < m < end}
+    return sorted(moments)
+
+
+@step_rule("SetChargingProfile sent to the charger")
+def stacked_profiles(context: StepContext) -> Judgement:
+    """Smart Charging: stacked TxDefaultProfiles, validity periods and a ChargePointMaxProfile
+    read back through the composite schedule (TC_072).
+
+    SetChargingProfile(TxDefaultProfile, stack level 0, Absolute, periods) -> Accepted ->
+    SetChargingProfile(TxDefaultProfile, stack level 1, shorter duration) -> Accepted ->
+    SetChargingProfile(ChargePointMaxProfile) -> Accepted -> SetChargingProfile(a higher
+    stack level, valid only later) -> Accepted -> GetCompositeSchedule(connector, duration,
+    W) -> a schedule whose limit, at every moment of the duration, is the one the accepted
+    profiles set then.
+
+    OCPP 1.6 §3.13.2 (Stacking charging profiles): "Precedence of charging profiles is
+    determined by the value of their StackLevel parameter. At any point in time the
+    prevailing charging profile SHALL be the charging profile with the highest stackLevel
+    among the profiles that are valid at that point in time, as determined by their
+    validFrom and validTo parameters." A profile's schedule ends after its duration, where
+    a lower stack level prevails again. The ChargePointMaxProfile limits the whole charge
+    point (§3.13.1), so the composite never exceeds it. §5.7 (Get Composite Schedule): the
+    Charge Point "SHALL calculate the scheduled time intervals up to the Duration".
+
+    Each stretch of time between two moments where a limit may change (a period's start, a
+    schedule's end, validFrom, validTo) is compared at its middle; stretches shorter than
+    twice the run's tolerance are not. Limits in A count at 230 V per phase.
+    Measures: expected (offset s, W), reported (offset s, W).
+    """
+    frames, findings = context.frames, Findings()
+    measurements: dict[str, Any] = {}
+    composites = exchanges(frames, "GetCompositeSchedule")
+    if not any(e.status == "Accepted" for e in exchanges(frames, "SetChargingProfile")):
+        findings.fail("No SetChargingProfile was Accepted in the step")
+        return findings.judgement(measurements)
+    if not composites:
+        findings.fail("No GetCompositeSchedule after the profiles were set")
+        return findings.judgement(measurements)
+    composite = composites[-1]
+    if not findings.expect_reply(composite, ("Accepted",), "GetCompositeSchedule"):
+        return findings.judgement(measurements)
+    connector = as_int(composite.request.get("connectorId")) or 0
+    schedule = composite.response.get("chargingSchedule") or {}
+    start = parse_timestamp(composite.response.get("scheduleStart")) or composite.last.at
+    duration = as_int(composite.request.get("duration")) or 0
+    end = start + timedelta(seconds=duration)
+    held = _installed(frames, composite.call)
+    tolerance = timing_tolerance(context)
+    expected_rows: list[tuple[float, float | None]] = []
+    reported_rows: list[tuple[float, float | None]] = []
+    moments = _boundaries(held, start, end)
+    for begin, finish in pairwise(moments):
+        if (finish - begin).total_seconds() <= 2 * tolerance:
+            continue
+        middle = begin + (finish - begin) / 2
+        offset = round((begin - start).total_seconds(), 1)
+        expected = expected_limit(held, connector, middle)
+        reported = _limit_at(schedule, (middle - start).total_seconds())
+        limited = schedule.get("duration")
+        if isinstance(limited, int | float) and (middle - start).total_seconds() >= limited:
+            reported = None
+        expected_rows.append((offset, expected[0] if expected else None))
+        reported_rows.append((offset, reported))
+        if expected is None:
+            continue
+        limit, source = expected
+        if reported is None:
+            findings.fail(
+                f"The composite schedule sets no limit {offset:g} s after its start, where "
+                f"{source} limits connector {connector} to {limit:g} W",
+                *composite.frames,
+            )
+        elif abs(reported - limit) > max(1.0, limit * 0.01):
+            findings.fail(
+                f"The composite schedule allows {reported:g} W {offset:g} s after its start, "
+                f"where {source} sets {limit:g} W for connector {connector}",
+                *composite.frames,
+            )
+    measurements.update(expected=expected_rows, reported=reported_rows)
     return findings.judgement(measurements)

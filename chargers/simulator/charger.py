@@ -583,26 +583,102 @@ class SimulatedCharger(ChargeStation):
     def on_get_composite_schedule(
         self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
     ) -> call_result.GetCompositeSchedule:
+        """The limits the installed profiles set from now for `duration` seconds (§5.7):
+        at each moment the prevailing TxDefaultProfile (highest stackLevel among those
+        valid then, the connector's own over connector 0's) capped by the prevailing
+        ChargePointMaxProfile; the hardware's limit where none sets one. A profile without
+        startSchedule counts from now. Limits in A are 230 V on its numberPhases (3)."""
         if connector_id != 0 and connector_id not in self.connectors:
             return call_result.GetCompositeSchedule(status="Rejected")
         unit = charging_rate_unit or "A"
-        limit = 32.0 if unit == "A" else float(self.config.power_w)
-        for connector, profile in sorted(
-            self.charging_profiles, key=lambda entry: -int(entry[1].get("stack_level", 0))
-        ):
-            schedule = profile.get("charging_schedule") or {}
-            periods = schedule.get("charging_schedule_period") or []
-            applies = connector in (0, connector_id) and schedule.get("charging_rate_unit") == unit
-            if applies and periods:
-                limit = float(periods[0]["limit"])
-                break
+        volts = 230.0 * 3
+        start = datetime.datetime.now(datetime.UTC)
+        moments = {0.0, float(duration)}
+        for _connector, profile in self.charging_profiles:
+            moments |= set(self._profile_moments(profile, start, duration))
+        periods: list[dict[str, Any]] = []
+        for offset in sorted(m for m in moments if m < duration):
+            at = start + datetime.timedelta(seconds=offset)
+            watts = self._composite_w(connector_id, at, start)
+            limit = watts if unit == "W" else round(watts / volts, 1)
+            if not periods or periods[-1]["limit"] != limit:
+                periods.append({"start_period": int(offset), "limit": limit})
         return call_result.GetCompositeSchedule(
             status="Accepted",
             connector_id=connector_id,
-            schedule_start=ocpp_now(),
+            schedule_start=start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             charging_schedule={
                 "duration": duration,
                 "charging_rate_unit": unit,
-                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+                "charging_schedule_period": periods,
             },
         )
+
+    def _profile_start(self, profile: dict[str, Any], now: datetime.datetime) -> datetime.datetime:
+        stamp = (profile.get("charging_schedule") or {}).get("start_schedule")
+        if isinstance(stamp, str):
+            with contextlib.suppress(ValueError):
+                return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        return now
+
+    def _profile_moments(
+        self, profile: dict[str, Any], now: datetime.datetime, duration: int
+    ) -> list[float]:
+        """Offsets from `now` (within `duration`) where the profile's limit may change."""
+        schedule = profile.get("charging_schedule") or {}
+        begin = self._profile_start(profile, now)
+        offsets = [
+            float(p.get("start_period", 0)) for p in schedule.get("charging_schedule_period") or []
+        ]
+        if schedule.get("duration") is not None:
+            offsets.append(float(schedule["duration"]))
+        moments = [(begin - now).total_seconds() + o for o in offsets]
+        for key in ("valid_from", "valid_to"):
+            if isinstance(profile.get(key), str):
+                moment = datetime.datetime.fromisoformat(profile[key].replace("Z", "+00:00"))
+                moments.append((moment - now).total_seconds())
+        return [m for m in moments if 0 < m < duration]
+
+    def _profile_w(
+        self, profile: dict[str, Any], at: datetime.datetime, now: datetime.datetime
+    ) -> float | None:
+        """The limit a profile sets at `at`, in W; None when it sets none then."""
+        if "charging-profile-validity-ignored" not in self.misbehaviours:
+            for key, outside in (("valid_from", lambda t: at < t), ("valid_to", lambda t: at >= t)):
+                if isinstance(profile.get(key), str):
+                    moment = datetime.datetime.fromisoformat(profile[key].replace("Z", "+00:00"))
+                    if outside(moment):
+                        return None
+        schedule = profile.get("charging_schedule") or {}
+        offset = (at - self._profile_start(profile, now)).total_seconds()
+        if offset < 0 or (schedule.get("duration") is not None and offset >= schedule["duration"]):
+            return None
+        limit: float | None = None
+        periods = sorted(
+            schedule.get("charging_schedule_period") or [], key=lambda p: p.get("start_period", 0)
+        )
+        for period in periods:
+            if period.get("start_period", 0) <= offset:
+                phases = period.get("number_phases") or 3
+                watts = float(period["limit"])
+                limit = watts if schedule.get("charging_rate_unit") == "W" else watts * 230 * phases
+        return limit
+
+    def _composite_w(
+        self, connector_id: int, at: datetime.datetime, now: datetime.datetime
+    ) -> float:
+        def prevailing(purpose: str, on: int) -> float | None:
+            setting = [
+                (int(p.get("stack_level", 0)), limit)
+                for c, p in self.charging_profiles
+                if c == on
+                and p.get("charging_profile_purpose") == purpose
+                and (limit := self._profile_w(p, at, now)) is not None
+            ]
+            return max(setting)[1] if setting else None
+
+        default = prevailing("TxDefaultProfile", connector_id)
+        if default is None:
+            default = prevailing("TxDefaultProfile", 0)
+        limits = [x for x in (default, prevailing("ChargePointMaxProfile", 0)) if x is not None]
+        return min(limits) if limits else float(self.config.power_w)

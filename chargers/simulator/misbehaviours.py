@@ -77,6 +77,10 @@ MISBEHAVIOURS: dict[str, str] = {
         "sends its clock-aligned MeterValues (ClockAlignedDataInterval) half an interval off "
         "the clock's interval boundaries"
     ),
+    "charging-profile-validity-ignored": (
+        "counts every charging profile in its composite schedule, whatever its validFrom and "
+        "validTo"
+    ),
     "ftp-only-diagnostics": (
         "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
         "by OCPP 1.6, SupportedFileTransferProtocols)"

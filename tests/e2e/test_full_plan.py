@@ -307,7 +307,7 @@ def test_a_well_behaved_charger_passes_every_new_step_of_the_full_plan(lab: Lab)
     assert coverage["Local Auth List Management"]["passed"] == 5
     # TC_046, 047, 051, 052, 048_1..3, 049
     assert coverage["Reservation"]["passed"] == 8
-    assert coverage["Smart Charging"]["passed"] == 4  # TC_056, 057, 066, 067
+    assert coverage["Smart Charging"]["passed"] == 5  # TC_056, 057, 066, 067, 072
     # Every step names its OCTT cases but the retries', which no OCA 1.6 case tests.
     untested = [s["title"] for s in report["steps"] if not s["octt_ids"]]
     assert untested == ["Transaction messages - StopTransaction refused, then retried"]
@@ -490,3 +490,18 @@ def test_the_retry_step_runs_unattended_from_its_automation(lab: Lab) -> None:
     assert final["status"] == "passed" and step["outcome"] == "passed", explain
     actions = [p["action"] for p in bench.performed]
     assert actions == ["present_card", "plug_in", "present_card", "unplug"], actions
+
+
+def test_a_charger_ignoring_validity_periods_gets_that_finding(lab: Lab) -> None:
+    thread = charger(lab, frozenset({"charging-profile-validity-ignored"}))
+    titles = {step["title"]: n for n, step in enumerate(full_plan.steps(), start=1)}
+    number = titles["Smart charging - stack levels, validity periods and ChargePointMaxProfile"]
+    try:
+        thread.do(thread.charger.connect())
+        run = Run(lab, thread)
+        result = run.step(number)
+    finally:
+        thread.stop()
+    assert result["proposed_verdict"] == "N", explain(run.results)
+    fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
+    assert "allows 1000 W 0 s after its start" in fails, explain(run.results)

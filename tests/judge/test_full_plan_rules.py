@@ -947,3 +947,104 @@ def test_a_skipped_interval_is_minor_and_no_clock_aligned_value_fails() -> None:
     assert "No MeterValues with context Sample.Clock after ClockAlignedDataInterval" in (
         messages(judgement)
     )
+
+
+# --- Smart Charging: stacking, validity, ChargePointMaxProfile --------------------------------
+
+
+def absolute(
+    purpose: str,
+    profile_id: int,
+    stack: int,
+    periods: list[tuple[int, float]],
+    duration: int | None = None,
+    **validity: str,
+) -> dict[str, Any]:
+    schedule: dict[str, Any] = {
+        "chargingRateUnit": "W",
+        "startSchedule": stamp(START),
+        "chargingSchedulePeriod": [{"startPeriod": s, "limit": limit} for s, limit in periods],
+    }
+    if duration is not None:
+        schedule["duration"] = duration
+    return {
+        "chargingProfileId": profile_id,
+        "stackLevel": stack,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": schedule,
+        **validity,
+    }
+
+
+def stacked(composite: list[tuple[int, float]]) -> Wire:
+    """Stack 0 (6, 8, 10 kW at 0, 100, 200 s for 400 s), stack 1 (4 kW for 150 s), a 7 kW
+    ChargePointMaxProfile and a stack 2 profile valid only an hour later (1 kW)."""
+    wire = Wire()
+    later = stamp(START + timedelta(hours=1))
+    for connector, profile in [
+        (1, absolute("TxDefaultProfile", 301, 0, [(0, 6000), (100, 8000), (200, 10000)], 400)),
+        (1, absolute("TxDefaultProfile", 302, 1, [(0, 4000)], 150)),
+        (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 7000)])),
+        (1, absolute("TxDefaultProfile", 304, 2, [(0, 1000)], validFrom=later)),
+    ]:
+        wire.command(
+            "SetChargingProfile",
+            {"connectorId": connector, "csChargingProfiles": profile},
+            {"status": "Accepted"},
+        )
+    wire.command(
+        "GetCompositeSchedule",
+        {"connectorId": 1, "duration": 400, "chargingRateUnit": "W"},
+        {
+            "status": "Accepted",
+            "connectorId": 1,
+            "scheduleStart": stamp(START),
+            "chargingSchedule": {
+                "duration": 400,
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": s, "limit": x} for s, x in composite],
+            },
+        },
+    )
+    return wire
+
+
+def test_the_composite_schedule_follows_stack_levels_validity_and_the_max_profile() -> None:
+    judgement = judge("stacked_profiles", stacked([(0, 4000), (150, 7000)]).context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert judgement.measurements == {
+        "expected": [(0.0, 4000.0), (100.0, 4000.0), (150.0, 7000.0), (200.0, 7000.0)],
+        "reported": [(0.0, 4000.0), (100.0, 4000.0), (150.0, 7000.0), (200.0, 7000.0)],
+    }
+
+
+def test_a_composite_ignoring_the_stack_level_the_validity_or_the_max_profile_fails() -> None:
+    lower = judge("stacked_profiles", stacked([(0, 6000), (100, 7000)]).context())
+    assert lower.verdict == "N"
+    assert (
+        "allows 6000 W 0 s after its start, where TxDefaultProfile 302 (stack level 1) sets "
+        "4000 W" in messages(lower)
+    )
+    early = judge("stacked_profiles", stacked([(0, 1000)]).context())
+    assert early.verdict == "N"
+    assert "allows 1000 W 0 s after its start" in messages(early)
+    uncapped = judge("stacked_profiles", stacked([(0, 4000), (150, 8000), (200, 10000)]).context())
+    assert uncapped.verdict == "N"
+    assert (
+        "allows 8000 W 150 s after its start, where ChargePointMaxProfile 303 (stack level 0) "
+        "sets 7000 W" in messages(uncapped)
+    )
+
+
+def test_no_composite_schedule_or_a_short_one_fails() -> None:
+    wire = stacked([(0, 4000), (150, 7000)])
+    without = Wire()
+    without.frames = [f for f in wire.frames if f.action != "GetCompositeSchedule"]
+    judgement = judge("stacked_profiles", without.context())
+    assert judgement.verdict == "N"
+    assert "No GetCompositeSchedule after the profiles were set" in messages(judgement)
+    short = stacked([(0, 4000)])
+    judgement = judge("stacked_profiles", short.context())
+    assert judgement.verdict == "N"
+    assert "allows 4000 W 150 s after its start" in messages(judgement)

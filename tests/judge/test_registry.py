@@ -86,6 +86,7 @@ FIRST_EXPECTED = {
     "local_list_offline": "SendLocalList sent to the charger",
     "reserve_now_refusals": "ReserveNow sent to the charger",
     "clock_aligned_meter_values": "ChangeConfiguration sent to the charger",
+    "stacked_profiles": "SetChargingProfile sent to the charger",
     "transaction_message_retry": "transaction message received",
 }
 

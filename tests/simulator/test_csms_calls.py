@@ -485,3 +485,49 @@ def test_clock_aligned_meter_values_fall_on_the_interval_boundaries() -> None:
     assert all(min(o, 0.5 - o) < 0.01 for o in offsets(aligned))
     off = run(body(frozenset({"clock-aligned-off-boundary"})))
     assert all(abs(o - 0.25) < 0.01 for o in offsets(off))
+
+
+def test_the_composite_schedule_stacks_profiles_within_their_validity_and_the_max() -> None:
+    def absolute(profile_id: int, stack: int, purpose: str, periods: list[Any], **extra: Any):
+        now = datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
+        return {
+            "chargingProfileId": profile_id,
+            "stackLevel": stack,
+            "chargingProfilePurpose": purpose,
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "chargingRateUnit": "W",
+                "startSchedule": now,
+                "chargingSchedulePeriod": [{"startPeriod": s, "limit": x} for s, x in periods],
+                **extra.pop("schedule", {}),
+            },
+            **extra,
+        }
+
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)).isoformat()
+
+    async def body(misbehaviours: frozenset[str]) -> list[Any]:
+        async with connected("idle", misbehaviours=misbehaviours) as (csms, _charger, _task):
+            for connector, profile in [
+                (1, absolute(1, 0, "TxDefaultProfile", [(0, 6000), (100, 8000), (200, 10000)])),
+                (1, absolute(2, 1, "TxDefaultProfile", [(0, 4000)], schedule={"duration": 150})),
+                (0, absolute(3, 0, "ChargePointMaxProfile", [(0, 7000)])),
+                (1, absolute(4, 2, "TxDefaultProfile", [(0, 1000)], validFrom=later)),
+            ]:
+                answer = await csms.call(
+                    call.SetChargingProfile(connector_id=connector, cs_charging_profiles=profile)
+                )
+                assert answer.status == "Accepted"
+            composite = await csms.call(
+                call.GetCompositeSchedule(connector_id=1, duration=400, charging_rate_unit="W")
+            )
+            return [
+                (p["start_period"], p["limit"])
+                for p in composite.charging_schedule["charging_schedule_period"]
+            ]
+
+    periods = run(body(frozenset()))
+    # The profiles started "now", a moment before the composite's start.
+    assert [limit for _, limit in periods] == [4000.0, 7000.0]
+    assert periods[0][0] == 0 and periods[1][0] in (149, 150)
+    assert run(body(frozenset({"charging-profile-validity-ignored"})))[0] == (0, 1000.0)
