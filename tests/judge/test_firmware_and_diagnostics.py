@@ -1037,3 +1037,66 @@ def test_reboots_after_a_failed_download_cite_the_last_one_for_the_missing_statu
         ),
     )
     assert judgement.measurements == {"download_failed_after_s": 10.0, "reboots": 3}
+
+
+def test_a_step_without_get_diagnostics_fails_saying_so() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = diagnostics_upload(wire.context())
+
+    assert judgement == Judgement(
+        "N", (Finding("fail", "No GetDiagnostics sent to the charger"),), {}
+    )
+
+
+def test_each_attempt_is_judged_in_its_own_window_and_failed_ones_are_summed_up() -> None:
+    """An unanswered GetDiagnostics, one answered without a fileName that never finished,
+    then one that uploaded: the step passes on the last, the others are information."""
+    wire = Wire()
+    wire.call_out("GetDiagnostics", {"location": "http://portal/up"})
+    wire.wait(5)
+    wire.command("GetDiagnostics", {"location": "ftp://portal/up"}, {})
+    wire.diagnostics_status("Uploading")
+    wire.wait(5)
+    wire.command("GetDiagnostics", {"location": "ftp://portal/up2"}, {"fileName": "d.zip"})
+    wire.diagnostics_status("Uploading")
+    wire.wait(7)
+    wire.diagnostics_status("Uploaded")
+
+    judgement = diagnostics_upload(wire.context(received_file_names=["d.zip"]))
+
+    later = "a later GetDiagnostics did, over a protocol the charger supports"
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "GetDiagnostics to http://portal/up did not upload (GetDiagnostics got no reply from "
+            "the charger; Expected DiagnosticsStatusNotification Uploading after "
+            "GetDiagnostics; none was recorded; Expected DiagnosticsStatusNotification "
+            f"Uploaded after GetDiagnostics; none was recorded); {later}",
+        ),
+        Finding(
+            "info",
+            "GetDiagnostics to ftp://portal/up did not upload (GetDiagnostics answered without "
+            "a fileName: the charger has no diagnostics to upload; Expected "
+            "DiagnosticsStatusNotification Uploaded after DiagnosticsStatusNotification "
+            f"Uploading; none was recorded); {later}",
+        ),
+    )
+    assert judgement.measurements == {
+        "attempts": [
+            {"location": "http://portal/up", "answer": "no reply"},
+            {"location": "ftp://portal/up", "answer": "a reply without status", "file_name": None},
+            {
+                "location": "ftp://portal/up2",
+                "answer": "a reply without status",
+                "file_name": "d.zip",
+                "status": "Uploaded",
+                "total_s": 7.0,
+                "upload_s": 7.0,
+            },
+        ],
+        "file_name": "d.zip",
+        "total_s": 7.0,
+        "upload_s": 7.0,
+    }

@@ -242,6 +242,7 @@ def test_each_trigger_allows_one_idle_of_its_own_notification_and_kind() -> None
     wire.firmware_status("Idle")
     second = wire.firmware_status("Idle")
     wire.request("LogStatusNotification", {"status": "Idle"}, {})
+    log = wire.request("LogStatusNotification", {"status": "Idle"}, {})
     diagnostics = wire.diagnostics_status("Idle")
     wire.command("TriggerMessage", {"requestedMessage": "SignedFirmwareStatusNotification"}, {})
     signed = wire.request("SignedFirmwareStatusNotification", {"status": "Idle"}, {})
@@ -253,6 +254,12 @@ def test_each_trigger_allows_one_idle_of_its_own_notification_and_kind() -> None
             "FirmwareStatusNotification Idle that no TriggerMessage asked for: OCPP 1.6 allows "
             "status Idle only in a notification triggered by TriggerMessage",
             cited(second),
+        ),
+        Finding(
+            "fail",
+            "LogStatusNotification Idle that no ExtendedTriggerMessage asked for: OCPP 1.6 "
+            "allows status Idle only in a notification triggered by ExtendedTriggerMessage",
+            cited(log),
         ),
         Finding(
             "fail",
@@ -426,3 +433,13 @@ def test_values_after_the_stop_are_found_past_a_transaction_still_running() -> N
     )
 
     assert [f.frame_ids for f in metered_after_stop(frames).items] == [(stop + 100, late + 100)]
+
+
+def test_two_triggers_allow_two_idles() -> None:
+    wire = Wire()
+    for _ in range(2):
+        wire.command("TriggerMessage", {"requestedMessage": "DiagnosticsStatusNotification"}, {})
+    wire.diagnostics_status("Idle")
+    wire.diagnostics_status("Idle")
+
+    assert idle_without_trigger(tuple(wire.frames)).items == ()
