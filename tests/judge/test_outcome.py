@@ -443,3 +443,67 @@ def test_two_triggers_allow_two_idles() -> None:
     wire.diagnostics_status("Idle")
 
     assert idle_without_trigger(tuple(wire.frames)).items == ()
+
+
+# OCPP 1.6 §7.31 Measurand, spelled out from the specification.
+SPEC_MEASURANDS = [
+    "Current.Export",
+    "Current.Import",
+    "Current.Offered",
+    "Energy.Active.Export.Register",
+    "Energy.Active.Import.Register",
+    "Energy.Reactive.Export.Register",
+    "Energy.Reactive.Import.Register",
+    "Energy.Active.Export.Interval",
+    "Energy.Active.Import.Interval",
+    "Energy.Reactive.Export.Interval",
+    "Energy.Reactive.Import.Interval",
+    "Frequency",
+    "Power.Active.Export",
+    "Power.Active.Import",
+    "Power.Factor",
+    "Power.Offered",
+    "Power.Reactive.Export",
+    "Power.Reactive.Import",
+    "RPM",
+    "SoC",
+    "Temperature",
+    "Voltage",
+]
+
+
+@pytest.mark.parametrize("measurand", SPEC_MEASURANDS)
+def test_every_ocpp_measurand_configured_and_never_sampled_is_named(measurand: str) -> None:
+    """MeterValuesSampledData lists the measurand (and a name outside §7.31, ignored); the
+    periodic values carry only Voltage (or Current.Import when Voltage is the one asked)."""
+    carried = "Current.Import" if measurand == "Voltage" else "Voltage"
+    wire = Wire()
+    wire.start_transaction(transaction_id=6)
+    periodic = wire.call_in(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": 6,
+            "meterValue": [
+                {
+                    "timestamp": stamp(START),
+                    "sampledValue": [{"value": "230", "measurand": carried}],
+                }
+            ],
+        },
+    )
+    configured = f"{measurand},Vendor.Magic"
+
+    judgement = _without_read_back(
+        wire.context(configuration={"MeterValuesSampledData": configured})
+    )
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            f"MeterValuesSampledData is {configured}, but the 1 periodic MeterValues of "
+            f"transaction 6 never carry {measurand}: the charger does not sample what it is "
+            "configured to",
+            cited(periodic),
+        ),
+    )
