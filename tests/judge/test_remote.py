@@ -390,3 +390,37 @@ def test_authorize_remote_tx_requests_set_in_the_step_counts_without_a_param() -
     judgement = remote_start_stop_cable_first(wire.context())
 
     assert [f.message for f in judgement.findings] == [CACHED]
+
+
+def test_a_remote_session_may_end_available_when_the_cable_is_out() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.command("RemoteStartTransaction", REMOTE_START, {"status": "Accepted"})
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.command("RemoteStopTransaction", {"transactionId": 42}, {"status": "Accepted"})
+    wire.stop_transaction(reason="Remote")
+    wire.status(1, "Available")
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+
+
+def test_without_a_remote_start_only_the_remote_start_is_missing() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.command("RemoteStopTransaction", {"transactionId": 42}, {"status": "Accepted"})
+    wire.stop_transaction(reason="Remote")
+    wire.status(1, "Finishing")
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Expected RemoteStartTransaction after StatusNotification Preparing; none was recorded",
+        ),
+    )
