@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from certification.judge.cache import clear_cache
 from certification.judge.triggers import TRIGGER_KINDS, trigger_message
-from certification.judge.types import Finding, RunSettings
+from certification.judge.types import Finding, Judgement, RunSettings
 from tests.judge.frames import Wire, empty_step
 
 
@@ -541,3 +545,103 @@ def test_clear_cache_reads_frames_in_capture_order_and_reports_schema_violations
         "authorized_after_clear": True,
         "clear_to_authorize_s": 0.0,
     }
+
+
+def clear_between(before: Any, after: Any, **params: Any) -> tuple[Wire, Judgement]:
+    """Step 22: `before(wire)`, ClearCache Accepted, 5 s, `after(wire)`; the judgement."""
+    wire = Wire()
+    before(wire)
+    wire.command("ClearCache", {}, {"status": "Accepted"})
+    wire.wait(5)
+    after(wire)
+    return wire, clear_cache(wire.context(**params))
+
+
+@pytest.mark.parametrize(("setting", "noted"), [("False", True), ("TRUE", False)])
+def test_local_pre_authorize_other_than_true_is_noted(setting: str, noted: bool) -> None:
+    _, judgement = clear_between(
+        lambda w: w.authorize("CARD-1"),
+        lambda w: w.authorize("CARD-1"),
+        configuration={"LocalPreAuthorize": setting},
+    )
+
+    assert judgement.findings == (
+        (
+            Finding(
+                "info",
+                f"LocalPreAuthorize is {setting} in this step where true was expected: a new "
+                "Authorize proves less without it",
+            ),
+        )
+        if noted
+        else ()
+    )
+    assert judgement.measurements == {
+        "id_tag": "CARD-1",
+        "cached_id_tag": "CARD-1",
+        "cached": True,
+        "authorized_after_clear": True,
+        "clear_to_authorize_s": 5.0,
+    }
+
+
+def test_a_card_that_started_a_transaction_before_the_clear_is_the_cached_one() -> None:
+    _, judgement = clear_between(
+        lambda w: w.start_transaction(id_tag="CARD-7"), lambda w: w.authorize("CARD-7")
+    )
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["cached_id_tag"] == "CARD-7"
+
+
+def test_only_the_chargers_authorize_and_start_name_the_cached_card() -> None:
+    """A Heartbeat after the card does not make the cached card unknown."""
+    wire, judgement = clear_between(
+        lambda w: (w.authorize("CARD-1"), w.heartbeat()), lambda w: w.authorize("CARD-2")
+    )
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Authorize after ClearCache came for idTag CARD-2 where the cached card CARD-1 was "
+            "expected",
+            tuple(wire.ids("Authorize")[1:]),
+        ),
+    )
+
+
+def test_authorizations_of_other_cards_are_named_all() -> None:
+    wire, judgement = clear_between(
+        lambda w: w.authorize("CARD-1"), lambda w: (w.authorize("CARD-3"), w.authorize("CARD-2"))
+    )
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Authorize after ClearCache came for idTag CARD-2, CARD-3 where the cached card "
+            "CARD-1 was expected",
+            tuple(wire.ids("Authorize")[1:]),
+        ),
+    )
+
+
+def test_the_presented_card_is_the_authorized_one_not_a_later_start() -> None:
+    _, judgement = clear_between(
+        lambda w: w.authorize("CARD-1"),
+        lambda w: (w.authorize("CARD-1"), w.start_transaction(id_tag="CARD-5")),
+    )
+
+    assert judgement.measurements["id_tag"] == "CARD-1"
+
+
+def test_nothing_presented_after_the_clear_fails_citing_the_clear() -> None:
+    wire, judgement = clear_between(lambda w: w.authorize("CARD-1"), lambda w: w.heartbeat())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "No Authorize after ClearCache: presenting the same card again was expected to send "
+            "a new Authorize, proving the cache is empty",
+            wire.exchange_ids(wire.frames[2]),
+        ),
+    )
