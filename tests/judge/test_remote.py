@@ -424,3 +424,124 @@ def test_without_a_remote_start_only_the_remote_start_is_missing() -> None:
             "Expected RemoteStartTransaction after StatusNotification Preparing; none was recorded",
         ),
     )
+
+
+TWO_CONNECTORS = RunSettings(connectors=2)
+
+
+def unlock_on_connector_2(
+    *,
+    remote_start: str | None = "Accepted",
+    id_tag: str = "CARD-1",
+    stopped: int = 42,
+    optional_statuses: bool = True,
+    available_on: int = 2,
+) -> Wire:
+    """Step 15 on connector 2 of two: [RemoteStartTransaction answered `remote_start`],
+    [Preparing], StartTransaction with `id_tag`, Charging, UnlockConnector Unlocked, a
+    StopTransaction of `stopped` (UnlockCommand), [Finishing], Available on `available_on`."""
+    wire = Wire()
+    if remote_start is not None:
+        wire.command(
+            "RemoteStartTransaction",
+            {"idTag": "CARD-1", "connectorId": 2},
+            {"status": remote_start},
+        )
+    if optional_statuses:
+        wire.status(2, "Preparing")
+    wire.start_transaction(connector=2, id_tag=id_tag)
+    wire.status(2, "Charging")
+    wire.wait(30)
+    wire.command("UnlockConnector", {"connectorId": 2}, {"status": "Unlocked"})
+    wire.wait(1)
+    wire.stop_transaction(transaction_id=stopped, reason="UnlockCommand")
+    if optional_statuses:
+        wire.status(2, "Finishing")
+    wire.status(available_on, "Available")
+    return wire
+
+
+def test_an_unlock_session_on_connector_2_without_the_optional_statuses_passes() -> None:
+    judgement = remote_start_unlock(
+        unlock_on_connector_2(optional_statuses=False).context(TWO_CONNECTORS)
+    )
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements == {
+        "transaction_id": 42,
+        "connector_id": 2,
+        "id_tag": "CARD-1",
+        "charging_s": 31.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "unlock_to_stop_s": 1.0,
+    }
+
+
+def test_available_on_the_other_connector_does_not_end_the_unlock_session() -> None:
+    judgement = remote_start_unlock(unlock_on_connector_2(available_on=1).context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Expected StatusNotification Available after StopTransaction and StatusNotification "
+            "Finishing; none was recorded",
+        ),
+    )
+
+
+def test_an_unlock_session_inconsistent_with_its_remote_start_fails_on_every_count() -> None:
+    wire = unlock_on_connector_2(remote_start="Rejected", id_tag="CARD-2", stopped=7)
+
+    judgement = remote_start_unlock(wire.context(TWO_CONNECTORS))
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "RemoteStartTransaction answered Rejected where Accepted was expected",
+            wire.exchange_ids(wire.frames[0]),
+        ),
+        Finding(
+            "fail",
+            "StartTransaction carries idTag CARD-2 where CARD-1 was expected",
+            tuple(wire.ids("StartTransaction")),
+        ),
+        Finding(
+            "fail",
+            "StopTransaction for transaction 7 where transaction 42 was started",
+            tuple(wire.ids("StopTransaction")),
+        ),
+    )
+
+
+def test_an_unlock_step_without_remote_start_misses_it_from_the_start_of_the_step() -> None:
+    judgement = remote_start_unlock(
+        unlock_on_connector_2(remote_start=None).context(TWO_CONNECTORS)
+    )
+
+    assert judgement.findings == (
+        Finding(
+            "fail", "Expected RemoteStartTransaction after the start of the step; none was recorded"
+        ),
+    )
+
+
+def test_a_rejected_remote_stop_is_named() -> None:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.command("RemoteStartTransaction", REMOTE_START, {"status": "Accepted"})
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    stop = wire.command("RemoteStopTransaction", {"transactionId": 42}, {"status": "Rejected"})
+    wire.stop_transaction(reason="Remote")
+    wire.status(1, "Finishing")
+
+    judgement = remote_start_stop_cable_first(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "RemoteStopTransaction answered Rejected where Accepted was expected",
+            wire.exchange_ids(stop),
+        ),
+    )
