@@ -645,3 +645,120 @@ def test_nothing_presented_after_the_clear_fails_citing_the_clear() -> None:
             wire.exchange_ids(wire.frames[2]),
         ),
     )
+
+
+def send_trigger(
+    wire: Wire, kind: str, answer: str = "Accepted", connector: int | None = None
+) -> tuple[int, ...]:
+    """A TriggerMessage of `kind` answered `answer`; the ids of the command and its reply."""
+    payload: dict[str, Any] = {"requestedMessage": kind}
+    if connector is not None:
+        payload["connectorId"] = connector
+    return wire.exchange_ids(wire.command("TriggerMessage", payload, {"status": answer}))
+
+
+def test_a_trigger_step_without_trigger_message_fails_saying_so() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = trigger_message(wire.context())
+
+    assert judgement == Judgement(
+        "N", (Finding("fail", "No TriggerMessage sent to the charger"),), {}
+    )
+
+
+@pytest.mark.parametrize("firmware_management", [True, False])
+def test_not_implemented_is_allowed_for_firmware_kinds_only_without_firmware_management(
+    firmware_management: bool,
+) -> None:
+    """FirmwareStatusNotification may always be NotImplemented, DiagnosticsStatusNotification
+    only when the run does not support Firmware Management (spelled as the plan does); other
+    kinds and a CALLERROR are fails."""
+    wire = Wire()
+    diagnostics = send_trigger(wire, "DiagnosticsStatusNotification", "NotImplemented")
+    send_trigger(wire, "FirmwareStatusNotification", "NotImplemented")
+    status = send_trigger(wire, "StatusNotification", "NotImplemented")
+    heartbeat = wire.call_out("TriggerMessage", {"requestedMessage": "Heartbeat"})
+    wire.error_in(heartbeat, "InternalError")
+    profiles = ("Core", "Firmware Management") if firmware_management else ("Core",)
+
+    judgement = trigger_message(
+        wire.context(
+            RunSettings(supported_profiles=profiles), kinds=["DiagnosticsStatusNotification"]
+        )
+    )
+
+    allowed = "answered NotImplemented, which the plan allows"
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "TriggerMessage DiagnosticsStatusNotification answered NotImplemented where Accepted "
+            "was expected",
+            diagnostics,
+        )
+        if firmware_management
+        else Finding("info", f"TriggerMessage DiagnosticsStatusNotification {allowed}"),
+        Finding("info", f"TriggerMessage FirmwareStatusNotification {allowed}"),
+        Finding(
+            "fail",
+            "TriggerMessage StatusNotification answered NotImplemented where Accepted was expected",
+            status,
+        ),
+        Finding(
+            "fail",
+            "TriggerMessage Heartbeat answered CALLERROR InternalError where Accepted was expected",
+            wire.exchange_ids(heartbeat),
+        ),
+    )
+
+
+def test_a_message_of_another_connector_does_not_answer_a_connector_trigger() -> None:
+    wire = Wire()
+    status = send_trigger(wire, "StatusNotification", connector=2)
+    wire.status(1, "Available")
+    meter = send_trigger(wire, "MeterValues", connector=2)
+    wire.meter_values(connector=1)
+
+    judgement = trigger_message(
+        wire.context(RunSettings(connectors=2), kinds=["StatusNotification", "MeterValues"])
+    )
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "TriggerMessage StatusNotification for connector 2 was accepted but no "
+            "StatusNotification followed",
+            status,
+        ),
+        Finding(
+            "fail",
+            "TriggerMessage MeterValues for connector 2 was accepted but no MeterValues followed",
+            meter,
+        ),
+        Finding(
+            "fail",
+            "No TriggerMessage MeterValues for a connector that does not exist sent; Rejected "
+            "was expected",
+        ),
+    )
+
+
+def test_a_triggered_message_before_the_reply_is_minor() -> None:
+    wire = Wire()
+    call = wire.call_out(
+        "TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 1}
+    )
+    early = wire.status(1, "Available")
+    wire.result_in(call, {"status": "Accepted"})
+
+    judgement = trigger_message(wire.context(kinds=["StatusNotification"]))
+
+    assert judgement.findings == (
+        Finding(
+            "minor",
+            "StatusNotification arrived before the reply to TriggerMessage StatusNotification for "
+            "connector 1",
+            (early.id or 0,),
+        ),
+    )
