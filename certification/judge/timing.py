@@ -152,8 +152,11 @@ def replay_checks(
         "queued_sample_times": [t.isoformat() for t in times],
         "queued_sample_intervals_s": gaps,
     }
-    if sample_interval and gaps:
-        off = [g for g in gaps if abs(g - sample_interval) > tolerance]
+    # The sampling interval in sampling order: a replay out of order is its own finding
+    # (sessions._check_catch_up), not also an interval of minus so many seconds.
+    sampled_gaps = [_seconds(a, b) for a, b in pairwise(sorted(times))]
+    if sample_interval and sampled_gaps:
+        off = [g for g in sampled_gaps if abs(g - sample_interval) > tolerance]
         if off:
             findings.minor(
                 f"Queued MeterValues were sampled {', '.join(format_seconds(g) for g in off)} "

@@ -4,13 +4,15 @@ correct charger uses must pass, and what it accepted and did not do must not."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from certification.judge.availability import change_availability
 from certification.judge.cache import clear_cache
 from certification.judge.configuration import change_configuration
 from certification.judge.firmware import firmware_install, firmware_installation_failed
 from certification.judge.remote import remote_start_stop_cable_first
 from certification.judge.resets import hard_reset_idle
-from certification.judge.sessions import local_plugin_first
+from certification.judge.sessions import local_id_first_connection_loss, local_plugin_first
 from certification.judge.triggers import trigger_message
 from certification.judge.types import RunSettings
 from tests.judge.frames import Wire
@@ -413,3 +415,32 @@ def test_clear_cache_still_fails_for_a_card_the_charger_never_used() -> None:
     assert "came for idTag NEW-CARD where the cached card CERT-TAG-1" in (
         judgement.findings[0].message
     )
+
+
+def test_queued_values_out_of_order_fail_without_a_negative_sampling_interval() -> None:
+    # Samples taken 60 s apart and replayed newest first: the order is the finding; the
+    # sampling interval is judged on the samples in time order (no "-60 s apart").
+    wire = Wire()
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValueSampleInterval", "value": "60"},
+        {"status": "Accepted"},
+    )
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+    wire.event("closed")
+    cut = wire.now
+    wire.wait(200)
+    wire.event("connected")
+    wire.meter_values(sampled=cut + timedelta(seconds=90))
+    wire.meter_values(sampled=cut + timedelta(seconds=30))
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    messages = [f.message for f in judgement.findings]
+    assert judgement.verdict == "N"
+    assert any("out of chronological order" in m for m in messages), messages
+    assert not any("apart where MeterValueSampleInterval" in m for m in messages), messages
+    assert judgement.measurements["queued_sample_intervals_s"] == [-60.0]  # as they arrived
