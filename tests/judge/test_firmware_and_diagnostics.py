@@ -1100,3 +1100,79 @@ def test_each_attempt_is_judged_in_its_own_window_and_failed_ones_are_summed_up(
         "total_s": 7.0,
         "upload_s": 7.0,
     }
+
+
+def update_firmware(wire: Wire) -> None:
+    wire.command(
+        "UpdateFirmware", {"location": "ftp://x/fw.bin", "retrieveDate": "2023-09-22T10:00:00Z"}, {}
+    )
+
+
+def test_a_reboot_while_installing_before_installation_failed_is_allowed() -> None:
+    wire = Wire()
+    update_firmware(wire)
+    wire.firmware_status("Downloading")
+    wire.wait(10)
+    wire.firmware_status("Downloaded")
+    wire.wait(5)
+    wire.firmware_status("Installing")
+    wire.wait(20)
+    rebooted = wire.boot()
+    wire.status(0, "Available")
+    wire.wait(5)
+    wire.firmware_status("InstallationFailed")
+    wire.status(1, "Available")
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "The charger rebooted 1 time(s) to install the image before it reported "
+            "InstallationFailed, which the step allows",
+            (rebooted.id or 0,),
+        ),
+    )
+    assert judgement.measurements == {
+        "final_status": "InstallationFailed",
+        "failed_after_s": 40.0,
+        "reboots": 1,
+    }
+
+
+def test_download_failed_after_a_complete_transfer_names_its_size() -> None:
+    wire = Wire()
+    update_firmware(wire)
+    wire.firmware_status("Downloading")
+    wire.wait(10)
+    failed = wire.firmware_status("DownloadFailed")
+    wire.status(1, "Available")
+
+    judgement = firmware_installation_failed(
+        wire.context(portal_downloads=[{"status": "completed"}])
+    )
+
+    assert judgement.findings[1] == Finding(
+        "fail",
+        "The charger reported DownloadFailed although the portal's transfer record shows it "
+        "downloaded the whole image (0 bytes)",
+        (failed.id or 0,),
+    )
+
+
+def test_an_installation_failure_in_the_install_step_is_named() -> None:
+    wire = Wire()
+    update_firmware(wire)
+    wire.firmware_status("Downloading")
+    wire.wait(10)
+    wire.firmware_status("Downloaded")
+    wire.firmware_status("Installing")
+    failed = wire.firmware_status("InstallationFailed")
+
+    judgement = firmware_install(wire.context())
+
+    assert judgement.findings[2] == Finding(
+        "fail",
+        "FirmwareStatusNotification InstallationFailed received where Installed was expected",
+        (failed.id or 0,),
+    )
