@@ -626,3 +626,31 @@ def test_connector_0_judges_the_next_connector_after_a_missing_status() -> None:
 
     assert judgement.measurements["commands"][0]["status_delay_s"] == {"2": 0.0}
     assert len(judgement.findings) == 1
+
+
+def test_an_inoperative_connector_reporting_preparing_dropped_the_state_it_accepted() -> None:
+    """OCPP 1.6 §5.2: Inoperative persists until Operative; a plug-in (Preparing) before the
+    Operative command shows the charger did not keep it."""
+    wire = Wire()
+    wire.command(
+        "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}, {"status": "Accepted"}
+    )
+    unavailable = wire.status(1, "Unavailable")
+    wire.wait(4)
+    preparing = wire.status(1, "Preparing")
+    wire.command(
+        "ChangeAvailability", {"connectorId": 1, "type": "Operative"}, {"status": "Accepted"}
+    )
+    wire.status(1, "Available")
+
+    judgement = change_availability(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Connector 1 reported Preparing 4 s after ChangeAvailability(connector 1, "
+            "Inoperative) made it Unavailable, before any Operative was sent: the charger did not "
+            "keep the availability it accepted",
+            cited(unavailable, preparing),
+        ),
+    )
