@@ -169,8 +169,9 @@ def hardware_fault(context: StepContext) -> Judgement:
     """Step 16, Hardware related notification / error condition (TC_041, TC_024).
 
     [cause a fault] -> SN Faulted with an errorCode other than NoError -> no transaction can
-    start -> [clear] -> SN Available on the same connector. An errorCode with a status other
-    than Faulted is a warning, reported as information, not as the fault.
+    start -> [clear] -> SN Available on the same connector (Preparing when a cable is in). An
+    errorCode with a status other than Faulted is a warning, reported as information, not as
+    the fault.
 
     Measures: the connector, errorCode, vendorErrorCode and info of the fault, and how long
     the connector stayed Faulted.
@@ -205,7 +206,15 @@ def hardware_fault(context: StepContext) -> Judgement:
             "where an errorCode naming the fault was expected",
             fault,
         )
-    cleared = first(frames, status_is("Available", connector), after=fault)
+    # Cleared: the connector's first status after the fault that is in service again;
+    # Preparing when a cable is still plugged in (OCPP 1.6 §4.9, Faulted -> Preparing).
+    cleared = first(
+        frames,
+        lambda frame: (
+            status_is("Available", connector)(frame) or status_is("Preparing", connector)(frame)
+        ),
+        after=fault,
+    )
     started = first(
         between(frames, fault, cleared),
         lambda frame: (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from certification.judge.availability import change_availability
+from certification.judge.availability import change_availability, hardware_fault
 from certification.judge.cache import clear_cache
 from certification.judge.configuration import change_configuration
 from certification.judge.firmware import firmware_install, firmware_installation_failed
@@ -444,3 +444,20 @@ def test_queued_values_out_of_order_fail_without_a_negative_sampling_interval() 
     assert any("out of chronological order" in m for m in messages), messages
     assert not any("apart where MeterValueSampleInterval" in m for m in messages), messages
     assert judgement.measurements["queued_sample_intervals_s"] == [-60.0]  # as they arrived
+
+
+def test_a_fault_cleared_with_the_cable_in_ends_at_preparing() -> None:
+    # OCPP 1.6 §4.9: Faulted -> Preparing when the cable is still plugged in; the fault
+    # lasted until then, not until the cable came out.
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.status(1, "Faulted", "GroundFailure")
+    wire.wait(3)
+    wire.status(1, "Preparing")
+    wire.wait(2)
+    wire.status(1, "Available")
+
+    judgement = hardware_fault(wire.context())
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+    assert judgement.measurements["faulted_s"] == 3.0
