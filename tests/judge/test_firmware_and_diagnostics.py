@@ -1176,3 +1176,36 @@ def test_an_installation_failure_in_the_install_step_is_named() -> None:
         "FirmwareStatusNotification InstallationFailed received where Installed was expected",
         (failed.id or 0,),
     )
+
+
+def test_a_failed_upload_step_without_get_diagnostics_fails_saying_so() -> None:
+    wire = Wire()
+    wire.heartbeat()
+
+    judgement = diagnostics_upload_failed(wire.context())
+
+    assert judgement == Judgement(
+        "N", (Finding("fail", "No GetDiagnostics sent to the charger"),), {}
+    )
+
+
+def test_an_unanswered_get_diagnostics_and_a_reboot_after_a_failed_upload() -> None:
+    wire = Wire()
+    call = wire.call_out("GetDiagnostics", {"location": "ftp://nowhere/"})
+    wire.diagnostics_status("Uploading")
+    wire.diagnostics_status("UploadFailed")
+    wire.wait(5)
+    rebooted = wire.boot()
+    wire.status(1, "Available")
+
+    judgement = diagnostics_upload_failed(wire.context())
+
+    assert judgement.findings == (
+        Finding("fail", "GetDiagnostics got no reply from the charger", (call.id or 0,)),
+        Finding(
+            "minor",
+            "The charger rebooted 1 time(s) although the upload failed",
+            (rebooted.id or 0,),
+        ),
+    )
+    assert judgement.measurements == {"upload_failed_after_s": 0.0, "reboots": 1}
