@@ -762,3 +762,22 @@ def test_a_triggered_message_before_the_reply_is_minor() -> None:
             (early.id or 0,),
         ),
     )
+
+
+def test_earlier_cards_of_the_run_only_matter_when_the_step_shows_no_cached_card() -> None:
+    """CARD-1 was used before the ClearCache in the step: it is the cached card, even though
+    the run presented CARD-2 earlier too."""
+    wire, judgement = clear_between(
+        lambda w: w.authorize("CARD-1"),
+        lambda w: w.authorize("CARD-2"),
+        presented_id_tags=["CARD-2"],
+    )
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Authorize after ClearCache came for idTag CARD-2 where the cached card CARD-1 was "
+            "expected",
+            tuple(wire.ids("Authorize")[1:]),
+        ),
+    )
