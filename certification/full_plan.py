@@ -680,6 +680,41 @@ NEW_STEPS: list[dict[str, Any]] = [
         ],
         **SMART_CHARGING,
     },
+    {
+        "profile": "Smart Charging",
+        "title": "Smart charging - TxProfile refused: no transaction, another transactionId",
+        "description": "A TxProfile is refused when no transaction runs on its connector, and "
+        "when it names another transaction.",
+        "manual_actions": "With no session running, send the first profile.\nStart a charging "
+        "session on connector 1 (card, cable).\nSend the second profile.\nStop the session "
+        "and unplug.",
+        "expected_sequence": "SetChargingProfile(1, TxProfile) → Rejected; [session] → "
+        "SetChargingProfile(1, TxProfile, transactionId 999999) → Rejected.",
+        "commands": [
+            cmd(
+                "TxProfile with no transaction",
+                "SetChargingProfile",
+                {
+                    "connectorId": 1,
+                    "csChargingProfiles": _profile("TxProfile", 3000.0, chargingProfileId=205),
+                },
+            ),
+            cmd(
+                "TxProfile for another transaction",
+                "SetChargingProfile",
+                {
+                    "connectorId": 1,
+                    "csChargingProfiles": _profile(
+                        "TxProfile", 3000.0, chargingProfileId=206, transactionId=999999
+                    ),
+                },
+            ),
+        ],
+        "judge_rule": "tx_profile_refusals",
+        "octt": ["TC_058_1", "TC_058_2"],
+        "spec": ["5.16 Set Charging Profile", "Smart Charging"],
+        **SMART_CHARGING,
+    },
 ]
 
 

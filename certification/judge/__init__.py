@@ -62,7 +62,12 @@ from certification.judge.sessions import (
     local_plugin_first,
     local_unauthorized,
 )
-from certification.judge.smart_charging import stacked_profiles, tx_default_profile, tx_profile
+from certification.judge.smart_charging import (
+    stacked_profiles,
+    tx_default_profile,
+    tx_profile,
+    tx_profile_refusals,
+)
 from certification.judge.timing import transaction_message_retry
 from certification.judge.triggers import trigger_message
 from certification.judge.types import (
@@ -152,6 +157,7 @@ FULL_PLAN_RULES: dict[str, Callable[[StepContext], Judgement]] = {
     "reserve_now_refusals": reserve_now_refusals,
     "clock_aligned_meter_values": clock_aligned_meter_values,
     "stacked_profiles": stacked_profiles,
+    "tx_profile_refusals": tx_profile_refusals,
 }
 RULES.update(FULL_PLAN_RULES)
 

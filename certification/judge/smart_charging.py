@@ -17,6 +17,7 @@ from certification.judge.sequence import (
     parse_timestamp,
     payload_of,
     position,
+    transactions,
 )
 from certification.judge.types import Frame, Judgement, StepContext
 
@@ -396,3 +397,72 @@ def stacked_profiles(context: StepContext) -> Judgement:
             )
     measurements.update(expected=expected_rows, reported=reported_rows)
     return findings.judgement(measurements)
+
+
+# TxProfile refusals (TC_058_1, TC_058_2) ----------------------------------------------------
+
+
+def _running_on(frames: tuple[Frame, ...], connector: int | None, at: Frame) -> int | None:
+    """The transactionId running on `connector` when `at` was sent, from the step's
+    StartTransaction and StopTransaction (the step starts with no transaction running)."""
+    for transaction in transactions(frames):
+        start = transaction.start
+        if start is None or transaction.connector_id != connector or not is_after(at, start.last):
+            continue
+        if transaction.stop is None or is_after(transaction.stop, at):
+            return transaction.transaction_id
+    return None
+
+
+@step_rule("SetChargingProfile sent to the charger")
+def tx_profile_refusals(context: StepContext) -> Judgement:
+    """Smart Charging: a TxProfile the charger must refuse (TC_058_1, TC_058_2).
+
+    [no session] SetChargingProfile(1, TxProfile) -> Rejected; [a session running on
+    connector 1] SetChargingProfile(1, TxProfile with another transactionId) -> Rejected.
+    A TxProfile for the running transaction may be Accepted.
+
+    OCPP 1.6 §5.16 (Set Charging Profile): "If there is no transaction active on the
+    connector specified in a charging profile of type TxProfile, then the Charge Point SHALL
+    discard it and return an error status in SetChargingProfile.conf"; a TxProfile's
+    transactionId names the transaction it is for, so one naming another transaction has
+    no transaction active to apply to.
+
+    Params: `cases` (the refusals the step must show, default "no transaction" and
+    "another transaction").
+    Measures: answers, one {connector, transaction_running, transaction_named, answer} each.
+    """
+    frames, findings = context.frames, Findings()
+    sets = _set_profiles(frames, "TxProfile")
+    if not sets:
+        findings.fail("No SetChargingProfile with a TxProfile was sent to the charger")
+        return findings.judgement({})
+    answers: list[dict[str, Any]] = []
+    shown: set[str] = set()
+    for setting in sets:
+        connector = as_int(setting.request.get("connectorId"))
+        running = _running_on(frames, connector, setting.call)
+        named = as_int(_profile(setting).get("transactionId"))
+        answers.append(
+            {
+                "connector": connector,
+                "transaction_running": running,
+                "transaction_named": named,
+                "answer": setting.answer,
+            }
+        )
+        if running is None:
+            case, what = "no transaction", f"with no transaction on connector {connector}"
+        elif named is not None and named != running:
+            case = "another transaction"
+            what = f"for transaction {named} while transaction {running} runs"
+        else:
+            continue
+        shown.add(case)
+        findings.expect_reply(setting, ("Rejected",), f"SetChargingProfile(TxProfile) {what}")
+    for case in context.params.get("cases", ["no transaction", "another transaction"]):
+        if case not in shown:
+            findings.fail(
+                f"No TxProfile was sent with {case} in the step: that refusal was not checked"
+            )
+    return findings.judgement({"answers": answers})

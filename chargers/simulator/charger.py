@@ -535,12 +535,23 @@ class SimulatedCharger(ChargeStation):
     def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> call_result.SetChargingProfile:
+        """§5.16: a TxProfile needs a transaction running on its connector, and the
+        transactionId it names (if any) must be that transaction's; else Rejected. The
+        `tx-profile-without-transaction` misbehaviour accepts it anyway."""
         connector = self.connectors.get(connector_id)
         purpose = cs_charging_profiles.get("charging_profile_purpose")
-        if connector_id != 0 and connector is None:
+        named = cs_charging_profiles.get("transaction_id")
+        without_transaction = (
+            purpose == "TxProfile"
+            and "tx-profile-without-transaction" not in self.misbehaviours
+            and (
+                connector is None
+                or connector.transaction_id is None
+                or named not in (None, connector.transaction_id)
+            )
+        )
+        if (connector_id != 0 and connector is None) or without_transaction:
             status = "Rejected"
-        elif purpose == "TxProfile" and (connector is None or connector.transaction_id is None):
-            status = "Rejected"  # a TxProfile needs a running transaction on its connector
         else:
             profile_id = cs_charging_profiles.get("charging_profile_id")
             self.charging_profiles = [

@@ -81,6 +81,9 @@ MISBEHAVIOURS: dict[str, str] = {
         "counts every charging profile in its composite schedule, whatever its validFrom and "
         "validTo"
     ),
+    "tx-profile-without-transaction": (
+        "accepts a TxProfile with no transaction on its connector, or naming another transaction"
+    ),
     "ftp-only-diagnostics": (
         "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
         "by OCPP 1.6, SupportedFileTransferProtocols)"

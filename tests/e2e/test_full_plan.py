@@ -190,7 +190,7 @@ def drive(run: Run, number: int) -> None:
     elif title == "Reservation - expiry":
         payload = dict(full_plan.steps()[number - 1]["commands"][0]["payload"])
         run.command("ReserveNow", payload | {"expiryDate": "{time:+3s}"}, wait=5.5)
-    elif title.startswith("Smart charging - TxProfile"):
+    elif title.startswith("Smart charging - TxProfile during"):
         session(run)
         run.plan_commands(number, wait=3.5)
         end_session(run)
@@ -228,6 +228,11 @@ def drive(run: Run, number: int) -> None:
     elif title.startswith("Reservation - connector 0"):
         run.plan_commands(number)
         session(run)
+        end_session(run)
+    elif title.startswith("Smart charging - TxProfile refused"):
+        run.plan_command(number, "TxProfile with no transaction")
+        session(run)
+        run.plan_command(number, "TxProfile for another transaction")
         end_session(run)
     elif title == "Clock-aligned meter data":
         run.plan_command(number, "Aligned measurands")
@@ -307,7 +312,8 @@ def test_a_well_behaved_charger_passes_every_new_step_of_the_full_plan(lab: Lab)
     assert coverage["Local Auth List Management"]["passed"] == 5
     # TC_046, 047, 051, 052, 048_1..3, 049
     assert coverage["Reservation"]["passed"] == 8
-    assert coverage["Smart Charging"]["passed"] == 5  # TC_056, 057, 066, 067, 072
+    # TC_056, 057, 066, 067, 072, 058_1, 058_2
+    assert coverage["Smart Charging"]["passed"] == 7
     # Every step names its OCTT cases but the retries', which no OCA 1.6 case tests.
     untested = [s["title"] for s in report["steps"] if not s["octt_ids"]]
     assert untested == ["Transaction messages - StopTransaction refused, then retried"]
@@ -505,3 +511,21 @@ def test_a_charger_ignoring_validity_periods_gets_that_finding(lab: Lab) -> None
     assert result["proposed_verdict"] == "N", explain(run.results)
     fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
     assert "allows 1000 W 0 s after its start" in fails, explain(run.results)
+
+
+def test_a_charger_accepting_a_tx_profile_without_its_transaction_gets_that_finding(
+    lab: Lab,
+) -> None:
+    thread = charger(lab, frozenset({"tx-profile-without-transaction"}))
+    titles = {step["title"]: n for n, step in enumerate(full_plan.steps(), start=1)}
+    number = titles["Smart charging - TxProfile refused: no transaction, another transactionId"]
+    try:
+        thread.do(thread.charger.connect())
+        run = Run(lab, thread)
+        result = run.step(number)
+    finally:
+        thread.stop()
+    assert result["proposed_verdict"] == "N", explain(run.results)
+    fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
+    assert "with no transaction on connector 1 answered Accepted" in fails, explain(run.results)
+    assert "for transaction 999999 while transaction" in fails, explain(run.results)

@@ -1048,3 +1048,59 @@ def test_no_composite_schedule_or_a_short_one_fails() -> None:
     judgement = judge("stacked_profiles", short.context())
     assert judgement.verdict == "N"
     assert "allows 4000 W 150 s after its start" in messages(judgement)
+
+
+def tx_profiles(no_transaction: str = "Rejected", another: str = "Rejected") -> Wire:
+    wire = Wire()
+    wire.command(
+        "SetChargingProfile",
+        {"connectorId": 1, "csChargingProfiles": profile("TxProfile", 3000.0)},
+        {"status": no_transaction},
+    )
+    wire.start_transaction(transaction_id=42)
+    wire.command(
+        "SetChargingProfile",
+        {"connectorId": 1, "csChargingProfiles": profile("TxProfile", 3000.0, transactionId=999)},
+        {"status": another},
+    )
+    wire.command(
+        "SetChargingProfile",
+        {"connectorId": 1, "csChargingProfiles": profile("TxProfile", 3000.0, transactionId=42)},
+        {"status": "Accepted"},
+    )
+    wire.stop_transaction(transaction_id=42)
+    return wire
+
+
+def test_tx_profiles_without_their_transaction_are_rejected() -> None:
+    judgement = judge("tx_profile_refusals", tx_profiles().context())
+    assert judgement.verdict == "Y", messages(judgement)
+    assert [a["answer"] for a in judgement.measurements["answers"]] == [
+        "Rejected",
+        "Rejected",
+        "Accepted",
+    ]
+
+
+def test_a_tx_profile_accepted_without_its_transaction_fails() -> None:
+    none = judge("tx_profile_refusals", tx_profiles(no_transaction="Accepted").context())
+    assert none.verdict == "N"
+    assert (
+        "SetChargingProfile(TxProfile) with no transaction on connector 1 answered Accepted"
+        in messages(none)
+    )
+    other = judge("tx_profile_refusals", tx_profiles(another="Accepted").context())
+    assert other.verdict == "N"
+    assert "for transaction 999 while transaction 42 runs answered Accepted" in messages(other)
+
+
+def test_a_refusal_the_step_did_not_show_fails() -> None:
+    wire = Wire()
+    wire.command(
+        "SetChargingProfile",
+        {"connectorId": 1, "csChargingProfiles": profile("TxProfile", 3000.0)},
+        {"status": "Rejected"},
+    )
+    judgement = judge("tx_profile_refusals", wire.context())
+    assert judgement.verdict == "N"
+    assert "No TxProfile was sent with another transaction in the step" in messages(judgement)

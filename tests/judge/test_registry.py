@@ -87,6 +87,7 @@ FIRST_EXPECTED = {
     "reserve_now_refusals": "ReserveNow sent to the charger",
     "clock_aligned_meter_values": "ChangeConfiguration sent to the charger",
     "stacked_profiles": "SetChargingProfile sent to the charger",
+    "tx_profile_refusals": "SetChargingProfile sent to the charger",
     "transaction_message_retry": "transaction message received",
 }
 
