@@ -1209,3 +1209,25 @@ def test_an_unanswered_get_diagnostics_and_a_reboot_after_a_failed_upload() -> N
         ),
     )
     assert judgement.measurements == {"upload_failed_after_s": 0.0, "reboots": 1}
+
+
+def test_a_reboot_after_downloaded_without_installation_failed_is_no_install_reboot() -> None:
+    wire = Wire()
+    update_firmware(wire)
+    wire.firmware_status("Downloading")
+    wire.wait(10)
+    wire.firmware_status("Downloaded")
+    wire.wait(20)
+    rebooted = wire.boot()
+    wire.status(1, "Available")
+
+    judgement = firmware_installation_failed(wire.context())
+
+    assert (
+        Finding(
+            "minor",
+            "The charger rebooted 1 time(s) although the update failed",
+            (rebooted.id or 0,),
+        )
+        in judgement.findings
+    )
