@@ -466,3 +466,26 @@ def test_a_connector_whose_cable_was_out_does_not_end_the_judging_of_the_next() 
             (after_reboot[2],),
         ),
     )
+
+
+def test_a_value_sampled_before_the_reboot_may_arrive_well_after_it() -> None:
+    """A queued value is judged by when it was sampled, not when it arrived."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.start_transaction(transaction_id=6)
+    wire.status(1, "Charging")
+    wire.wait(30)
+    sampled = wire.now
+    wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    wire.status(1, "Unavailable")
+    wire.wait(40)
+    wire.boot()
+    wire.wait(5)
+    wire.stop_transaction(6, "HardReset", timestamp=sampled)
+    wire.meter_values(transaction_id=6, sampled=sampled)
+    wire.status(0, "Available")
+    wire.status(1, "Finishing")
+
+    judgement = hard_reset_charging(wire.context())
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
