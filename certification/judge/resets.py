@@ -99,6 +99,8 @@ def judge_reset(context: StepContext, kind: ResetType, charging: bool) -> Judgem
         measurements["reset_to_boot_s"] = seconds_between(reset.call, boots[0])
     if not boots and kind == "Hard":
         findings.fail("No BootNotification after Reset(Hard); the charger was expected to reboot")
+    if not boots and kind == "Soft" and reset.status == "Accepted":
+        _check_soft_restart(context, reset, findings)
     if len(boots) > 1:
         window = seconds_between(reset.call, boots[-1])
         findings.minor(
@@ -127,6 +129,24 @@ def judge_reset(context: StepContext, kind: ResetType, charging: bool) -> Judgem
             context, boots[-1], charging_connectors, inoperative, findings
         )
     return findings.judgement(measurements)
+
+
+def _check_soft_restart(context: StepContext, reset: Exchange, findings: Findings) -> None:
+    """A soft reset without a BootNotification still restarts the application software
+    (OCPP 1.6 §5.14): its connection drops and comes back, or it reports its connectors
+    again. A charger that accepted Reset(Soft) and shows none of this did not reset."""
+    reconnected = [
+        event
+        for event in context.events
+        if event.kind in ("closed", "connected") and event.at >= reset.call.at
+    ]
+    reported = status_notifications(context.frames, after=reset.call)
+    if not reconnected and not reported:
+        findings.fail(
+            "Reset(Soft) was accepted but the charger showed no sign of restarting: no "
+            "BootNotification, no reconnection and no StatusNotification after it",
+            *reset.frames,
+        )
 
 
 def _sessions_before(

@@ -11,7 +11,7 @@ from certification.judge.cache import clear_cache
 from certification.judge.configuration import change_configuration
 from certification.judge.firmware import firmware_install, firmware_installation_failed
 from certification.judge.remote import remote_start_stop_cable_first
-from certification.judge.resets import hard_reset_idle
+from certification.judge.resets import hard_reset_idle, soft_reset_idle
 from certification.judge.sessions import local_id_first_connection_loss, local_plugin_first
 from certification.judge.triggers import trigger_message
 from certification.judge.types import RunSettings
@@ -461,3 +461,32 @@ def test_a_fault_cleared_with_the_cable_in_ends_at_preparing() -> None:
 
     assert judgement.verdict == "Y", [f.message for f in judgement.findings]
     assert judgement.measurements["faulted_s"] == 3.0
+
+
+def test_an_accepted_soft_reset_with_no_sign_of_a_restart_fails() -> None:
+    wire = Wire()
+    wire.command("Reset", {"type": "Soft"}, {"status": "Accepted"})
+    wire.wait(10)
+    wire.heartbeat()
+
+    judgement = soft_reset_idle(wire.context())
+
+    assert judgement.verdict == "N"
+    assert "Reset(Soft) was accepted but the charger showed no sign of restarting" in (
+        judgement.findings[0].message
+    )
+
+
+def test_a_soft_reset_that_reports_its_connectors_again_without_a_boot_passes() -> None:
+    # The application restarts, the registration stays: BootNotification is optional.
+    wire = Wire()
+    wire.command("Reset", {"type": "Soft"}, {"status": "Accepted"})
+    wire.status(1, "Unavailable")
+    wire.status(2, "Unavailable")
+    wire.wait(2)
+    wire.status(1, "Available")
+    wire.status(2, "Available")
+
+    judgement = soft_reset_idle(wire.context(RunSettings(connectors=2)))
+
+    assert judgement.verdict == "Y", [f.message for f in judgement.findings]
