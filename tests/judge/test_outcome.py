@@ -23,7 +23,7 @@ from certification.judge.outcome import (
     unapplied_configuration,
 )
 from certification.judge.sequence import Expect, exchange_of, match_in_order, status_is
-from certification.judge.types import Finding, Judgement, RunSettings, StepContext
+from certification.judge.types import Finding, Frame, Judgement, RunSettings, StepContext
 from tests.judge.frames import START, Wire, cited, stamp
 
 
@@ -507,3 +507,70 @@ def test_every_ocpp_measurand_configured_and_never_sampled_is_named(measurand: s
             cited(periodic),
         ),
     )
+
+
+def test_an_extended_trigger_allows_one_signed_firmware_idle() -> None:
+    wire = Wire()
+    wire.command(
+        "ExtendedTriggerMessage", {"requestedMessage": "SignedFirmwareStatusNotification"}, {}
+    )
+    wire.request("SignedFirmwareStatusNotification", {"status": "Idle"}, {})
+
+    assert idle_without_trigger(tuple(wire.frames)).items == ()
+
+
+def periodic_values(wire: Wire, transaction_id: int, measurand: str) -> Frame:
+    return wire.call_in(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": transaction_id,
+            "meterValue": [
+                {
+                    "timestamp": stamp(wire.now),
+                    "sampledValue": [{"value": "1", "measurand": measurand}],
+                }
+            ],
+        },
+    )
+
+
+def test_measurands_are_judged_per_transaction_with_the_list_in_force_at_its_start() -> None:
+    """Transaction 5 has no periodic value (not judged here); transaction 6 started under
+    "Voltage", carries Voltage, and a later change of the list does not apply to it."""
+    wire = Wire()
+    wire.start_transaction(transaction_id=5)
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValuesSampledData", "value": "Voltage"},
+        {"status": "Accepted"},
+    )
+    wire.start_transaction(connector=2, transaction_id=6)
+    wire.command(
+        "ChangeConfiguration",
+        {"key": "MeterValuesSampledData", "value": "SoC"},
+        {"status": "Accepted"},
+    )
+    periodic_values(wire, 6, "Voltage")
+    wire.start_transaction(transaction_id=7)
+    seven = periodic_values(wire, 7, "Voltage")
+
+    judgement = _without_read_back(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "MeterValuesSampledData is SoC, but the 1 periodic MeterValues of transaction 7 "
+            "never carry SoC: the charger does not sample what it is configured to",
+            cited(seven),
+        ),
+    )
+
+
+def test_a_judged_rule_keeps_its_name_and_docstring() -> None:
+    """The plan and the report name a step's rule and show its docstring."""
+    from certification.judge import RULES
+
+    for name, rule in RULES.items():
+        assert rule.__name__.lstrip("_") in name or name in rule.__name__, name
+        assert rule.__doc__, name
