@@ -37,6 +37,9 @@ CARD = "CERT-TAG-1"
 # A card the portal does not know: it answers its StartTransaction Invalid.
 UNKNOWN_CARD = "CERT-TAG-UNKNOWN"
 BLOCKED_CARD = "CERT-TAG-BLOCKED"
+# A card of the run whose parentIdTag (in the portal's answers) is GROUP.
+GROUP = "CERT-GROUP"
+GROUP_CARD = "CERT-TAG-CHILD"
 # A reservation that expires a little after it is sent: the portal replaces the placeholder
 # by the time the command leaves (chargers.transfers.PLACEHOLDERS), 30 s ahead by default.
 EXPIRY_SOON = "{time:+30s}"
@@ -586,6 +589,29 @@ NEW_STEPS: list[dict[str, Any]] = [
             {"fact": "reserve_connector_zero", "is": True, "na_reason": NO_CONNECTOR_ZERO["code"]},
         ],
         "na_reasons": [profile_not_supported("Reservation", "Reservation"), NO_CONNECTOR_ZERO],
+    },
+    {
+        "profile": "Reservation",
+        "title": "Reservation - used by another card of the reservation's parentIdTag",
+        "description": "A connector reserved with a parentIdTag is used by another card of "
+        "that group.",
+        "manual_actions": f"Give the run a card {GROUP_CARD} whose parentIdTag is {GROUP}.\n"
+        f"Send the reservation.\nPresent {GROUP_CARD} at connector 1.\nPlug in.\nStop the "
+        "session and unplug.",
+        "expected_sequence": f"ReserveNow(1, {CARD}, 109, parentIdTag {GROUP}) → Accepted → SN "
+        f"Reserved → Authorize({GROUP_CARD}) → Accepted, parentIdTag {GROUP} → "
+        "StartTransaction with reservationId 109.",
+        "commands": [
+            cmd(
+                "Reserve for the group",
+                "ReserveNow",
+                _reserve(1, 109) | {"parentIdTag": GROUP},
+            )
+        ],
+        "judge_rule": "reserve_now_start",
+        "octt": ["TC_053_1"],
+        "spec": ["5.13 Reserve Now", "4.8 Start Transaction"],
+        **RESERVATION,
     },
     {
         "profile": "Core",

@@ -56,13 +56,20 @@ def _reserved_status(
 
 @step_rule("ReserveNow sent to the charger")
 def reserve_now_start(context: StepContext) -> Judgement:
-    """Reservation: a reserved connector, then a session by the reserving card (TC_046).
+    """Reservation: a reserved connector, then a session by the reserving card (TC_046), by
+    a card of the reservation's parentIdTag (TC_053_1), or on any connector for a
+    reservation of connector 0 (TC_049).
 
-    ReserveNow(connectorId, idTag, reservationId) -> Accepted -> SN Reserved -> [present the
-    card, plug in] -> StartTransaction with that reservationId (and idTag) -> SN Charging.
+    ReserveNow(connectorId, idTag, reservationId[, parentIdTag]) -> Accepted -> SN Reserved
+    (not for connector 0) -> [present the card, plug in] -> StartTransaction with that
+    reservationId, by the reserving card or one whose parentIdTag (in the portal's
+    Authorize.conf) is the reservation's -> SN Charging.
 
     OCPP 1.6 §5.13 (Reserve Now): "The reservation SHALL be terminated on the Charge Point
-    when a transaction is started for the reserved idTag"; §4.8 (Start Transaction):
+    when a transaction is started for the reserved idTag"; the Charge Point "SHALL refuse
+    charging for all incoming idTags on the reserved connector, except when the incoming
+    idTag or the parent idTag match the idTag or parent idTag of the reservation"; §4.8
+    (Start Transaction):
     "If this transaction ends a reservation (see Reserve Now operation), then the
     StartTransaction.req MUST contain the reservationId."
 
@@ -93,13 +100,35 @@ def reserve_now_start(context: StepContext) -> Judgement:
             f"{payload.get('reservationId')} where the reservation {reservation_id} was expected",
             start,
         )
-    if payload.get("idTag") != id_tag:
+    started_by = payload.get("idTag")
+    parent = reserve.request.get("parentIdTag")
+    if started_by != id_tag and parent is not None and _parent_of(frames, started_by) == parent:
+        findings.info(
+            f"The session was started by {started_by}, a card of the reservation's "
+            f"parentIdTag {parent}"
+        )
+    elif started_by != id_tag:
         findings.minor(
-            f"The session was started by {payload.get('idTag')}, not by the reserving card "
-            f"{id_tag}",
+            f"The session was started by {started_by}, not by the reserving card {id_tag}"
+            + (f" nor a card of its parentIdTag {parent}" if parent is not None else ""),
             start,
         )
     return findings.judgement(measurements)
+
+
+def _parent_of(frames: tuple[Frame, ...], id_tag: object) -> object:
+    """The parentIdTag the portal gave a card in the step (Authorize.conf or
+    StartTransaction.conf idTagInfo), None when it gave none."""
+    answers = [*exchanges(frames, "Authorize", "in"), *exchanges(frames, "StartTransaction", "in")]
+    for exchange in answers:
+        info = exchange.response.get("idTagInfo")
+        if (
+            exchange.request.get("idTag") == id_tag
+            and isinstance(info, dict)
+            and info.get("parentIdTag")
+        ):
+            return info["parentIdTag"]
+    return None
 
 
 @step_rule("ReserveNow sent to the charger")

@@ -419,12 +419,15 @@ class SimulatedCharger(ChargeStation):
         id_tag: str,
         reservation_id: int,
         call_unique_id: str,
+        parent_id_tag: str | None = None,
         **_: Any,
     ) -> call_result.ReserveNow:
         """OCPP 1.6 §5.13: Accepted, or why not: Faulted, Unavailable, Occupied (busy or
         reserved under another reservationId), Rejected (an unknown connector, or connector
         0 while ReserveConnectorZeroSupported is false)."""
         connector = self.connectors.get(connector_id)
+        if parent_id_tag:
+            self.reservation_parents[reservation_id] = parent_id_tag
         if connector_id == 0 and self.configuration.get_bool("ReserveConnectorZeroSupported"):
             status = self._reserve_station(reservation_id, id_tag)
         elif connector is None:

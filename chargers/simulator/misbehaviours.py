@@ -84,6 +84,9 @@ MISBEHAVIOURS: dict[str, str] = {
     "tx-profile-without-transaction": (
         "accepts a TxProfile with no transaction on its connector, or naming another transaction"
     ),
+    "reservation-ignores-parent-id-tag": (
+        "a reservation is taken only by its own idTag, never by a card of its parentIdTag"
+    ),
     "ftp-only-diagnostics": (
         "supports only FTP for diagnostics: an HTTP(S) location ends in UploadFailed (allowed "
         "by OCPP 1.6, SupportedFileTransferProtocols)"

@@ -132,6 +132,8 @@ class ChargeStation(ChargePoint, SecurityExtension):
         self.local_list_version = 0
         # A reservation of connector 0 (ReserveConnectorZeroSupported): reservationId, idTag.
         self.station_reservation: tuple[int, str] | None = None
+        self.reservation_parents: dict[int, str] = {}  # reservationId -> its parentIdTag
+        self.id_tag_parents: dict[str, str] = {}  # idTag -> parentIdTag, from Authorize.conf
         self.charging_profiles: list[tuple[int, dict[str, Any]]] = []  # (connectorId, profile)
         self._queue: list[Any] = []  # transaction messages waiting for the connection
         # One transaction message at a time, in order, its retries included.
@@ -735,6 +737,9 @@ class ChargeStation(ChargePoint, SecurityExtension):
             return "Invalid"
         status: str = result.id_tag_info["status"]
         self.auth_cache[id_tag] = status
+        parent = result.id_tag_info.get("parent_id_tag")
+        if parent:
+            self.id_tag_parents[id_tag] = parent
         return status
 
     def authorize_offline(self, id_tag: str) -> str:
@@ -789,7 +794,7 @@ class ChargeStation(ChargePoint, SecurityExtension):
 
     async def _start_transaction(self, connector: Connector, id_tag: str) -> bool:
         reservation_id = None
-        if connector.reservation is not None and connector.reservation[1] == id_tag:
+        if connector.reservation is not None and self._holds(connector.reservation, id_tag):
             reservation_id = connector.reservation[0]
             connector.reservation = None
         elif self.station_reservation is not None and self.station_reservation[1] == id_tag:
@@ -816,6 +821,17 @@ class ChargeStation(ChargePoint, SecurityExtension):
         self._charging(connector, result.transaction_id, id_tag)
         await self._set_status(connector, "Charging")
         return not await self._deauthorize_if_invalid(connector, result.id_tag_info["status"])
+
+    def _holds(self, reservation: tuple[int, str], id_tag: str) -> bool:
+        """§5.13: a reservation is for its idTag, and for any card whose parentIdTag is the
+        reservation's parentIdTag."""
+        reservation_id, reserved_for = reservation
+        parent = self.reservation_parents.get(reservation_id)
+        if "reservation-ignores-parent-id-tag" in self.misbehaviours:
+            parent = None
+        return id_tag == reserved_for or (
+            parent is not None and self.id_tag_parents.get(id_tag) == parent
+        )
 
     def _charging(self, connector: Connector, transaction_id: int, id_tag: str) -> None:
         connector.transaction_id = transaction_id

@@ -73,6 +73,12 @@ def lab(tmp_path: Path, db: None) -> Iterator[Lab]:
         heartbeat_interval=60,
     )
     IdTag.objects.create(charge_point=charge_point, id_tag=CARD, status="Accepted")
+    IdTag.objects.create(
+        charge_point=charge_point,
+        id_tag=full_plan.GROUP_CARD,
+        status="Accepted",
+        parent_id_tag=full_plan.GROUP,
+    )
     _, token = create_api_token(engineer)
     with daphne_server(tmp_path) as server:
         yield Lab(
@@ -225,6 +231,15 @@ def drive(run: Run, number: int) -> None:
         run.plan_command(number, "Reserve while faulted")
         run.hw("clear_fault")
         settle(0.5)
+    elif title.startswith("Reservation - used by another card"):
+        run.plan_commands(number)
+        run.hw("present_card", full_plan.GROUP_CARD)
+        run.hw("plug_in")
+        settle(0.8)
+        run.hw("present_card", full_plan.GROUP_CARD)
+        settle(0.5)
+        run.hw("unplug")
+        settle(0.5)
     elif title.startswith("Reservation - connector 0"):
         run.plan_commands(number)
         session(run)
@@ -310,8 +325,8 @@ def test_a_well_behaved_charger_passes_every_new_step_of_the_full_plan(lab: Lab)
     coverage = {row["profile"]: row for row in report["coverage"]}
     # TC_042_2, 043_4, 043_5, 008, 037_1
     assert coverage["Local Auth List Management"]["passed"] == 5
-    # TC_046, 047, 051, 052, 048_1..3, 049
-    assert coverage["Reservation"]["passed"] == 8
+    # TC_046, 047, 051, 052, 048_1..3, 049, 053_1
+    assert coverage["Reservation"]["passed"] == 9
     # TC_056, 057, 066, 067, 072, 058_1, 058_2
     assert coverage["Smart Charging"]["passed"] == 7
     # Every step names its OCTT cases but the retries', which no OCA 1.6 case tests.
@@ -529,3 +544,20 @@ def test_a_charger_accepting_a_tx_profile_without_its_transaction_gets_that_find
     fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
     assert "with no transaction on connector 1 answered Accepted" in fails, explain(run.results)
     assert "for transaction 999999 while transaction" in fails, explain(run.results)
+
+
+def test_a_charger_ignoring_the_reservations_parent_id_tag_gets_that_finding(lab: Lab) -> None:
+    thread = charger(lab, frozenset({"reservation-ignores-parent-id-tag"}))
+    titles = {step["title"]: n for n, step in enumerate(full_plan.steps(), start=1)}
+    number = titles["Reservation - used by another card of the reservation's parentIdTag"]
+    try:
+        thread.do(thread.charger.connect())
+        run = Run(lab, thread)
+        result = run.step(number)
+    finally:
+        thread.stop()
+    assert result["proposed_verdict"] == "N", explain(run.results)
+    fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
+    assert "carried reservationId None where the reservation 109 was expected" in fails, explain(
+        run.results
+    )

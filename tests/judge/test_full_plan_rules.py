@@ -212,6 +212,52 @@ def test_a_start_without_the_reservation_id_fails() -> None:
     assert judgement.measurements == {"reservation_id": 101, "reserve_to_start_s": 10.0}
 
 
+def reserved_for_group(parent_of_child: str) -> Wire:
+    wire = Wire()
+    wire.command(
+        "ReserveNow",
+        {
+            "connectorId": 1,
+            "expiryDate": stamp(wire.now + timedelta(hours=1)),
+            "idTag": CARD,
+            "reservationId": 109,
+            "parentIdTag": "CERT-GROUP",
+        },
+        {"status": "Accepted"},
+    )
+    wire.status(1, "Reserved")
+    wire.request(
+        "Authorize",
+        {"idTag": "CERT-TAG-CHILD"},
+        {"idTagInfo": {"status": "Accepted", "parentIdTag": parent_of_child}},
+    )
+    wire.request(
+        "StartTransaction",
+        {
+            "connectorId": 1,
+            "idTag": "CERT-TAG-CHILD",
+            "meterStart": 0,
+            "timestamp": stamp(wire.now),
+            "reservationId": 109,
+        },
+        {"transactionId": 7, "idTagInfo": {"status": "Accepted", "parentIdTag": parent_of_child}},
+    )
+    return wire
+
+
+def test_a_card_of_the_reservations_parent_id_tag_uses_it() -> None:
+    judgement = judge("reserve_now_start", reserved_for_group("CERT-GROUP").context())
+    assert judgement.verdict == "Y" and not judgement.minor, messages(judgement)
+    assert "CERT-TAG-CHILD, a card of the reservation's parentIdTag CERT-GROUP" in messages(
+        judgement
+    )
+    other = judge("reserve_now_start", reserved_for_group("OTHER-GROUP").context())
+    assert other.minor
+    assert "not by the reserving card CERT-TAG-1 nor a card of its parentIdTag CERT-GROUP" in (
+        messages(other)
+    )
+
+
 def expiring(available_after_s: float | None) -> Wire:
     wire = Wire()
     reserve(wire, 102, expiry_s=30)

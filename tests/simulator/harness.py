@@ -51,6 +51,7 @@ class RecordingCsms:
     interval: int = 10
     boot_answers: list[str] = field(default_factory=list)  # consumed one per boot; then Accepted
     invalid_tags: set[str] = field(default_factory=set)
+    parents: dict[str, str] = field(default_factory=dict)  # idTag -> parentIdTag answered
     # Transaction messages answered with CALLERROR InternalError, as many times each.
     call_errors: dict[str, int] = field(default_factory=dict)
     frames: list[Frame] = field(default_factory=list)
@@ -177,7 +178,10 @@ class RecordingCentralSystem(BaselineCentralSystem):
     @on(Action.authorize)
     def on_authorize(self, id_tag: str, **_: Any) -> call_result.Authorize:
         status = "Invalid" if id_tag in self.csms.invalid_tags else "Accepted"
-        return call_result.Authorize(id_tag_info={"status": status})
+        info = {"status": status}
+        if id_tag in self.csms.parents:
+            info["parentIdTag"] = self.csms.parents[id_tag]
+        return call_result.Authorize(id_tag_info=info)
 
 
 def _counter() -> Iterator[int]:

@@ -91,3 +91,31 @@ def test_connector_zero_is_reserved_when_supported_and_the_session_carries_its_i
     (start,) = csms.payloads("StartTransaction")
     assert start["reservationId"] == 8 and start["connectorId"] == 2
     assert "Reserved" not in csms.statuses()  # connector 0 has no status of its own
+
+
+def test_a_card_of_the_reservations_parent_id_tag_uses_the_reserved_connector() -> None:
+    async def body() -> RecordingCsms:
+        csms = RecordingCsms(parents={"CHILD-CARD": "GROUP-1", "OTHER-CARD": "GROUP-2"})
+        await csms.start()
+        try:
+            async with SimulatedCharger(charger_config(csms, connectors=2)) as charger:
+                reserved = call.ReserveNow(
+                    connector_id=1,
+                    expiry_date="2099-01-01T00:00:00Z",
+                    id_tag=CARD,
+                    reservation_id=11,
+                    parent_id_tag="GROUP-1",
+                )
+                assert (await csms.call(reserved)).status == "Accepted"
+                await charger.present_card("OTHER-CARD", connector_id=2)
+                await charger.plug_in(2)
+                await charger.present_card("CHILD-CARD")
+                await charger.plug_in()
+                await csms.wait_for(lambda: len(csms.calls("StartTransaction")) == 2)
+            return csms
+        finally:
+            await csms.stop()
+
+    other, child = run(body()).payloads("StartTransaction")
+    assert child["idTag"] == "CHILD-CARD" and child["reservationId"] == 11
+    assert "reservationId" not in other
