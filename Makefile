@@ -42,7 +42,7 @@ lint: $(VENV)/.installed-dev
 
 # Mutation testing of the judge and frames.py (mutmut 2.x, one module at a time, in a
 # temporary copy). Slow and not in CI; scores go to bench/RESULTS.md. MUTATION_ARGS can name
-# modules and a per-module --timeout.
+# modules, a per-module --timeout, a kept --workdir and --recheck (python -m bench.mutation -h).
 mutation: $(VENV)/.installed-dev
 	$(PY) -m bench.mutation $(MUTATION_ARGS)
 

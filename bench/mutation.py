@@ -1,16 +1,21 @@
 """Mutation testing of the judge and of chargers/ocpp/frames.py against their own tests.
 
 mutmut 2.x (3.x skips decorated functions, and every rule is decorated with @step_rule)
-mutates one module at a time and runs only that module's tests with pytest, without Django
-(`-p no:django --noconftest`: the judge and frames.py are pure), so that a module takes
-minutes, not hours, on the shared 2-core machine. mutmut edits the source in place: run it
-on a checkout nobody else is importing from (`make mutation` does it in a temporary copy).
+mutates one module at a time and runs only the tests that pin it with pytest, without Django,
+conftest or entry-point plugins (the judge and frames.py are pure), so that a module takes
+minutes, not hours, on the shared 2-core machine. mutmut edits the source in place: it runs
+in a copy of the tree (a temporary one, or `--workdir DIR` kept between runs so that only
+the mutants not killed yet run again).
 
-    python -m bench.mutation [--timeout SECONDS] [module ...]
+    python -m bench.mutation [--timeout SECONDS] [--workdir DIR] [--recheck] [--report]
+                             [--no-diffs] [module ...]
 
-Prints per module: mutants, killed, survived, timeouts, and the score (killed / all that
-ran); the survivors' ids are listed so that `mutmut show <id>` (in the same copy) can be
-read to sort out the equivalent ones. Not part of CI.
+Modules are paths or names (`sessions`, `frames`); default every file of certification/judge
+and frames.py. Prints per module: mutants, killed, survived, timeouts and the score (killed
+/ all that ran), then each survivor's diff, so that the equivalent ones can be sorted out
+without a second pass. `--recheck` applies each survivor to a clean copy and runs the tests
+again (mutmut 2.4's cache can lose track of lines that moved); `--report` reads a kept
+workdir without running mutmut. Not part of CI; scores go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
