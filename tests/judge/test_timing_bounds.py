@@ -1,0 +1,120 @@
+"""The reconnect back-off after an injected disconnect, bound by bound (issue 15, item 14:
+tests that kill the mutants of certification/judge/timing.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from certification.judge.outcome import Findings
+from certification.judge.timing import reconnect_backoff
+from certification.judge.types import ConnectionEvent, Finding, InjectedFault
+from tests.judge.frames import START
+
+
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+def event(seconds: float, kind: Any) -> ConnectionEvent:
+    return ConnectionEvent(id=None, at=at(seconds), kind=kind)
+
+
+def disconnect(seconds: float | None = 15.0, ended: float | None = None) -> InjectedFault:
+    return InjectedFault(
+        id=1,
+        kind="disconnect",
+        started_at=START,
+        seconds=seconds,
+        ended_at=None if ended is None else at(ended),
+    )
+
+
+def backoff(
+    faults: list[InjectedFault], events: list[ConnectionEvent], step_end: float | None = None
+) -> tuple[dict[str, Any], tuple[Finding, ...]]:
+    findings = Findings()
+    measured = reconnect_backoff(
+        faults, events, findings, None if step_end is None else at(step_end)
+    )
+    return measured, findings.items
+
+
+def test_attempts_at_the_bounds_of_the_window_count_and_other_faults_do_not() -> None:
+    """The window runs from the close (at the fault's start: included) to the end of the
+    refusal (included); a connect at the close's instant is not the charger back."""
+    delay = InjectedFault(id=2, kind="delay", started_at=START, seconds=99.0)
+    events = [
+        event(-1, "closed"),
+        event(0, "replaced"),
+        event(0, "connected"),
+        event(0, "refused"),
+        event(15, "refused"),
+        event(16, "refused"),
+        event(17, "connected"),
+    ]
+
+    measured, findings = backoff([delay, disconnect()], events)
+
+    assert measured == {
+        "reconnect_attempts": 3,
+        "reconnect_intervals_s": [0.0, 15.0, 2.0],
+        "refused_for_s": 15.0,
+        "back_after_refusal_s": 2.0,
+    }
+    assert findings == (
+        Finding(
+            "info",
+            "Reconnect attempts after the injected disconnect: 3, at intervals of 0 s, 15 s, "
+            "2 s; back 2 s after the refusal ended",
+        ),
+    )
+
+
+def test_a_refusal_ended_early_ends_the_window_and_a_charger_back_inside_it_is_back_at_once() -> (
+    None
+):
+    measured, _ = backoff(
+        [disconnect(seconds=15.0004, ended=5)],
+        [event(1, "closed"), event(5, "refused"), event(6, "refused"), event(4, "connected")],
+    )
+
+    assert measured == {
+        "reconnect_attempts": 2,
+        "reconnect_intervals_s": [4.0, -1.0],
+        "refused_for_s": 15.0,
+        "back_after_refusal_s": 0.0,
+    }
+
+
+def test_a_fault_without_seconds_has_an_empty_window() -> None:
+    measured, findings = backoff(
+        [disconnect(seconds=None)], [event(0, "refused"), event(1, "refused")], step_end=2
+    )
+
+    assert measured == {
+        "reconnect_attempts": 1,
+        "reconnect_intervals_s": [0.0],
+        "refused_for_s": 0,
+    }
+    assert findings == (
+        Finding(
+            "fail",
+            "The charger did not reconnect after the portal accepted connections again at "
+            "10:00:00 (1 refused attempts while it was refused)",
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("step_end", "failed"), [(None, True), (14, False), (15, False), (16, True)]
+)
+def test_a_charger_not_back_fails_only_when_the_step_outlasted_the_refusal(
+    step_end: float | None, failed: bool
+) -> None:
+    measured, findings = backoff([disconnect()], [event(0, "closed")], step_end=step_end)
+
+    assert measured == {"reconnect_attempts": 0, "reconnect_intervals_s": [], "refused_for_s": 15.0}
+    assert [f.severity for f in findings] == (["fail"] if failed else [])
