@@ -4,14 +4,15 @@ tests that kill the mutants of certification/judge/timing.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from certification.judge.outcome import Findings
-from certification.judge.timing import reconnect_backoff
-from certification.judge.types import ConnectionEvent, Finding, InjectedFault
-from tests.judge.frames import START
+from certification.judge.timing import reconnect_backoff, replay_checks
+from certification.judge.types import ConnectionEvent, Finding, Frame, InjectedFault
+from tests.judge.frames import START, Wire
 
 
 def at(seconds: float) -> datetime:
@@ -118,3 +119,102 @@ def test_a_charger_not_back_fails_only_when_the_step_outlasted_the_refusal(
 
     assert measured == {"reconnect_attempts": 0, "reconnect_intervals_s": [], "refused_for_s": 15.0}
     assert [f.severity for f in findings] == (["fail"] if failed else [])
+
+
+def queued(wire: Wire, sampled: list[float], transaction_id: int | None = 42) -> list[Frame]:
+    """MeterValues sampled at START + each of `sampled` seconds, sent now."""
+    frames = []
+    for offset in sampled:
+        payload: dict[str, Any] = {
+            "connectorId": 1,
+            "meterValue": [{"timestamp": at(offset).isoformat(), "sampledValue": [{"value": "1"}]}],
+        }
+        if transaction_id is not None:
+            payload["transactionId"] = transaction_id
+        frames.append(wire.call_in("MeterValues", payload))
+    return frames
+
+
+@pytest.mark.parametrize(
+    ("sampled", "off"),
+    [
+        ([0, 9, 14], []),
+        ([0, 9, 19], ["10 s"]),
+        ([0, 1, 10.5], ["9.5 s"]),
+        ([0, 0.5, 10.5], ["0.5 s", "10 s"]),
+    ],
+)
+def test_queued_samples_off_the_interval_beyond_the_tolerance_are_named(
+    sampled: list[float], off: list[str]
+) -> None:
+    """MeterValueSampleInterval 5, tolerance 4: gaps of 1 s and 9 s are within, 0.5 s,
+    9.5 s and 10 s are not."""
+    wire = Wire()
+    frames = queued(wire, sampled)
+    findings = Findings()
+
+    measured = replay_checks(frames, 42, START, at(20), 5, 4.0, findings)
+
+    assert measured["queued_sample_intervals_s"] == [float(b - a) for a, b in pairwise(sampled)]
+    assert findings.items == (
+        (
+            Finding(
+                "minor",
+                f"Queued MeterValues were sampled {', '.join(off)} apart where "
+                "MeterValueSampleInterval is 5 s (tolerance 4 s)",
+                tuple(f.id or 0 for f in frames),
+            ),
+        )
+        if off
+        else ()
+    )
+
+
+def test_without_a_sample_interval_the_gaps_are_only_measured() -> None:
+    wire = Wire()
+    frames = queued(wire, [0, 1])
+    findings = Findings()
+
+    replay_checks(frames, 42, START, at(20), None, 4.0, findings)
+
+    assert findings.items == ()
+
+
+@pytest.mark.parametrize(("last", "stamped_late"), [(20, False), (21, True)])
+def test_a_value_stamped_after_the_reconnect_was_stamped_when_sent(
+    last: float, stamped_late: bool
+) -> None:
+    wire = Wire()
+    frames = queued(wire, [5, last])
+    findings = Findings()
+
+    replay_checks(frames, 42, START, at(20), None, 4.0, findings)
+
+    assert findings.items == (
+        (
+            Finding(
+                "fail",
+                "Queued MeterValues are stamped after the reconnect: the charger stamped them "
+                "when it sent them, not when it sampled them",
+                tuple(f.id or 0 for f in frames),
+            ),
+        )
+        if stamped_late
+        else ()
+    )
+
+
+def test_a_queued_value_without_a_transaction_id_is_minor_and_named() -> None:
+    wire = Wire()
+    frames = queued(wire, [5], transaction_id=None)
+    findings = Findings()
+
+    replay_checks(frames, 42, START, at(20), None, 4.0, findings)
+
+    assert findings.items == (
+        Finding(
+            "minor",
+            "Queued MeterValues without a transactionId; the session's is 42",
+            (frames[0].id or 0,),
+        ),
+    )
