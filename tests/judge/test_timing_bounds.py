@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from certification.judge.outcome import Findings
-from certification.judge.timing import reconnect_backoff, replay_checks
+from certification.judge.timing import reconnect_backoff, replay_checks, retry_chains
 from certification.judge.types import ConnectionEvent, Finding, Frame, InjectedFault
-from tests.judge.frames import START, Wire
+from tests.judge.frames import START, Wire, stamp
 
 
 def at(seconds: float) -> datetime:
@@ -218,3 +218,53 @@ def test_a_queued_value_without_a_transaction_id_is_minor_and_named() -> None:
             (frames[0].id or 0,),
         ),
     )
+
+
+def refused(wire: Wire, action: str, payload: dict[str, Any]) -> tuple[Frame, Frame]:
+    call = wire.call_in(action, payload)
+    return call, wire.error_out(call, "InternalError")
+
+
+def accepted(wire: Wire, action: str, payload: dict[str, Any]) -> tuple[Frame, Frame]:
+    call = wire.call_in(action, payload)
+    return call, wire.result_out(call, {})
+
+
+def meter_values(connector: int, transaction_id: int, *offsets: float) -> dict[str, Any]:
+    return {
+        "connectorId": connector,
+        "transactionId": transaction_id,
+        "meterValue": [
+            {"timestamp": stamp(at(o)), "sampledValue": [{"value": "1"}]} for o in offsets
+        ],
+    }
+
+
+def test_a_resend_is_the_same_message_and_nothing_else_is() -> None:
+    """A resent MeterValues has the same connector, transaction and first sample time; a
+    resent Start/StopTransaction the same transactionId, connector, timestamp and idTag."""
+    wire = Wire()
+    start = {"connectorId": 1, "idTag": "CARD-1", "meterStart": 0, "timestamp": stamp(at(0))}
+    stop = {"transactionId": 42, "meterStop": 5, "timestamp": stamp(at(9)), "idTag": "CARD-1"}
+    values = meter_values(1, 42, 5, 6)
+    first_start = refused(wire, "StartTransaction", start)
+    first_values = refused(wire, "MeterValues", values)
+    first_stop = refused(wire, "StopTransaction", stop)
+    wire.wait(10)
+    accepted(wire, "StartTransaction", {**start, "idTag": "CARD-2"})
+    accepted(wire, "StartTransaction", {**start, "connectorId": 2})
+    resent_start = accepted(wire, "StartTransaction", start)
+    accepted(wire, "MeterValues", meter_values(2, 42, 5, 6))
+    accepted(wire, "MeterValues", meter_values(1, 43, 5, 6))
+    accepted(wire, "MeterValues", meter_values(1, 42, 6, 5))
+    resent_values = accepted(wire, "MeterValues", meter_values(1, 42, 5, 7))
+    accepted(wire, "StopTransaction", {**stop, "transactionId": 43})
+    accepted(wire, "StopTransaction", {**stop, "timestamp": stamp(at(8))})
+    resent_stop = accepted(wire, "StopTransaction", stop)
+    wire.heartbeat()
+
+    assert retry_chains(wire.frames) == [
+        [first_start, resent_start],
+        [first_values, resent_values],
+        [first_stop, resent_stop],
+    ]
