@@ -244,6 +244,7 @@ def test_a_resend_is_the_same_message_and_nothing_else_is() -> None:
     """A resent MeterValues has the same connector, transaction and first sample time; a
     resent Start/StopTransaction the same transactionId, connector, timestamp and idTag."""
     wire = Wire()
+    wire.heartbeat()
     start = {"connectorId": 1, "idTag": "CARD-1", "meterStart": 0, "timestamp": stamp(at(0))}
     stop = {"transactionId": 42, "meterStop": 5, "timestamp": stamp(at(9)), "idTag": "CARD-1"}
     values = meter_values(1, 42, 5, 6)
