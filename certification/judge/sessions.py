@@ -676,6 +676,8 @@ def local_id_first_connection_timeout(context: StepContext) -> Judgement:
     if configured is None:
         configured = as_int(known_setting(context, "ConnectionTimeOut", before=available))
     measurements["configured_timeout_s"] = configured
+    if preparing is not None and available is None and configured is not None:
+        _still_preparing(context, findings, preparing, configured)
     if preparing is None or available is None:
         return findings.judgement(measurements)
     measured = seconds_between(preparing, available)
@@ -699,6 +701,23 @@ def local_id_first_connection_timeout(context: StepContext) -> Judgement:
             available,
         )
     return findings.judgement(measurements)
+
+
+def _still_preparing(
+    context: StepContext, findings: Findings, preparing: Frame, configured: int
+) -> None:
+    """No Available at all, though the step went on past ConnectionTimeOut: say how long the
+    connector stayed Preparing against the value the charger accepted (a charger that
+    quietly keeps a longer timeout is otherwise only "none recorded")."""
+    ended = context.finished_at or context.frames[-1].at
+    waited = (ended - preparing.at).total_seconds()
+    if waited > configured + timing_tolerance(context):
+        findings.fail(
+            f"ConnectionTimeOut is {configured} s (accepted by the charger) but the connector "
+            f"was still Preparing {format_seconds(waited)} later, when the step ended: the "
+            "charger does not apply the value it accepted",
+            preparing,
+        )
 
 
 # Step 13 -----------------------------------------------------------------------------------
