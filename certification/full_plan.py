@@ -499,6 +499,40 @@ NEW_STEPS: list[dict[str, Any]] = [
         "na_reasons": [NO_RFID_READER, UNKNOWN_OFFLINE],
     },
     {
+        "profile": "Core",
+        "title": "StopTransactionOnInvalidId false - a transaction answered Invalid goes on",
+        "description": "With StopTransactionOnInvalidId false, a transaction started offline "
+        "with a card the portal does not know is not stopped DeAuthorized.",
+        "manual_actions": "Send the configuration below.\nCut the charger's network.\n"
+        f"Present a card the portal does not know ({UNKNOWN_CARD}) and plug in the cable.\n"
+        "Restore the network: the portal answers the StartTransaction Invalid.\nWait a few "
+        "seconds: the transaction must not stop.\nPresent the card again to stop; unplug.",
+        "expected_sequence": "[offline: unknown card, plug in] → reconnect → StartTransaction "
+        "→ idTagInfo Invalid → no StopTransaction with reason DeAuthorized (the charger only "
+        "stops the energy) → [card] → StopTransaction reason Local.",
+        "commands": [
+            _setting("StopTransactionOnInvalidId", "false"),
+            _setting("AllowOfflineTxForUnknownId", "true"),
+            _setting("LocalAuthorizeOffline", "true"),
+        ],
+        "judge_rule": "stop_transaction_on_invalid_id",
+        "octt": ["TC_037_2"],
+        "spec": [
+            "Unknown Offline Authorization",
+            "4.8 Start Transaction",
+            "4.10 Stop Transaction",
+        ],
+        "applies_when": [
+            RFID_READER,
+            {
+                "fact": "AllowOfflineTxForUnknownId",
+                "is_not": "unsupported",
+                "na_reason": UNKNOWN_OFFLINE["code"],
+            },
+        ],
+        "na_reasons": [NO_RFID_READER, UNKNOWN_OFFLINE],
+    },
+    {
         "profile": "Local Auth List Management",
         "title": "Local list - used offline: a listed card starts, a blocked one does not",
         "description": "Offline, the Local Authorization List decides: its Accepted card starts "

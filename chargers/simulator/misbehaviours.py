@@ -65,6 +65,10 @@ MISBEHAVIOURS: dict[str, str] = {
         "keeps a transaction running when StartTransaction.conf answers its idTag Invalid, "
         "whatever StopTransactionOnInvalidId says"
     ),
+    "deauthorizes-whatever-the-key": (
+        "stops a transaction answered Invalid in StartTransaction.conf (DeAuthorized) even "
+        "when StopTransactionOnInvalidId is false"
+    ),
     "offline-authorizes-any-card": (
         "while offline, starts a transaction for any card, even one Blocked in the Local "
         "Authorization List"

@@ -842,7 +842,10 @@ class ChargeStation(ChargePoint, SecurityExtension):
         """OCPP 1.6 §3.5.3: a transaction whose StartTransaction.conf is not Accepted stops
         with reason DeAuthorized when StopTransactionOnInvalidId is true (else only the
         energy stops, which a simulator has no way to show). True when it stopped."""
-        if status == "Accepted" or not self.configuration.get_bool("StopTransactionOnInvalidId"):
+        stops = self.configuration.get_bool("StopTransactionOnInvalidId")
+        if "deauthorizes-whatever-the-key" in self.misbehaviours:
+            stops = True
+        if status == "Accepted" or not stops:
             return False
         if "ignores-invalid-start-answer" in self.misbehaviours:
             return False

@@ -232,14 +232,14 @@ def test_every_step_of_the_full_plan_names_its_octt_cases_and_checks_as_plan_dat
     engineer: User,
 ) -> None:
     plan = services.install_full_plan()
-    assert plan.steps.count() == 23 + 22
+    assert plan.steps.count() == 23 + 23
     for step in plan.steps.all():
         assert step.spec_sections and step.judge_rule, step
         # Only the transaction message retries have no OCA 1.6 case (docs/plans.md).
         assert step.octt_ids or step.judge_rule == "transaction_message_retry", step
     # The plan passes the same checks as an import: commands, rules, conditions, ids.
     _, steps = plan_data.check_plan(plan_data.export_plan(plan))
-    assert len(steps) == 45
+    assert len(steps) == 46
     reservation = plan.steps.get(title="Reservation - expiry")
     assert reservation.applies_when == [
         {"fact": "profiles", "includes": "Reservation", "na_reason": "no_Reservation"}

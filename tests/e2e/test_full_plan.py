@@ -209,6 +209,17 @@ def drive(run: Run, number: int) -> None:
         settle(2)  # a couple of 1 s samples queued
         end_session(run)
         reconnect(run)
+    elif title.startswith("StopTransactionOnInvalidId false"):
+        run.plan_commands(number)
+        run.hw("drop_connection")
+        run.hw("present_card", full_plan.UNKNOWN_CARD)
+        run.hw("plug_in")
+        reconnect(run)
+        settle(1)
+        run.hw("present_card", full_plan.UNKNOWN_CARD)
+        settle(0.5)
+        run.hw("unplug")
+        settle(0.5)
     elif title.startswith("StopTransactionOnInvalidId"):
         run.plan_commands(number)
         run.hw("drop_connection")
@@ -561,3 +572,18 @@ def test_a_charger_ignoring_the_reservations_parent_id_tag_gets_that_finding(lab
     assert "carried reservationId None where the reservation 109 was expected" in fails, explain(
         run.results
     )
+
+
+def test_a_charger_stopping_deauthorized_whatever_the_key_gets_that_finding(lab: Lab) -> None:
+    thread = charger(lab, frozenset({"deauthorizes-whatever-the-key"}))
+    titles = {step["title"]: n for n, step in enumerate(full_plan.steps(), start=1)}
+    number = titles["StopTransactionOnInvalidId false - a transaction answered Invalid goes on"]
+    try:
+        thread.do(thread.charger.connect())
+        run = Run(lab, thread)
+        result = run.step(number)
+    finally:
+        thread.stop()
+    assert result["proposed_verdict"] == "N", explain(run.results)
+    fails = " ".join(f["message"] for f in result["findings"] if f["severity"] == "fail")
+    assert "although StopTransactionOnInvalidId is false" in fails, explain(run.results)
