@@ -781,3 +781,25 @@ def test_earlier_cards_of_the_run_only_matter_when_the_step_shows_no_cached_card
             tuple(wire.ids("Authorize")[1:]),
         ),
     )
+
+
+def test_a_trigger_without_connector_is_answered_by_any_connectors_message() -> None:
+    wire = Wire()
+    send_trigger(wire, "StatusNotification")
+    wire.status(1, "Available")
+
+    judgement = trigger_message(wire.context(kinds=["StatusNotification"]))
+
+    assert (judgement.verdict, judgement.findings) == ("Y", ())
+    assert judgement.measurements["triggers"][0]["delay_s"] == 0.0
+
+
+def test_a_trigger_answered_with_an_unknown_status_is_named() -> None:
+    wire = Wire()
+    odd = send_trigger(wire, "Heartbeat", "Bogus")
+
+    judgement = trigger_message(wire.context(kinds=["Heartbeat"]))
+
+    assert judgement.findings == (
+        Finding("fail", "TriggerMessage Heartbeat answered Bogus where Accepted was expected", odd),
+    )
