@@ -56,7 +56,7 @@ def _first_accepted(update: Exchange) -> str | None:
 @step_rule("GetLocalListVersion sent to the charger")
 def local_list_full(context: StepContext) -> Judgement:
     """Local Auth List Management: GetLocalListVersion and a full SendLocalList
-    (TC_042_2, TC_043_4).
+    (TC_042_2, TC_043).
 
     GetLocalListVersion -> listVersion -> SendLocalList(Full, listVersion v, entries) ->
     Accepted -> GetLocalListVersion -> v.
@@ -106,7 +106,7 @@ def local_list_full(context: StepContext) -> Judgement:
 
 @step_rule("SendLocalList sent to the charger")
 def local_list_differential(context: StepContext) -> Judgement:
-    """Local Auth List Management: differential updates and version handling (TC_043_5).
+    """Local Auth List Management: differential updates and version handling (TC_043, TC_043_2).
 
     SendLocalList(Differential, v+1, entries to add, change or remove) -> Accepted ->
     SendLocalList(Differential, a version not above the current one) -> VersionMismatch ->
@@ -170,7 +170,7 @@ def local_list_differential(context: StepContext) -> Judgement:
 @step_rule("SendLocalList sent to the charger")
 def local_list_authorizes(context: StepContext) -> Judgement:
     """Local Auth List Management: a card in the list starts a session without Authorize
-    (TC_008).
+    (TC_008_1).
 
     SendLocalList(entry Accepted for the card) -> Accepted -> with LocalPreAuthorize true,
     [present the card] -> StartTransaction for it with no Authorize.req for it before.
