@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import uuid
 from typing import Any, Literal, cast
 
@@ -16,7 +17,7 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from certification import judge
+from certification import judge, plan_data
 from certification.applicability import Applicability, evaluate, parse_conditions
 from certification.coverage import ProfileCoverage, StepCoverage, coverage_table
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
@@ -97,45 +98,75 @@ def install_security_plan() -> TestPlan:
     )
 
 
+# What the portal's own plans define of a step, compared to tell whether an installed
+# version still is the plan the code describes.
+INSTALLED_STEP_FIELDS = (*plan_data.STEP_FIELDS, "start_checks", "automation")
+
+
+def _plan_steps(steps: list[dict[str, Any]], preconditions: str) -> list[dict[str, Any]]:
+    """The TestStep fields of a plan defined in code (certification/default_plan.py and its
+    siblings), in INSTALLED_STEP_FIELDS order, as JSON would store them."""
+    return [
+        _as_stored(
+            {
+                "number": number,
+                "profile": step["profile"],
+                "title": step["title"],
+                "description": step.get("description", ""),
+                "manual_actions": step.get("manual_actions", ""),
+                "preconditions": step.get("preconditions", preconditions),
+                "expected_sequence": step.get("expected_sequence", ""),
+                "commands": step.get("commands", []),
+                "judge_rule": step.get("judge_rule", ""),
+                "judge_params": step.get("judge_params", {}),
+                "mandatory": step.get("mandatory", True),
+                "na_reasons": step.get("na_reasons", []),
+                "applies_when": step.get("applies_when", []),
+                "octt_ids": step.get("octt", []),
+                "spec_sections": step.get("spec", []),
+                "start_checks": step.get("start_checks", default_start_checks()),
+                "automation": step.get("automation", []),
+            }
+        )
+        for number, step in enumerate(steps, start=1)
+    ]
+
+
+def _as_stored(fields: dict[str, Any]) -> dict[str, Any]:
+    """Tuples as lists, as a JSON column gives them back."""
+    return cast(dict[str, Any], json.loads(json.dumps(fields)))
+
+
 @transaction.atomic
 def _install_plan(
     name: str, description: str, steps: list[dict[str, Any]], preconditions: str
 ) -> TestPlan:
-    """Version 1 of a plan unless it exists. An installed version 1 whose steps have no
-    automation yet gets it: it only says how an unattended run plays a step, never how the
-    step is judged."""
-    plan, created = TestPlan.objects.get_or_create(
-        name=name, version=1, defaults={"description": description}
+    """The portal's own plan ``name`` as the code defines it, installed once per change.
+
+    The newest version the portal installed (no author, not a copy) is returned when its
+    steps are the code's; otherwise the code's steps become a new published version (1 the
+    first time). Runs keep the version they started on, and versions engineers made by
+    copying and editing stay as they are (certification/plan_data.py, docs/plans.md)."""
+    wanted = _plan_steps(steps, preconditions)
+    installed = (
+        TestPlan.objects.filter(name=name, created_by__isnull=True, based_on__isnull=True)
+        .order_by("-version")
+        .first()
     )
-    if not created:
-        for number, data in enumerate(steps, start=1):
-            plan.steps.filter(number=number, automation=[], title=data["title"]).update(
-                automation=data.get("automation", [])
-            )
-    if created or not plan.steps.exists():
-        TestStep.objects.bulk_create(
-            TestStep(
-                plan=plan,
-                number=number,
-                profile=step["profile"],
-                title=step["title"],
-                description=step.get("description", ""),
-                manual_actions=step.get("manual_actions", ""),
-                preconditions=step.get("preconditions", preconditions),
-                expected_sequence=step.get("expected_sequence", ""),
-                commands=step.get("commands", []),
-                judge_rule=step.get("judge_rule", ""),
-                judge_params=step.get("judge_params", {}),
-                mandatory=step.get("mandatory", True),
-                start_checks=step.get("start_checks", default_start_checks()),
-                na_reasons=step.get("na_reasons", []),
-                applies_when=step.get("applies_when", []),
-                octt_ids=step.get("octt", []),
-                spec_sections=step.get("spec", []),
-                automation=step.get("automation", []),
-            )
-            for number, step in enumerate(steps, start=1)
-        )
+    if installed is not None:
+        stored = [
+            _as_stored({field: getattr(step, field) for field in INSTALLED_STEP_FIELDS})
+            for step in installed.steps.order_by("number")
+        ]
+        if stored == wanted:
+            return installed
+    plan = TestPlan.objects.create(
+        name=name,
+        version=_next_version(name),
+        description=description,
+        published_at=timezone.now(),
+    )
+    TestStep.objects.bulk_create(TestStep(plan=plan, **fields) for fields in wanted)
     return plan
 
 
@@ -188,7 +219,6 @@ def publish_plan(plan: TestPlan, user: User | None) -> TestPlan:
 def import_plan(document: object, user: User | None) -> TestPlan:
     """A plan from its JSON document (plan_data.FORMAT), as a new draft version of the plan
     of its name: nothing is written unless every step passes plan_data's checks."""
-    from certification import plan_data
 
     fields, steps = plan_data.check_plan(document)
     plan = TestPlan.objects.create(

@@ -256,3 +256,28 @@ def test_a_time_placeholder_becomes_a_utc_date_time_when_sent(run: TestRun) -> N
     assert transfers.placeholder_example({"expiryDate": "{time:+1h}"}) == {
         "expiryDate": "2030-01-01T00:00:00Z"
     }
+
+
+def test_a_changed_plan_in_the_code_is_installed_as_a_new_version_and_runs_keep_theirs(
+    run: TestRun, engineer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade of the portal whose plan gained or changed steps installs them as the next
+    version, once; an unchanged plan installs nothing; engineers' copies are left alone."""
+    first = run.plan
+    assert services.install_default_plan() == first
+    copy = services.publish_plan(services.copy_plan(first, engineer), engineer)
+
+    changed = [dict(step) for step in STEPS]
+    changed[3] = {**changed[3], "octt": ["TC_021", "TC_040_1"]}
+    changed.append({**changed[0], "title": "A step the new release adds"})
+    monkeypatch.setattr(services, "STEPS", changed)
+    upgraded = services.install_default_plan()
+
+    assert (first.version, copy.version, upgraded.version) == (1, 2, 3)
+    assert upgraded.steps.count() == len(STEPS) + 1
+    assert upgraded.steps.get(number=4).octt_ids == ["TC_021", "TC_040_1"]
+    assert services.install_default_plan() == upgraded
+    assert services.default_plan() == upgraded
+    run.refresh_from_db()
+    assert run.plan == first and first.steps.count() == len(STEPS)
+    assert copy.steps.count() == len(STEPS)
