@@ -251,7 +251,7 @@ NEW_STEPS: list[dict[str, Any]] = [
             )
         ],
         "judge_rule": "reserve_now_start",
-        "octt": ["TC_046"],
+        "octt": ["TC_046_1"],
         "spec": ["5.13 Reserve Now", "4.8 Start Transaction", "4.9 Status Notification"],
         **RESERVATION,
     },

@@ -56,7 +56,7 @@ def _reserved_status(
 
 @step_rule("ReserveNow sent to the charger")
 def reserve_now_start(context: StepContext) -> Judgement:
-    """Reservation: a reserved connector, then a session by the reserving card (TC_046), by
+    """Reservation: a reserved connector, then a session by the reserving card (TC_046_1), by
     a card of the reservation's parentIdTag (TC_053_1), or on any connector for a
     reservation of connector 0 (TC_049).
 

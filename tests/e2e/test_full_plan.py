@@ -336,7 +336,7 @@ def test_a_well_behaved_charger_passes_every_new_step_of_the_full_plan(lab: Lab)
     coverage = {row["profile"]: row for row in report["coverage"]}
     # TC_042_2, 043_4, 043_5, 008, 037_1
     assert coverage["Local Auth List Management"]["passed"] == 5
-    # TC_046, 047, 051, 052, 048_1..3, 049, 053_1
+    # TC_046_1, 047, 051, 052, 048_1..3, 049, 053_1
     assert coverage["Reservation"]["passed"] == 9
     # TC_056, 057, 066, 067, 072, 058_1, 058_2
     assert coverage["Smart Charging"]["passed"] == 7
