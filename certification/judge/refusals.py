@@ -28,18 +28,18 @@ def configuration_refusals(context: StepContext) -> Judgement:
     read_only = str(context.params.get("read_only_key", "NumberOfConnectors"))
     unknown = str(context.params.get("unknown_key", "CertPortalUnknownKey"))
     changes = exchanges(frames, "ChangeConfiguration")
-    checked = 0
+    checked: set[str] = set()
     for change in changes:
         key = change.request.get("key")
         if key == read_only:
-            checked += 1
+            checked.add(read_only)
             findings.expect_reply(change, ("Rejected",), f"ChangeConfiguration of read-only {key}")
         elif key == unknown:
-            checked += 1
+            checked.add(unknown)
             findings.expect_reply(
                 change, ("NotSupported",), f"ChangeConfiguration of unknown {key}"
             )
-    if checked < 2:
+    if checked != {read_only, unknown}:
         findings.fail(
             f"ChangeConfiguration of {read_only} (read-only) and of {unknown} (unknown) were "
             "both expected in the step"
