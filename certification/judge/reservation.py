@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from certification.judge.outcome import Findings, float_param, known_setting, step_rule
+from certification.judge.outcome import Findings, known_setting, step_rule, timing_tolerance
 from certification.judge.sequence import (
     Exchange,
     as_int,
@@ -141,7 +141,8 @@ def reservation_expiry(context: StepContext) -> Judgement:
     OCPP 1.6 §5.13: "When the expiryDate is reached, the Charge Point SHALL end the
     reservation" and the connector returns to Available.
 
-    Params: `tolerance_s` (default 4, the OCTT's timing tolerance).
+    Params: `tolerance_s` (default: the run's timing tolerance, 4 s unless the lab set
+    another, as every timing rule: outcome.timing_tolerance).
     Measures: the seconds between expiryDate and SN Available (negative: early).
     """
     frames, findings = context.frames, Findings()
@@ -158,7 +159,7 @@ def reservation_expiry(context: StepContext) -> Judgement:
             f"Connector {connector} never became Available again after its reservation's expiryDate"
         )
         return findings.judgement(measurements)
-    tolerance = float_param(context, "tolerance_s", 4.0) or 0.0
+    tolerance = timing_tolerance(context)
     if expiry is not None:
         late = seconds_between(expiry, available.at)
         measurements["available_after_expiry_s"] = late
