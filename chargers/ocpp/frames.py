@@ -149,7 +149,8 @@ def _call_error_problem(payload: dict[str, Any]) -> str | None:
     """What makes a CALLERROR malformed (OCPP-J 1.6 §4.2.3), or None."""
     problems = []
     code = payload["errorCode"]
-    if code not in ERROR_CODES_1_6:
+    # Not a string (an array, an object) is no error code either, and cannot be looked up.
+    if not isinstance(code, str) or code not in ERROR_CODES_1_6:
         problems.append(f"errorCode {_short(code)} is not an OCPP 1.6 error code")
     if not isinstance(payload["errorDescription"], str):
         problems.append(

@@ -365,3 +365,15 @@ def test_parse_sent_reads_a_call_by_position_without_the_librarys_validation() -
 
     assert fields(parsed) == (2, "c1", "Reset", {"type": "Hard"}, None, None)
     assert parsed.message is None
+
+
+@pytest.mark.parametrize(
+    ("code", "quoted"), [("[1,2]", "[1, 2]"), ('{"a":1}', "{'a': 1}"), ("7", "7"), ("null", "None")]
+)
+def test_an_error_code_that_is_not_a_string_is_named_not_raised(code: str, quoted: str) -> None:
+    """A charger's CALLERROR whose errorCode is an array or an object once raised TypeError
+    (unhashable) in the consumer (found by tests/hostile/test_ocpp_fuzz.py in CI)."""
+    parsed = frames.parse(f'[4,"e1",{code},"",{{}}]')
+
+    assert parsed.message_type == 4
+    assert parsed.problem == f"errorCode {quoted} is not an OCPP 1.6 error code"
