@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 import uuid
 from typing import Any, Literal, cast
 
@@ -22,7 +23,9 @@ from certification.applicability import Applicability, evaluate, parse_condition
 from certification.coverage import ProfileCoverage, StepCoverage, coverage_table
 from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, PLAN_NAME, STEPS
 from certification.judge import identity
-from certification.judge.types import Severity
+from certification.judge.outcome import schema_findings
+from certification.judge.sequence import ordered
+from certification.judge.types import Severity, StepContext
 from certification.models import (
     Outcome,
     Report,
@@ -49,6 +52,8 @@ from chargers.models import (
 )
 from chargers.services import end_faults_of_step, group_send_from_sync, locked_declaration
 from chargers.templatetags.timestamps import iso_timestamp
+
+log = logging.getLogger(__name__)
 
 
 class WorkflowError(Exception):
@@ -488,7 +493,12 @@ def _apply_judgement(result: StepResult) -> None:
         result.measurements = {}
         result.minor_issue = False
     else:
-        judgement = judge.judge(step.judge_rule, context)
+        try:
+            judgement = judge.judge(step.judge_rule, context)
+        except Exception as error:  # a rule that cannot read this evidence: never a 500
+            _record_unjudged(result, context, error)
+            _add_identity_findings(result, context.frames)
+            return
         result.proposed_verdict = judgement.verdict
         result.findings = [
             {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
@@ -497,6 +507,29 @@ def _apply_judgement(result: StepResult) -> None:
         result.measurements = _jsonable(judgement.measurements)
         result.minor_issue = judgement.minor
     _add_identity_findings(result, context.frames)
+
+
+def _record_unjudged(result: StepResult, context: StepContext, error: Exception) -> None:
+    """What a step gets when its rule raised on the evidence (a shape no rule expected): no
+    proposal, the schema violations the step holds, and a sentence saying the engineer
+    decides. The traceback goes to the log for the portal's developers."""
+    rule = result.step.judge_rule
+    log.exception("judge: rule %s raised on the evidence of step result %s", rule, result.pk)
+    found = schema_findings(ordered(context.frames)).items
+    reason = (
+        f"The judge's rule {rule} could not read this step's evidence ({type(error).__name__}: "
+        f"{str(error)[:120]}); it proposes nothing and the engineer decides"
+    )
+    result.proposed_verdict = ""
+    result.findings = [
+        *(
+            {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
+            for f in found
+        ),
+        {"severity": "info", "message": reason, "frame_ids": []},
+    ]
+    result.measurements = {}
+    result.minor_issue = False
 
 
 # The step whose subject is the charger's identity: a mismatch there fails it.

@@ -26,6 +26,7 @@ from certification.judge.sequence import (
     format_seconds,
     is_call,
     last,
+    payload_of,
     seconds_between,
     settled_status,
     status_is,
@@ -223,7 +224,7 @@ def boot(context: StepContext) -> Judgement:
     measurements: dict[str, Any] = {}
     data_transfers = calls(frames, "DataTransfer", "in")
     if data_transfers:
-        vendors = sorted({str(f.payload.get("vendorId")) for f in data_transfers if f.payload})
+        vendors = sorted({str(payload_of(f).get("vendorId")) for f in data_transfers})
         findings.info(
             f"{len(data_transfers)} vendor DataTransfer message(s) recorded "
             f"(vendorId {', '.join(vendors)}); they do not affect the verdict",
@@ -297,7 +298,7 @@ def triggered_by(frames: Sequence[Frame], boot_call: Frame) -> Frame | None:
         frame
         for frame in between(frames, None, boot_call)
         if is_call(frame, "TriggerMessage", "out")
-        and (frame.payload or {}).get("requestedMessage") == "BootNotification"
+        and payload_of(frame).get("requestedMessage") == "BootNotification"
     ]
     return earlier[-1] if earlier else None
 
@@ -354,7 +355,7 @@ def requests_before_acceptance(frames: Sequence[Frame]) -> list[Frame]:
         triggered: set[str] = set()
         for frame in own:
             if is_call(frame, "TriggerMessage", "out") and isinstance(frame.payload, dict):
-                triggered.add(str(frame.payload.get("requestedMessage")))
+                triggered.add(str(payload_of(frame).get("requestedMessage")))
             if not is_call(frame, direction="in"):
                 continue
             if frame.action == "BootNotification":

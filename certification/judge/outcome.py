@@ -241,7 +241,8 @@ def idle_without_trigger(frames: tuple[Frame, ...]) -> Findings:
             continue
         payload = payload_of(frame)
         if frame.direction == "out":
-            asked = triggers.get((frame.action, payload.get("requestedMessage")))
+            requested = payload.get("requestedMessage")
+            asked = triggers.get((frame.action, requested)) if isinstance(requested, str) else None
             if asked is not None:
                 allowed[asked] += 1
             continue

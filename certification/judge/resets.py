@@ -113,7 +113,7 @@ def judge_reset(context: StepContext, kind: ResetType, charging: bool) -> Judgem
     unavailable = [
         n
         for n in status_notifications(frames, after=reset.call, before=rebooted)
-        if n.payload and n.payload.get("status") == "Unavailable"
+        if payload_of(n).get("status") == "Unavailable"
     ]
     measurements["unavailable_during_reset"] = bool(unavailable)
     if not unavailable:

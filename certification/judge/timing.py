@@ -6,6 +6,7 @@ messages answered with a CALLERROR. Every comparison uses the run's timing toler
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -178,19 +179,29 @@ def replay_checks(
 
 
 def _identity(frame: Frame) -> tuple[Any, ...]:
-    """What makes a resent transaction message the same message (its unique id changes)."""
+    """What makes a resent transaction message the same message (its unique id changes).
+    Fields of another JSON type than a scalar (a charger's malformed payload) are compared as
+    their JSON text, so the identity is always hashable."""
     payload = payload_of(frame)
     if frame.action == "MeterValues":
         values = payload.get("meterValue") or []
         first = values[0].get("timestamp") if values and isinstance(values[0], dict) else None
-        return ("MeterValues", payload.get("connectorId"), payload.get("transactionId"), first)
-    return (
-        frame.action,
-        payload.get("transactionId"),
-        payload.get("connectorId"),
-        payload.get("timestamp"),
-        payload.get("idTag"),
-    )
+        fields: tuple[Any, ...] = (
+            payload.get("connectorId"),
+            payload.get("transactionId"),
+            first,
+        )
+    else:
+        fields = tuple(
+            payload.get(name) for name in ("transactionId", "connectorId", "timestamp", "idTag")
+        )
+    return (frame.action, *(_scalar(value) for value in fields))
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def retry_chains(frames: Sequence[Frame]) -> list[list[tuple[Frame, Frame | None]]]:

@@ -1,0 +1,64 @@
+"""A judge rule that raises on a step's evidence never turns into a 500 or a step that cannot
+be finished: the step gets no proposal, its schema violations, and a sentence that the
+engineer decides (the traceback goes to the log)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from certification import judge, services
+from certification.models import StepResult, TestRun
+from chargers import services as charger_services
+from chargers.models import Frame, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_rule_that_raises_leaves_the_decision_to_the_engineer(
+    run: TestRun, engineer: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    step = run.plan.steps.get(number=2)
+
+    def unreadable(_context: object) -> judge.Judgement:
+        raise TypeError("unhashable type: 'list'")
+
+    monkeypatch.setitem(judge.RULES, step.judge_rule, unreadable)
+    api = APIClient()
+    api.force_authenticate(engineer)
+    api.post(f"/api/runs/{run.pk}/steps/2/start/", {"reason": "bench"}, format="json")
+    result = StepResult.objects.get(step=step)
+    connection = charger_services.open_connection(
+        run.charge_point, remote_address="127.0.0.1:1", subprotocol="ocpp1.6", worker="test"
+    )
+    Frame.objects.create(
+        charge_point=run.charge_point,
+        connection=connection,
+        seq=1,
+        captured_at=timezone.now(),
+        direction="in",
+        message_type=2,
+        unique_id="s1",
+        action="StatusNotification",
+        raw="[2,...]",
+        payload={"connectorId": [1], "status": {"odd": 1}, "errorCode": "NoError"},
+        validation_error="[1] is not of type 'integer'",
+    )
+
+    with caplog.at_level(logging.ERROR, logger="certification.services"):
+        answer = api.post(f"/api/runs/{run.pk}/steps/2/finish/")
+
+    assert answer.status_code == 200, answer.content
+    result.refresh_from_db()
+    assert result.finished_at is not None and result.proposed_verdict == ""
+    assert [f["severity"] for f in result.findings] == ["fail", "info"]
+    assert "violates the OCPP 1.6 schema" in result.findings[0]["message"]
+    assert result.findings[1]["message"] == (
+        f"The judge's rule {step.judge_rule} could not read this step's evidence (TypeError: "
+        "unhashable type: 'list'); it proposes nothing and the engineer decides"
+    )
+    assert "raised on the evidence of step result" in caplog.text
+    assert services.running_result(run) is None
