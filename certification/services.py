@@ -25,7 +25,7 @@ from certification.default_plan import COMMON_PRECONDITIONS, PLAN_DESCRIPTION, P
 from certification.judge import identity
 from certification.judge.outcome import schema_findings
 from certification.judge.sequence import ordered
-from certification.judge.types import Severity, StepContext
+from certification.judge.types import Finding, Severity, StepContext
 from certification.models import (
     Outcome,
     Report,
@@ -479,57 +479,40 @@ def finish_step(result: StepResult) -> StepResult:
 
 
 def _apply_judgement(result: StepResult) -> None:
-    step = result.step
     context = judge_context(result)
-    if not step.judge_rule:
-        result.proposed_verdict = ""
-        result.findings = [
-            {
-                "severity": "info",
-                "message": "This step has no judge rule: the engineer decides.",
-                "frame_ids": [],
-            }
-        ]
-        result.measurements = {}
-        result.minor_issue = False
-    else:
-        try:
-            judgement = judge.judge(step.judge_rule, context)
-        except Exception as error:  # a rule that cannot read this evidence: never a 500
-            _record_unjudged(result, context, error)
-            _add_identity_findings(result, context.frames)
-            return
-        result.proposed_verdict = judgement.verdict
-        result.findings = [
-            {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
-            for f in judgement.findings
-        ]
-        result.measurements = _jsonable(judgement.measurements)
-        result.minor_issue = judgement.minor
+    verdict, findings, measurements = _judged(result, context)
+    result.proposed_verdict = verdict
+    result.findings = [
+        {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
+        for f in findings
+    ]
+    result.measurements = _jsonable(measurements)
+    result.minor_issue = any(f.severity == "minor" for f in findings)
     _add_identity_findings(result, context.frames)
 
 
-def _record_unjudged(result: StepResult, context: StepContext, error: Exception) -> None:
-    """What a step gets when its rule raised on the evidence (a shape no rule expected): no
-    proposal, the schema violations the step holds, and a sentence saying the engineer
-    decides. The traceback goes to the log for the portal's developers."""
+def _judged(
+    result: StepResult, context: StepContext
+) -> tuple[str, tuple[Finding, ...], dict[str, Any]]:
+    """The step's proposal, findings and measurements. Without a rule, or when the rule raised
+    on the evidence (a shape no rule expected), there is no proposal: the schema violations
+    the step holds and a sentence say that the engineer decides, and the traceback goes to
+    the log for the portal's developers (never a 500)."""
     rule = result.step.judge_rule
-    log.exception("judge: rule %s raised on the evidence of step result %s", rule, result.pk)
-    found = schema_findings(ordered(context.frames)).items
-    reason = (
-        f"The judge's rule {rule} could not read this step's evidence ({type(error).__name__}: "
-        f"{str(error)[:120]}); it proposes nothing and the engineer decides"
-    )
-    result.proposed_verdict = ""
-    result.findings = [
-        *(
-            {"severity": f.severity, "message": f.message, "frame_ids": list(f.frame_ids)}
-            for f in found
-        ),
-        {"severity": "info", "message": reason, "frame_ids": []},
-    ]
-    result.measurements = {}
-    result.minor_issue = False
+    if not rule:
+        return "", (Finding("info", "This step has no judge rule: the engineer decides."),), {}
+    try:
+        judgement = judge.judge(rule, context)
+    except Exception as error:
+        log.exception("judge: rule %s raised on the evidence of step result %s", rule, result.pk)
+        reason = (
+            f"The judge's rule {rule} could not read this step's evidence "
+            f"({type(error).__name__}: {str(error)[:120]}); it proposes nothing and the "
+            "engineer decides"
+        )
+        found = schema_findings(ordered(context.frames)).items
+        return "", (*found, Finding("info", reason)), {}
+    return judgement.verdict, judgement.findings, judgement.measurements
 
 
 # The step whose subject is the charger's identity: a mismatch there fails it.
