@@ -770,11 +770,15 @@ def local_unauthorized(context: StepContext) -> Judgement:
         )
     elif status is None:
         findings.fail(f"Authorize for idTag {id_tag} got {authorize.answer}", *authorize.frames)
-    started = first(frames, _is_session_start, after=authorize.call)
-    if started is not None and status != "Accepted":
+    # Every sign of a session after the refusal is cited, in the order it arrived: the
+    # StartTransaction that proves the transaction, and the statuses around it.
+    started = [
+        frame for frame in frames if is_after(frame, authorize.call) and _is_session_start(frame)
+    ]
+    if started and status != "Accepted":
+        names = " and ".join(dict.fromkeys(_describe(frame) for frame in started))
         findings.fail(
-            f"{_describe(started)} received after Authorize was answered {status}; "
-            "no transaction may start",
-            started,
+            f"{names} received after Authorize was answered {status}; no transaction may start",
+            *started,
         )
     return findings.judgement(measurements)

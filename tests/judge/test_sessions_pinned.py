@@ -287,6 +287,28 @@ def test_a_session_after_a_refused_card_fails_naming_what_started_it(after: str)
     assert judgement.measurements == {"id_tag": "BLOCKED-1", "authorize_status": "Blocked"}
 
 
+def test_a_session_after_a_refused_card_cites_its_start_transaction_and_statuses() -> None:
+    """A status first and the StartTransaction after it: the finding names and cites both,
+    so the report shows the transaction that was started, not only the status before it."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("BLOCKED-1", status="Blocked")
+    suspended = wire.status(1, "SuspendedEV")
+    start = wire.start_transaction(id_tag="BLOCKED-1")
+    charging = wire.status(1, "Charging")
+
+    judgement = local_unauthorized(wire.context())
+
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "StatusNotification SuspendedEV and StartTransaction and StatusNotification "
+            "Charging received after Authorize was answered Blocked; no transaction may start",
+            cited(suspended, start, charging),
+        ),
+    )
+
+
 def test_a_session_status_before_the_refused_authorize_is_not_a_start_after_it() -> None:
     wire = Wire()
     wire.status(1, "Preparing")
