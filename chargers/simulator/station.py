@@ -888,8 +888,10 @@ class ChargeStation(ChargePoint, SecurityExtension):
 
     async def _sample_after_stop(self, connector: Connector, transaction_id: int) -> None:
         """The `meter-values-after-offline-stop` misbehaviour: a sample of a stopped
-        transaction, taken after its stop."""
-        await self.sleep(1)
+        transaction, taken 1.5 s after its stop: clearly later than the second of clock
+        resolution a judge allows (at exactly 1 s, timestamps cut to milliseconds made it
+        land on either side of that bound)."""
+        await self.sleep(1.5)
         payload = self._meter_values(connector, "Sample.Periodic")
         payload.transaction_id = transaction_id
         await self._send_transaction_message(payload)

@@ -217,7 +217,7 @@ def drive_step(run: Run, number: int) -> None:
             settle(4)
             run.hw("present_card")  # stopped while offline: queued
             run.hw("restore_connection")
-            settle(1)
+            settle(2)
             run.hw("unplug")
             settle(0.8)
         case 8:
@@ -427,6 +427,7 @@ def test_the_judge_fails_what_a_charger_accepted_and_did_not_do(lab: Lab) -> Non
             "meter-values-after-offline-stop",
             "transaction-survives-reboot",
             "ftp-only-diagnostics",
+            "ignores-sampled-data",
         }
     )
     config = charger_config(lab, misbehaviours)
@@ -437,6 +438,11 @@ def test_the_judge_fails_what_a_charger_accepted_and_did_not_do(lab: Lab) -> Non
         run.command("ChangeConfiguration", {"key": "HeartbeatInterval", "value": "15"})
         settle(17)
 
+    def sample_voltage_too(run: Run) -> None:
+        sampled = "Energy.Active.Import.Register,Voltage"
+        run.command("ChangeConfiguration", {"key": "MeterValuesSampledData", "value": sampled})
+        drive_step(run, 7)
+
     def http_then_ftp(run: Run) -> None:
         run.command("GetDiagnostics", {"location": "{diagnostics:http}", "retries": 0}, wait=2)
         run.command("GetDiagnostics", {"location": "{diagnostics:ftp}", "retries": 0}, wait=2)
@@ -445,7 +451,7 @@ def test_the_judge_fails_what_a_charger_accepted_and_did_not_do(lab: Lab) -> Non
         run = Run(lab, charger)
         run.step(1)
         run.step(5, heartbeat_15_s)
-        run.step(7)
+        run.step(7, sample_voltage_too)
         run.step(20, http_then_ftp)
         run.step(9)
     finally:
@@ -463,6 +469,8 @@ def test_the_judge_fails_what_a_charger_accepted_and_did_not_do(lab: Lab) -> Non
     # Item 8: a value of the transaction sampled after its offline stop.
     assert results[7]["proposed_verdict"] == "N", explain(results)
     assert "sampled after its StopTransaction" in fails(7), explain(results)
+    # Item 6 again: MeterValuesSampledData accepted with Voltage, never sampled.
+    assert "never carry Voltage" in fails(7), explain(results)
     # Item 3: the HTTP attempt failed, the FTP one uploaded: allowed, and passed.
     assert results[20]["proposed_verdict"] == "Y", explain(results)
     assert any("did not upload" in f["message"] for f in results[20]["findings"])
