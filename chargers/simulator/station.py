@@ -305,6 +305,9 @@ class ChargeStation(ChargePoint, SecurityExtension):
                 await self._flush_queue()
                 await self._announce_unreported()
                 self._online.set()
+                # Anything queued between the replay and going online (a status answer's
+                # side effect, say) goes now, still before anything new.
+                await self._flush_queue()
                 # Events noted while offline (a server certificate refused) go out now.
                 self._spawn(self.report_security_events())
                 if not ready.done():
@@ -476,7 +479,8 @@ class ChargeStation(ChargePoint, SecurityExtension):
             try:
                 return await self._deliver_transaction_message(payload)
             except ConnectionLost:
-                self._queue.append(payload)
+                # In flight when the connection went: older than anything queued since.
+                self._queue.insert(0, payload)
                 return None
 
     async def _send_start_transaction(self, payload: call.StartTransaction) -> Any:
@@ -499,8 +503,13 @@ class ChargeStation(ChargePoint, SecurityExtension):
         answered (a timeout is not a CALLERROR: it is not resent). Raises ConnectionLost
         (the caller queues the message for the next connection).
 
+        A connection lost during the wait ends it at once (ConnectionLost): the message waits
+        in the queue for the next connection, ahead of those queued after it, instead of
+        being resent on that connection beside the queue's replay.
+
         Misbehaviours: ``no-transaction-message-retry`` sends it once whatever the key says;
         ``transaction-message-retry-too-soon`` waits a tenth of the interval."""
+        link = self._link
         attempts = max(1, self.configuration.get_int("TransactionMessageAttempts"))
         if "no-transaction-message-retry" in self.misbehaviours:
             attempts = 1
@@ -522,22 +531,38 @@ class ChargeStation(ChargePoint, SecurityExtension):
             wait *= transmissions
             if "transaction-message-retry-too-soon" in self.misbehaviours:
                 wait /= 10
-            await self.sleep(wait)
+            if link is None or await self._closes_within(link, wait):
+                raise ConnectionLost
+
+    async def _closes_within(self, link: _Link, seconds: float) -> bool:
+        """Wait ``seconds`` of the charger's time; True as soon as ``link`` closes."""
+        try:
+            await asyncio.wait_for(
+                link.closed.wait(), timeout=max(0.0, seconds) * self.config.time_scale
+            )
+        except TimeoutError:
+            return False
+        return True
 
     async def _flush_queue(self) -> None:
         if "meter-values-out-of-order" in self.misbehaviours:
             slots = [i for i, p in enumerate(self._queue) if isinstance(p, call.MeterValues)]
             for slot, payload in zip(slots, [self._queue[i] for i in reversed(slots)], strict=True):
                 self._queue[slot] = payload
-        while self._queue:
-            entry = self._queue[0]
-            if isinstance(entry, OfflineStart):
-                result = await self._deliver_transaction_message(entry.payload)
+        # One message at a time under the transaction lock, so that a message still waiting
+        # for its resend (put back at the head of the queue) goes first.
+        while True:
+            async with self._transaction_lock:
+                if not self._queue:
+                    return
+                entry = self._queue[0]
+                if isinstance(entry, OfflineStart):
+                    result = await self._deliver_transaction_message(entry.payload)
+                else:
+                    await self._deliver_transaction_message(self._with_transaction_id(entry))
                 self._queue.pop(0)
+            if isinstance(entry, OfflineStart):
                 await self._started_offline(entry, result)
-                continue
-            await self._deliver_transaction_message(self._with_transaction_id(entry))
-            self._queue.pop(0)
 
     def _with_transaction_id(self, payload: Any) -> Any:
         """A queued message of a transaction started offline, with the transactionId its

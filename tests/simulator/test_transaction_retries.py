@@ -4,6 +4,7 @@ so far apart; the misbehaviours give up at once or resend too soon."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
@@ -79,3 +80,33 @@ def test_transaction_message_retry_too_soon_waits_a_tenth() -> None:
     assert len(csms.calls("StopTransaction")) == 3
     # 6 s and 12 s, not 60 s and 120 s (the loop's own delays are a few charger seconds).
     assert len(gaps) == 2 and gaps[0] < 30 and gaps[1] < 45
+
+
+def test_a_message_waiting_to_be_resent_when_the_connection_drops_keeps_its_place() -> None:
+    """OCPP 1.6 "Transaction-Related Messages": transaction messages are delivered "in
+    chronological order". A StopTransaction waiting for its resend when the connection drops
+    goes out after the reconnect before a StopTransaction of another session that stopped
+    while the charger was offline."""
+
+    async def body() -> list[int]:
+        csms = RecordingCsms(call_errors={"StopTransaction": 1})
+        async with connected("idle", csms=csms, connectors=2) as (_, charger, _task):
+            charger.configuration.change("TransactionMessageRetryInterval", "60")
+            for connector_id in (1, 2):
+                await charger.plug_in(connector_id)
+                assert await charger.present_card(connector_id=connector_id) == "Accepted"
+            # Refused once, so the stop waits 60 s to be resent.
+            stopping = asyncio.create_task(charger.present_card(connector_id=1))
+            await csms.wait_for(lambda: len(csms.calls("StopTransaction")) == 1, within=10)
+            await charger.drop_connection()
+            # Stopped offline: queued while the first stop waits.
+            queued = asyncio.create_task(charger.present_card(connector_id=2))
+            await charger.sleep(5)
+            await charger.restore_connection()
+            await csms.wait_for(lambda: len(csms.calls("StopTransaction")) == 3, within=200)
+            await asyncio.gather(stopping, queued)
+        return [f.payload["transactionId"] for f in csms.calls("StopTransaction")]
+
+    first, *after_reconnect = run(body())
+
+    assert after_reconnect == [first, first + 1]
