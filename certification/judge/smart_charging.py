@@ -108,7 +108,15 @@ def tx_default_profile(context: StepContext) -> Judgement:
 
 
 def _power_w(frame: Frame) -> float | None:
-    """The Power.Active.Import value of a MeterValues.req in W (kW converted)."""
+    """The Power.Active.Import of a MeterValues.req in W (kW converted): its value without
+    a phase, else the sum of its per-phase values.
+
+    OCPP 1.6 §7.45 SampledValue, phase: "Indicates how the measured value is to be
+    interpreted. For instance between L1 and neutral (L1-N)"; a three-phase meter may report
+    each phase's share, and the connector's power is their sum, never one of them.
+    """
+    total: float | None = None
+    phases: dict[str, float] = {}
     for meter_value in payload_of(frame).get("meterValue") or []:
         for sampled in (meter_value or {}).get("sampledValue") or []:
             if not isinstance(sampled, dict) or sampled.get("measurand") != "Power.Active.Import":
@@ -117,8 +125,16 @@ def _power_w(frame: Frame) -> float | None:
                 value = float(sampled.get("value", ""))
             except ValueError:
                 return None
-            return value * 1000 if sampled.get("unit") == "kW" else value
-    return None
+            watts = value * 1000 if sampled.get("unit") == "kW" else value
+            phase = sampled.get("phase")
+            if not phase:
+                total = watts if total is None else total
+            else:
+                # L1 and L1-N are the same conductor's share: counted once.
+                phases.setdefault(str(phase).split("-")[0], watts)
+    if total is not None:
+        return total
+    return sum(phases.values()) if phases else None
 
 
 @step_rule("SetChargingProfile sent to the charger")

@@ -1,0 +1,99 @@
+"""Judgements of sequences a second independent OCPP 1.6-J charger sends (written from the
+specification, not from the portal's simulator: three connectors, per-phase meter values,
+units Wh and kWh, stops without a reason): legal choices must pass, and what it accepted
+and did not do must not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certification.judge.smart_charging import tx_profile
+from tests.judge.frames import Wire
+
+TX_PROFILE_3KW = {
+    "connectorId": 1,
+    "csChargingProfiles": {
+        "chargingProfileId": 202,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxProfile",
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": {
+            "chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 3000.0}],
+        },
+        "transactionId": 42,
+    },
+}
+
+
+def per_phase_power(total_w: float, with_total_kw: bool) -> list[dict[str, Any]]:
+    """Power.Active.Import per phase in W (§7.31 SampledValue.phase), optionally followed by
+    the total in kW, as a three-phase meter reports it."""
+    values: list[dict[str, Any]] = [
+        {
+            "value": f"{total_w / 3:.1f}",
+            "context": "Sample.Periodic",
+            "measurand": "Power.Active.Import",
+            "phase": phase,
+            "unit": "W",
+        }
+        for phase in ("L1", "L2", "L3")
+    ]
+    if with_total_kw:
+        values.append(
+            {
+                "value": f"{total_w / 1000:.3f}",
+                "context": "Sample.Periodic",
+                "measurand": "Power.Active.Import",
+                "unit": "kW",
+            }
+        )
+    return values
+
+
+def limited_three_phase_session(drawn_w: float, with_total_kw: bool) -> Wire:
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("CARD-1")
+    wire.start_transaction(transaction_id=42)
+    wire.status(1, "Charging")
+    wire.wait(5)
+    wire.command("SetChargingProfile", TX_PROFILE_3KW, {"status": "Accepted"})
+    for _ in range(3):
+        wire.wait(10)
+        wire.request(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": 42,
+                "meterValue": [
+                    {
+                        "timestamp": "2023-09-22T10:00:30.250Z",
+                        "sampledValue": per_phase_power(drawn_w, with_total_kw),
+                    }
+                ],
+            },
+            {},
+        )
+    return wire
+
+
+def test_per_phase_power_within_the_tx_profile_passes() -> None:
+    for with_total in (False, True):
+        judgement = tx_profile(limited_three_phase_session(3000, with_total).context())
+
+        assert judgement.verdict == "Y", [f.message for f in judgement.findings]
+        assert judgement.measurements["powers_w"] == [3000.0] * 3
+
+
+def test_per_phase_power_over_the_tx_profile_fails() -> None:
+    """OCPP 1.6 §3.13 / §5.16: the charger SHALL limit the power to the TxProfile in force;
+    §7.31 SampledValue.phase: a value with a phase is that phase's share, so the power of
+    the connector is the sum of L1, L2 and L3 (or the phase-less total), never one phase."""
+    for with_total in (False, True):
+        judgement = tx_profile(limited_three_phase_session(6000, with_total).context())
+
+        assert judgement.verdict == "N"
+        assert "6000 W after the TxProfile limited connector 1 to 3000 W" in (
+            judgement.findings[-1].message
+        )
