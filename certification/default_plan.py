@@ -591,6 +591,8 @@ STEPS: list[dict[str, Any]] = [
         "automation": [
             send("Valid image"),
             until(600, action="FirmwareStatusNotification", status="Installed"),
+            # The reboot into the new firmware comes before or after FSN Installed.
+            until(120, action="BootNotification", since="step"),
             wait(2),
         ],
     },

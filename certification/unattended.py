@@ -13,7 +13,8 @@ performs the step's ``automation`` - data, never code:
 - ``{"wait": seconds}``, ``{"wait": {"heartbeat_intervals": n}}``: waits;
 - ``{"until": {"action": ..., "status": ..., "connectorId": ...} | {"connected": true},
   "timeout": seconds}``: waits for the charger's next such message (after the one the
-  previous ``until`` saw) or reconnection, at most ``timeout``;
+  previous ``until`` saw; with ``"since": "step"`` any since the step started) or
+  reconnection, at most ``timeout``;
 
 then finishes the attempt, which lets the judge propose its verdict. A step the run's
 capability declaration rules out (certification.applicability) is not played: it is N/A for
@@ -380,7 +381,7 @@ class Player:
         while True:
             found = self._find(match)
             if found is not None:
-                self.cursor = found
+                self.cursor = max(self.cursor, found)
                 return
             if time.monotonic() >= deadline:
                 self.note(f"Waited {timeout:g} s for {describe_match(match)}: it did not come.")
@@ -402,11 +403,17 @@ class Player:
                 .first()
             )
             return event.at if event else None
+        # "since": "step" looks from the step's start, not after the previous until: for a
+        # message the charger may send before or after the one awaited before it (the reboot
+        # around FirmwareStatusNotification Installed, OCPP 1.6 §5.19 orders neither).
+        since = self.cursor
+        if match.get("since") == "step" and self.result is not None:
+            since = self.result.started_at or since
         frames = Frame.objects.filter(
             charge_point=charge_point,
             direction=Frame.Direction.IN,
             message_type=Frame.MessageType.CALL,
-            captured_at__gt=self.cursor,
+            captured_at__gt=since,
         ).order_by("captured_at", "seq")
         if match.get("action"):
             frames = frames.filter(action=match["action"])

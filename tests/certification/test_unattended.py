@@ -3,6 +3,7 @@ or its charger becomes, stopping, strict mode, and the JSON and JUnit results.""
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 from pathlib import Path
@@ -12,12 +13,13 @@ from xml.etree import ElementTree
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from certification import services, unattended
 from certification.models import StepResult, TestRun, UnattendedRun
 from certification.reports.junit import junit_xml
 from chargers import services as charger_services
-from chargers.models import ChargePoint, FirmwareVersion, User
+from chargers.models import ChargePoint, FirmwareVersion, Frame, User
 from tests.certification.test_api import api_client
 
 pytestmark = pytest.mark.django_db
@@ -274,3 +276,49 @@ def test_run_plan_writes_junit_and_json_and_fails_the_build_on_a_failed_step(
     assert data["summary"]["failed"] == 1 and data["rehearsal"] is False
     with pytest.raises(CommandError, match="No charge point"):
         call_command("run_plan", "--charge-point", "NOPE", "--user", engineer.username)
+
+
+# _find closes old connections, as the player's thread must: a real transaction.
+@pytest.mark.django_db(transaction=True)
+def test_an_until_since_the_step_finds_a_message_sent_before_the_previous_one(
+    run: TestRun, engineer: User
+) -> None:
+    """Step 19 waits for FSN Installed, then for the reboot into the new firmware: OCPP 1.6
+    §5.19 orders neither, so a charger that reboots first and one that reboots after
+    Installed are both waited for, and the reboot is not missed for coming first."""
+    step = run.plan.steps.get(number=19)
+    assert {"until": {"action": "BootNotification", "since": "step"}, "timeout": 120} in (
+        step.automation
+    )
+    result = services.start_step(run, step, engineer, anyway="no charger in this test")
+    connection = charger_services.open_connection(
+        run.charge_point, remote_address="", subprotocol="ocpp1.6", worker="t"
+    )
+    start = result.started_at or timezone.now()
+    for seq, (action, payload) in enumerate(
+        [("BootNotification", {}), ("FirmwareStatusNotification", {"status": "Installed"})], 1
+    ):
+        Frame.objects.create(
+            charge_point=run.charge_point,
+            connection=connection,
+            seq=seq,
+            direction="in",
+            message_type=Frame.MessageType.CALL,
+            action=action,
+            payload=payload,
+            captured_at=start + datetime.timedelta(seconds=seq),
+            raw="[]",
+            run=run,
+            step_result=result,
+        )
+    player = unattended.Player(
+        UnattendedRun.objects.create(run=run, started_by=engineer), result=result
+    )
+    player.cursor = start
+    player._until({"action": "FirmwareStatusNotification", "status": "Installed"}, 0)
+    assert player.cursor == start + datetime.timedelta(seconds=2)
+    player._until({"action": "BootNotification", "since": "step"}, 0)
+    assert player.notes == []
+    assert player.cursor == start + datetime.timedelta(seconds=2)  # never moved back
+    player._until({"action": "BootNotification"}, 0)
+    assert player.notes == ["Waited 0 s for BootNotification: it did not come."]
