@@ -17,6 +17,7 @@ from certification.judge.sequence import (
     Exchange,
     SequenceMatch,
     configured_value,
+    format_seconds,
     frame_ids,
     is_call,
     meter_values_of,
@@ -25,6 +26,7 @@ from certification.judge.sequence import (
     reading_contexts,
     sample_time,
     sampled_values,
+    seconds_between,
     transactions,
     unapplied_changes,
 )
@@ -130,6 +132,14 @@ class Findings:
                 severity,
                 f"{label} arrived before {previous}, where it was expected after it",
                 frame,
+            )
+        for label, status, before_label, before in match.reordered:
+            self.info(
+                f"{label} arrived {format_seconds(seconds_between(before, status))} after "
+                f"{before_label}, not before it; OCPP 1.6 sets no order between a "
+                "StatusNotification and other messages",
+                before,
+                status,
             )
 
 

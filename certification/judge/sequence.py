@@ -292,6 +292,9 @@ class SequenceMatch:
     """(label, the label it was expected after)."""
     early: list[tuple[str, Frame, str]] = field(default_factory=list)
     """(label, the frame that arrived too early, the label it was expected after)."""
+    reordered: list[tuple[str, Frame, str, Frame]] = field(default_factory=list)
+    """(label, an optional StatusNotification, the label and frame of a later stage's message
+    that arrived before it). Not a fault: see `match_in_order`."""
     end: Frame | None = None
 
     def get(self, label: str) -> Frame | None:
@@ -316,16 +319,30 @@ def match_in_order(
     A stage given as a tuple is the plan's "A and B in either order" (StartTransaction and
     SN Charging): each of its messages is searched after the whole previous stage, and the
     next stage starts after the latest of them.
+
+    An optional StatusNotification does not fix the order of what follows it. A charger
+    reports a connector's status in a message of its own, asynchronously to the transaction
+    messages and command replies (OCPP 1.6 §4.9 sets no order between them), so a status the
+    plan may do without, when it comes after the next stage's message (Preparing just after
+    StartTransaction), leaves that message in order: it is matched after the stages' other
+    messages and the status is listed in `reordered`, for the rule to report as information.
     """
     result = SequenceMatch()
     cursor, previous = after, start_label
+    # The cursor without the optional statuses, and those statuses with their labels.
+    firm = after
+    loose: list[tuple[str, Frame]] = []
     for stage in stages:
         expectations = (stage,) if isinstance(stage, Expect) else tuple(stage)
-        matched: list[tuple[str, Frame]] = []
+        matched: list[tuple[Expect, Frame]] = []
         for expect in expectations:
             frame = first(frames, expect.matches, after=cursor)
+            if frame is None and firm is not cursor:
+                frame = first(frames, expect.matches, after=firm)
+                if frame is not None:
+                    _note_reordered(result, loose, expect.label, frame)
             if frame is not None:
-                matched.append((expect.label, frame))
+                matched.append((expect, frame))
                 result.found[expect.label] = frame
                 continue
             if expect.optional:
@@ -338,9 +355,30 @@ def match_in_order(
                 result.missing.append((expect.label, previous))
         if matched:
             cursor = max((frame for _, frame in matched), key=position)
-            previous = " and ".join(label for label, _ in matched)
+            previous = " and ".join(expect.label for expect, _ in matched)
+            fixed = [frame for expect, frame in matched if not _loose(expect, frame)]
+            if fixed:
+                firm = max(fixed, key=position)
+            loose.extend(
+                (expect.label, frame) for expect, frame in matched if _loose(expect, frame)
+            )
     result.end = cursor
     return result
+
+
+def _loose(expect: Expect, frame: Frame) -> bool:
+    """An optional StatusNotification: its place in the sequence is not checked."""
+    return expect.optional and frame.action == "StatusNotification"
+
+
+def _note_reordered(
+    result: SequenceMatch, loose: list[tuple[str, Frame]], label: str, frame: Frame
+) -> None:
+    """Each optional status matched earlier that arrived after `frame`, once."""
+    for status_label, status in loose:
+        later = position(status) > position(frame)
+        if later and all(status is not seen for _, seen, _, _ in result.reordered):
+            result.reordered.append((status_label, status, label, frame))
 
 
 def configured_value(

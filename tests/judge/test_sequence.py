@@ -339,6 +339,98 @@ def test_a_missing_optional_message_does_not_end_its_stage() -> None:
     assert match.complete
 
 
+def test_an_optional_status_after_the_next_stages_message_leaves_that_message_in_order() -> None:
+    """OCPP 1.6 §4.9 sets no order between a StatusNotification and other messages: a
+    Preparing the plan may do without, reported just after StartTransaction, is listed as
+    reordered, and StartTransaction and what follows it are still matched in order."""
+    wire = Wire()
+    authorize = wire.authorize()
+    wire.wait(1)
+    start = wire.start_transaction()
+    wire.wait(0.25)
+    preparing = wire.status(1, "Preparing")
+    charging = wire.status(1, "Charging")
+    wire.wait(5)
+    stop = wire.stop_transaction()
+
+    match = match_in_order(
+        wire.frames,
+        [
+            (
+                Expect("Authorize", charger_call("Authorize")),
+                Expect("Preparing", status_is("Preparing"), optional=True),
+            ),
+            (
+                Expect("Start", charger_call("StartTransaction")),
+                Expect("Charging", status_is("Charging")),
+            ),
+            Expect("Stop", charger_call("StopTransaction")),
+        ],
+    )
+
+    assert match.complete
+    assert match.found == {
+        "Authorize": authorize,
+        "Preparing": preparing,
+        "Start": start,
+        "Charging": charging,
+        "Stop": stop,
+    }
+    assert match.reordered == [("Preparing", preparing, "Start", start)]
+    assert match.end == stop
+
+
+def test_only_optional_statuses_are_free_of_the_order() -> None:
+    """An optional Authorize after StartTransaction, or a required Preparing after it, is
+    still out of order: only a status the plan may do without is reported in any order."""
+    for expect_authorize, expect_preparing in (
+        (Expect("Authorize", charger_call("Authorize"), optional=True), None),
+        (None, Expect("Preparing", status_is("Preparing"))),
+    ):
+        wire = Wire()
+        start = wire.start_transaction()
+        late = wire.authorize() if expect_authorize else wire.status(1, "Preparing")
+        expect = expect_authorize or expect_preparing
+        assert expect is not None
+
+        match = match_in_order(
+            wire.frames, [expect, Expect("Start", charger_call("StartTransaction"))]
+        )
+
+        assert match.found == {expect.label: late, "Start": start}
+        assert match.early == [("Start", start, expect.label)]
+        assert match.reordered == []
+
+
+def test_a_reordered_status_is_listed_once_and_only_when_it_came_later() -> None:
+    wire = Wire()
+    preparing_1 = wire.status(1, "Preparing")
+    start = wire.start_transaction()
+    preparing_2 = wire.status(2, "Preparing")
+    meter = wire.meter_values()
+
+    match = match_in_order(
+        wire.frames,
+        [
+            (
+                Expect("Preparing 1", status_is("Preparing", 1), optional=True),
+                Expect("Preparing 2", status_is("Preparing", 2), optional=True),
+            ),
+            Expect("Start", charger_call("StartTransaction")),
+            Expect("Meter", charger_call("MeterValues")),
+        ],
+    )
+
+    assert match.found == {
+        "Preparing 1": preparing_1,
+        "Preparing 2": preparing_2,
+        "Start": start,
+        "Meter": meter,
+    }
+    assert match.early == []
+    assert match.reordered == [("Preparing 2", preparing_2, "Start", start)]
+
+
 def test_match_in_order_after_a_frame_counts_frames_before_it_as_early() -> None:
     wire = Wire()
     early = wire.status(1, "Charging")

@@ -276,11 +276,17 @@ def test_plugin_first_session_flags_a_schema_violation() -> None:
 # Step 7 ------------------------------------------------------------------------------------
 
 
-def connection_loss_session(queued_in_order: bool = True, offline_stop: bool = True) -> Wire:
+def connection_loss_session(
+    queued_in_order: bool = True, offline_stop: bool = True, preparing_after_start: bool = False
+) -> Wire:
     wire = Wire()
     wire.authorize()
-    wire.status(1, "Preparing")
+    if not preparing_after_start:
+        wire.status(1, "Preparing")
     wire.start_transaction()
+    if preparing_after_start:
+        wire.wait(0.3)
+        wire.status(1, "Preparing")
     wire.status(1, "Charging")
     wire.wait(30)
     wire.meter_values()
@@ -329,6 +335,27 @@ def test_connection_loss_passes_with_gap_and_ordered_catch_up() -> None:
         ],
         "queued_sample_intervals_s": [30.0, 30.0],
     }
+
+
+def test_connection_loss_passes_with_preparing_reported_just_after_start_transaction() -> None:
+    """Module docstring: StatusNotification and StartTransaction may come in either order.
+    A Preparing 0.3 s after StartTransaction is reported as what arrived and when, and the
+    session across the connection loss is judged as usual."""
+    wire = connection_loss_session(preparing_after_start=True)
+    start, preparing = wire.ids("StartTransaction")[0], wire.ids("StatusNotification")[0]
+
+    judgement = local_id_first_connection_loss(wire.context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.findings == (
+        Finding(
+            "info",
+            "StatusNotification Preparing arrived 0.3 s after StartTransaction, not before it; "
+            "OCPP 1.6 sets no order between a StatusNotification and other messages",
+            (start, preparing),
+        ),
+    )
+    assert judgement.measurements["queued_meter_values"] == 3
 
 
 def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
