@@ -273,12 +273,14 @@ def _write_one_by_one(frames: list[CapturedFrame], changes: list[StateChange]) -
             with transaction.atomic():
                 row.save(force_insert=True)
             frame.pk = row.pk
-        except (DataError, IntegrityError) as error:
+        except (DataError, IntegrityError, UnicodeError) as error:
+            # UnicodeError: text the driver cannot encode as UTF-8 (a lone surrogate), which
+            # SQLite's driver raises before the database sees the row.
             try:
                 with transaction.atomic():
                     storable_copy(row, error).save(force_insert=True)
                 frame.pk = row.pk
-            except (DataError, IntegrityError):
+            except (DataError, IntegrityError, UnicodeError):
                 log.error(
                     "evidence: frame %s #%s could not be stored at all: %r",
                     frame.connection_id,
@@ -294,9 +296,11 @@ def storable_copy(frame: Frame, error: Exception) -> Frame:
     frame.unique_id = frame.unique_id.encode("unicode_escape").decode("ascii")[:100]
     frame.action = frame.action.encode("unicode_escape").decode("ascii")[:64]
     frame.payload = None
-    frame.validation_error = (
+    note = (
         f"{frame.validation_error}; " if frame.validation_error else ""
     ) + f"stored escaped: the database refused the frame as sent ({error})"[:500]
+    # A note may quote what was refused (a lone surrogate): escaped like the rest.
+    frame.validation_error = note.encode("utf-8", "backslashreplace").decode("utf-8")
     return frame
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +85,9 @@ class ParsedFrame:
 def parse(text: str) -> ParsedFrame:
     """Parse one websocket text frame; never raises."""
     try:
-        json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+        data = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+        if _SURROGATE_ESCAPE.search(text):
+            _refuse_lone_surrogates(data)
     except (ValueError, RecursionError) as error:
         return ParsedFrame(None, None, None, None, None, problem=f"not valid JSON: {error}")
     try:
@@ -203,6 +206,24 @@ def _not_json(constant: str) -> Any:
     # Python's json takes NaN and Infinity; JSON (RFC 8259) does not, nor can the
     # evidence store them (SQLite's JSON_VALID and PostgreSQL's jsonb refuse them).
     raise ValueError(f"{constant} is not a JSON value")
+
+
+# The escape of a UTF-16 surrogate (U+D800 to U+DFFF); json reads a pair as one character and
+# an unpaired one as a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    # A lone surrogate is no Unicode character (RFC 8259 §8.2: such a text's behaviour is
+    # unpredictable): UTF-8 cannot encode it, so no database stores it and no handler can
+    # compare it. Python's json takes it; the portal refuses the text as it refuses NaN.
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        character = error.object[error.start]
+        raise ValueError(
+            f"\\u{ord(character):04x} is an unpaired UTF-16 surrogate, not a Unicode character"
+        ) from None
 
 
 def _finite_float(number: str) -> float:

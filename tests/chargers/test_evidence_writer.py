@@ -69,3 +69,23 @@ async def test_a_fault_of_the_fast_path_falls_back_to_one_row_at_a_time(
     assert [(f.pk, f.seq, f.raw) for f in stored] == [(f.pk, f.seq, f.raw) for f in frames]
     assert "could not be written as one statement" in caplog.text
     assert "a fault in the fast path" in caplog.text
+
+
+async def test_a_row_the_driver_cannot_encode_is_stored_escaped_not_retried_forever() -> None:
+    """A lone UTF-16 surrogate (JSON ``"\\ud800"``) reached a row: SQLite's driver refuses
+    to encode it with a UnicodeError, not a DataError, so the writer retried the batch
+    forever and every charger of the worker stalled behind it (the class of
+    NousResearch/hermes-agent #101666 and encode/django-rest-framework #6895, replayed as
+    a charger's idTag and unique id). chargers.ocpp.frames refuses such a text now; should
+    another one reach the writer, it is stored escaped and its neighbours as sent."""
+    first, poisoned, last = await adb(heartbeats)(3)
+    poisoned.payload = {"idTag": "\ud800"}
+    poisoned.unique_id = "\udfff"
+
+    await adb(evidence._write_batch)([first, poisoned, last])
+
+    stored = await adb(lambda: list(Frame.objects.order_by("seq")))()
+    assert [f.seq for f in stored] == [1, 2, 3]
+    assert stored[0].raw == first.raw and stored[2].raw == last.raw
+    assert stored[1].unique_id == "\\udfff" and stored[1].payload is None
+    assert "stored escaped" in stored[1].validation_error

@@ -117,6 +117,22 @@ def test_what_cannot_be_answered_is_recorded_with_why(
         assert parsed.problem == expected[4]
 
 
+def test_an_unpaired_surrogate_escape_is_not_json_a_pair_is_a_character() -> None:
+    """A lone ``\\ud800`` decodes to no Unicode character: no database stores it nor can a
+    handler query with it (NousResearch/hermes-agent #101666: the same escape tore down
+    another websocket server). A pair is the character it encodes."""
+    lone = frames.parse('[2,"1","Authorize",{"idTag":"a\\ud800"}]')
+    assert lone.message is None and lone.payload is None
+    assert lone.problem == (
+        "not valid JSON: \\ud800 is an unpaired UTF-16 surrogate, not a Unicode character"
+    )
+    assert frames.parse('[2,"\\uDFFF","Heartbeat",{}]').problem is not None
+    pair = frames.parse('[2,"1","Authorize",{"idTag":"\\ud83d\\ude00"}]')
+    assert pair.problem is None and pair.payload == {"idTag": "\U0001f600"}
+    escaped_backslash = frames.parse('[2,"1","Authorize",{"idTag":"\\\\ud800"}]')
+    assert escaped_backslash.problem is None and escaped_backslash.payload == {"idTag": "\\ud800"}
+
+
 def test_nan_and_infinity_are_named_in_the_problem() -> None:
     assert frames.parse("[NaN]").problem == "not valid JSON: NaN is not a JSON value"
     assert frames.parse("[1e999]").problem == ("not valid JSON: 1e999 is out of range of a double")

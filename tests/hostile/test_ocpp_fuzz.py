@@ -164,7 +164,10 @@ def _strict_json(text: str) -> Any:
             raise ValueError(number)
         return float(number)
 
-    return json.loads(text, parse_constant=refuse, parse_float=finite)
+    data = json.loads(text, parse_constant=refuse, parse_float=finite)
+    # RFC 8259 §8.2: an unpaired surrogate escape is no Unicode character.
+    json.dumps(data, ensure_ascii=False).encode("utf-8")
+    return data
 
 
 def expected(text: str) -> Expected:
@@ -322,6 +325,13 @@ async def test_the_oracle_and_the_endpoint_agree_on_known_cases(chargers: Charge
         # library does not catch: the consumer died. (40,000 bytes: under
         # OCPP_MAX_FRAME_BYTES, so the parser sees it; larger frames are refused whole.)
         "[" * 20_000 + "]" * 20_000,
+        # An unpaired UTF-16 surrogate escape: Authorize answered InternalError (the idTag
+        # query could not encode it) and the evidence writer retried the batch forever,
+        # stalling every charger of the worker (NousResearch/hermes-agent #101666 is the
+        # same fault in another websocket server).
+        '[2, "lone-1", "Authorize", {"idTag": "\\ud800"}]',
+        '[2, "\\udfff", "Heartbeat", {}]',
+        '[3, "lone-3", {"status": "\\udbff"}]',
     ],
 )
 async def test_a_frame_that_is_not_storable_json_is_recorded_and_ignored(
