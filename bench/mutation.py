@@ -43,6 +43,10 @@ EXTRA_TESTS: dict[str, list[str]] = {
     f"{JUDGE}/outcome.py": ["tests/judge"],
     f"{JUDGE}/types.py": ["tests/judge"],
     f"{JUDGE}/__init__.py": ["tests/judge"],
+    # Not a rule of the registry: certification.services compares every BootNotification
+    # with the run's pinned names through it (tested with the database in
+    # tests/certification/test_reported_identity.py); its pure tests are this file.
+    f"{JUDGE}/identity.py": ["tests/judge/test_identity.py"],
 }
 
 
