@@ -365,7 +365,8 @@ def step_rule(first_expected: str, *, read_back: bool = True) -> Callable[[Rule]
     schema violations, accepted configuration that was not applied (`read_back` False when
     the rule words that itself), meter values of a transaction after its stop, a
     diagnostics or firmware status Idle that no TriggerMessage asked for, and configured
-    measurands the periodic meter values never carry.
+    measurands the periodic meter values never carry. Any fail among them makes the verdict
+    N, also where the rule proposed Y or NA.
     """
 
     def decorate(rule: Rule) -> Rule:
@@ -394,8 +395,10 @@ def step_rule(first_expected: str, *, read_back: bool = True) -> Callable[[Rule]
             if not common:
                 return judgement
             findings = (*common, *judgement.findings)
+            # A fail the evidence shows is proposed as N even in a step the rule found not
+            # applicable: a report never claims more than its evidence proves.
             verdict = judgement.verdict
-            if verdict == "Y" and any(f.severity == "fail" for f in findings):
+            if any(f.severity == "fail" for f in findings):
                 verdict = "N"
             return Judgement(verdict, findings, judgement.measurements)
 

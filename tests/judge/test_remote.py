@@ -8,7 +8,7 @@ import pytest
 
 from certification.judge.remote import remote_start_stop_cable_first, remote_start_unlock
 from certification.judge.types import Finding, RunSettings
-from tests.judge.frames import Wire
+from tests.judge.frames import Wire, cited
 
 REMOTE_START = {"idTag": "CARD-1", "connectorId": 1}
 
@@ -288,6 +288,30 @@ def test_unlock_step_is_not_applicable_when_unlock_is_not_supported() -> None:
         ),
     )
     assert judgement.measurements == {}
+
+
+def test_a_step_not_applicable_with_a_shared_fail_in_its_evidence_is_proposed_n() -> None:
+    """NA says the step does not apply; a frame of the step that is not valid OCPP-J is a
+    defect all the same, and the proposal must not hide it."""
+    wire = unlock_session(answer="NotSupported")
+    garbage = wire.garbage_in("Expecting value: line 1 column 1 (char 0)")
+
+    judgement = remote_start_unlock(wire.context())
+
+    assert judgement.verdict == "N"
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "A frame from the charger is not valid OCPP-J: Expecting value: line 1 column 1 "
+            "(char 0)",
+            cited(garbage),
+        ),
+        Finding(
+            "info",
+            "Not applicable: the charger answered UnlockConnector with NotSupported",
+            (9, 10),
+        ),
+    )
 
 
 def test_unlock_failed_fails() -> None:
