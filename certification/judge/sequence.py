@@ -326,6 +326,8 @@ def match_in_order(
     plan may do without, when it comes after the next stage's message (Preparing just after
     StartTransaction), leaves that message in order: it is matched after the stages' other
     messages and the status is listed in `reordered`, for the rule to report as information.
+    Statuses keep their order among themselves: a Finishing after the Available that should
+    follow it is still an early Available.
     """
     result = SequenceMatch()
     cursor, previous = after, start_label
@@ -338,8 +340,10 @@ def match_in_order(
         for expect in expectations:
             frame = first(frames, expect.matches, after=cursor)
             if frame is None and firm is not cursor:
-                frame = first(frames, expect.matches, after=firm)
-                if frame is not None:
+                fallback = first(frames, expect.matches, after=firm)
+                # Statuses keep their order among themselves (the §4.9 transitions).
+                if fallback is not None and fallback.action != "StatusNotification":
+                    frame = fallback
                     _note_reordered(result, loose, expect.label, frame)
             if frame is not None:
                 matched.append((expect, frame))

@@ -402,6 +402,30 @@ def test_only_optional_statuses_are_free_of_the_order() -> None:
         assert match.reordered == []
 
 
+def test_statuses_keep_their_order_among_themselves() -> None:
+    """An optional Finishing reported after the Available that ends the session leaves the
+    connector Finishing: the Available is early, as before."""
+    wire = Wire()
+    stop = wire.stop_transaction()
+    available = wire.status(1, "Available")
+    finishing = wire.status(1, "Finishing")
+
+    match = match_in_order(
+        wire.frames,
+        [
+            (
+                Expect("Stop", charger_call("StopTransaction")),
+                Expect("Finishing", status_is("Finishing"), optional=True),
+            ),
+            Expect("Available", status_is("Available")),
+        ],
+    )
+
+    assert match.found == {"Stop": stop, "Finishing": finishing, "Available": available}
+    assert match.early == [("Available", available, "Stop and Finishing")]
+    assert match.reordered == []
+
+
 def test_a_reordered_status_is_listed_once_and_only_when_it_came_later() -> None:
     wire = Wire()
     preparing_1 = wire.status(1, "Preparing")
