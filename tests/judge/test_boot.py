@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from certification.judge.boot import boot, heartbeat
 from certification.judge.types import Finding, RunSettings
+from tests.judge.expected import boot_measurements, charge_point, no_heartbeat_yet, no_iccid
 from tests.judge.frames import Wire, empty_step
 
 TWO_CONNECTORS = RunSettings(connectors=2)
@@ -17,6 +20,21 @@ def booted_wire(interval: int = 60) -> Wire:
     for connector in (0, 1, 2):
         wire.status(connector, "Available")
     return wire
+
+
+def heartbeat_measurements(
+    count: int, intervals: list[float], configured: int, *, low: float, high: float, mean: float
+) -> dict[str, Any]:
+    """The heartbeat measurements of `count` Heartbeats `intervals` apart, 4 s tolerance."""
+    return {
+        "heartbeat_count": count,
+        "heartbeat_intervals_s": intervals,
+        "configured_interval_s": configured,
+        "heartbeat_interval_min_s": low,
+        "heartbeat_interval_max_s": high,
+        "heartbeat_interval_mean_s": mean,
+        "tolerance_s": 4.0,
+    }
 
 
 def test_boot_passes_with_accepted_boot_statuses_and_heartbeats() -> None:
@@ -31,31 +49,10 @@ def test_boot_passes_with_accepted_boot_statuses_and_heartbeats() -> None:
     assert judgement.measurements["heartbeat_intervals_s"] == [60.0, 60.0]
     assert judgement.measurements["charge_point"]["firmware_version"] == "V1.0.0"
     assert judgement.measurements["boot_attempts"] == 1
-    assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
+    assert judgement.findings == (no_iccid(1),)
+    assert judgement.measurements == boot_measurements(
+        **heartbeat_measurements(3, [60.0, 60.0], 60, low=60.0, high=60.0, mean=60.0)
     )
-    assert judgement.measurements == {
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 3,
-        "heartbeat_intervals_s": [60.0, 60.0],
-        "configured_interval_s": 60,
-        "heartbeat_interval_min_s": 60.0,
-        "heartbeat_interval_max_s": 60.0,
-        "heartbeat_interval_mean_s": 60.0,
-        "tolerance_s": 4.0,
-    }
 
 
 def test_boot_without_frames_says_no_boot_notification_arrived() -> None:
@@ -84,39 +81,16 @@ def test_boot_fails_when_a_connector_sends_no_status() -> None:
     assert judgement.verdict == "N"
     assert any("connector 2" in f.message for f in judgement.findings)
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
+        no_iccid(1),
         Finding(
             severity="fail",
             message="No StatusNotification for connector 2 after the accepted "
             "BootNotification; Available was expected",
             frame_ids=(2,),
         ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "300 s interval",
-            frame_ids=(),
-        ),
+        no_heartbeat_yet(),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 300,
-    }
+    assert judgement.measurements == boot_measurements()
 
 
 def test_boot_accepts_a_short_unavailable_self_check_before_available() -> None:
@@ -132,38 +106,15 @@ def test_boot_accepts_a_short_unavailable_self_check_before_available() -> None:
     assert judgement.verdict == "Y"
     assert any("Unavailable for 5 s" in f.message for f in judgement.findings)
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
+        no_iccid(1),
         Finding(
             severity="info",
             message="Connector 1 was Unavailable for 5 s after boot before it became Available",
             frame_ids=(5, 7),
         ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 5 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "300 s interval",
-            frame_ids=(),
-        ),
+        no_heartbeat_yet(5),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 300,
-    }
+    assert judgement.measurements == boot_measurements()
 
 
 def test_boot_fails_when_a_connector_settles_on_faulted() -> None:
@@ -177,38 +128,15 @@ def test_boot_fails_when_a_connector_settles_on_faulted() -> None:
     assert judgement.verdict == "N"
     assert any("Faulted after boot where Available" in f.message for f in judgement.findings)
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
+        no_iccid(1),
         Finding(
             severity="fail",
             message="Connector 1 reported Faulted after boot where Available was expected",
             frame_ids=(5,),
         ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "300 s interval",
-            frame_ids=(),
-        ),
+        no_heartbeat_yet(),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 300,
-    }
+    assert judgement.measurements == boot_measurements()
 
 
 def test_boot_records_vendor_data_transfer_without_changing_the_verdict() -> None:
@@ -235,34 +163,10 @@ def test_boot_records_vendor_data_transfer_without_changing_the_verdict() -> Non
             "not affect the verdict",
             frame_ids=(9, 11),
         ),
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "60 s interval",
-            frame_ids=(),
-        ),
+        no_iccid(1),
+        no_heartbeat_yet(interval=60),
     )
-    assert judgement.measurements == {
-        "data_transfers": 2,
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 60,
-    }
+    assert judgement.measurements == boot_measurements(data_transfers=2, configured_interval_s=60)
 
 
 def test_boot_notes_missing_iccid_as_information() -> None:
@@ -270,33 +174,10 @@ def test_boot_notes_missing_iccid_as_information() -> None:
 
     assert any(f.severity == "info" and "ICCID" in f.message for f in judgement.findings)
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "60 s interval",
-            frame_ids=(),
-        ),
+        no_iccid(1),
+        no_heartbeat_yet(interval=60),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 60,
-    }
+    assert judgement.measurements == boot_measurements(configured_interval_s=60)
 
 
 def test_boot_fails_when_charger_resends_before_the_rejected_interval() -> None:
@@ -320,33 +201,10 @@ def test_boot_fails_when_charger_resends_before_the_rejected_interval() -> None:
             "charger to wait 60 s",
             frame_ids=(2, 3),
         ),
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(3,),
-        ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "300 s interval",
-            frame_ids=(),
-        ),
+        no_iccid(3),
+        no_heartbeat_yet(),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 2,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 300,
-    }
+    assert judgement.measurements == boot_measurements(boot_attempts=2)
 
 
 def test_boot_accepts_a_resend_after_the_rejected_interval() -> None:
@@ -362,33 +220,10 @@ def test_boot_accepts_a_resend_after_the_rejected_interval() -> None:
     assert judgement.verdict == "Y"
     assert judgement.measurements["boot_attempts"] == 2
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(3,),
-        ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "300 s interval",
-            frame_ids=(),
-        ),
+        no_iccid(3),
+        no_heartbeat_yet(),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 2,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 300,
-    }
+    assert judgement.measurements == boot_measurements(boot_attempts=2)
 
 
 def test_boot_fails_when_never_accepted() -> None:
@@ -400,12 +235,7 @@ def test_boot_fails_when_never_accepted() -> None:
     assert judgement.verdict == "N"
     assert any("No BootNotification answered Accepted" in f.message for f in judgement.findings)
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
+        no_iccid(1),
         Finding(
             severity="fail",
             message="No BootNotification answered Accepted (answers: Pending)",
@@ -414,12 +244,7 @@ def test_boot_fails_when_never_accepted() -> None:
     )
     assert judgement.measurements == {
         "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
+        "charge_point": charge_point(),
     }
 
 
@@ -433,12 +258,7 @@ def test_boot_fails_when_no_heartbeat_arrives_within_the_interval() -> None:
     assert judgement.verdict == "N"
     assert any("No Heartbeat received" in f.message for f in judgement.findings)
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
+        no_iccid(1),
         Finding(
             severity="fail",
             message="No Heartbeat received and no message from the charger for 200 s after "
@@ -446,19 +266,7 @@ def test_boot_fails_when_no_heartbeat_arrives_within_the_interval() -> None:
             frame_ids=(2,),
         ),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 60,
-    }
+    assert judgement.measurements == boot_measurements(configured_interval_s=60)
 
 
 def test_boot_flags_a_schema_violation_naming_the_action() -> None:
@@ -478,33 +286,10 @@ def test_boot_flags_a_schema_violation_naming_the_action() -> None:
             "schema: 'status' is required",
             frame_ids=(9,),
         ),
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(1,),
-        ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "60 s interval",
-            frame_ids=(),
-        ),
+        no_iccid(1),
+        no_heartbeat_yet(interval=60),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 1,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 60,
-    }
+    assert judgement.measurements == boot_measurements(configured_interval_s=60)
 
 
 def heartbeats(wire: Wire, *gaps: float) -> None:
@@ -527,15 +312,9 @@ def test_heartbeat_measures_intervals_against_the_configured_one() -> None:
     assert judgement.measurements["heartbeat_interval_mean_s"] == 60.0
     assert judgement.measurements["configured_interval_s"] == 60
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "heartbeat_count": 4,
-        "heartbeat_intervals_s": [60.0, 61.0, 59.0],
-        "configured_interval_s": 60,
-        "heartbeat_interval_min_s": 59.0,
-        "heartbeat_interval_max_s": 61.0,
-        "heartbeat_interval_mean_s": 60.0,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        4, [60.0, 61.0, 59.0], 60, low=59.0, high=61.0, mean=60.0
+    )
 
 
 def test_heartbeat_without_frames_says_no_heartbeat_arrived() -> None:
@@ -569,15 +348,9 @@ def test_heartbeat_fails_when_the_charger_stays_silent_past_the_interval() -> No
             frame_ids=(3, 5),
         ),
     )
-    assert judgement.measurements == {
-        "heartbeat_count": 3,
-        "heartbeat_intervals_s": [60.0, 180.0],
-        "configured_interval_s": 60,
-        "heartbeat_interval_min_s": 60.0,
-        "heartbeat_interval_max_s": 180.0,
-        "heartbeat_interval_mean_s": 120.0,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        3, [60.0, 180.0], 60, low=60.0, high=180.0, mean=120.0
+    )
 
 
 def test_heartbeat_may_be_skipped_when_other_messages_were_sent() -> None:
@@ -600,15 +373,9 @@ def test_heartbeat_may_be_skipped_when_other_messages_were_sent() -> None:
             frame_ids=(5,),
         ),
     )
-    assert judgement.measurements == {
-        "heartbeat_count": 2,
-        "heartbeat_intervals_s": [100.0],
-        "configured_interval_s": 60,
-        "heartbeat_interval_min_s": 100.0,
-        "heartbeat_interval_max_s": 100.0,
-        "heartbeat_interval_mean_s": 100.0,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        2, [100.0], 60, low=100.0, high=100.0, mean=100.0
+    )
 
 
 def test_one_heartbeat_too_soon_is_a_minor_finding() -> None:
@@ -626,15 +393,9 @@ def test_one_heartbeat_too_soon_is_a_minor_finding() -> None:
             (5,),
         ),
     )
-    assert judgement.measurements == {
-        "heartbeat_count": 4,
-        "heartbeat_intervals_s": [60.0, 10.0, 60.0],
-        "configured_interval_s": 60,
-        "heartbeat_interval_min_s": 10.0,
-        "heartbeat_interval_max_s": 60.0,
-        "heartbeat_interval_mean_s": 43.333,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        4, [60.0, 10.0, 60.0], 60, low=10.0, high=60.0, mean=43.333
+    )
 
 
 def test_heartbeats_always_too_often_fail_the_interval_was_not_applied() -> None:
@@ -656,15 +417,9 @@ def test_heartbeats_always_too_often_fail_the_interval_was_not_applied() -> None
             (5, 7, 9),
         ),
     )
-    assert judgement.measurements == {
-        "heartbeat_count": 4,
-        "heartbeat_intervals_s": [5.0, 5.0, 5.0],
-        "configured_interval_s": 15,
-        "heartbeat_interval_min_s": 5.0,
-        "heartbeat_interval_max_s": 5.0,
-        "heartbeat_interval_mean_s": 5.0,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        4, [5.0, 5.0, 5.0], 15, low=5.0, high=5.0, mean=5.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -712,15 +467,9 @@ def test_a_triggered_heartbeat_does_not_measure_the_interval() -> None:
     assert judgement.verdict == "Y"
     assert judgement.findings == ()
     assert judgement.measurements["heartbeat_intervals_s"] == [20.0, 60.0, 60.0]
-    assert judgement.measurements == {
-        "heartbeat_count": 4,
-        "heartbeat_intervals_s": [20.0, 60.0, 60.0],
-        "configured_interval_s": 60,
-        "heartbeat_interval_min_s": 20.0,
-        "heartbeat_interval_max_s": 60.0,
-        "heartbeat_interval_mean_s": 46.667,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        4, [20.0, 60.0, 60.0], 60, low=20.0, high=60.0, mean=46.667
+    )
 
 
 def test_heartbeats_before_an_interval_change_are_not_held_to_the_new_value() -> None:
@@ -740,15 +489,9 @@ def test_heartbeats_before_an_interval_change_are_not_held_to_the_new_value() ->
 
     assert judgement.verdict == "Y", judgement.findings
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "heartbeat_count": 6,
-        "heartbeat_intervals_s": [60.0, 60.0, 15.0, 15.0, 15.0],
-        "configured_interval_s": 15,
-        "heartbeat_interval_min_s": 15.0,
-        "heartbeat_interval_max_s": 60.0,
-        "heartbeat_interval_mean_s": 33.0,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        6, [60.0, 60.0, 15.0, 15.0, 15.0], 15, low=15.0, high=60.0, mean=33.0
+    )
 
 
 def test_heartbeat_reads_the_interval_from_a_change_configuration() -> None:
@@ -763,15 +506,9 @@ def test_heartbeat_reads_the_interval_from_a_change_configuration() -> None:
     assert judgement.verdict == "Y"
     assert judgement.measurements["configured_interval_s"] == 30
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "heartbeat_count": 3,
-        "heartbeat_intervals_s": [30.0, 30.0],
-        "configured_interval_s": 30,
-        "heartbeat_interval_min_s": 30.0,
-        "heartbeat_interval_max_s": 30.0,
-        "heartbeat_interval_mean_s": 30.0,
-        "tolerance_s": 4.0,
-    }
+    assert judgement.measurements == heartbeat_measurements(
+        3, [30.0, 30.0], 30, low=30.0, high=30.0, mean=30.0
+    )
 
 
 def test_heartbeat_tolerance_param_widens_the_accepted_gap() -> None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from certification.judge.boot import boot, requests_before_acceptance
 from certification.judge.types import Finding, Frame, RunSettings
+from tests.judge.expected import boot_measurements, no_heartbeat_yet, no_iccid
 from tests.judge.frames import Wire
 
 ONE_CONNECTOR = RunSettings(connectors=1)
@@ -46,34 +47,12 @@ def test_requests_while_pending_fail_step_1_citing_them() -> None:
             "TriggerMessage asks for (OCPP 1.6 §4.2)",
             frame_ids=(3, 5, 7),
         ),
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(9,),
-        ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "300 s interval",
-            frame_ids=(),
-        ),
+        no_iccid(9),
+        no_heartbeat_yet(),
     )
-    assert judgement.measurements == {
-        "requests_before_acceptance": 3,
-        "boot_attempts": 2,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 300,
-    }
+    assert judgement.measurements == boot_measurements(
+        requests_before_acceptance=3, boot_attempts=2
+    )
 
 
 def test_a_message_triggered_while_pending_is_allowed() -> None:
@@ -89,33 +68,10 @@ def test_a_message_triggered_while_pending_is_allowed() -> None:
 
     assert judgement.verdict == "Y", judgement.findings
     assert judgement.findings == (
-        Finding(
-            severity="info",
-            message="BootNotification carries no ICCID; it is recommended when the charger "
-            "connects over a SIM card, as it helps troubleshooting",
-            frame_ids=(7,),
-        ),
-        Finding(
-            severity="info",
-            message="No Heartbeat yet: the step lasted 0 s after the accepted "
-            "BootNotification, and the charger was never silent for longer than the "
-            "300 s interval",
-            frame_ids=(),
-        ),
+        no_iccid(7),
+        no_heartbeat_yet(),
     )
-    assert judgement.measurements == {
-        "boot_attempts": 2,
-        "charge_point": {
-            "vendor": "Xcharge",
-            "model": "C8EU",
-            "serial_number": "XC-0001",
-            "firmware_version": "V1.0.0",
-        },
-        "triggered": False,
-        "heartbeat_count": 0,
-        "heartbeat_intervals_s": [],
-        "configured_interval_s": 300,
-    }
+    assert judgement.measurements == boot_measurements(boot_attempts=2)
 
 
 def test_requests_while_rejected_fail_step_1() -> None:
