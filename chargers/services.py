@@ -505,10 +505,24 @@ def start_transaction(charge_point_id: int, payload: dict[str, Any]) -> StartedT
     return StartedTransaction(tx.pk, info, notes)
 
 
-def stop_transaction(charge_point_id: int, payload: dict[str, Any]) -> dict[str, str] | None:
+@dataclass(frozen=True)
+class StoppedTransaction:
+    """The StopTransaction answer and what the evidence notes about the request."""
+
+    id_tag_info: dict[str, str] | None
+    notes: tuple[str, ...] = ()
+
+
+def stop_transaction(charge_point_id: int, payload: dict[str, Any]) -> StoppedTransaction:
     """Close the transaction once; a resent StopTransaction is acknowledged and counted as a
-    repeat, not as a second stop. ``payload`` as validation.check_call returns it."""
+    repeat, not as a second stop. ``payload`` as validation.check_call returns it.
+
+    A transactionId the central system never gave this charge point stops nothing; it is
+    acknowledged (OCPP 1.6 §4.10: the Central System answers every StopTransaction, else the
+    charger resends it) and noted (StopTransaction.req: transactionId "as received by the
+    StartTransaction.conf")."""
     id_tag = payload.get("idTag")
+    notes: tuple[str, ...] = ()
     with transaction.atomic():
         tx = (
             Transaction.objects.select_for_update()
@@ -526,7 +540,27 @@ def stop_transaction(charge_point_id: int, payload: dict[str, Any]) -> dict[str,
             else:
                 tx.stop_repeats += 1
                 tx.save(update_fields=["stop_repeats"])
-    return id_tag_info(charge_point_id, id_tag) if id_tag else None
+        else:
+            notes = (unknown_transaction_note(payload["transactionId"]) + "; nothing stopped",)
+    return StoppedTransaction(id_tag_info(charge_point_id, id_tag) if id_tag else None, notes)
+
+
+def unknown_transaction_note(transaction_id: int) -> str:
+    """The note on a request naming a transactionId the central system did not give."""
+    return (
+        f"transactionId {transaction_id} is no transaction the central system gave this charge "
+        "point (OCPP 1.6: the transactionId is the one received in StartTransaction.conf)"
+    )
+
+
+def transaction_connector(charge_point_id: int, transaction_id: int) -> int | None:
+    """The connector of this charge point's transaction ``transaction_id``, or None when
+    the central system gave it no such transaction."""
+    return (
+        Transaction.objects.filter(charge_point_id=charge_point_id, pk=transaction_id)
+        .values_list("connector_id", flat=True)
+        .first()
+    )
 
 
 def note_frames(connection_id: int, notes: list[tuple[int, str]]) -> None:

@@ -164,6 +164,8 @@ class CentralSystem(OcppChargePoint):
         # CertificateSigned chains to send after SignCertificate answers: unique id -> chain.
         self._signed_chains: dict[str, str] = {}
         self._follow_ups: set[asyncio.Task[Any]] = set()
+        # The charge point's transactions this connection named: transactionId -> connector.
+        self._transaction_connectors: collections.OrderedDict[int, int] = collections.OrderedDict()
 
     def set_context(self, run_id: int | None, step_result_id: int | None) -> None:
         self.run_id, self.step_result_id = run_id, step_result_id
@@ -653,20 +655,52 @@ class CentralSystem(OcppChargePoint):
         )
         for note in started.notes:
             self.note(note)
+        self._remember_transaction(started.transaction_id, payload["connectorId"])
         return call_result.StartTransaction(
             transaction_id=started.transaction_id, id_tag_info=started.id_tag_info
         )
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, payload: dict[str, Any]) -> call_result.StopTransaction:
-        info = await database_sync_to_async(services.stop_transaction)(
+        stopped = await database_sync_to_async(services.stop_transaction)(
             self.charge_point_pk, payload
         )
-        return call_result.StopTransaction(id_tag_info=info)
+        for note in stopped.notes:
+            self.note(note)
+        return call_result.StopTransaction(id_tag_info=stopped.id_tag_info)
 
     @on(Action.meter_values)
     async def on_meter_values(self, payload: dict[str, Any]) -> call_result.MeterValues:
+        transaction_id = payload.get("transactionId")
+        if transaction_id is not None:
+            await self._note_transaction_reference(transaction_id, payload["connectorId"])
         return call_result.MeterValues()
+
+    async def _note_transaction_reference(self, transaction_id: int, connector_id: int) -> None:
+        """Note a MeterValues whose transactionId names no transaction of this charge point,
+        or one on another connector (MeterValues.req: "The transaction to which these meter
+        samples are related"; connectorId 0, the main meter, may carry any). A known
+        transaction's connector is remembered: the check costs no database round trip on
+        the hot path after the first sample."""
+        connector = self._transaction_connectors.get(transaction_id)
+        if connector is None:
+            connector = await database_sync_to_async(services.transaction_connector)(
+                self.charge_point_pk, transaction_id
+            )
+            if connector is None:
+                self.note(services.unknown_transaction_note(transaction_id))
+                return
+            self._remember_transaction(transaction_id, connector)
+        if connector_id not in (0, connector):
+            self.note(
+                f"transactionId {transaction_id} is the transaction of connector {connector}, "
+                f"not of connector {connector_id} the MeterValues names"
+            )
+
+    def _remember_transaction(self, transaction_id: int, connector_id: int) -> None:
+        self._transaction_connectors[transaction_id] = connector_id
+        if len(self._transaction_connectors) > REMEMBERED_IDS:
+            self._transaction_connectors.popitem(last=False)
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, payload: dict[str, Any]) -> call_result.DataTransfer:

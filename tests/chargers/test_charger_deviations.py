@@ -25,6 +25,7 @@ from chargers.models import (
     Manufacturer,
     Transaction,
 )
+from chargers.ocpp.validation import parse_ocpp_time
 from tests.chargers.ocpp_helpers import BOOT, adb, communicator
 
 ANSWER_TIMEOUT = 20  # seconds; generous for a loaded CI machine, never reached when all is well
@@ -479,6 +480,76 @@ async def test_a_transaction_answered_invalid_is_not_ongoing(charge_point: Charg
     assert not tx.is_ongoing() and tx.state() == "not authorized (Invalid)"
     connector = await adb(Connector.objects.get)(connector_id=1)
     assert connector.current_transaction_id is None
+
+
+async def test_a_stop_of_a_transaction_never_given_is_acknowledged_noted_and_stops_nothing(
+    charge_point: ChargePoint,
+) -> None:
+    """steve-community/steve #156: a StopTransaction with transactionId 0, which the central
+    system never gave, must still get its StopTransaction.conf (SteVe failed on a database
+    constraint); EVerest/libocpp #495 sent -1 after an offline start. Answered, noted on the
+    frame (it is a charger's fault the judge reports), and no transaction is stopped: not
+    this charge point's ongoing one, nor another charge point's of that id."""
+    other, _ = await adb(services.create_charge_point)("CP2", no_auth=True)
+    await adb(IdTag.objects.create)(charge_point=other, id_tag="DEADBEEF", status="Accepted")
+    foreign = await adb(services.start_transaction)(
+        other.pk, {**start(), "timestamp": parse_ocpp_time(NOW).value}
+    )
+    ws = await booted()
+    own = (await call(ws, "StartTransaction", start(), "s1"))[2]["transactionId"]
+    answers = [
+        await call(
+            ws, "StopTransaction", {"transactionId": tx, "meterStop": 1, "timestamp": NOW}, u
+        )
+        for tx, u in ((0, "x0"), (-1, "x1"), (foreign.transaction_id, "x2"))
+    ]
+    await ws.disconnect()
+
+    assert [answer[:3] for answer in answers] == [[3, "x0", {}], [3, "x1", {}], [3, "x2", {}]]
+    for unique_id, tx in (("x0", 0), ("x1", -1), ("x2", foreign.transaction_id)):
+        note = (await the_call(charge_point, unique_id)).validation_error
+        assert note.startswith(f"transactionId {tx} is no transaction the central system gave")
+        assert note.endswith("nothing stopped")
+    ongoing = await adb(lambda: [t.pk for t in Transaction.objects.all() if t.is_ongoing()])()
+    assert sorted(ongoing) == sorted([own, foreign.transaction_id])
+
+
+async def test_meter_values_of_an_unknown_or_another_connectors_transaction_are_noted(
+    charge_point: ChargePoint,
+) -> None:
+    """lbbrhzn/ocpp #1491 and dallmann-consulting/OCPP.Core #34: chargers name transactions
+    the central system does not know, and a central system that does not check applies
+    them to whatever is running. MeterValues of the connector's own transaction, and of the
+    main meter (connector 0), carry no note; an unknown transactionId and another
+    connector's transaction are named on the frame."""
+    ws = await booted()
+    first = (await call(ws, "StartTransaction", start(connector=1), "s1"))[2]["transactionId"]
+    second = (await call(ws, "StartTransaction", start(connector=2), "s2"))[2]["transactionId"]
+    value = [{"timestamp": NOW, "sampledValue": [{"value": "1500"}]}]
+    cases = {
+        "own": (1, first),
+        "main-meter": (0, second),
+        "unknown": (1, 987654),
+        "crossed": (2, first),
+        "own-again": (2, second),
+    }
+    for unique_id, (connector, tx) in cases.items():
+        answer = await call(
+            ws,
+            "MeterValues",
+            {"connectorId": connector, "transactionId": tx, "meterValue": value},
+            unique_id,
+        )
+        assert answer == [3, unique_id, {}]
+    await ws.disconnect()
+
+    notes = {u: (await the_call(charge_point, u)).validation_error for u in cases}
+    assert notes["own"] == notes["main-meter"] == notes["own-again"] == ""
+    assert notes["unknown"].startswith("transactionId 987654 is no transaction the central")
+    assert notes["crossed"] == (
+        f"transactionId {first} is the transaction of connector 1, not of connector 2 "
+        "the MeterValues names"
+    )
 
 
 # --- 9. Schema violations get the 1.6 error code the definitions give ---------------------
