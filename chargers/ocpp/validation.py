@@ -7,6 +7,8 @@ unknown fields), extended with what the schema leaves out but the specification 
 * ``date-time`` fields are RFC 3339 date-times (OCPP 1.6 §3.6: "All time values exchanged
   ... SHALL be formatted as defined in RFC 3339"); the schema names the format, the
   library never checks it;
+* a StatusNotification of the charge point itself (connectorId 0) reports one of the three
+  statuses OCPP 1.6 §7.7 allows it (Available, Unavailable, Faulted);
 * integers within the range the field can take: ``connectorId`` is at least 0 (0 is the
   charge point itself), at least 1 in StartTransaction (a transaction is on a connector), and
   at most the charger model's declared connector count; every other integer within OCPP's
@@ -77,6 +79,9 @@ INTEGER_RANGES: Final[dict[tuple[str, str], tuple[int, int]]] = {
     ("StopTransaction", "meterStop"): INT64,
 }
 CONNECTOR_ACTIONS = frozenset(("StartTransaction", "StatusNotification", "MeterValues"))
+# OCPP 1.6 §7.7 ChargePointStatus: "Status for the Charge Point main controller is a subset
+# of the enumeration: Available, Unavailable or Faulted." (StatusNotification, connectorId 0)
+CHARGE_POINT_STATUSES = ("Available", "Unavailable", "Faulted")
 
 # How much of a charger's value a description quotes: the sentence is never cut, the value is.
 QUOTED_VALUE = 40
@@ -219,6 +224,15 @@ def check_call(action: str, payload: Any, *, connectors: int | None = None) -> C
                 f"{action}.connectorId is {connector_id}, beyond the {connectors} "
                 f"connector(s) the charger model declares.",
                 {"field": "connectorId", "keyword": "maximum", "maximum": connectors},
+            )
+    if action == "StatusNotification" and payload.get("connectorId") == 0:
+        status = payload.get("status")
+        if status not in CHARGE_POINT_STATUSES:
+            raise CallRejected(
+                SCHEMA_ERROR_CODES["enum"],
+                f"StatusNotification.status {_quote(status)} is not a status of the charge point "
+                f"itself (connectorId 0), which is one of {', '.join(CHARGE_POINT_STATUSES)}.",
+                {"field": "status", "keyword": "enum", "connectorId": 0},
             )
     notes: list[str] = []
     checked = _convert_times(action, payload, validator.schema, "", notes, validator.schema)

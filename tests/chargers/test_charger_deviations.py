@@ -247,6 +247,31 @@ async def test_connector_zero_status_and_the_declared_connectors_are_taken(
     assert ids == [0, 1, 2]
 
 
+@pytest.mark.parametrize("status", ["Charging", "Preparing", "Reserved", "SuspendedEV"])
+async def test_a_connector_status_for_the_charge_point_itself_is_a_property_violation(
+    charge_point: ChargePoint, status: str
+) -> None:
+    """sap-labs-france/ev-server #53: a StatusNotification of connectorId 0 broke a central
+    system that took every status for a connector's. Connector 0 is the charge point's
+    main controller, whose status OCPP 1.6 §7.7 limits to Available, Unavailable or
+    Faulted: another status is an invalid value, not the state of a connector 0."""
+    ws = await booted()
+    faulted = {"connectorId": 0, "errorCode": "OtherError", "status": "Faulted"}
+    assert (await call(ws, "StatusNotification", faulted, "n0"))[0] == 3
+    odd = {"connectorId": 0, "errorCode": "NoError", "status": status}
+    answer = await call(ws, "StatusNotification", odd, "n1")
+    await ws.disconnect()
+
+    assert_call_error(
+        answer, "n1", "PropertyConstraintViolation", repr(status), "connectorId 0", "Faulted"
+    )
+    assert (await the_call(charge_point, "n1")).validation_error.startswith(
+        "PropertyConstraintViolation: StatusNotification.status"
+    )
+    connector = await adb(Connector.objects.get)(connector_id=0)
+    assert connector.status == "Faulted"
+
+
 # --- 3. idTags are case-insensitive -------------------------------------------------------
 
 
