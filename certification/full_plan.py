@@ -85,6 +85,13 @@ def _setting(key: str, value: str, label: str | None = None) -> dict[str, Any]:
     return cmd(label or f"{key} {value}", "ChangeConfiguration", {"key": key, "value": value})
 
 
+# Steps 37 and 38 start an offline transaction with UNKNOWN_CARD: a charger that cached the
+# Invalid its StartTransaction was answered earlier (OCPP 1.6 §3.5.2: the cache is updated
+# "when the Charge Point receives ... StartTransaction.conf") rightly refuses it offline
+# (§3.5.4 Unknown Offline Authorization is for cards it does not know). The cache is cleared
+# first, so either step may run after the other, or again.
+CLEAR_CACHE = cmd("Clear cache", "ClearCache", {})
+
 RESERVATION = _reason("Reservation", "Reservation")
 SMART_CHARGING = _reason("SmartCharging", "Smart Charging")
 
@@ -469,7 +476,8 @@ NEW_STEPS: list[dict[str, Any]] = [
         "title": "StopTransactionOnInvalidId - a transaction answered Invalid stops",
         "description": "A transaction started offline with a card the portal does not know is "
         "stopped DeAuthorized once its StartTransaction is answered Invalid.",
-        "manual_actions": "Send the configuration below.\nCut the charger's network.\n"
+        "manual_actions": "Clear the cache and send the configuration below.\nCut the "
+        "charger's network.\n"
         f"Present a card the portal does not know ({UNKNOWN_CARD}) and plug in the cable.\n"
         "Restore the network: the portal answers the StartTransaction Invalid.\n"
         "Wait for the charger to stop the transaction; unplug.",
@@ -477,6 +485,7 @@ NEW_STEPS: list[dict[str, Any]] = [
         "→ idTagInfo Invalid → StopTransaction of that transactionId with reason "
         "DeAuthorized.",
         "commands": [
+            CLEAR_CACHE,
             _setting("StopTransactionOnInvalidId", "true"),
             _setting("AllowOfflineTxForUnknownId", "true"),
             _setting("LocalAuthorizeOffline", "true"),
@@ -503,7 +512,8 @@ NEW_STEPS: list[dict[str, Any]] = [
         "title": "StopTransactionOnInvalidId false - a transaction answered Invalid goes on",
         "description": "With StopTransactionOnInvalidId false, a transaction started offline "
         "with a card the portal does not know is not stopped DeAuthorized.",
-        "manual_actions": "Send the configuration below.\nCut the charger's network.\n"
+        "manual_actions": "Clear the cache and send the configuration below.\nCut the "
+        "charger's network.\n"
         f"Present a card the portal does not know ({UNKNOWN_CARD}) and plug in the cable.\n"
         "Restore the network: the portal answers the StartTransaction Invalid.\nWait a few "
         "seconds: the transaction must not stop.\nPresent the card again to stop; unplug.",
@@ -511,6 +521,7 @@ NEW_STEPS: list[dict[str, Any]] = [
         "→ idTagInfo Invalid → no StopTransaction with reason DeAuthorized (the charger only "
         "stops the energy) → [card] → StopTransaction reason Local.",
         "commands": [
+            CLEAR_CACHE,
             _setting("StopTransactionOnInvalidId", "false"),
             _setting("AllowOfflineTxForUnknownId", "true"),
             _setting("LocalAuthorizeOffline", "true"),

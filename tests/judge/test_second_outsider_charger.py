@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from certification import full_plan
 from certification.judge.smart_charging import tx_profile
 from tests.judge.frames import Wire
 
@@ -97,3 +98,22 @@ def test_per_phase_power_over_the_tx_profile_fails() -> None:
         assert "6000 W after the TxProfile limited connector 1 to 3000 W" in (
             judgement.findings[-1].message
         )
+
+
+def test_steps_starting_offline_with_the_unknown_card_clear_the_cache_first() -> None:
+    """OCPP 1.6 §3.5.2: the Authorization Cache is updated "when the Charge Point receives
+    ... StartTransaction.conf", so after step 37 (or an earlier attempt of step 38) a charger
+    with a cache holds the unknown card as Invalid and rightly refuses it offline; §3.5.4
+    (Unknown Offline Authorization) is for cards it does not know. The steps clear the cache
+    before the charger goes offline, or a correct charger cannot play them."""
+    offline_unknown = [
+        step
+        for step in full_plan.steps()
+        if full_plan.UNKNOWN_CARD in step.get("manual_actions", "")
+        and "Cut the" in step.get("manual_actions", "")
+    ]
+
+    assert len(offline_unknown) == 2
+    for step in offline_unknown:
+        assert step["commands"][0]["action"] == "ClearCache", step["title"]
+        assert step["manual_actions"].startswith("Clear the cache"), step["title"]
