@@ -239,26 +239,35 @@ def _limit_at(schedule: dict[str, Any], offset: float) -> float | None:
     return found
 
 
+def _clears(request: dict[str, Any], connector: int, profile: dict[str, Any]) -> bool:
+    """Whether a ClearChargingProfile.req clears `profile`, set on `connector` (§5.5): the
+    profile of its `id`; without an id, every profile that matches each criterion it gives.
+    connectorId "specifies the ID of the connector for which to clear charging profiles. A
+    connectorId of zero (0) specifies the charging profile for the overall Charge Point.
+    Absence of this parameter means the clearing applies to all charging profiles that match
+    the other criteria in the request"; chargingProfilePurpose and stackLevel clear the
+    profiles of that purpose and level "if they meet the other criteria in the request"."""
+    if request.get("id") is not None:
+        return profile.get("chargingProfileId") == request.get("id")
+    criteria = (
+        (as_int(request.get("connectorId")), connector),
+        (request.get("chargingProfilePurpose"), profile.get("chargingProfilePurpose")),
+        (as_int(request.get("stackLevel")), as_int(profile.get("stackLevel"))),
+    )
+    return all(wanted is None or wanted == held for wanted, held in criteria)
+
+
 def _installed(frames: tuple[Frame, ...], before: Frame) -> list[tuple[int, dict[str, Any]]]:
     """The profiles the charger holds at `before`: each SetChargingProfile it Accepted, one
     with the same chargingProfileId, or the same connector, purpose and stackLevel,
-    replacing the earlier (§5.16); minus those a ClearChargingProfile of their id cleared."""
+    replacing the earlier (§5.16); minus those an Accepted ClearChargingProfile cleared."""
     held: list[tuple[int, dict[str, Any]]] = []
     changes = [*exchanges(frames, "SetChargingProfile"), *exchanges(frames, "ClearChargingProfile")]
     for change in sorted(changes, key=lambda e: position(e.call)):
         if not is_after(before, change.last) or change.status != "Accepted":
             continue
         if change.call.action == "ClearChargingProfile":
-            cleared = change.request.get("id")
-            purpose = change.request.get("chargingProfilePurpose")
-            held = [
-                (c, p)
-                for c, p in held
-                if not (
-                    (cleared is not None and p.get("chargingProfileId") == cleared)
-                    or (cleared is None and purpose in (None, p.get("chargingProfilePurpose")))
-                )
-            ]
+            held = [(c, p) for c, p in held if not _clears(change.request, c, p)]
             continue
         connector, profile = as_int(change.request.get("connectorId")) or 0, _profile(change)
         held = [
