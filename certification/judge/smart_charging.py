@@ -41,6 +41,13 @@ def _first_limit(profile: dict[str, Any]) -> tuple[float | None, str | None]:
         return None, schedule.get("chargingRateUnit")
 
 
+def _first_phases(profile: dict[str, Any]) -> float | None:
+    """The numberPhases of a profile's first period, when it gives a number."""
+    periods = (profile.get("chargingSchedule") or {}).get("chargingSchedulePeriod") or []
+    phases = periods[0].get("numberPhases") if isinstance(periods[0], dict) else None
+    return float(phases) if isinstance(phases, int | float) and phases > 0 else None
+
+
 def _set_profiles(frames: tuple[Frame, ...], purpose: str) -> list[Exchange]:
     return [
         e
@@ -147,9 +154,13 @@ def tx_profile(context: StepContext) -> Judgement:
 
     OCPP 1.6 §5.16: a TxProfile "SHALL only be set at Charge Point ConnectorId > 0" and
     applies to the running transaction; §3.13 (Smart Charging): the Charge Point SHALL limit
-    the power according to the charging profile in effect.
+    the power according to the charging profile in effect. A limit in A is per phase, on
+    the phases the period allows (ChargingSchedulePeriod.numberPhases: "The number of
+    phases that can be used for charging. If a number of phases is needed, numberPhases=3
+    will be assumed unless another number is given"), and on no more than the charger has.
 
-    Params: `phases` (default 3), `tolerance` (fraction over the limit allowed, default 0.05).
+    Params: `phases` (the phases the charger has, default 3), `tolerance` (fraction over the
+    limit allowed, default 0.05).
     Measures: the limit in W, the powers reported after it.
     """
     frames, findings = context.frames, Findings()
@@ -169,7 +180,7 @@ def tx_profile(context: StepContext) -> Judgement:
     if limit is None:
         findings.fail("The TxProfile sent has no limit to follow", setting.call)
         return findings.judgement(measurements)
-    phases = float_param(context, "phases", 3.0) or 3.0
+    phases = min(_first_phases(profile) or 3.0, float_param(context, "phases", 3.0) or 3.0)
     limit_w = limit if unit == "W" else limit * VOLTS * phases
     measurements["limit_w"] = limit_w
     powers = [

@@ -488,6 +488,57 @@ def test_a_limit_in_a_counts_at_230_v_per_phase(params: dict[str, Any], limit_w:
     )
 
 
+def one_phase(limit: float, phases: Any) -> Wire:
+    wire = limited(limit, unit="A")
+    set_call = wire.frames[2]
+    periods = set_call.payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"]  # type: ignore[index]
+    periods[0]["numberPhases"] = phases
+    return wire
+
+
+def test_a_limit_in_a_counts_on_the_phases_the_profile_allows() -> None:
+    """ChargingSchedulePeriod.numberPhases: "The number of phases that can be used for
+    charging"; 16 A on one phase is 3680 W, and 9 kW on three phases is over it."""
+    wire = one_phase(16, 1)
+    wire.wait(10)
+    over = power(wire, "9000")
+
+    assert tx_profile(wire.context()) == Judgement(
+        "N",
+        (
+            fail(
+                "MeterValues reported 9000 W after the TxProfile limited connector 1 to 3680 W",
+                over,
+            ),
+        ),
+        {"limit_w": 3680.0, "powers_w": [9000.0]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("phases", "params", "limit_w"),
+    [
+        (2, {}, 7360.0),
+        (3, {"phases": 1}, 3680.0),
+        (2, {"phases": 3}, 7360.0),
+        (0, {}, 11040.0),
+        ("1", {}, 11040.0),
+        (None, {"phases": 2}, 7360.0),
+    ],
+)
+def test_the_phases_are_the_fewer_of_the_profiles_and_the_chargers(
+    phases: Any, params: dict[str, Any], limit_w: float
+) -> None:
+    wire = one_phase(16, phases)
+    wire.wait(10)
+    power(wire, "100")
+
+    assert tx_profile(wire.context(**params)).measurements == {
+        "limit_w": limit_w,
+        "powers_w": [100.0],
+    }
+
+
 def test_power_before_the_profile_and_on_another_connector_is_not_judged() -> None:
     wire = Wire()
     wire.start_transaction(connector=2, transaction_id=42)
