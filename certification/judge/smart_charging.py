@@ -69,6 +69,10 @@ def tx_default_profile(context: StepContext) -> Judgement:
     the profile; §5.7 (Get Composite Schedule): "the Charge Point SHALL calculate the
     scheduled time intervals up to the Duration"; §5.5 (Clear Charging Profile): "If the
     Charge Point was able to execute the request, it SHALL respond with a status Accepted".
+    Only a composite schedule of a connector the profile applies to (its own, any when it
+    was set on connector 0) and a clear that takes the profile away (its id, or criteria it
+    matches: `_clears`) say something about it; a clear of another profile may well be
+    answered Unknown ("No Charging Profile(s) were found matching the request").
 
     Measures: the limit set, the composite limit read back.
     """
@@ -79,15 +83,19 @@ def tx_default_profile(context: StepContext) -> Judgement:
         findings.fail("No SetChargingProfile with a TxDefaultProfile was sent to the charger")
         return findings.judgement(measurements)
     setting = sets[0]
+    connector = as_int(setting.request.get("connectorId")) or 0
     limit, unit = _first_limit(_profile(setting))
     measurements.update(limit_set=limit, unit=unit)
     if not findings.expect_reply(setting, ("Accepted",), "SetChargingProfile(TxDefaultProfile)"):
         return findings.judgement(measurements)
     composite = [
-        e for e in exchanges(frames, "GetCompositeSchedule") if is_after(e.call, setting.last)
+        e
+        for e in exchanges(frames, "GetCompositeSchedule")
+        if is_after(e.call, setting.last) and connector in (0, as_int(e.request.get("connectorId")))
     ]
     if not composite:
-        findings.fail("No GetCompositeSchedule after the profile was set")
+        of = f" of connector {connector}" if connector else ""
+        findings.fail(f"No GetCompositeSchedule{of} after the profile was set")
     elif findings.expect_reply(composite[0], ("Accepted",), "GetCompositeSchedule"):
         schedule = composite[0].response.get("chargingSchedule") or {}
         periods = schedule.get("chargingSchedulePeriod") or []
@@ -105,10 +113,13 @@ def tx_default_profile(context: StepContext) -> Judgement:
                 *composite[0].frames,
             )
     clears = [
-        e for e in exchanges(frames, "ClearChargingProfile") if is_after(e.call, setting.last)
+        e
+        for e in exchanges(frames, "ClearChargingProfile")
+        if is_after(e.call, setting.last) and _clears(e.request, connector, _profile(setting))
     ]
     if not clears:
-        findings.fail("No ClearChargingProfile after the profile was set")
+        profile_id = _profile(setting).get("chargingProfileId")
+        findings.fail(f"No ClearChargingProfile of TxDefaultProfile {profile_id} after it was set")
     else:
         findings.expect_reply(clears[0], ("Accepted",), "ClearChargingProfile of the profile set")
     return findings.judgement(measurements)

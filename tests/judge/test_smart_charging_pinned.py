@@ -163,10 +163,16 @@ def test_limits_in_a_are_compared_in_a() -> None:
 
 def test_a_composite_in_another_unit_is_not_compared_and_one_without_a_unit_is() -> None:
     in_amps = default_step(16, composite_unit="A")
+    in_watts = default_step(
+        3680, charging_profile=profile("TxDefaultProfile", 16, unit="A"), composite_unit="W"
+    )
     without_unit = default_step(7000, composite_unit=None)
 
     assert tx_default_profile(in_amps.context()) == Judgement(
         "Y", (), {"limit_set": 6000.0, "unit": "W", "composite_limit": 16.0}
+    )
+    assert tx_default_profile(in_watts.context()) == Judgement(
+        "Y", (), {"limit_set": 16.0, "unit": "A", "composite_limit": 3680.0}
     )
     assert findings(tx_default_profile(without_unit.context())) == [
         (
@@ -271,11 +277,80 @@ def test_composite_and_clear_before_the_profile_was_set_do_not_count() -> None:
         "N",
         (
             fail("No GetCompositeSchedule after the profile was set"),
-            fail("No ClearChargingProfile after the profile was set"),
+            fail("No ClearChargingProfile of TxDefaultProfile 201 after it was set"),
         ),
         {"limit_set": 6000.0, "unit": "W"},
     )
     assert setting.id == 5
+
+
+def test_a_clear_of_another_profile_may_be_unknown_and_does_not_clear_this_one() -> None:
+    """§5.5: a ClearChargingProfile clears the profile of its id, or those matching its
+    criteria; the charger answers Unknown when none does."""
+    wire = Wire()
+    set_profile(wire, 1, profile("TxDefaultProfile"))
+    read_composite(wire, [{"startPeriod": 0, "limit": 6000}])
+    clear(wire, "Unknown", id=999)
+    clear(wire, "Unknown", connectorId=2)
+    clear(wire, "Unknown", chargingProfilePurpose="ChargePointMaxProfile")
+    clear(wire, "Unknown", stackLevel=3)
+    only_others = Wire()
+    only_others.frames = list(wire.frames)
+    clear(wire, "Accepted", connectorId=1, chargingProfilePurpose="TxDefaultProfile")
+
+    assert tx_default_profile(wire.context()) == Judgement(
+        "Y", (), {"limit_set": 6000.0, "unit": "W", "composite_limit": 6000.0}
+    )
+    assert findings(tx_default_profile(only_others.context())) == [
+        ("fail", "No ClearChargingProfile of TxDefaultProfile 201 after it was set", ())
+    ]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {},
+        {"id": 201},
+        {"stackLevel": 0},
+        {"connectorId": 1},
+        {"chargingProfilePurpose": "TxDefaultProfile"},
+    ],
+)
+def test_a_clear_matching_the_profile_set_is_judged(request_: dict[str, Any]) -> None:
+    wire = Wire()
+    set_profile(wire, 1, profile("TxDefaultProfile"))
+    read_composite(wire, [{"startPeriod": 0, "limit": 6000}])
+    cleared = wire.command("ClearChargingProfile", request_, {"status": "Unknown"})
+
+    assert findings(tx_default_profile(wire.context())) == [
+        (
+            "fail",
+            "ClearChargingProfile of the profile set answered Unknown where Accepted was expected",
+            cited(cleared, reply_of(wire, cleared)),
+        )
+    ]
+
+
+def test_only_a_composite_of_a_connector_the_profile_applies_to_is_judged() -> None:
+    on_1 = Wire()
+    set_profile(on_1, 1, profile("TxDefaultProfile"))
+    read_composite(on_1, [{"startPeriod": 0, "limit": 22000}], connector=2)
+    clear(on_1)
+    on_0 = Wire()
+    set_profile(on_0, 0, profile("TxDefaultProfile"))
+    read_composite(on_0, [{"startPeriod": 0, "limit": 9000}], connector=2)
+    clear(on_0)
+
+    assert tx_default_profile(on_1.context()) == Judgement(
+        "N",
+        (fail("No GetCompositeSchedule of connector 1 after the profile was set"),),
+        {"limit_set": 6000.0, "unit": "W"},
+    )
+    assert [m for _, m, _ in findings(tx_default_profile(on_0.context()))] == [
+        "The composite schedule allows 9000 W where the TxDefaultProfile limits to 6000 W"
+    ]
+    read_composite(on_1, [{"startPeriod": 0, "limit": 5000}], connector=1)
+    assert tx_default_profile(on_1.context()).verdict == "Y"
 
 
 def test_a_refused_composite_and_a_refused_clear_are_named_with_their_frames() -> None:
