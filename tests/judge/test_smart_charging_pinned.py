@@ -1503,3 +1503,82 @@ def test_a_refusal_answered_with_an_error_or_not_at_all_fails() -> None:
             ]
         },
     )
+
+
+# tx_profile's power of a three-phase meter (§7.45 SampledValue.phase) ---------------------
+
+
+def powers_of(*sampled_values: list[dict[str, Any]]) -> list[Any]:
+    wire = limited()
+    for sampled in sampled_values:
+        wire.request(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": 42,
+                "meterValue": [{"timestamp": stamp(wire.now), "sampledValue": sampled}],
+            },
+            {},
+        )
+    result: list[Any] = tx_profile(wire.context()).measurements["powers_w"]
+    return result
+
+
+def share(value: str, phase: str | None = None, unit: str = "W") -> dict[str, Any]:
+    sampled = {"value": value, "measurand": "Power.Active.Import", "unit": unit}
+    if phase is not None:
+        sampled["phase"] = phase
+    return sampled
+
+
+def test_per_phase_values_add_up_each_conductor_once() -> None:
+    assert powers_of(
+        [share("1000", "L1"), share("1000", "L2"), share("1.2", "L3", "kW")],
+        [share("1000", "L1"), share("900", "L1-N")],
+        [share("800", "L1-N"), share("700", "L2-N")],
+    ) == [3200.0, 1000.0, 1500.0]
+
+
+def test_a_total_without_a_phase_counts_whatever_the_phases_say() -> None:
+    assert powers_of(
+        [share("1000", "L1"), share("1000", "L2"), share("2.9", unit="kW")],
+        [share("2500"), share("1000", "L1"), share("1000", "L2"), share("1000", "L3")],
+        [share("2600", ""), share("2700")],
+    ) == [2900.0, 2500.0, 2600.0]
+
+
+def test_an_unreadable_share_makes_the_frame_unread() -> None:
+    assert powers_of(
+        [share("1000", "L1"), share("n/a", "L2")],
+        [share("2800"), share("x", "L1")],
+        [share("3000", "L1")],
+    ) == [3000.0]
+
+
+def test_three_shares_over_the_limit_fail_as_their_sum() -> None:
+    wire = limited()
+    over = wire.request(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": 42,
+            "meterValue": [
+                {
+                    "timestamp": stamp(wire.now),
+                    "sampledValue": [share("1100", p) for p in ("L1", "L2", "L3")],
+                }
+            ],
+        },
+        {},
+    )
+
+    assert tx_profile(wire.context()) == Judgement(
+        "N",
+        (
+            fail(
+                "MeterValues reported 3300 W after the TxProfile limited connector 1 to 3000 W",
+                over,
+            ),
+        ),
+        {"limit_w": 3000.0, "powers_w": [3300.0]},
+    )
