@@ -66,7 +66,10 @@ def local_list_full(context: StepContext) -> Judgement:
     Authorization List successfully updated". §5.10 (Get Local List Version): the Charge
     Point "SHALL respond with a GetLocalListVersion.conf PDU containing the version number of
     its Local Authorization List. A version number of 0 (zero) SHALL be used to indicate that
-    the local authorization list is empty".
+    the local authorization list is empty". A full update without entries empties the list
+    (§5.15: "If no (empty) localAuthorizationList is given and the updateType is Full, all
+    identifications are removed from the list"), so its version reads back as 0 or as the
+    version sent.
 
     Measures: the versions before and after, the number of entries sent.
     """
@@ -95,10 +98,12 @@ def local_list_full(context: StepContext) -> Judgement:
         return findings.judgement(measurements)
     version = _reported_version(findings, after[-1], "GetLocalListVersion")
     measurements["version_after"] = version
-    if accepted and version is not None and version != sent_version:
+    expected = {sent_version} if entries else {sent_version, 0}
+    if accepted and version is not None and version not in expected:
+        empty = "" if entries else f"; an empty list reads back as 0 or {sent_version}"
         findings.fail(
             f"GetLocalListVersion answered {version} after SendLocalList(Full, "
-            f"{sent_version}) was Accepted",
+            f"{sent_version}) was Accepted{empty}",
             *after[-1].frames,
         )
     return findings.judgement(measurements)

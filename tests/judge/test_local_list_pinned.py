@@ -204,6 +204,35 @@ def test_a_refused_or_unanswered_full_update_is_named_and_its_version_not_compar
     ]
 
 
+def test_an_empty_full_list_may_read_back_as_version_0_or_as_the_version_sent() -> None:
+    """§5.15: "If no (empty) localAuthorizationList is given and the updateType is Full, all
+    identifications are removed from the list"; §5.10: "A version number of 0 (zero) SHALL be
+    used to indicate that the local authorization list is empty"."""
+    judged = {}
+    for cards, answered in (({}, 0), (None, 0), ({}, 5), ({}, 3), ({CARD: "Accepted"}, 0)):
+        wire = Wire()
+        send_list(wire, 5, cards)
+        read_version(wire, answered)
+        judged[(cards is None, len(cards or {}), answered)] = findings(
+            local_list_full(wire.context())
+        )
+
+    assert judged[(False, 0, 0)] == []
+    assert judged[(True, 0, 0)] == []
+    assert judged[(False, 0, 5)] == []
+    assert judged[(False, 0, 3)] == [
+        (
+            "fail",
+            "GetLocalListVersion answered 3 after SendLocalList(Full, 5) was Accepted; an "
+            "empty list reads back as 0 or 5",
+            (3, 4),
+        )
+    ]
+    assert judged[(False, 1, 0)] == [
+        ("fail", "GetLocalListVersion answered 0 after SendLocalList(Full, 5) was Accepted", (3, 4))
+    ]
+
+
 # local_list_differential -------------------------------------------------------------------
 
 
