@@ -209,7 +209,14 @@ def test_an_empty_full_list_may_read_back_as_version_0_or_as_the_version_sent() 
     identifications are removed from the list"; §5.10: "A version number of 0 (zero) SHALL be
     used to indicate that the local authorization list is empty"."""
     judged = {}
-    for cards, answered in (({}, 0), (None, 0), ({}, 5), ({}, 3), ({CARD: "Accepted"}, 0)):
+    cases: list[tuple[dict[str, str | None] | None, int]] = [
+        ({}, 0),
+        (None, 0),
+        ({}, 5),
+        ({}, 3),
+        ({CARD: "Accepted"}, 0),
+    ]
+    for cards, answered in cases:
         wire = Wire()
         send_list(wire, 5, cards)
         read_version(wire, answered)
