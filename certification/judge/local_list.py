@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from certification.judge.offline import offline_period, started_offline, stop_of
-from certification.judge.outcome import Findings, step_rule
+from certification.judge.outcome import Findings, known_setting, step_rule
 from certification.judge.sequence import (
     Exchange,
     as_int,
@@ -17,6 +17,7 @@ from certification.judge.sequence import (
     first,
     payload_of,
     same_id_tag,
+    same_setting,
     status_in,
 )
 from certification.judge.sessions import SESSION_STATUSES, check_start
@@ -183,6 +184,10 @@ def local_list_authorizes(context: StepContext) -> Judgement:
     OCPP 1.6 §3.5 (Local Authorization & Offline Behavior): "When LocalPreAuthorize is
     enabled, a Charge Point that has the identifier in its Local Authorization List with
     status Accepted SHALL start the transaction without first sending an Authorize.req".
+    §9.1 LocalPreAuthorize: "whether the Charge Point, when online, will start a transaction
+    for locally-authorized identifiers without waiting for or requesting an Authorize.conf
+    from the Central System": with the key set or read false before the start, asking is
+    what the charger does, and no fail.
 
     Params: `id_tag` (default: the first idTag of the list sent with status Accepted).
     Measures: the card, whether an Authorize was sent.
@@ -217,7 +222,14 @@ def local_list_authorizes(context: StepContext) -> Judgement:
         if id_tag is None or payload_of(frame).get("idTag") == id_tag
     ]
     measurements["authorized"] = bool(asked)
-    if asked:
+    setting = known_setting(context, "LocalPreAuthorize", before=start)
+    if asked and setting is not None and not same_setting(setting, "true"):
+        findings.info(
+            f"Authorize was sent for {id_tag} with LocalPreAuthorize {setting}: the charger "
+            "asks before it starts; the step needs the key true to show the list deciding",
+            *asked,
+        )
+    elif asked:
         findings.fail(
             f"Authorize was sent for {id_tag}, which is Accepted in the Local Authorization "
             "List: with LocalPreAuthorize the charger starts without asking",

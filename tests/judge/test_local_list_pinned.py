@@ -740,3 +740,40 @@ def test_a_session_status_counts_from_the_instant_of_the_reconnect_not_before() 
         judged.append(local_list_offline(wire.context()).verdict)
 
     assert judged == ["N", "Y"]
+
+
+def test_with_local_pre_authorize_false_before_the_start_the_charger_may_ask() -> None:
+    """§9.1 LocalPreAuthorize: "whether the Charge Point, when online, will start a
+    transaction for locally-authorized identifiers without waiting for or requesting an
+    Authorize.conf": false, it asks, as OCPP lets it."""
+
+    def judged(value: str, when: str) -> list[tuple[str, str, tuple[int, ...]]]:
+        wire = Wire()
+        change = {"key": "LocalPreAuthorize", "value": value}
+        if when == "before":
+            wire.command("ChangeConfiguration", change, {"status": "Accepted"})
+        send_list(wire, 10, {CARD: "Accepted"})
+        wire.authorize(CARD)
+        start(wire)
+        if when == "after":
+            wire.command("ChangeConfiguration", change, {"status": "Accepted"})
+        params = {"configuration": {"LocalPreAuthorize": value}} if when == "params" else {}
+        return findings(local_list_authorizes(wire.context(**params)))
+
+    def allowed(value: str, asked: int) -> tuple[str, str, tuple[int, ...]]:
+        return (
+            "info",
+            f"Authorize was sent for {CARD} with LocalPreAuthorize {value}: the charger asks "
+            "before it starts; the step needs the key true to show the list deciding",
+            (asked,),
+        )
+
+    failed = (
+        "fail",
+        f"Authorize was sent for {CARD}, which is Accepted in the Local Authorization List: "
+        "with LocalPreAuthorize the charger starts without asking",
+    )
+    assert judged("false", "before") == [allowed("false", 5)]
+    assert judged("FALSE", "params") == [allowed("FALSE", 3)]
+    assert judged("true", "before") == [(*failed, (5,))]
+    assert judged("false", "after") == [(*failed, (3,))]
