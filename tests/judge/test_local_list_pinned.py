@@ -757,8 +757,8 @@ def test_with_local_pre_authorize_false_before_the_start_the_charger_may_ask() -
         start(wire)
         if when == "after":
             wire.command("ChangeConfiguration", change, {"status": "Accepted"})
-        params = {"configuration": {"LocalPreAuthorize": value}} if when == "params" else {}
-        return findings(local_list_authorizes(wire.context(**params)))
+        known = {"LocalPreAuthorize": value} if when == "params" else {}
+        return findings(local_list_authorizes(wire.context(configuration=known)))
 
     def allowed(value: str, asked: int) -> tuple[str, str, tuple[int, ...]]:
         return (
