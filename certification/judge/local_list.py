@@ -15,6 +15,7 @@ from certification.judge.sequence import (
     calls,
     exchanges,
     first,
+    is_after,
     payload_of,
     same_id_tag,
     same_setting,
@@ -48,6 +49,23 @@ def _listed(update: Exchange) -> dict[str, str]:
         if isinstance(info, dict) and isinstance(entry.get("idTag"), str):
             listed[entry["idTag"]] = str(info.get("status"))
     return listed
+
+
+def _version_before(frames: tuple[Any, ...], update: Exchange) -> int | None:
+    """The version of the charger's list when `update` arrived, as far as the step shows: the
+    last version the charger reported (GetLocalListVersion) or the last full update it
+    accepted, whichever was answered last before `update`."""
+    known: int | None = None
+    steps = [*exchanges(frames, "GetLocalListVersion"), *_sent(frames, "Full")]
+    for exchange in sorted(steps, key=lambda e: e.last.seq):
+        if not is_after(update.call, exchange.last):
+            break
+        if exchange.call.action == "GetLocalListVersion":
+            version = as_int(exchange.response.get("listVersion"))
+            known = known if version is None else version
+        elif exchange.status == "Accepted":
+            known = as_int(exchange.request.get("listVersion"))
+    return known
 
 
 def _first_accepted(update: Exchange) -> str | None:
@@ -123,7 +141,9 @@ def local_list_differential(context: StepContext) -> Judgement:
     that is less than or equal to the version number of its current list, it SHALL NOT apply
     the update and respond with VersionMismatch" (UpdateStatus: "VersionMismatch: Version
     number in the request for a differential update is less or equal then version number of
-    current list").
+    current list"). The current version is the one the charger reported or the full update
+    it accepted before the first differential update (a step run again starts from the
+    version the last attempt left), else the first differential update's, if accepted.
 
     Measures: the accepted version, the stale version refused, the version read back.
     """
@@ -133,7 +153,7 @@ def local_list_differential(context: StepContext) -> Judgement:
     if not differential:
         findings.fail("No SendLocalList with updateType Differential was sent to the charger")
         return findings.judgement(measurements)
-    current: int | None = None
+    current = _version_before(frames, differential[0])
     accepted_version: int | None = None
     stale_checked = False
     for update in differential:

@@ -403,6 +403,54 @@ def test_with_no_update_accepted_any_version_read_is_not_compared() -> None:
     ]
 
 
+def test_the_current_version_may_come_from_the_step_before_the_first_differential_update() -> None:
+    """§5.15: a differential update "with a version number that is less than or equal to the
+    version number of its current list" is refused VersionMismatch, whether that version
+    came from a full update of the step or from an earlier attempt the charger reports."""
+    full = Wire()
+    send_list(full, 5, {CARD: "Accepted"})
+    send_list(full, 9, {CARD: "Accepted"}, answer="Failed")
+    send_list(full, 3, {"CERT-TAG-2": "Accepted"}, "Differential", answer="VersionMismatch")
+    send_list(full, 6, {"CERT-TAG-2": "Accepted"}, "Differential")
+    read_version(full, 6)
+    reported = Wire()
+    read_version(reported, 4)
+    read_version(reported, None)
+    send_list(reported, 4, {"CERT-TAG-2": "Accepted"}, "Differential", answer="VersionMismatch")
+    send_list(reported, 5, {"CERT-TAG-2": "Accepted"}, "Differential")
+    read_version(reported, 5)
+
+    assert local_list_differential(full.context()) == Judgement(
+        "Y", (), {"stale_version_sent": 3, "accepted_version": 6, "version_after": 6}
+    )
+    assert local_list_differential(reported.context()) == Judgement(
+        "Y", (), {"stale_version_sent": 4, "accepted_version": 5, "version_after": 5}
+    )
+
+
+def test_a_version_read_before_the_first_update_was_answered_is_not_current() -> None:
+    wire = Wire()
+    update = wire.call_out(
+        "SendLocalList",
+        {"listVersion": 1, "updateType": "Differential", "localAuthorizationList": []},
+    )
+    read_version(wire, 8)
+    wire.result_in(update, {"status": "Accepted"})
+    read_version(wire, 1)
+
+    assert local_list_differential(wire.context()) == Judgement(
+        "Y",
+        (
+            Finding(
+                "info",
+                "No differential update with a version at or below the current one was sent: "
+                "VersionMismatch was not checked",
+            ),
+        ),
+        {"accepted_version": 1, "version_after": 1},
+    )
+
+
 # local_list_authorizes ---------------------------------------------------------------------
 
 
