@@ -117,3 +117,21 @@ def test_steps_starting_offline_with_the_unknown_card_clear_the_cache_first() ->
     for step in offline_unknown:
         assert step["commands"][0]["action"] == "ClearCache", step["title"]
         assert step["manual_actions"].startswith("Clear the cache"), step["title"]
+
+
+def test_the_retry_step_waits_for_the_resends_not_for_finishing() -> None:
+    """OCPP 1.6 §3.7: the StopTransaction is resent after TransactionMessageRetryInterval
+    and twice that; §4.9: Finishing is the connector's status once the session stopped,
+    which a charger may report before its StopTransaction is accepted. The step waits for
+    the three StopTransactions before the cable comes out and the step ends, or a charger
+    that reports Finishing at once is judged before its resends."""
+    step = next(s for s in full_plan.steps() if s["judge_rule"] == "transaction_message_retry")
+    automation = step["automation"]
+    fault = next(i for i, op in enumerate(automation) if "fault" in op)
+    stop = automation.index({"bench": "present_card", "card": "accepted"}, fault)
+    unplug = automation.index({"bench": "unplug"})
+    awaited = [op["until"].get("action") for op in automation[stop:unplug] if "until" in op]
+
+    assert awaited.count("StopTransaction") == 3
+    assert awaited[-1] == "StatusNotification"  # Finishing, looked for since the step began
+    assert automation[unplug - 1]["until"]["since"] == "step"
