@@ -12,6 +12,19 @@ from certification.judge.types import Finding, Judgement, RunSettings
 from tests.judge.frames import Wire, empty_step
 
 
+def clear_measurements(
+    id_tag: object, cached_id_tag: str | None, cached: bool, seconds: float | None = None
+) -> dict[str, Any]:
+    """Step 22's measurements; `seconds` from ClearCache to the new Authorize, if one came."""
+    measured = {
+        "id_tag": id_tag,
+        "cached_id_tag": cached_id_tag,
+        "cached": cached,
+        "authorized_after_clear": seconds is not None,
+    }
+    return measured if seconds is None else {**measured, "clear_to_authorize_s": seconds}
+
+
 def test_clear_cache_passes_when_the_same_card_is_authorized_again() -> None:
     wire = Wire()
     wire.authorize("CARD-1")
@@ -22,13 +35,7 @@ def test_clear_cache_passes_when_the_same_card_is_authorized_again() -> None:
     judgement = clear_cache(wire.context())
 
     assert judgement.verdict == "Y"
-    assert judgement.measurements == {
-        "id_tag": "CARD-1",
-        "cached_id_tag": "CARD-1",
-        "cached": True,
-        "authorized_after_clear": True,
-        "clear_to_authorize_s": 15.0,
-    }
+    assert judgement.measurements == clear_measurements("CARD-1", "CARD-1", True, 15.0)
     assert judgement.findings == ()
 
 
@@ -54,12 +61,7 @@ def test_clear_cache_fails_without_a_new_authorize() -> None:
             frame_ids=(3, 4, 5),
         ),
     )
-    assert judgement.measurements == {
-        "id_tag": "CARD-1",
-        "cached_id_tag": "CARD-1",
-        "cached": True,
-        "authorized_after_clear": False,
-    }
+    assert judgement.measurements == clear_measurements("CARD-1", "CARD-1", True)
 
 
 def test_clear_cache_fails_when_another_card_is_authorized() -> None:
@@ -79,12 +81,7 @@ def test_clear_cache_fails_when_another_card_is_authorized() -> None:
             frame_ids=(3,),
         ),
     )
-    assert judgement.measurements == {
-        "id_tag": "CARD-2",
-        "cached_id_tag": "CARD-1",
-        "cached": False,
-        "authorized_after_clear": False,
-    }
+    assert judgement.measurements == clear_measurements("CARD-2", "CARD-1", False)
 
 
 def test_clear_cache_rejected_fails() -> None:
@@ -105,13 +102,7 @@ def test_clear_cache_rejected_fails() -> None:
             frame_ids=(1, 2),
         ),
     )
-    assert judgement.measurements == {
-        "id_tag": "CARD-1",
-        "cached_id_tag": None,
-        "cached": False,
-        "authorized_after_clear": True,
-        "clear_to_authorize_s": 0.0,
-    }
+    assert judgement.measurements == clear_measurements("CARD-1", None, False, 0.0)
 
 
 def trigger(wire: Wire, kind: str, answer: str = "Accepted", connector: int | None = None) -> None:
@@ -143,6 +134,27 @@ def all_triggers(wire: Wire, **answers: str) -> None:
     trigger(wire, "MeterValues", "Rejected", connector=3)
 
 
+def trigger_measurements(
+    *later: dict[str, Any], absent: str = "Rejected", **answers: str
+) -> dict[str, Any]:
+    """Step 23's measurements after `all_triggers(wire, **answers)`, then the `later` ones;
+    `absent` answered the trigger for connector 3, which does not exist."""
+    triggers: list[dict[str, Any]] = []
+    for kind, connector in (
+        ("BootNotification", None),
+        ("Heartbeat", None),
+        ("StatusNotification", 1),
+        ("MeterValues", 1),
+        ("DiagnosticsStatusNotification", None),
+        ("FirmwareStatusNotification", None),
+    ):
+        answer = answers.get(kind, "Accepted")
+        delay = {"delay_s": 1.0} if answer == "Accepted" else {}
+        triggers.append({"kind": kind, "connector_id": connector, "answer": answer, **delay})
+    triggers.append({"kind": "MeterValues", "connector_id": 3, "answer": absent})
+    return {"triggers": [*triggers, *later], "max_delay_s": 1.0}
+
+
 def test_trigger_message_passes_when_every_kind_is_accepted_and_follows() -> None:
     wire = Wire()
     all_triggers(wire)
@@ -153,33 +165,7 @@ def test_trigger_message_passes_when_every_kind_is_accepted_and_follows() -> Non
     assert judgement.findings == ()
     assert judgement.measurements["max_delay_s"] == 1.0
     assert len(judgement.measurements["triggers"]) == 7
-    assert judgement.measurements == {
-        "triggers": [
-            {
-                "kind": "BootNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {
-                "kind": "DiagnosticsStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {
-                "kind": "FirmwareStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
-        ],
-        "max_delay_s": 1.0,
-    }
+    assert judgement.measurements == trigger_measurements()
 
 
 def test_trigger_message_names_the_rejected_kind() -> None:
@@ -201,33 +187,7 @@ def test_trigger_message_names_the_rejected_kind() -> None:
             frame_ids=(13, 14),
         ),
     )
-    assert judgement.measurements == {
-        "triggers": [
-            {
-                "kind": "BootNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "MeterValues", "connector_id": 1, "answer": "Rejected"},
-            {
-                "kind": "DiagnosticsStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {
-                "kind": "FirmwareStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
-        ],
-        "max_delay_s": 1.0,
-    }
+    assert judgement.measurements == trigger_measurements(MeterValues="Rejected")
 
 
 def test_trigger_message_rejected_can_be_a_fail() -> None:
@@ -243,33 +203,7 @@ def test_trigger_message_rejected_can_be_a_fail() -> None:
             severity="fail", message="TriggerMessage Heartbeat answered Rejected", frame_ids=(5, 6)
         ),
     )
-    assert judgement.measurements == {
-        "triggers": [
-            {
-                "kind": "BootNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "Heartbeat", "connector_id": None, "answer": "Rejected"},
-            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {
-                "kind": "DiagnosticsStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {
-                "kind": "FirmwareStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
-        ],
-        "max_delay_s": 1.0,
-    }
+    assert judgement.measurements == trigger_measurements(Heartbeat="Rejected")
 
 
 def test_trigger_message_allows_firmware_status_not_implemented() -> None:
@@ -288,32 +222,9 @@ def test_trigger_message_allows_firmware_status_not_implemented() -> None:
             frame_ids=(),
         ),
     )
-    assert judgement.measurements == {
-        "triggers": [
-            {
-                "kind": "BootNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {
-                "kind": "DiagnosticsStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {
-                "kind": "FirmwareStatusNotification",
-                "connector_id": None,
-                "answer": "NotImplemented",
-            },
-            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
-        ],
-        "max_delay_s": 1.0,
-    }
+    assert judgement.measurements == trigger_measurements(
+        FirmwareStatusNotification="NotImplemented"
+    )
 
 
 def test_trigger_message_heartbeat_not_implemented_fails() -> None:
@@ -331,33 +242,7 @@ def test_trigger_message_heartbeat_not_implemented_fails() -> None:
             frame_ids=(5, 6),
         ),
     )
-    assert judgement.measurements == {
-        "triggers": [
-            {
-                "kind": "BootNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "Heartbeat", "connector_id": None, "answer": "NotImplemented"},
-            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {
-                "kind": "DiagnosticsStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {
-                "kind": "FirmwareStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
-        ],
-        "max_delay_s": 1.0,
-    }
+    assert judgement.measurements == trigger_measurements(Heartbeat="NotImplemented")
 
 
 def test_trigger_message_for_a_missing_connector_must_be_rejected() -> None:
@@ -385,33 +270,7 @@ def test_trigger_message_for_a_missing_connector_must_be_rejected() -> None:
             frame_ids=(25, 26),
         ),
     )
-    assert judgement.measurements == {
-        "triggers": [
-            {
-                "kind": "BootNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {
-                "kind": "DiagnosticsStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {
-                "kind": "FirmwareStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "MeterValues", "connector_id": 3, "answer": "Accepted"},
-        ],
-        "max_delay_s": 1.0,
-    }
+    assert judgement.measurements == trigger_measurements(absent="Accepted")
 
 
 def test_trigger_message_fails_when_the_triggered_message_never_comes() -> None:
@@ -433,34 +292,9 @@ def test_trigger_message_fails_when_the_triggered_message_never_comes() -> None:
             frame_ids=(27, 28),
         ),
     )
-    assert judgement.measurements == {
-        "triggers": [
-            {
-                "kind": "BootNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "StatusNotification", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {"kind": "MeterValues", "connector_id": 1, "answer": "Accepted", "delay_s": 1.0},
-            {
-                "kind": "DiagnosticsStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {
-                "kind": "FirmwareStatusNotification",
-                "connector_id": None,
-                "answer": "Accepted",
-                "delay_s": 1.0,
-            },
-            {"kind": "MeterValues", "connector_id": 3, "answer": "Rejected"},
-            {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted"},
-        ],
-        "max_delay_s": 1.0,
-    }
+    assert judgement.measurements == trigger_measurements(
+        {"kind": "Heartbeat", "connector_id": None, "answer": "Accepted"}
+    )
 
 
 def test_trigger_message_fails_when_a_kind_was_never_triggered() -> None:
@@ -538,13 +372,7 @@ def test_clear_cache_reads_frames_in_capture_order_and_reports_schema_violations
             frame_ids=(3,),
         ),
     )
-    assert judgement.measurements == {
-        "id_tag": 7,
-        "cached_id_tag": None,
-        "cached": False,
-        "authorized_after_clear": True,
-        "clear_to_authorize_s": 0.0,
-    }
+    assert judgement.measurements == clear_measurements(7, None, False, 0.0)
 
 
 def clear_between(before: Any, after: Any, **params: Any) -> tuple[Wire, Judgement]:
@@ -576,13 +404,7 @@ def test_local_pre_authorize_other_than_true_is_noted(setting: str, noted: bool)
         if noted
         else ()
     )
-    assert judgement.measurements == {
-        "id_tag": "CARD-1",
-        "cached_id_tag": "CARD-1",
-        "cached": True,
-        "authorized_after_clear": True,
-        "clear_to_authorize_s": 5.0,
-    }
+    assert judgement.measurements == clear_measurements("CARD-1", "CARD-1", True, 5.0)
 
 
 def test_a_card_that_started_a_transaction_before_the_clear_is_the_cached_one() -> None:
