@@ -23,6 +23,7 @@ evidence must show what the specification asks for.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -84,12 +85,53 @@ class ParsedFrame:
 
 def parse(text: str) -> ParsedFrame:
     """Parse one websocket text frame; never raises."""
+    duplicates: list[str] = []
     try:
-        data = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+        data = json.loads(
+            text,
+            parse_constant=_not_json,
+            parse_float=_finite_float,
+            object_pairs_hook=functools.partial(_json_object, duplicates=duplicates),
+        )
         if _SURROGATE_ESCAPE.search(text):
             _refuse_lone_surrogates(data)
     except (ValueError, RecursionError) as error:
         return ParsedFrame(None, None, None, None, None, problem=f"not valid JSON: {error}")
+    parsed = _classify(text)
+    if duplicates:
+        _refuse_duplicate_names(parsed, duplicates)
+    return parsed
+
+
+def _json_object(pairs: list[tuple[str, Any]], duplicates: list[str]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                duplicates.append(name)
+            seen.add(name)
+    return obj
+
+
+def _refuse_duplicate_names(parsed: ParsedFrame, duplicates: list[str]) -> None:
+    """A member name twice in one object: RFC 8259 §4 leaves it to each receiver which
+    value counts (Python's json keeps the last, others the first), so the frame does not
+    say one thing. A CALL is answered FormationViolation, not acted on; an answer is kept
+    correlated with the problem named."""
+    names = ", ".join(sorted({_short(name) for name in duplicates}))
+    problem = (
+        f"member name(s) {names} appear more than once in one JSON object; which value "
+        "counts is undefined (RFC 8259 §4)"
+    )
+    parsed.problem = f"{parsed.problem}; {problem}" if parsed.problem else problem
+    parsed.message = None
+    if parsed.message_type == CALL and parsed.unique_id is not None:
+        parsed.reply_error_code = "FormationViolation"
+
+
+def _classify(text: str) -> ParsedFrame:
+    """What a frame that is JSON is as OCPP-J (parse did the JSON checks)."""
     try:
         message = unpack(text)
     except OCPPError as error:

@@ -406,6 +406,12 @@ async def command_answered_with(
         (lambda i: json.dumps([3, i]), "CALLRESULT", "2 elements, 3 expected"),
         (lambda i: json.dumps([3, i, {"status": "Accepted"}, 1]), "CALLRESULT", "4 elements"),
         (lambda i: json.dumps([3, i, "Accepted"]), "CALLRESULT", "not a JSON object"),
+        # Two statuses in one answer: the evidence kept the last, another reader the first.
+        (
+            lambda i: f'[3, "{i}", {{"status": "Accepted", "status": "Rejected"}}]',
+            "CALLRESULT",
+            "'status' appear more than once",
+        ),
     ],
 )
 async def test_a_malformed_answer_is_correlated_noted_and_worded_as_such(

@@ -133,6 +133,33 @@ def test_an_unpaired_surrogate_escape_is_not_json_a_pair_is_a_character() -> Non
     assert escaped_backslash.problem is None and escaped_backslash.payload == {"idTag": "\\ud800"}
 
 
+def test_a_member_name_twice_in_one_object_is_a_formation_violation() -> None:
+    """Python's json keeps the last of two values of one name, other parsers the first:
+    a StopTransaction with two transactionIds, or an answer with two statuses, says two
+    things, and the evidence would show only one of them (RFC 8259 §4). A CALL is answered
+    FormationViolation and not acted on; an answer keeps its unique id for correlation."""
+    call = frames.parse('[2,"u1","Authorize",{"idTag":"CARD-1","idTag":"CARD-2"}]')
+    assert call.message is None and call.reply_error_code == "FormationViolation"
+    assert (call.unique_id, call.action) == ("u1", "Authorize")
+    assert call.problem == (
+        "member name(s) 'idTag' appear more than once in one JSON object; which value counts "
+        "is undefined (RFC 8259 §4)"
+    )
+    answer = frames.parse('[3,"u2",{"status":"Accepted","status":"Rejected"}]')
+    assert answer.message is None and answer.reply_error_code is None
+    assert (answer.message_type, answer.unique_id) == (3, "u2")
+    assert answer.problem is not None and "'status'" in answer.problem
+    nested = frames.parse(
+        '[2,"u3","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2026-11-29T15:28:00Z",'
+        '"sampledValue":[{"value":"1","value":"2"}]}]}]'
+    )
+    assert nested.reply_error_code == "FormationViolation"
+    same_name_apart = frames.parse(
+        '[2,"u4","DataTransfer",{"vendorId":"X","data":"{\\"vendorId\\":1}"}]'
+    )
+    assert same_name_apart.problem is None and same_name_apart.message is not None
+
+
 def test_nan_and_infinity_are_named_in_the_problem() -> None:
     assert frames.parse("[NaN]").problem == "not valid JSON: NaN is not a JSON value"
     assert frames.parse("[1e999]").problem == ("not valid JSON: 1e999 is out of range of a double")

@@ -153,6 +153,19 @@ class Expected:
     error_code: str | None = None  # when the specification fixes it
 
 
+def _has_duplicate_names(text: str) -> bool:
+    """A member name twice in one object (RFC 8259 §4: which value counts is undefined)."""
+    found = False
+
+    def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal found
+        found = found or len({name for name, _ in pairs}) != len(pairs)
+        return dict(pairs)
+
+    json.loads(text, object_pairs_hook=check)
+    return found
+
+
 def _strict_json(text: str) -> Any:
     """JSON as RFC 8259 has it: no NaN or Infinity, numbers a double can hold."""
 
@@ -188,7 +201,7 @@ def expected(text: str) -> Expected:
     if len(data) < 2 or not isinstance(data[1], str):
         return Expected(answer=False)  # no unique id to answer to
     unique_id = data[1]
-    if len(data) != 4:
+    if len(data) != 4 or _has_duplicate_names(text):
         return Expected(True, unique_id, "FormationViolation")
     action, payload = data[2], data[3]
     if (
@@ -308,7 +321,10 @@ async def test_the_oracle_and_the_endpoint_agree_on_known_cases(chargers: Charge
     assert expected('[5, "a", "Heartbeat", {}]').answer is False
     assert expected('[2, 7, "Heartbeat", {}]').answer is False
     assert expected('[2, "a", "Heartbeat", {"x": NaN}]').answer is False
-    for text in ('[2, "a", "Fly", {}]', '[9, "b"]', "not json", '[2, "c", "Reset", {}]'):
+    twice = '[2, "d", "Authorize", {"idTag": "A", "idTag": "B"}]'
+    assert expected(twice).error_code == "FormationViolation"
+    texts = ('[2, "a", "Fly", {}]', '[9, "b"]', "not json", '[2, "c", "Reset", {}]', twice)
+    for text in texts:
         await throw(chargers, text)
 
 
