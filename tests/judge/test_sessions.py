@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,65 @@ from certification.judge.sessions import (
 )
 from certification.judge.types import Finding, RunSettings
 from tests.judge.frames import Wire
+
+
+def transaction_measurements(id_tag: str = "CARD-1") -> dict[str, Any]:
+    """What every session step measures of transaction 42 on connector 1 that the portal
+    authorized."""
+    return {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": id_tag,
+        "authorized_by": "Central System (Authorize)",
+    }
+
+
+def plugin_first_measurements(id_tag: str = "CARD-1", meter_values: int = 1) -> dict[str, Any]:
+    """Step 6's measurements of a `quick_session`, in which no time passes."""
+    return {
+        **transaction_measurements(id_tag),
+        "charging_s": 0.0,
+        "energy_wh": 1500,
+        "meter_values": meter_values,
+        "finishing_to_available_s": 0.0,
+    }
+
+
+def quick_session(
+    start_card: str = "CARD-1", stop_reason: str | None = "Local", meter_values: bool = True
+) -> Wire:
+    """Step 6's plug-in-first session in order, all in the same second."""
+    wire = Wire()
+    wire.status(1, "Preparing")
+    wire.authorize("CARD-1")
+    wire.start_transaction(id_tag=start_card)
+    wire.status(1, "Charging")
+    if meter_values:
+        wire.meter_values()
+    wire.stop_transaction(reason=stop_reason)
+    wire.status(1, "Finishing")
+    wire.status(1, "Available")
+    return wire
+
+
+def start_charging(wire: Wire) -> None:
+    """Step 7's start: Authorize, Preparing, StartTransaction, Charging."""
+    wire.authorize()
+    wire.status(1, "Preparing")
+    wire.start_transaction()
+    wire.status(1, "Charging")
+
+
+def timeout_measurements(
+    configured: int | None, measured: float, since_authorize: float
+) -> dict[str, Any]:
+    """Step 8's measurements when the portal authorized the card."""
+    return {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": configured,
+        "connection_timeout_s": measured,
+        "authorize_to_available_s": since_authorize,
+    }
 
 
 def plugin_first_session(charging_first: bool = False, finishing_first: bool = False) -> Wire:
@@ -60,10 +120,7 @@ def test_plugin_first_session_passes_in_either_order(
 
 def test_plugin_first_session_fails_when_authorize_comes_before_plug_in() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    start_charging(wire)
     wire.meter_values()
     wire.stop_transaction()
     wire.status(1, "Finishing")
@@ -81,28 +138,11 @@ def test_plugin_first_session_fails_when_authorize_comes_before_plug_in() -> Non
             frame_ids=(1, 3),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 0.0,
-        "energy_wh": 1500,
-        "meter_values": 1,
-        "authorized_by": "Central System (Authorize)",
-        "finishing_to_available_s": 0.0,
-    }
+    assert judgement.measurements == plugin_first_measurements()
 
 
 def test_plugin_first_session_fails_on_a_wrong_stop_reason() -> None:
-    wire = Wire()
-    wire.status(1, "Preparing")
-    wire.authorize()
-    wire.start_transaction()
-    wire.status(1, "Charging")
-    wire.meter_values()
-    wire.stop_transaction(reason="EVDisconnected")
-    wire.status(1, "Finishing")
-    wire.status(1, "Available")
+    wire = quick_session(stop_reason="EVDisconnected")
 
     judgement = local_plugin_first(wire.context())
 
@@ -117,41 +157,17 @@ def test_plugin_first_session_fails_on_a_wrong_stop_reason() -> None:
             frame_ids=(11,),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 0.0,
-        "energy_wh": 1500,
-        "meter_values": 1,
-        "authorized_by": "Central System (Authorize)",
-        "finishing_to_available_s": 0.0,
-    }
+    assert judgement.measurements == plugin_first_measurements()
 
 
 def test_plugin_first_session_accepts_an_omitted_stop_reason() -> None:
-    wire = Wire()
-    wire.status(1, "Preparing")
-    wire.authorize()
-    wire.start_transaction()
-    wire.status(1, "Charging")
-    wire.meter_values()
-    wire.stop_transaction(reason=None)
-    wire.status(1, "Finishing")
-    wire.status(1, "Available")
+    wire = quick_session(stop_reason=None)
 
     assert local_plugin_first(wire.context()).verdict == "Y"
 
 
 def test_plugin_first_session_without_meter_values_is_minor() -> None:
-    wire = Wire()
-    wire.status(1, "Preparing")
-    wire.authorize()
-    wire.start_transaction()
-    wire.status(1, "Charging")
-    wire.stop_transaction()
-    wire.status(1, "Finishing")
-    wire.status(1, "Available")
+    wire = quick_session(meter_values=False)
 
     judgement = local_plugin_first(wire.context())
 
@@ -165,16 +181,7 @@ def test_plugin_first_session_without_meter_values_is_minor() -> None:
             frame_ids=(5, 9),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 0.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "authorized_by": "Central System (Authorize)",
-        "finishing_to_available_s": 0.0,
-    }
+    assert judgement.measurements == plugin_first_measurements(meter_values=0)
 
 
 def test_plugin_first_session_fails_without_the_final_available() -> None:
@@ -197,26 +204,15 @@ def test_plugin_first_session_fails_without_the_final_available() -> None:
         ),
     )
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
+        **transaction_measurements(),
         "charging_s": 120.0,
         "energy_wh": 1500,
         "meter_values": 1,
-        "authorized_by": "Central System (Authorize)",
     }
 
 
 def test_plugin_first_session_fails_when_start_uses_another_card() -> None:
-    wire = Wire()
-    wire.status(1, "Preparing")
-    wire.authorize("CARD-1")
-    wire.start_transaction(id_tag="CARD-2")
-    wire.status(1, "Charging")
-    wire.meter_values()
-    wire.stop_transaction()
-    wire.status(1, "Finishing")
-    wire.status(1, "Available")
+    wire = quick_session(start_card="CARD-2")
 
     judgement = local_plugin_first(wire.context())
 
@@ -229,16 +225,7 @@ def test_plugin_first_session_fails_when_start_uses_another_card() -> None:
             frame_ids=(5,),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-2",
-        "charging_s": 0.0,
-        "energy_wh": 1500,
-        "meter_values": 1,
-        "authorized_by": "Central System (Authorize)",
-        "finishing_to_available_s": 0.0,
-    }
+    assert judgement.measurements == plugin_first_measurements(id_tag="CARD-2")
 
 
 def test_plugin_first_session_flags_a_schema_violation() -> None:
@@ -262,13 +249,10 @@ def test_plugin_first_session_flags_a_schema_violation() -> None:
         ),
     )
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
+        **transaction_measurements(),
         "charging_s": 120.0,
         "energy_wh": 1500,
         "meter_values": 1,
-        "authorized_by": "Central System (Authorize)",
         "finishing_to_available_s": 30.0,
     }
 
@@ -318,10 +302,7 @@ def test_connection_loss_passes_with_gap_and_ordered_catch_up() -> None:
     assert judgement.verdict == "Y"
     assert judgement.findings == ()
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
         "gap_s": 120.0,
         "connection_lost_at": "2023-09-22T10:00:30+00:00",
         "reconnected_at": "2023-09-22T10:02:30+00:00",
@@ -374,10 +355,7 @@ def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
     )
     assert judgement.measurements["queued_sample_intervals_s"] == [-30.0, 60.0]
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
         "gap_s": 120.0,
         "connection_lost_at": "2023-09-22T10:00:30+00:00",
         "reconnected_at": "2023-09-22T10:02:30+00:00",
@@ -395,10 +373,7 @@ def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
 
 def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    start_charging(wire)
     wire.event("closed")
     cut = wire.now
     wire.wait(120)
@@ -422,10 +397,7 @@ def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
         judgement.measurements["new_meter_values"],
     ) == (1, 1)
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
         "gap_s": 120.0,
         "connection_lost_at": "2023-09-22T10:00:00+00:00",
         "reconnected_at": "2023-09-22T10:02:00+00:00",
@@ -439,10 +411,7 @@ def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
 
 def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    start_charging(wire)
     for _ in range(3):
         wire.wait(10)
         wire.meter_values()
@@ -458,19 +427,13 @@ def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
         ),
     )
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
     }
 
 
 def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    start_charging(wire)
     silent_from = wire.now
     wire.wait(180)
     wire.meter_values(sampled=silent_from + timedelta(seconds=60))
@@ -487,10 +450,7 @@ def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
     assert judgement.measurements["stopped_offline"] is False
     assert judgement.findings == ()
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
         "gap_s": 180.0,
         "connection_lost_at": "2023-09-22T10:00:00+00:00",
         "reconnected_at": "2023-09-22T10:03:00+00:00",
@@ -504,10 +464,7 @@ def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
 
 def test_connection_loss_fails_without_queued_meter_values() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    start_charging(wire)
     wire.event("closed")
     wire.wait(120)
     wire.meter_values()
@@ -527,10 +484,7 @@ def test_connection_loss_fails_without_queued_meter_values() -> None:
         judgement.measurements["new_meter_values"],
     ) == (0, 1)
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
         "gap_s": 120.0,
         "connection_lost_at": "2023-09-22T10:00:00+00:00",
         "reconnected_at": "2023-09-22T10:02:00+00:00",
@@ -544,10 +498,7 @@ def test_connection_loss_fails_without_queued_meter_values() -> None:
 
 def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    start_charging(wire)
     wire.event("closed")
     cut = wire.now
     wire.wait(120)
@@ -566,10 +517,7 @@ def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> No
     )
     assert judgement.measurements["stopped_offline"] is True
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
         "gap_s": 120.0,
         "connection_lost_at": "2023-09-22T10:00:00+00:00",
         "reconnected_at": "2023-09-22T10:02:00+00:00",
@@ -608,10 +556,7 @@ def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
         ),
     )
     assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "authorized_by": "Central System (Authorize)",
+        **transaction_measurements(),
         "gap_s": 90.0,
         "connection_lost_at": "2023-09-22T10:00:00+00:00",
         "reconnected_at": "2023-09-22T10:01:30+00:00",
@@ -651,12 +596,7 @@ def test_connection_timeout_passes_when_measured_matches_configured() -> None:
     assert judgement.measurements["configured_timeout_s"] == 60
     assert judgement.measurements["authorize_to_available_s"] == 62.0
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": 60,
-        "connection_timeout_s": 61.0,
-        "authorize_to_available_s": 62.0,
-    }
+    assert judgement.measurements == timeout_measurements(60, 61.0, 62.0)
 
 
 def test_connection_timeout_accepted_but_not_applied_fails_naming_both_values() -> None:
@@ -674,12 +614,7 @@ def test_connection_timeout_accepted_but_not_applied_fails_naming_both_values() 
             (5, 7),
         ),
     )
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": 30,
-        "connection_timeout_s": 60.0,
-        "authorize_to_available_s": 61.0,
-    }
+    assert judgement.measurements == timeout_measurements(30, 60.0, 61.0)
 
 
 @pytest.mark.parametrize(
@@ -700,12 +635,7 @@ def test_connection_timeout_tolerance_follows_the_lab_setting() -> None:
 
     assert judgement.verdict == "Y"
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": 30,
-        "connection_timeout_s": 37.0,
-        "authorize_to_available_s": 38.0,
-    }
+    assert judgement.measurements == timeout_measurements(30, 37.0, 38.0)
 
 
 def test_connection_timeout_uses_the_value_accepted_in_an_earlier_step() -> None:
@@ -726,12 +656,7 @@ def test_connection_timeout_uses_the_value_accepted_in_an_earlier_step() -> None
             frame_ids=(3, 5),
         ),
     )
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": 30,
-        "connection_timeout_s": 60.0,
-        "authorize_to_available_s": 61.0,
-    }
+    assert judgement.measurements == timeout_measurements(30, 60.0, 61.0)
 
 
 def test_connection_timeout_without_authorize_is_a_locally_authorized_card() -> None:
@@ -770,12 +695,7 @@ def test_connection_timeout_reads_the_configured_value_from_get_configuration() 
     assert judgement.verdict == "Y"
     assert judgement.measurements["configured_timeout_s"] == 45
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": 45,
-        "connection_timeout_s": 45.0,
-        "authorize_to_available_s": 45.0,
-    }
+    assert judgement.measurements == timeout_measurements(45, 45.0, 45.0)
 
 
 def test_connection_timeout_param_overrides_the_frames() -> None:
@@ -786,12 +706,7 @@ def test_connection_timeout_param_overrides_the_frames() -> None:
     assert judgement.verdict == "Y"
     assert not judgement.minor
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": 90,
-        "connection_timeout_s": 90.0,
-        "authorize_to_available_s": 91.0,
-    }
+    assert judgement.measurements == timeout_measurements(90, 90.0, 91.0)
 
 
 def test_connection_timeout_unknown_configuration_is_reported_as_information() -> None:
@@ -808,12 +723,7 @@ def test_connection_timeout_unknown_configuration_is_reported_as_information() -
             frame_ids=(3, 5),
         ),
     )
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": None,
-        "connection_timeout_s": 60.0,
-        "authorize_to_available_s": 61.0,
-    }
+    assert judgement.measurements == timeout_measurements(None, 60.0, 61.0)
 
 
 def test_connection_timeout_fails_when_a_transaction_starts() -> None:
@@ -841,12 +751,7 @@ def test_connection_timeout_fails_when_a_transaction_starts() -> None:
             frame_ids=(5, 7),
         ),
     )
-    assert judgement.measurements == {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": 60,
-        "connection_timeout_s": 10.0,
-        "authorize_to_available_s": 11.0,
-    }
+    assert judgement.measurements == timeout_measurements(60, 10.0, 11.0)
 
 
 def test_connection_timeout_fails_when_the_connector_never_returns_to_available() -> None:
