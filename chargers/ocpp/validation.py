@@ -8,7 +8,7 @@ unknown fields), extended with what the schema leaves out but the specification 
   ... SHALL be formatted as defined in RFC 3339"); the schema names the format, the
   library never checks it;
 * a StatusNotification of the charge point itself (connectorId 0) reports one of the three
-  statuses OCPP 1.6 §7.7 allows it (Available, Unavailable, Faulted);
+  statuses the OCPP 1.6 ChargePointStatus type allows it (Available, Unavailable, Faulted);
 * integers within the range the field can take: ``connectorId`` is at least 0 (0 is the
   charge point itself), at least 1 in StartTransaction (a transaction is on a connector), and
   at most the charger model's declared connector count; every other integer within OCPP's
@@ -79,8 +79,8 @@ INTEGER_RANGES: Final[dict[tuple[str, str], tuple[int, int]]] = {
     ("StopTransaction", "meterStop"): INT64,
 }
 CONNECTOR_ACTIONS = frozenset(("StartTransaction", "StatusNotification", "MeterValues"))
-# OCPP 1.6 §7.7 ChargePointStatus: "Status for the Charge Point main controller is a subset
-# of the enumeration: Available, Unavailable or Faulted." (StatusNotification, connectorId 0)
+# The OCPP 1.6 ChargePointStatus type: "Status for the Charge Point main controller is a
+# subset of the enumeration: Available, Unavailable or Faulted." (connectorId 0)
 CHARGE_POINT_STATUSES = ("Available", "Unavailable", "Faulted")
 
 # How much of a charger's value a description quotes: the sentence is never cut, the value is.
@@ -182,6 +182,11 @@ def _validator(action: str) -> Draft4Validator:
     the date-time format checked."""
     schema = copy.deepcopy(get_validator(MessageType.Call, action, "1.6").schema)
     _add_integer_ranges(action, schema, top_level=True)
+    if action == "StopTransaction":
+        # The OCPP 1.6 MeterValue type: sampledValue is 1..*, in transactionData as in
+        # MeterValues; the StopTransaction schema leaves minItems out (MeterValues has it).
+        meter_value = schema["properties"]["transactionData"]["items"]
+        meter_value["properties"]["sampledValue"].setdefault("minItems", 1)
     return Draft4Validator(schema, format_checker=_formats)
 
 

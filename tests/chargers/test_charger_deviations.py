@@ -253,8 +253,8 @@ async def test_a_connector_status_for_the_charge_point_itself_is_a_property_viol
 ) -> None:
     """sap-labs-france/ev-server #53: a StatusNotification of connectorId 0 broke a central
     system that took every status for a connector's. Connector 0 is the charge point's
-    main controller, whose status OCPP 1.6 §7.7 limits to Available, Unavailable or
-    Faulted: another status is an invalid value, not the state of a connector 0."""
+    main controller, whose status the OCPP 1.6 ChargePointStatus type limits to Available,
+    Unavailable or Faulted: another status is an invalid value, not a connector 0's state."""
     ws = await booted()
     faulted = {"connectorId": 0, "errorCode": "OtherError", "status": "Faulted"}
     assert (await call(ws, "StatusNotification", faulted, "n0"))[0] == 3
@@ -600,6 +600,20 @@ async def test_meter_values_of_an_unknown_or_another_connectors_transaction_are_
             {"connectorId": 1, "meterValue": []},
             "OccurenceConstraintViolation",
             ("MeterValues.meterValue",),
+        ),
+        # The same empty sample in a StopTransaction's transactionData was answered {}: the
+        # StopTransaction schema leaves out the MeterValue type's 1..* (lbbrhzn/ocpp #466
+        # replayed the empty sampledValue of a Vestel charger's MeterValues).
+        (
+            "StopTransaction",
+            {
+                "transactionId": 1,
+                "meterStop": 1,
+                "timestamp": NOW,
+                "transactionData": [{"timestamp": NOW, "sampledValue": []}],
+            },
+            "OccurenceConstraintViolation",
+            ("StopTransaction.transactionData[0].sampledValue", "at least 1"),
         ),
         (
             "StatusNotification",

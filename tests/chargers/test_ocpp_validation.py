@@ -111,7 +111,9 @@ def test_checked_payload_keeps_every_field_and_converts_nested_date_times() -> N
             "transactionId": 5,
             "meterStop": 10,
             "timestamp": "2026-11-29T15:28:00Z",
-            "transactionData": [{"timestamp": "2026-11-29T15:00:00", "sampledValue": []}],
+            "transactionData": [
+                {"timestamp": "2026-11-29T15:00:00", "sampledValue": [{"value": "10"}]}
+            ],
         },
     )
     assert checked.payload["transactionId"] == 5
