@@ -585,3 +585,49 @@ def test_only_values_after_the_stop_is_no_clock_aligned_value() -> None:
         "after_stop_values": 1,
         "clock_aligned_values": 0,
     }
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "offset", "passes"),
+    [
+        ("2023-09-22T10:00:04.000400Z", 4.0, True),
+        ("2023-09-22T10:00:04.000500Z", 4.001, False),
+        ("2023-09-22T09:59:55.999600Z", 4.0, True),
+    ],
+)
+def test_offsets_are_measured_to_the_millisecond(
+    timestamp: str, offset: float, passes: bool
+) -> None:
+    wire = Wire()
+    set_interval(wire, "60")
+    wire.wait(60)
+    meter_values(wire, reading(timestamp))
+
+    judgement = clock_aligned_meter_values(wire.context())
+
+    assert judgement.verdict == ("Y" if passes else "N")
+    assert judgement.measurements["largest_offset_s"] == offset
+
+
+def test_a_one_second_interval_is_an_interval() -> None:
+    wire = Wire()
+    aligned(wire, -3)  # clock-aligned values of an earlier setting, before the change
+    set_interval(wire, "1")
+    wire.wait(1)
+    aligned(wire, 0)
+    wire.wait(1)
+    aligned(wire, 1)
+
+    judgement = clock_aligned_meter_values(wire.context())
+
+    assert judgement == Judgement(
+        "Y",
+        (finding(NOT_STOPPED[0], NOT_STOPPED[1]),),
+        {
+            "interval_s": 1,
+            "clock_aligned_values": 2,
+            "sample_times": ["2023-09-22T10:00:00+00:00", "2023-09-22T10:00:01+00:00"],
+            "largest_offset_s": 0.0,
+            "intervals_s": [1.0],
+        },
+    )
