@@ -185,6 +185,29 @@ def test_the_last_connection_fails_on_each_whitepaper_requirement_it_misses(
     }
 
 
+def test_the_connection_not_a_read_back_shows_the_new_profile() -> None:
+    """TC_083: ChangeConfiguration(SecurityProfile) Accepted, then Reset; the profile is the
+    next connection's. A GetConfiguration before the reset may still read the old one: the
+    connection rules judge the handshake, not the read-back."""
+    wire = Wire()
+    change(wire, "SecurityProfile", "2", "Accepted")
+    wire.command(
+        "GetConfiguration",
+        {"key": ["SecurityProfile"]},
+        {"configurationKey": [{"key": "SecurityProfile", "readonly": False, "value": "1"}]},
+    )
+    wire.command("Reset", {"type": "Hard"}, {"status": "Accepted"})
+    event(wire, "refused", {**TLS12, "fault": "expired"}, detail="certificate expired")
+    event(wire, "connected", TLS12, 2)
+    wire.boot()
+    security_event(wire, "InvalidCentralSystemCertificate")
+
+    assert findings(tls_connection(wire.context())) == [
+        ("info", "A handshake was refused: certificate expired", ())
+    ]
+    assert invalid_server_certificate(wire.context()).findings == ()
+
+
 # invalid_server_certificate ----------------------------------------------------------------
 
 
@@ -257,6 +280,7 @@ def test_no_connection_after_the_refusal_fails_and_so_does_the_missing_event() -
     wire.events.append(
         ConnectionEvent(id=9, at=refused.at, kind="connected", tls=TLS12, connection_id=2)
     )  # at the same instant: not after it
+    event(wire, "closed")  # not a connection
 
     judgement = invalid_server_certificate(wire.context())
 
