@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from certification.judge.resets import (
     hard_reset_charging,
     hard_reset_idle,
@@ -31,13 +33,52 @@ def reboot(wire: Wire, connector_status: str = "Available", seconds: float = 40)
     wire.status(1, connector_status)
 
 
-def test_hard_reset_during_charging_passes_as_expected() -> None:
+def hard_reset_while_charging(stop_reason: str) -> Wire:
+    """Step 10 as the plan orders it: a session, Reset(Hard), the stop with `stop_reason`,
+    Unavailable, the reboot with connector 1 Finishing."""
     wire = Wire()
     charging(wire)
     reset(wire)
-    wire.stop_transaction(reason="HardReset")
+    wire.stop_transaction(reason=stop_reason)
     wire.status(1, "Unavailable")
     reboot(wire, "Finishing")
+    return wire
+
+
+def no_unavailable(reset_id: int) -> Finding:
+    """The minor finding that no Unavailable was reported during the Reset `reset_id`."""
+    return Finding(
+        severity="minor",
+        message="No StatusNotification Unavailable during the reset; it is recommended "
+        "that the charger reports Unavailable while it resets",
+        frame_ids=(reset_id,),
+    )
+
+
+def no_boot_after_hard_reset() -> Finding:
+    """The fail that no BootNotification followed a Reset(Hard)."""
+    return Finding(
+        severity="fail",
+        message="No BootNotification after Reset(Hard); the charger was expected to reboot",
+        frame_ids=(),
+    )
+
+
+def reboot_measurements(
+    connector_status: str = "Available", unavailable: bool = True, **stop: Any
+) -> dict[str, Any]:
+    """The measurements of one `reboot` 40 s after the Reset, with the `stop` of a session."""
+    return {
+        "reboots": 1,
+        **stop,
+        "reset_to_boot_s": 40.0,
+        "unavailable_during_reset": unavailable,
+        "statuses_after_reboot": {"0": "Available", "1": connector_status},
+    }
+
+
+def test_hard_reset_during_charging_passes_as_expected() -> None:
+    wire = hard_reset_while_charging("HardReset")
 
     judgement = hard_reset_charging(wire.context())
 
@@ -47,14 +88,9 @@ def test_hard_reset_during_charging_passes_as_expected() -> None:
     assert judgement.measurements["reset_to_boot_s"] == 40.0
     assert judgement.measurements["stop_before_reboot"] is True
     assert judgement.measurements["statuses_after_reboot"] == {"0": "Available", "1": "Finishing"}
-    assert judgement.measurements == {
-        "reboots": 1,
-        "stop_reason": "HardReset",
-        "stop_before_reboot": True,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": True,
-        "statuses_after_reboot": {"0": "Available", "1": "Finishing"},
-    }
+    assert judgement.measurements == reboot_measurements(
+        "Finishing", stop_reason="HardReset", stop_before_reboot=True
+    )
 
 
 def test_hard_reset_during_charging_reports_the_seed_remarks_as_minor() -> None:
@@ -75,12 +111,7 @@ def test_hard_reset_during_charging_reports_the_seed_remarks_as_minor() -> None:
     assert any("No StatusNotification Unavailable during the reset" in m for m in messages)
     assert any("recommended" in m for m in messages)
     assert judgement.findings == (
-        Finding(
-            severity="minor",
-            message="No StatusNotification Unavailable during the reset; it is recommended "
-            "that the charger reports Unavailable while it resets",
-            frame_ids=(9,),
-        ),
+        no_unavailable(9),
         Finding(
             severity="minor",
             message="StatusNotification Preparing received for connector 1 after the reboot "
@@ -89,14 +120,9 @@ def test_hard_reset_during_charging_reports_the_seed_remarks_as_minor() -> None:
             frame_ids=(17,),
         ),
     )
-    assert judgement.measurements == {
-        "reboots": 1,
-        "stop_reason": "HardReset",
-        "stop_before_reboot": True,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": False,
-        "statuses_after_reboot": {"0": "Available", "1": "Preparing"},
-    }
+    assert judgement.measurements == reboot_measurements(
+        "Preparing", unavailable=False, stop_reason="HardReset", stop_before_reboot=True
+    )
 
 
 def test_hard_reset_accepts_the_stop_after_the_reboot() -> None:
@@ -112,23 +138,13 @@ def test_hard_reset_accepts_the_stop_after_the_reboot() -> None:
     assert judgement.verdict == "Y"
     assert judgement.measurements["stop_before_reboot"] is False
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "reboots": 1,
-        "stop_reason": "HardReset",
-        "stop_before_reboot": False,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": True,
-        "statuses_after_reboot": {"0": "Available", "1": "Finishing"},
-    }
+    assert judgement.measurements == reboot_measurements(
+        "Finishing", stop_reason="HardReset", stop_before_reboot=False
+    )
 
 
 def test_hard_reset_with_a_wrong_stop_reason_fails() -> None:
-    wire = Wire()
-    charging(wire)
-    reset(wire)
-    wire.stop_transaction(reason="Reboot")
-    wire.status(1, "Unavailable")
-    reboot(wire, "Finishing")
+    wire = hard_reset_while_charging("Reboot")
 
     judgement = hard_reset_charging(wire.context())
 
@@ -141,14 +157,9 @@ def test_hard_reset_with_a_wrong_stop_reason_fails() -> None:
             frame_ids=(11,),
         ),
     )
-    assert judgement.measurements == {
-        "reboots": 1,
-        "stop_reason": "Reboot",
-        "stop_before_reboot": True,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": True,
-        "statuses_after_reboot": {"0": "Available", "1": "Finishing"},
-    }
+    assert judgement.measurements == reboot_measurements(
+        "Finishing", stop_reason="Reboot", stop_before_reboot=True
+    )
 
 
 def test_hard_reset_during_charging_needs_a_session_first() -> None:
@@ -167,19 +178,9 @@ def test_hard_reset_during_charging_needs_a_session_first() -> None:
             "StatusNotification Charging was expected first",
             frame_ids=(1,),
         ),
-        Finding(
-            severity="minor",
-            message="No StatusNotification Unavailable during the reset; it is recommended "
-            "that the charger reports Unavailable while it resets",
-            frame_ids=(1,),
-        ),
+        no_unavailable(1),
     )
-    assert judgement.measurements == {
-        "reboots": 1,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": False,
-        "statuses_after_reboot": {"0": "Available", "1": "Available"},
-    }
+    assert judgement.measurements == reboot_measurements(unavailable=False)
 
 
 def test_hard_reset_rejected_fails() -> None:
@@ -198,17 +199,8 @@ def test_hard_reset_rejected_fails() -> None:
             message="Reset(Hard) answered Rejected where Accepted was expected",
             frame_ids=(1, 2),
         ),
-        Finding(
-            severity="fail",
-            message="No BootNotification after Reset(Hard); the charger was expected to reboot",
-            frame_ids=(),
-        ),
-        Finding(
-            severity="minor",
-            message="No StatusNotification Unavailable during the reset; it is recommended "
-            "that the charger reports Unavailable while it resets",
-            frame_ids=(1,),
-        ),
+        no_boot_after_hard_reset(),
+        no_unavailable(1),
     )
     assert judgement.measurements == {"reboots": 0, "unavailable_during_reset": False}
 
@@ -251,13 +243,7 @@ def test_idle_hard_reset_fails_without_a_boot_notification() -> None:
     assert judgement.verdict == "N"
     assert judgement.measurements["reboots"] == 0
     assert "No BootNotification after Reset(Hard)" in judgement.findings[0].message
-    assert judgement.findings == (
-        Finding(
-            severity="fail",
-            message="No BootNotification after Reset(Hard); the charger was expected to reboot",
-            frame_ids=(),
-        ),
-    )
+    assert judgement.findings == (no_boot_after_hard_reset(),)
     assert judgement.measurements == {"reboots": 0, "unavailable_during_reset": True}
 
 
@@ -283,12 +269,7 @@ def test_idle_hard_reset_keeps_an_inoperative_connector_unavailable() -> None:
             frame_ids=(13,),
         ),
     )
-    assert judgement.measurements == {
-        "reboots": 1,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": True,
-        "statuses_after_reboot": {"0": "Available", "1": "Available"},
-    }
+    assert judgement.measurements == reboot_measurements()
 
 
 def test_idle_hard_reset_passes_with_inoperative_connector_still_unavailable() -> None:
@@ -301,12 +282,7 @@ def test_idle_hard_reset_passes_with_inoperative_connector_still_unavailable() -
 
     assert judgement.verdict == "Y"
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "reboots": 1,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": True,
-        "statuses_after_reboot": {"0": "Available", "1": "Unavailable"},
-    }
+    assert judgement.measurements == reboot_measurements("Unavailable")
 
 
 def test_idle_hard_reset_fails_when_a_connector_comes_back_faulted() -> None:
@@ -329,12 +305,7 @@ def test_idle_hard_reset_fails_when_a_connector_comes_back_faulted() -> None:
             frame_ids=(9,),
         ),
     )
-    assert judgement.measurements == {
-        "reboots": 1,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": True,
-        "statuses_after_reboot": {"0": "Available", "1": "Faulted"},
-    }
+    assert judgement.measurements == reboot_measurements("Faulted")
 
 
 def test_soft_reset_during_charging_accepts_no_boot_notification() -> None:
@@ -395,20 +366,8 @@ def test_soft_reset_idle_without_unavailable_is_minor() -> None:
     assert judgement.verdict == "Y"
     assert judgement.minor
     assert judgement.measurements["unavailable_during_reset"] is False
-    assert judgement.findings == (
-        Finding(
-            severity="minor",
-            message="No StatusNotification Unavailable during the reset; it is recommended "
-            "that the charger reports Unavailable while it resets",
-            frame_ids=(1,),
-        ),
-    )
-    assert judgement.measurements == {
-        "reboots": 1,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": False,
-        "statuses_after_reboot": {"0": "Available", "1": "Available"},
-    }
+    assert judgement.findings == (no_unavailable(1),)
+    assert judgement.measurements == reboot_measurements(unavailable=False)
 
 
 def test_soft_reset_idle_fails_when_hard_reset_was_sent() -> None:
@@ -428,9 +387,4 @@ def test_soft_reset_idle_fails_when_hard_reset_was_sent() -> None:
             frame_ids=(1,),
         ),
     )
-    assert judgement.measurements == {
-        "reboots": 1,
-        "reset_to_boot_s": 40.0,
-        "unavailable_during_reset": True,
-        "statuses_after_reboot": {"0": "Available", "1": "Available"},
-    }
+    assert judgement.measurements == reboot_measurements()
