@@ -600,9 +600,24 @@ def record_status(charge_point_id: int, payload: dict[str, Any]) -> None:
         )
         updated = cursor.rowcount
     if not updated:
+        # A StartTransaction may come before the connector's first status (start_transaction
+        # finds no row to point at it): the new row takes the transaction ongoing on it.
+        ongoing = next(
+            (
+                tx
+                for tx in Transaction.objects.filter(
+                    charge_point_id=charge_point_id,
+                    connector_id=payload["connectorId"],
+                    stopped_at__isnull=True,
+                ).order_by("-pk")
+                if tx.is_ongoing()
+            ),
+            None,
+        )
         Connector.objects.create(
             charge_point_id=charge_point_id,
             connector_id=payload["connectorId"],
+            current_transaction=ongoing,
             **dict(zip(_STATUS_COLUMNS, (*state, status_at), strict=True)),
         )
 

@@ -500,6 +500,30 @@ async def test_a_start_replayed_after_its_stop_never_reopens_the_transaction(
     assert note.startswith(f"replay: StartTransaction of transaction {transaction_id}")
 
 
+async def test_a_start_before_the_connectors_first_status_is_its_current_transaction(
+    charge_point: ChargePoint,
+) -> None:
+    """matth-x/MicroOcpp #237 shows a charger sending StartTransaction before any status of
+    its connector. Replayed: the connector's row, created by the status that followed, had
+    no current transaction while the charger was charging. An invalid start before a status
+    stays no connector's transaction."""
+    ws = await booted()
+    first = (await call(ws, "StartTransaction", start(connector=1), "s1"))[2]["transactionId"]
+    refused = start(connector=2, idTag="UNKNOWN")
+    assert (await call(ws, "StartTransaction", refused, "s2"))[2]["idTagInfo"]["status"] == (
+        "Invalid"
+    )
+    for connector in (1, 2):
+        status = {"connectorId": connector, "errorCode": "NoError", "status": "Charging"}
+        assert (await call(ws, "StatusNotification", status, f"n{connector}"))[0] == 3
+    await ws.disconnect()
+
+    current = await adb(
+        lambda: dict(Connector.objects.values_list("connector_id", "current_transaction_id"))
+    )()
+    assert current == {1: first, 2: None}
+
+
 async def test_a_transaction_answered_invalid_is_not_ongoing(charge_point: ChargePoint) -> None:
     ws = await booted()
     status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
