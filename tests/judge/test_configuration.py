@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from certification.judge.configuration import REQUIRED_KEYS, change_configuration, get_configuration
-from certification.judge.types import Finding, RunSettings
+from certification.judge.types import Finding, Frame, RunSettings
 from tests.judge.frames import Wire
 
 
@@ -120,14 +120,22 @@ def change(wire: Wire, key: str, value: str, answer: str) -> None:
     wire.command("ChangeConfiguration", {"key": key, "value": value}, {"status": answer})
 
 
+def read_back(wire: Wire, key: str, value: str) -> Frame:
+    """A GetConfiguration of `key` alone, which the charger answers with `value`; the call."""
+    return wire.command(
+        "GetConfiguration", {"key": [key]}, {"configurationKey": [{"key": key, "value": value}]}
+    )
+
+
+def set_and_read_back(wire: Wire, value_read: str) -> None:
+    """Step 4's change of MeterValueSampleInterval to 30, Accepted, then read as `value_read`."""
+    change(wire, "MeterValueSampleInterval", "30", "Accepted")
+    read_back(wire, "MeterValueSampleInterval", value_read)
+
+
 def passing_change_wire() -> Wire:
     wire = Wire()
-    change(wire, "MeterValueSampleInterval", "30", "Accepted")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["MeterValueSampleInterval"]},
-        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
-    )
+    set_and_read_back(wire, "30")
     change(wire, "VendorMagicKey", "1", "NotSupported")
     change(wire, "MeterValueSampleInterval", "-1", "Rejected")
     return wire
@@ -148,12 +156,7 @@ def test_change_configuration_passes_when_the_value_reads_back() -> None:
 
 def test_change_configuration_fails_when_the_read_back_differs() -> None:
     wire = Wire()
-    change(wire, "MeterValueSampleInterval", "30", "Accepted")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["MeterValueSampleInterval"]},
-        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "60"}]},
-    )
+    set_and_read_back(wire, "60")
 
     judgement = change_configuration(wire.context(require_negative_cases=False))
 
@@ -176,12 +179,7 @@ def test_change_configuration_fails_when_the_read_back_differs() -> None:
 
 def test_change_configuration_fails_when_the_unknown_key_is_accepted() -> None:
     wire = Wire()
-    change(wire, "MeterValueSampleInterval", "30", "Accepted")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["MeterValueSampleInterval"]},
-        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
-    )
+    set_and_read_back(wire, "30")
     change(wire, "VendorMagicKey", "1", "Accepted")
     change(wire, "MeterValueSampleInterval", "-1", "Rejected")
 
@@ -201,12 +199,7 @@ def test_change_configuration_fails_when_the_unknown_key_is_accepted() -> None:
 
 def test_change_configuration_accepts_property_constraint_violation_for_the_invalid_value() -> None:
     wire = Wire()
-    change(wire, "MeterValueSampleInterval", "30", "Accepted")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["MeterValueSampleInterval"]},
-        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
-    )
+    set_and_read_back(wire, "30")
     change(wire, "VendorMagicKey", "1", "NotSupported")
     probe = wire.call_out("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "-1"})
     wire.error_in(probe, "PropertyConstraintViolation")
@@ -241,11 +234,7 @@ def test_change_configuration_fails_when_the_invalid_value_is_accepted() -> None
 def test_change_configuration_takes_the_key_as_a_param() -> None:
     wire = Wire()
     change(wire, "HeartbeatInterval", "120", "RebootRequired")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["HeartbeatInterval"]},
-        {"configurationKey": [{"key": "HeartbeatInterval", "value": "120"}]},
-    )
+    read_back(wire, "HeartbeatInterval", "120")
 
     judgement = change_configuration(
         wire.context(key="HeartbeatInterval", require_negative_cases=False)
@@ -268,12 +257,7 @@ def test_change_configuration_takes_the_key_as_a_param() -> None:
 
 def test_change_configuration_requires_the_negative_probes_by_default() -> None:
     wire = Wire()
-    change(wire, "MeterValueSampleInterval", "30", "Accepted")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["MeterValueSampleInterval"]},
-        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
-    )
+    set_and_read_back(wire, "30")
 
     judgement = change_configuration(wire.context())
 
@@ -495,12 +479,7 @@ def test_every_keyed_request_and_every_known_key_in_it_is_judged() -> None:
 
 def test_the_probes_follow_the_invalid_value_and_unknown_key_params() -> None:
     wire = Wire()
-    change(wire, "MeterValueSampleInterval", "30", "Accepted")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["MeterValueSampleInterval"]},
-        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
-    )
+    set_and_read_back(wire, "30")
     change(wire, "VendorMagicKey", "1", "Accepted")
     change(wire, "LabUnknownKey", "1", "NotSupported")
     change(wire, "MeterValueSampleInterval", "0", "Rejected")
@@ -520,12 +499,7 @@ def test_the_probes_follow_the_invalid_value_and_unknown_key_params() -> None:
 def test_a_vendor_key_the_charger_listed_is_no_unknown_key() -> None:
     wire = Wire()
     wire.command("GetConfiguration", {}, listing(["VendorMagicKey"]))
-    change(wire, "MeterValueSampleInterval", "30", "Accepted")
-    wire.command(
-        "GetConfiguration",
-        {"key": ["MeterValueSampleInterval"]},
-        {"configurationKey": [{"key": "MeterValueSampleInterval", "value": "30"}]},
-    )
+    set_and_read_back(wire, "30")
     change(wire, "VendorMagicKey", "1", "Accepted")
     change(wire, "MeterValueSampleInterval", "-1", "Rejected")
 
@@ -544,11 +518,7 @@ def test_a_reboot_required_value_read_back_as_the_old_one_is_fine_until_a_reboot
     change(wire, "HeartbeatInterval", "120", "RebootRequired")
     if rebooted:
         wire.boot()
-    read = wire.command(
-        "GetConfiguration",
-        {"key": ["HeartbeatInterval"]},
-        {"configurationKey": [{"key": "HeartbeatInterval", "value": "300"}]},
-    )
+    read = read_back(wire, "HeartbeatInterval", "300")
 
     judgement = change_configuration(
         wire.context(key="HeartbeatInterval", require_negative_cases=False)
