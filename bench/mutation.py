@@ -60,16 +60,14 @@ def judge_tests(module: str) -> list[str]:
     """The test files of tests/judge that pin a judge module: those that import it by name,
     and those that go through the registry (`from certification.judge import ...`), which is
     how the steps without a module of their own in the tests (security, local list, ...) are
-    judged. As paths relative to the root: those naming the module first, then the others,
-    the property tests (hypothesis) last, each group sorted. The order changes no result,
-    only the time: pytest runs with -x, and a mutant the example tests kill no longer waits
-    for test_any_evidence.py's 1,500 hypothesis examples (a minute a mutant on the loaded
-    machine) before them. Not the PROPERTY_TESTS."""
+    judged; not the PROPERTY_TESTS. As paths relative to the root: those naming the module
+    first, then the others, each group sorted. The order changes no result, only the time:
+    pytest runs with -x, and the module's own tests kill most of its mutants soonest."""
     name = Path(module).stem
     own = re.compile(rf"certification\.judge\.{name}\b")
     by_registry = re.compile(r"certification\.judge import\b")
     found = [
-        (not own.search(text), "hypothesis" in text, str(path.relative_to(ROOT)))
+        (not own.search(text), str(path.relative_to(ROOT)))
         for path in (ROOT / "tests" / "judge").glob("test_*.py")
         if (own.search(text := path.read_text()) or by_registry.search(text))
         and str(path.relative_to(ROOT)) not in PROPERTY_TESTS
