@@ -17,6 +17,7 @@ from certification.judge.sequence import (
     first,
     is_after,
     payload_of,
+    position,
     same_id_tag,
     same_setting,
     status_in,
@@ -57,9 +58,8 @@ def _version_before(frames: tuple[Any, ...], update: Exchange) -> int | None:
     accepted, whichever was answered last before `update`."""
     known: int | None = None
     steps = [*exchanges(frames, "GetLocalListVersion"), *_sent(frames, "Full")]
-    for exchange in sorted(steps, key=lambda e: e.last.seq):
-        if not is_after(update.call, exchange.last):
-            break
+    answered = [e for e in steps if is_after(update.call, e.last)]
+    for exchange in sorted(answered, key=lambda e: position(e.last)):
         if exchange.call.action == "GetLocalListVersion":
             version = as_int(exchange.response.get("listVersion"))
             known = known if version is None else version

@@ -330,6 +330,7 @@ def test_the_last_read_after_the_last_update_is_compared_with_the_accepted_versi
     read_version(wire, 7)  # before the last update: not the read-back
     send_list(wire, 7, {CARD: "Accepted"}, "Differential", answer="VersionMismatch")
     read_version(wire, 7)
+    read_version(wire, 7)
     last = read_version(wire, 8)
 
     judgement = local_list_differential(wire.context())
@@ -420,6 +421,16 @@ def test_the_current_version_may_come_from_the_step_before_the_first_differentia
     send_list(reported, 5, {"CERT-TAG-2": "Accepted"}, "Differential")
     read_version(reported, 5)
 
+    later = Wire()
+    send_list(later, 5, {CARD: "Accepted"})
+    read_version(later, 7)  # the charger's own word, answered after the full update
+    send_list(later, 6, {"CERT-TAG-2": "Accepted"}, "Differential", answer="VersionMismatch")
+    send_list(later, 8, {"CERT-TAG-2": "Accepted"}, "Differential")
+    read_version(later, 8)
+
+    assert local_list_differential(later.context()) == Judgement(
+        "Y", (), {"stale_version_sent": 6, "accepted_version": 8, "version_after": 8}
+    )
     assert local_list_differential(full.context()) == Judgement(
         "Y", (), {"stale_version_sent": 3, "accepted_version": 6, "version_after": 6}
     )
