@@ -14,8 +14,9 @@ Modules are paths or names (`sessions`, `frames`); default every file of certifi
 and frames.py. Prints per module: mutants, killed, survived, timeouts and the score (killed
 / all that ran), then each survivor's diff, so that the equivalent ones can be sorted out
 without a second pass. `--recheck` applies each survivor to a clean copy and runs the tests
-again (mutmut 2.4's cache can lose track of lines that moved); `--report` reads a kept
-workdir without running mutmut. Not part of CI; scores go to bench/RESULTS.md.
+again (mutmut 2.4's cache can lose track of lines that moved), and each mutant mutmut left
+unrun (on a line whose text repeats an earlier one) too; `--report` reads a kept workdir
+without running mutmut. Not part of CI; scores go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -140,8 +141,11 @@ def mutate(
     timeouts = sum(1 for status in statuses.values() if status == "bad_timeout")
     ran = killed + len(survived) + timeouts
     # After a finished run, mutants still untested are rows of lines the module no longer
-    # has (the cache outlives edits of the source); only a run cut short leaves real ones.
+    # has (the cache outlives edits of the source), or mutants of a line whose text repeats
+    # an earlier line of the module (each rule's `frames, findings = ...`), which mutmut 2
+    # never runs: `unrun`, for --recheck to apply by hand ("not applied": the line is gone).
     untested = 0 if finished else len(statuses) - ran
+    unrun = [str(m) for m, status in statuses.items() if status == "untested"] if finished else []
     return {
         "module": module,
         "finished": finished,
@@ -150,6 +154,7 @@ def mutate(
         "survived": survived,
         "timeouts": timeouts,
         "untested": untested,
+        "unrun": unrun,
         "score": round(100 * (killed + timeouts) / ran, 1) if ran else None,
     }
 
@@ -257,7 +262,8 @@ def main() -> int:
     parser.add_argument(
         "--recheck",
         action="store_true",
-        help="apply each survivor to a clean copy and run the tests (see recheck)",
+        help="apply each survivor, and each mutant of a repeated line mutmut did not run, to a "
+        "clean copy and run the tests (see recheck)",
     )
     parser.add_argument(
         "--report",
@@ -284,9 +290,10 @@ def main() -> int:
         for module in chosen:
             result = mutate(copy, module, known[module], args.timeout, run=not args.report)
             survived: list[str] = result["survived"]  # type: ignore[assignment]
+            unrun: list[str] = result["unrun"]  # type: ignore[assignment]
             rechecked = {
                 mutant: recheck(clean, module, known[module], mutant, copy)
-                for mutant in (survived if args.recheck else [])
+                for mutant in ([*survived, *unrun] if args.recheck else [])
             }
             print(
                 f"{module}: {result['mutants']} mutants, {result['killed']} killed, "
@@ -299,8 +306,10 @@ def main() -> int:
                 lost = [m for m, verdict in rechecked.items() if verdict == "not applied"]
                 print(
                     f"  recheck: killed by hand {' '.join(killed) or '-'}; "
-                    f"not applied {' '.join(lost) or '-'}"
+                    f"not applied {' '.join(lost) or '-'}; of these, not run by mutmut "
+                    f"(a repeated line) {' '.join(unrun) or '-'}"
                 )
+                survived += [m for m in unrun if rechecked[m] == "survived"]
             if survived:
                 print(f"  survivors: {' '.join(survived)}")
                 for mutant in [] if args.no_diffs else survived:
