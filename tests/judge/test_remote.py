@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,22 @@ def cable_first(
     return wire
 
 
+def cable_first_measurements(authorized: bool = False, **changes: float) -> dict[str, Any]:
+    """Step 14's measurements of a `cable_first` session, with `changes`."""
+    return {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": "CARD-1",
+        "charging_s": 62.0,
+        "energy_wh": 1500,
+        "meter_values": 0,
+        "remote_start_to_start_s": 3.0,
+        "authorized": authorized,
+        "remote_stop_to_stop_s": 2.0,
+        **changes,
+    }
+
+
 def test_remote_start_stop_passes_and_measures_the_delays() -> None:
     judgement = remote_start_stop_cable_first(cable_first().context())
 
@@ -43,17 +60,7 @@ def test_remote_start_stop_passes_and_measures_the_delays() -> None:
     assert judgement.measurements["remote_stop_to_stop_s"] == 2.0
     assert judgement.measurements["authorized"] is False
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 62.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "remote_start_to_start_s": 3.0,
-        "authorized": False,
-        "remote_stop_to_stop_s": 2.0,
-    }
+    assert judgement.measurements == cable_first_measurements()
 
 
 def test_remote_start_stop_accepts_finishing_before_stop() -> None:
@@ -72,17 +79,7 @@ def test_remote_stop_with_local_reason_fails() -> None:
             frame_ids=(11,),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 62.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "remote_start_to_start_s": 3.0,
-        "authorized": False,
-        "remote_stop_to_stop_s": 2.0,
-    }
+    assert judgement.measurements == cable_first_measurements()
 
 
 def test_remote_start_without_authorize_is_allowed_for_a_cached_card() -> None:
@@ -102,17 +99,7 @@ def test_remote_start_without_authorize_is_allowed_for_a_cached_card() -> None:
             (3, 7),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 62.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "remote_start_to_start_s": 3.0,
-        "authorized": False,
-        "remote_stop_to_stop_s": 2.0,
-    }
+    assert judgement.measurements == cable_first_measurements()
 
 
 def test_remote_start_with_authorize_when_not_required_is_minor() -> None:
@@ -130,17 +117,7 @@ def test_remote_start_with_authorize_when_not_required_is_minor() -> None:
             frame_ids=(5,),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 62.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "remote_start_to_start_s": 3.0,
-        "authorized": True,
-        "remote_stop_to_stop_s": 2.0,
-    }
+    assert judgement.measurements == cable_first_measurements(authorized=True)
 
 
 def test_remote_start_rejected_fails() -> None:
@@ -213,17 +190,9 @@ def test_remote_stop_for_another_transaction_fails() -> None:
             frame_ids=(9,),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 0.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "remote_start_to_start_s": 0.0,
-        "authorized": False,
-        "remote_stop_to_stop_s": 0.0,
-    }
+    assert judgement.measurements == cable_first_measurements(
+        charging_s=0.0, remote_start_to_start_s=0.0, remote_stop_to_stop_s=0.0
+    )
 
 
 def unlock_session(answer: str = "Unlocked", reason: str = "UnlockCommand") -> Wire:
@@ -242,21 +211,26 @@ def unlock_session(answer: str = "Unlocked", reason: str = "UnlockCommand") -> W
     return wire
 
 
-def test_unlock_step_passes_with_unlock_command_stop() -> None:
-    judgement = remote_start_unlock(unlock_session().context())
-
-    assert judgement.verdict == "Y"
-    assert judgement.measurements["unlock_to_stop_s"] == 1.0
-    assert judgement.findings == ()
-    assert judgement.measurements == {
+def unlock_measurements(connector: int = 1) -> dict[str, Any]:
+    """Step 15's measurements of an `unlock_session` that the charger unlocked."""
+    return {
         "transaction_id": 42,
-        "connector_id": 1,
+        "connector_id": connector,
         "id_tag": "CARD-1",
         "charging_s": 31.0,
         "energy_wh": 1500,
         "meter_values": 0,
         "unlock_to_stop_s": 1.0,
     }
+
+
+def test_unlock_step_passes_with_unlock_command_stop() -> None:
+    judgement = remote_start_unlock(unlock_session().context())
+
+    assert judgement.verdict == "Y"
+    assert judgement.measurements["unlock_to_stop_s"] == 1.0
+    assert judgement.findings == ()
+    assert judgement.measurements == unlock_measurements()
 
 
 def test_unlock_step_is_not_applicable_for_a_fixed_cable_charger() -> None:
@@ -357,15 +331,7 @@ def test_unlock_with_wrong_stop_reason_fails() -> None:
             frame_ids=(11,),
         ),
     )
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": "CARD-1",
-        "charging_s": 31.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "unlock_to_stop_s": 1.0,
-    }
+    assert judgement.measurements == unlock_measurements()
 
 
 CACHED = (
@@ -491,15 +457,7 @@ def test_an_unlock_session_on_connector_2_without_the_optional_statuses_passes()
     )
 
     assert (judgement.verdict, judgement.findings) == ("Y", ())
-    assert judgement.measurements == {
-        "transaction_id": 42,
-        "connector_id": 2,
-        "id_tag": "CARD-1",
-        "charging_s": 31.0,
-        "energy_wh": 1500,
-        "meter_values": 0,
-        "unlock_to_stop_s": 1.0,
-    }
+    assert judgement.measurements == unlock_measurements(2)
 
 
 def test_available_on_the_other_connector_does_not_end_the_unlock_session() -> None:
