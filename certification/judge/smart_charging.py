@@ -342,29 +342,38 @@ def expected_limit(
     return min(found) if found else None
 
 
+def _schedule_moments(schedule: dict[str, Any], begin: datetime | None) -> list[datetime]:
+    """Where a schedule that begins at `begin` may change its limit: its periods' starts
+    and the end of its duration."""
+    if begin is None:
+        return []
+    offsets = [
+        float(p.get("startPeriod", 0))
+        for p in schedule.get("chargingSchedulePeriod") or []
+        if isinstance(p, dict)
+    ]
+    if isinstance(schedule.get("duration"), int | float):
+        offsets.append(float(schedule["duration"]))
+    return [begin + timedelta(seconds=o) for o in offsets]
+
+
 def _boundaries(
-    held: list[tuple[int, dict[str, Any]]], start: datetime, end: datetime
+    held: list[tuple[int, dict[str, Any]]],
+    composite: dict[str, Any],
+    start: datetime,
+    end: datetime,
 ) -> list[datetime]:
-    """Where a limit may change inside [start, end]: periods, durations, validity ends."""
-    moments = {start, end}
+    """Where a limit may change inside [start, end]: the periods and durations of the held
+    profiles and of the composite schedule itself, the profiles' validity ends."""
+    moments: set[datetime | None] = {start, end, *_schedule_moments(composite, start)}
     for _, profile in held:
         schedule = profile.get("chargingSchedule") or {}
-        begin = parse_timestamp(schedule.get("startSchedule"))
-        candidates = [
+        moments |= {
             parse_timestamp(profile.get("validFrom")),
             parse_timestamp(profile.get("validTo")),
-        ]
-        if begin is not None:
-            offsets = [
-                float(p.get("startPeriod", 0))
-                for p in schedule.get("chargingSchedulePeriod") or []
-                if isinstance(p, dict)
-            ]
-            if isinstance(schedule.get("duration"), int | float):
-                offsets.append(float(schedule["duration"]))
-            candidates += [begin + timedelta(seconds=o) for o in offsets]
-        moments |= {m for m in candidates if m is not None and start < m < end}
-    return sorted(moments)
+            *_schedule_moments(schedule, parse_timestamp(schedule.get("startSchedule"))),
+        }
+    return sorted(m for m in moments if m is not None and start <= m <= end)
 
 
 @step_rule("SetChargingProfile sent to the charger")
@@ -389,8 +398,9 @@ def stacked_profiles(context: StepContext) -> Judgement:
     Charge Point "SHALL calculate the scheduled time intervals up to the Duration".
 
     Each stretch of time between two moments where a limit may change (a period's start, a
-    schedule's end, validFrom, validTo) is compared at its middle; stretches shorter than
-    twice the run's tolerance are not. Limits in A count at 230 V per phase.
+    schedule's end, validFrom, validTo, of the profiles or of the composite schedule) is
+    compared at its middle; stretches shorter than twice the run's tolerance are not.
+    Limits in A count at 230 V per phase.
     Measures: expected (offset s, W), reported (offset s, W).
     """
     frames, findings = context.frames, Findings()
@@ -414,7 +424,7 @@ def stacked_profiles(context: StepContext) -> Judgement:
     tolerance = timing_tolerance(context)
     expected_rows: list[tuple[float, float | None]] = []
     reported_rows: list[tuple[float, float | None]] = []
-    moments = _boundaries(held, start, end)
+    moments = _boundaries(held, schedule, start, end)
     for begin, finish in pairwise(moments):
         if (finish - begin).total_seconds() <= 2 * tolerance:
             continue

@@ -599,6 +599,8 @@ def test_a_limit_in_a_counts_on_the_phases_the_profile_allows() -> None:
         (0, {}, 11040.0),
         ("1", {}, 11040.0),
         (None, {"phases": 2}, 7360.0),
+        (None, {"phases": 4}, 11040.0),
+        (6, {}, 11040.0),
     ],
 )
 def test_the_phases_are_the_fewer_of_the_profiles_and_the_chargers(
@@ -1040,8 +1042,8 @@ def test_the_highest_stack_level_prevails_whatever_the_order_set() -> None:
     del unlevelled["stackLevel"]
 
     assert rows(stack([(0, 3000)], profiles)) == ([(0.0, 3000.0)], [(0.0, 3000.0)])
-    assert rows(stack([(0, 6000)], [(1, unlevelled), (1, default(301, 0, 6000))]))[0] == [
-        (0.0, 2000.0)
+    assert rows(stack([(0, 6000)], [(1, unlevelled), (1, default(301, 1, 6000))]))[0] == [
+        (0.0, 6000.0)
     ]
 
 
@@ -1581,4 +1583,72 @@ def test_three_shares_over_the_limit_fail_as_their_sum() -> None:
             ),
         ),
         {"limit_w": 3000.0, "powers_w": [3300.0]},
+    )
+
+
+def test_a_composite_wrong_for_part_of_a_stretch_is_caught_where_it_changes() -> None:
+    """The composite's own periods and duration split the stretches: a composite that
+    raises its limit, or ends, between two moments of the profiles is compared there too."""
+    profiles = [(1, default(301, 0, 6000, duration=400))]
+    raised = stack([(0, 6000), (250, 9000)], profiles)
+    ended = stack([(0, 6000)], profiles, composite_duration=250)
+
+    assert stacked_profiles(raised.context()) == Judgement(
+        "N",
+        (
+            fail(
+                "The composite schedule allows 9000 W 250 s after its start, where "
+                "TxDefaultProfile 301 (stack level 0) sets 6000 W for connector 1",
+                raised.frames[-2],
+                raised.frames[-1],
+            ),
+        ),
+        {
+            "expected": [(0.0, 6000.0), (250.0, 6000.0)],
+            "reported": [(0.0, 6000.0), (250.0, 9000.0)],
+        },
+    )
+    assert [m for _, m, _ in findings(stacked_profiles(ended.context()))] == [
+        "The composite schedule sets no limit 250 s after its start, where TxDefaultProfile 301 "
+        "(stack level 0) limits connector 1 to 6000 W"
+    ]
+
+
+def test_a_profile_valid_from_a_moment_sets_its_limit_from_that_moment() -> None:
+    since = START + timedelta(seconds=10)
+    held = [(1, default(301, 0, 6000, validFrom=stamp(since)))]
+
+    assert expected_limit(held, 1, since) == (6000.0, "TxDefaultProfile 301 (stack level 0)")
+    assert expected_limit(held, 1, since - timedelta(seconds=0.1)) is None
+
+
+def test_a_period_without_a_start_begins_with_its_schedule() -> None:
+    unstarted = default(301, 0, 0)
+    unstarted["chargingSchedule"]["chargingSchedulePeriod"] = [{"limit": 6000}]
+    mixed = default(302, 0, 0)
+    mixed["chargingSchedule"]["chargingSchedulePeriod"] = [
+        {"startPeriod": 0.5, "limit": 5000},
+        {"limit": 6000},
+    ]
+
+    assert rows(stack([(0, 6000)], [(1, unstarted)], duration=100)) == (
+        [(0.0, 6000.0)],
+        [(0.0, 6000.0)],
+    )
+    assert expected_limit([(1, mixed)], 1, START) == (
+        6000.0,
+        "TxDefaultProfile 302 (stack level 0)",
+    )
+    assert expected_limit([(1, mixed)], 1, START + timedelta(seconds=0.7)) == (
+        5000.0,
+        "TxDefaultProfile 302 (stack level 0)",
+    )
+
+
+def test_a_composite_asked_without_a_duration_compares_nothing_even_without_tolerance() -> None:
+    wire = stack([(0, 9000)], [(1, default(301, 0, 6000))], composite_duration=None)
+    del wire.frames[-2].payload["duration"]  # type: ignore[union-attr]
+
+    assert stacked_profiles(wire.context(tolerance_s=0)) == Judgement(
+        "Y", (), {"expected": [], "reported": []}
     )
