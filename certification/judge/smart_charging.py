@@ -42,10 +42,10 @@ def _first_limit(profile: dict[str, Any]) -> tuple[float | None, str | None]:
 
 
 def _first_phases(profile: dict[str, Any]) -> float | None:
-    """The numberPhases of a profile's first period, when it gives a number."""
-    periods = (profile.get("chargingSchedule") or {}).get("chargingSchedulePeriod") or []
-    phases = periods[0].get("numberPhases") if isinstance(periods[0], dict) else None
-    return float(phases) if isinstance(phases, int | float) and phases > 0 else None
+    """The numberPhases of the first period of a profile `_first_limit` read a limit from,
+    when it gives one (a number, at least 1)."""
+    phases = profile["chargingSchedule"]["chargingSchedulePeriod"][0].get("numberPhases")
+    return float(phases) if isinstance(phases, int | float) and phases >= 1 else None
 
 
 def _set_profiles(frames: tuple[Frame, ...], purpose: str) -> list[Exchange]:

@@ -1652,3 +1652,12 @@ def test_a_composite_asked_without_a_duration_compares_nothing_even_without_tole
     assert stacked_profiles(wire.context(tolerance_s=0)) == Judgement(
         "Y", (), {"expected": [], "reported": []}
     )
+
+
+def test_offsets_are_given_to_a_tenth_of_a_second() -> None:
+    profiles = [(1, default(301, 0, 6000, (100.25, 8000)))]
+
+    assert rows(stack([(0, 6000), (100.25, 8000)], profiles, duration=200)) == (
+        [(0.0, 6000.0), (100.2, 8000.0)],
+        [(0.0, 6000.0), (100.2, 8000.0)],
+    )
