@@ -1661,3 +1661,24 @@ def test_offsets_are_given_to_a_tenth_of_a_second() -> None:
         [(0.0, 6000.0), (100.2, 8000.0)],
         [(0.0, 6000.0), (100.2, 8000.0)],
     )
+
+
+def test_the_transaction_running_is_found_behind_another_connectors() -> None:
+    wire = Wire()
+    wire.start_transaction(connector=2, transaction_id=41)
+    wire.start_transaction(connector=1, transaction_id=42)
+    tx_set(wire, "Rejected", transactionId=999)
+    tx_set(wire, "Rejected", connector=2, transactionId=998)
+    tx_set(wire, "Rejected", connector=3, transactionId=41)
+
+    assert tx_profile_refusals(wire.context(RunSettings(connectors=3))) == Judgement(
+        "Y",
+        (),
+        {
+            "answers": [
+                answer(1, 42, 999, "Rejected"),
+                answer(2, 41, 998, "Rejected"),
+                answer(3, None, 41, "Rejected"),
+            ]
+        },
+    )
