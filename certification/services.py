@@ -50,6 +50,7 @@ from chargers.models import (
     charge_point_group,
     model_facts,
 )
+from chargers.ocpp.frames import CENTRAL_SYSTEM_FAILURE, charger_deviations
 from chargers.services import end_faults_of_step, group_send_from_sync, locked_declaration
 from chargers.templatetags.timestamps import iso_timestamp
 
@@ -497,7 +498,10 @@ def _judged(
     """The step's proposal, findings and measurements. Without a rule, or when the rule raised
     on the evidence (a shape no rule expected), there is no proposal: the schema violations
     the step holds and a sentence say that the engineer decides, and the traceback goes to
-    the log for the portal's developers (never a 500)."""
+    the log for the portal's developers (never a 500). When the portal itself failed to
+    handle a message of the step (answered InternalError), the evidence is incomplete by the
+    portal's fault: the rule's findings are shown, the failure is named, and there is no
+    proposal either."""
     rule = result.step.judge_rule
     if not rule:
         return "", (Finding("info", "This step has no judge rule: the engineer decides."),), {}
@@ -512,6 +516,21 @@ def _judged(
         )
         found = schema_findings(ordered(context.frames)).items
         return "", (*found, Finding("info", reason)), {}
+    failed = list(
+        Frame.objects.filter(
+            step_result=result, validation_error__contains=CENTRAL_SYSTEM_FAILURE
+        ).values_list("pk", "action")
+    )
+    if failed:
+        actions = ", ".join(dict.fromkeys(action for _, action in failed))
+        reason = (
+            f"The portal failed to handle {len(failed)} of the charger's messages in this step "
+            f"({actions}; answered InternalError, the cause is in the portal's log). That is "
+            "not the charger's fault, and the evidence is incomplete: the judge proposes "
+            "nothing; repeat the step"
+        )
+        named = Finding("info", reason, tuple(pk for pk, _ in failed))
+        return "", (*judgement.findings, named), judgement.measurements
     return judgement.verdict, judgement.findings, judgement.measurements
 
 
@@ -658,7 +677,9 @@ def judge_context(result: StepResult) -> judge.StepContext:
             unique_id=f.unique_id or None,
             action=f.action or None,
             payload=f.payload if isinstance(f.payload, dict) else None,
-            validation_error=(f.validation_error or None) if not f.deliberately_invalid else None,
+            validation_error=(
+                charger_deviations(f.validation_error) if not f.deliberately_invalid else None
+            ),
             connection_id=f.connection_id,
         )
         for position, f in enumerate(ordered, start=1)

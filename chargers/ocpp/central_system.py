@@ -305,7 +305,7 @@ class CentralSystem(OcppChargePoint):
                 # Not the charger's input (that is checked above): the database or a bug.
                 # Answered as OCPP-J says, logged for the operators, noted on the frame.
                 log.exception("ocpp: %s of %s could not be handled", message.action, self.id)
-                add_note(frame, "the central system failed to handle it (InternalError)")
+                add_note(frame, frames.CENTRAL_SYSTEM_FAILURE)
                 await self._send_call_error(
                     message.unique_id,
                     "InternalError",

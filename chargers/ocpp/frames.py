@@ -62,6 +62,19 @@ ERROR_CODES = (
 )
 ERROR_CODES_1_6 = frozenset(ERROR_CODES)
 
+# The note on a charger's CALL that the central system itself failed to handle (answered
+# InternalError, logged): a fault of the portal, not a deviation of the charger.
+CENTRAL_SYSTEM_FAILURE = "the central system failed to handle it (InternalError)"
+
+
+def charger_deviations(notes: str | None) -> str | None:
+    """A frame's notes (``Frame.validation_error``, joined with "; ") without the central
+    system's own failure: what the charger did wrong, or None."""
+    if not notes:
+        return None
+    kept = [note for note in notes.split("; ") if note != CENTRAL_SYSTEM_FAILURE]
+    return "; ".join(kept) or None
+
 
 def spell_1_6(code: str) -> str:
     """The OCPP 1.6 spelling of a library error code."""

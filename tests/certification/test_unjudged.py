@@ -14,6 +14,7 @@ from certification import judge, services
 from certification.models import StepResult, TestRun
 from chargers import services as charger_services
 from chargers.models import Frame, User
+from chargers.ocpp.frames import CENTRAL_SYSTEM_FAILURE
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,62 @@ def test_a_rule_that_raises_leaves_the_decision_to_the_engineer(
     )
     assert "raised on the evidence of step result" in caplog.text
     assert services.running_result(run) is None
+
+
+def test_a_message_the_portal_failed_to_handle_is_not_held_against_the_charger(
+    run: TestRun, engineer: User
+) -> None:
+    """The central system answered a valid StatusNotification with InternalError (a database
+    or programming fault, logged): the judge must not word that as the charger's schema
+    violation, nor propose N or Y on evidence the portal left incomplete."""
+    step = run.plan.steps.get(number=2)
+    api = APIClient()
+    api.force_authenticate(engineer)
+    api.post(f"/api/runs/{run.pk}/steps/2/start/", {"reason": "bench"}, format="json")
+    connection = charger_services.open_connection(
+        run.charge_point, remote_address="127.0.0.1:1", subprotocol="ocpp1.6", worker="test"
+    )
+    now = timezone.now()
+    notified = Frame.objects.create(
+        charge_point=run.charge_point,
+        connection=connection,
+        seq=1,
+        captured_at=now,
+        direction="in",
+        message_type=2,
+        unique_id="s1",
+        action="StatusNotification",
+        raw="[2,...]",
+        payload={"connectorId": 1, "status": "Unavailable", "errorCode": "NoError"},
+        validation_error=f"timestamp taken as UTC; {CENTRAL_SYSTEM_FAILURE}",
+    )
+    Frame.objects.create(
+        charge_point=run.charge_point,
+        connection=connection,
+        seq=2,
+        captured_at=now,
+        direction="out",
+        message_type=4,
+        unique_id="s1",
+        action="StatusNotification",
+        raw="[4,...]",
+        payload={"errorCode": "InternalError"},
+    )
+
+    answer = api.post(f"/api/runs/{run.pk}/steps/2/finish/")
+
+    assert answer.status_code == 200, answer.content
+    result = StepResult.objects.get(step=step)
+    assert result.proposed_verdict == ""
+    messages = [f["message"] for f in result.findings]
+    assert not any(CENTRAL_SYSTEM_FAILURE in message for message in messages), messages
+    # The charger's own deviation on the same frame is still reported.
+    assert any("timestamp taken as UTC" in message for message in messages), messages
+    assert result.findings[-1] == {
+        "severity": "info",
+        "message": "The portal failed to handle 1 of the charger's messages in this step "
+        "(StatusNotification; answered InternalError, the cause is in the portal's log). That "
+        "is not the charger's fault, and the evidence is incomplete: the judge proposes "
+        "nothing; repeat the step",
+        "frame_ids": [notified.pk],
+    }

@@ -420,3 +420,20 @@ def test_an_error_code_that_is_not_a_string_is_named_not_raised(code: str, quote
 
     assert parsed.message_type == 4
     assert parsed.problem == f"errorCode {quoted} is not an OCPP 1.6 error code"
+
+
+@pytest.mark.parametrize(
+    ("notes", "deviations"),
+    [
+        (None, None),
+        ("", None),
+        (frames.CENTRAL_SYSTEM_FAILURE, None),
+        ("unknown action 'X'", "unknown action 'X'"),
+        (f"a; {frames.CENTRAL_SYSTEM_FAILURE}; b", "a; b"),
+        (f"{frames.CENTRAL_SYSTEM_FAILURE} and more", f"{frames.CENTRAL_SYSTEM_FAILURE} and more"),
+    ],
+)
+def test_charger_deviations_leave_out_only_the_central_systems_own_failure(
+    notes: str | None, deviations: str | None
+) -> None:
+    assert frames.charger_deviations(notes) == deviations
