@@ -248,6 +248,17 @@ def stop_transaction_on_invalid_id(context: StepContext) -> Judgement:
             "stops it with reason DeAuthorized",
             *start.frames,
         )
+    elif stops and reason != "DeAuthorized" and _stopped_before(stop, start.last):
+        # §3.5.3 applies "while the transaction is still ongoing": this one had ended before
+        # the charger learnt the answer, so the step did not exercise the key.
+        findings.fail(
+            f"Transaction {transaction_id} was stopped (reason {reason or 'omitted (Local)'}) "
+            f"at {payload_of(stop).get('timestamp')}, before the StartTransaction.conf "
+            f"answering {id_tag_status(start)} reached the charger: not the charger's fault, "
+            "but the evidence does not show StopTransactionOnInvalidId at work; repeat the "
+            "step with the session still running when the connection comes back",
+            stop,
+        )
     elif stops and reason != "DeAuthorized":
         findings.fail(
             f"StopTransaction for {what} gives reason {reason or 'omitted (Local)'} where "
@@ -261,3 +272,10 @@ def stop_transaction_on_invalid_id(context: StepContext) -> Judgement:
             stop,
         )
     return findings.judgement(measurements)
+
+
+def _stopped_before(stop: Frame, answer: Frame | None) -> bool:
+    """The StopTransaction's own timestamp is before `answer` was sent: the transaction had
+    ended before the charger could know the answer."""
+    stopped_at = parse_timestamp(payload_of(stop).get("timestamp"))
+    return answer is not None and stopped_at is not None and stopped_at < answer.at

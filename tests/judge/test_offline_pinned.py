@@ -390,6 +390,35 @@ def test_the_first_start_not_accepted_is_stopped_deauthorized() -> None:
     )
 
 
+def test_a_transaction_stopped_offline_before_the_answer_is_not_blamed_on_the_charger() -> None:
+    """OCPP 1.6 §3.5.3 applies "while the transaction is still ongoing": a session stopped
+    Local while offline, before the StartTransaction.conf Invalid came back, did not exercise
+    StopTransactionOnInvalidId. The step is still not shown (N), worded as what happened."""
+    wire = invalid(None)
+    stopped = stop(wire, wire.now - timedelta(seconds=40), reason="Local")
+
+    judgement = stop_transaction_on_invalid_id(wire.context())
+
+    assert judgement.verdict == "N"
+    assert judgement.findings == (
+        Finding(
+            "fail",
+            "Transaction 42 was stopped (reason Local) at "
+            f"{(stopped.payload or {})['timestamp']}, before the StartTransaction.conf answering "
+            "Invalid reached the charger: not the charger's fault, but the evidence does not "
+            "show StopTransactionOnInvalidId at work; repeat the step with the session still "
+            "running when the connection comes back",
+            cited(stopped),
+        ),
+    )
+    # Stamped after the answer, the same reason is the charger's fault, as before.
+    late = invalid(None)
+    stop(late, late.now, reason="Local")
+    assert "where DeAuthorized was expected" in (
+        stop_transaction_on_invalid_id(late.context()).findings[0].message
+    )
+
+
 def test_an_unknown_setting_is_taken_as_true_and_said() -> None:
     wire = invalid(None, None, status="Expired")
     call = wire.ids("StartTransaction")[2]
