@@ -41,6 +41,13 @@ JUDGE = "certification/judge"
 # loaded machine, paid twice by every surviving mutant (the run and the recheck), so it is
 # not one of a rule module's tests. CI runs it.
 PROPERTY_TESTS = ("tests/judge/test_any_evidence.py",)
+# types.py and __init__.py (the judge's contract and its registry) run against every other
+# test file of tests/judge: each builds their values or goes through the registry.
+EVERY_EXAMPLE_TEST = sorted(
+    str(path.relative_to(ROOT))
+    for path in (ROOT / "tests" / "judge").glob("test_*.py")
+    if str(path.relative_to(ROOT)) not in PROPERTY_TESTS
+)
 
 # Modules whose tests are not found by `judge_tests` (by name), and the helpers every rule
 # goes through (whose tests are all of tests/judge).
@@ -48,8 +55,8 @@ EXTRA_TESTS: dict[str, list[str]] = {
     "chargers/ocpp/frames.py": ["tests/chargers/test_ocpp_frames.py"],
     f"{JUDGE}/sequence.py": ["tests/judge"],
     f"{JUDGE}/outcome.py": ["tests/judge"],
-    f"{JUDGE}/types.py": ["tests/judge"],
-    f"{JUDGE}/__init__.py": ["tests/judge"],
+    f"{JUDGE}/types.py": EVERY_EXAMPLE_TEST,
+    f"{JUDGE}/__init__.py": EVERY_EXAMPLE_TEST,
     # Not a rule of the registry: certification.services compares every BootNotification
     # with the run's pinned names through it (tested with the database in
     # tests/certification/test_reported_identity.py); its pure tests are this file.
