@@ -274,7 +274,7 @@ def stop_transaction_on_invalid_id(context: StepContext) -> Judgement:
     return findings.judgement(measurements)
 
 
-def _stopped_before(stop: Frame, answer: Frame | None) -> bool:
+def _stopped_before(stop: Frame | None, answer: Frame | None) -> bool:
     """The StopTransaction's own timestamp is before `answer` was sent: the transaction had
     ended before the charger could know the answer."""
     stopped_at = parse_timestamp(payload_of(stop).get("timestamp"))
