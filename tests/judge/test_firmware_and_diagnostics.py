@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from certification.judge.diagnostics import diagnostics_upload, diagnostics_upload_failed
 from certification.judge.firmware import (
     firmware_download_failed,
@@ -17,6 +19,48 @@ UPDATE = {"location": "https://portal.example/fw.bin", "retrieveDate": "2023-09-
 
 def update(wire: Wire) -> None:
     wire.command("UpdateFirmware", UPDATE, {})
+
+
+def failed_measurements(
+    final_status: str, failed_after_s: float = 0.0, reboots: int = 0, **portal: int
+) -> dict[str, Any]:
+    """Step 18's measurements of a failed install, with the `portal`'s download records."""
+    return {
+        "final_status": final_status,
+        "failed_after_s": failed_after_s,
+        **portal,
+        "reboots": reboots,
+    }
+
+
+def install_measurements(
+    firmware_after: str = "V1.1.0",
+    download_s: float = 60.0,
+    install_s: float = 120.0,
+    total_s: float = 180.0,
+) -> dict[str, Any]:
+    """Step 19's measurements of an update from V1.0.0, by default the one `install` records."""
+    return {
+        "download_s": download_s,
+        "install_s": install_s,
+        "total_s": total_s,
+        "firmware_before": "V1.0.0",
+        "firmware_after": firmware_after,
+    }
+
+
+def upload_attempt(
+    status: str, file_name: str | None = "diag-0001.zip", seconds: float | None = None
+) -> dict[str, Any]:
+    """One GetDiagnostics to the portal's ftp location, as step 20 measures it; `seconds`
+    from the command to the Uploaded notification, when one came."""
+    attempt = {
+        "location": "ftp://portal.example/upload",
+        "answer": "a reply without status",
+        "file_name": file_name,
+        "status": status,
+    }
+    return attempt if seconds is None else {**attempt, "total_s": seconds, "upload_s": seconds}
 
 
 def test_download_failed_step_passes_with_download_failed() -> None:
@@ -123,11 +167,7 @@ def test_installation_failed_step_passes_with_installation_failed() -> None:
     assert judgement.verdict == "Y"
     assert judgement.measurements["final_status"] == "InstallationFailed"
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "final_status": "InstallationFailed",
-        "failed_after_s": 20.0,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements("InstallationFailed", 20.0)
 
 
 def test_installation_failed_step_fails_download_failed_by_default() -> None:
@@ -152,11 +192,7 @@ def test_installation_failed_step_fails_download_failed_by_default() -> None:
             frame_ids=(5,),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "DownloadFailed",
-        "failed_after_s": 0.0,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements("DownloadFailed")
 
 
 def test_installation_failed_step_can_make_download_failed_minor_without_portal_records() -> None:
@@ -176,11 +212,7 @@ def test_installation_failed_step_can_make_download_failed_minor_without_portal_
             frame_ids=(3,),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "DownloadFailed",
-        "failed_after_s": 0.0,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements("DownloadFailed")
 
 
 def test_download_failed_after_an_incomplete_download_asks_for_a_repeat() -> None:
@@ -210,13 +242,9 @@ def test_download_failed_after_an_incomplete_download_asks_for_a_repeat() -> Non
             frame_ids=(3,),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "DownloadFailed",
-        "failed_after_s": 0.0,
-        "portal_downloads": 1,
-        "portal_download_bytes": 100,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements(
+        "DownloadFailed", portal_downloads=1, portal_download_bytes=100
+    )
 
 
 def test_installation_failed_step_fails_when_the_firmware_installs() -> None:
@@ -275,11 +303,7 @@ def test_installation_failed_step_needs_the_download_before_the_failure() -> Non
             frame_ids=(),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "InstallationFailed",
-        "failed_after_s": 0.0,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements("InstallationFailed")
 
 
 def install(wire: Wire, installed_first: bool = False, firmware: str = "V1.1.0") -> None:
@@ -311,13 +335,7 @@ def test_firmware_install_passes_with_a_new_version() -> None:
     assert judgement.measurements["download_s"] == 60.0
     assert judgement.measurements["install_s"] == 120.0
     assert judgement.findings == ()
-    assert judgement.measurements == {
-        "download_s": 60.0,
-        "install_s": 120.0,
-        "total_s": 180.0,
-        "firmware_before": "V1.0.0",
-        "firmware_after": "V1.1.0",
-    }
+    assert judgement.measurements == install_measurements()
 
 
 def test_firmware_install_accepts_installed_before_the_boot() -> None:
@@ -343,13 +361,7 @@ def test_firmware_install_fails_when_the_version_does_not_change() -> None:
             frame_ids=(13,),
         ),
     )
-    assert judgement.measurements == {
-        "download_s": 60.0,
-        "install_s": 120.0,
-        "total_s": 180.0,
-        "firmware_before": "V1.0.0",
-        "firmware_after": "V1.0.0",
-    }
+    assert judgement.measurements == install_measurements("V1.0.0")
 
 
 def test_firmware_install_checks_the_expected_version_param() -> None:
@@ -367,13 +379,7 @@ def test_firmware_install_checks_the_expected_version_param() -> None:
             frame_ids=(13,),
         ),
     )
-    assert judgement.measurements == {
-        "download_s": 60.0,
-        "install_s": 120.0,
-        "total_s": 180.0,
-        "firmware_before": "V1.0.0",
-        "firmware_after": "V1.1.0",
-    }
+    assert judgement.measurements == install_measurements()
 
 
 def test_firmware_install_without_unavailable_while_installing_is_minor() -> None:
@@ -399,13 +405,9 @@ def test_firmware_install_without_unavailable_while_installing_is_minor() -> Non
             frame_ids=(7,),
         ),
     )
-    assert judgement.measurements == {
-        "download_s": 0.0,
-        "install_s": 0.0,
-        "total_s": 0.0,
-        "firmware_before": "V1.0.0",
-        "firmware_after": "V1.1.0",
-    }
+    assert judgement.measurements == install_measurements(
+        download_s=0.0, install_s=0.0, total_s=0.0
+    )
 
 
 def test_firmware_install_fails_without_installed() -> None:
@@ -458,16 +460,7 @@ def test_diagnostics_upload_passes_when_the_file_arrives() -> None:
     assert judgement.measurements["file_name"] == "diag-0001.zip"
     assert judgement.measurements["upload_s"] == 12.0
     assert judgement.measurements == {
-        "attempts": [
-            {
-                "location": "ftp://portal.example/upload",
-                "answer": "a reply without status",
-                "file_name": "diag-0001.zip",
-                "status": "Uploaded",
-                "total_s": 12.0,
-                "upload_s": 12.0,
-            }
-        ],
+        "attempts": [upload_attempt("Uploaded", seconds=12.0)],
         "file_name": "diag-0001.zip",
         "total_s": 12.0,
         "upload_s": 12.0,
@@ -491,18 +484,7 @@ def test_diagnostics_upload_fails_when_the_file_never_arrives() -> None:
             frame_ids=(1, 2),
         ),
     )
-    assert judgement.measurements == {
-        "attempts": [
-            {
-                "location": "ftp://portal.example/upload",
-                "answer": "a reply without status",
-                "file_name": "diag-0001.zip",
-                "status": "Uploaded",
-                "total_s": 0.0,
-                "upload_s": 0.0,
-            }
-        ]
-    }
+    assert judgement.measurements == {"attempts": [upload_attempt("Uploaded", seconds=0.0)]}
 
 
 def test_diagnostics_upload_without_portal_confirmation_is_information() -> None:
@@ -524,16 +506,7 @@ def test_diagnostics_upload_without_portal_confirmation_is_information() -> None
         ),
     )
     assert judgement.measurements == {
-        "attempts": [
-            {
-                "location": "ftp://portal.example/upload",
-                "answer": "a reply without status",
-                "file_name": "diag-0001.zip",
-                "status": "Uploaded",
-                "total_s": 0.0,
-                "upload_s": 0.0,
-            }
-        ],
+        "attempts": [upload_attempt("Uploaded", seconds=0.0)],
         "file_name": "diag-0001.zip",
         "total_s": 0.0,
         "upload_s": 0.0,
@@ -575,16 +548,7 @@ def test_diagnostics_upload_fails_on_upload_failed_and_missing_file_name() -> No
             frame_ids=(),
         ),
     )
-    assert judgement.measurements == {
-        "attempts": [
-            {
-                "location": "ftp://portal.example/upload",
-                "answer": "a reply without status",
-                "file_name": None,
-                "status": "UploadFailed",
-            }
-        ]
-    }
+    assert judgement.measurements == {"attempts": [upload_attempt("UploadFailed", file_name=None)]}
 
 
 def test_diagnostics_upload_failed_step_passes_with_upload_failed() -> None:
@@ -691,13 +655,9 @@ def test_downloaded_without_a_download_from_the_portal_fails() -> None:
             frame_ids=(5,),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "InstallationFailed",
-        "failed_after_s": 0.0,
-        "portal_downloads": 0,
-        "portal_download_bytes": 0,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements(
+        "InstallationFailed", portal_downloads=0, portal_download_bytes=0
+    )
 
 
 def test_a_completed_portal_download_backs_the_downloaded_claim() -> None:
@@ -719,13 +679,9 @@ def test_a_completed_portal_download_backs_the_downloaded_claim() -> None:
             frame_ids=(),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "InstallationFailed",
-        "failed_after_s": 0.0,
-        "portal_downloads": 2,
-        "portal_download_bytes": 1000,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements(
+        "InstallationFailed", portal_downloads=2, portal_download_bytes=1000
+    )
 
 
 def test_download_failed_after_a_complete_download_is_pointed_out() -> None:
@@ -754,13 +710,9 @@ def test_download_failed_after_a_complete_download_is_pointed_out() -> None:
             (5,),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "DownloadFailed",
-        "failed_after_s": 0.0,
-        "portal_downloads": 1,
-        "portal_download_bytes": 65536,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements(
+        "DownloadFailed", portal_downloads=1, portal_download_bytes=65536
+    )
 
 
 def test_an_unsolicited_diagnostics_status_idle_is_a_fail_on_any_step() -> None:
@@ -862,11 +814,7 @@ def test_installing_may_be_left_out_before_installation_failed() -> None:
     judgement = firmware_installation_failed(wire.context())
 
     assert (judgement.verdict, judgement.findings) == ("Y", ())
-    assert judgement.measurements == {
-        "final_status": "InstallationFailed",
-        "failed_after_s": 30.0,
-        "reboots": 0,
-    }
+    assert judgement.measurements == failed_measurements("InstallationFailed", 30.0)
 
 
 def test_installation_failed_without_downloaded_fails_naming_the_missing_status() -> None:
@@ -1133,11 +1081,7 @@ def test_a_reboot_while_installing_before_installation_failed_is_allowed() -> No
             (rebooted.id or 0,),
         ),
     )
-    assert judgement.measurements == {
-        "final_status": "InstallationFailed",
-        "failed_after_s": 40.0,
-        "reboots": 1,
-    }
+    assert judgement.measurements == failed_measurements("InstallationFailed", 40.0, reboots=1)
 
 
 def test_download_failed_after_a_complete_transfer_names_its_size() -> None:
