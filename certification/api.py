@@ -68,6 +68,7 @@ class TestStepSerializer(serializers.ModelSerializer):
             "octt_ids",
             "spec_sections",
             "start_checks",
+            "automation",
         ]
 
 

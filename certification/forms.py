@@ -108,14 +108,8 @@ class StepForm(forms.ModelForm):
             raise forms.ValidationError(str(error)) from None
 
     def clean_start_checks(self) -> Any:
-        from certification.models import START_CHECKS, default_start_checks
-
-        checks = self.cleaned_data["start_checks"]
-        if checks is None:  # left empty: every check; [] turns them all off
-            return default_start_checks()
-        if not isinstance(checks, list) or any(check not in START_CHECKS for check in checks):
-            raise forms.ValidationError(f"A list out of {', '.join(START_CHECKS)}.")
-        return checks
+        # Left empty: every check; [] turns them all off.
+        return self._checked(plan_data.check_start_checks, self.cleaned_data["start_checks"])
 
     def clean_commands(self) -> Any:
         return self._checked(plan_data.check_commands, self.cleaned_data["commands"])

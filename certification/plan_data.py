@@ -48,6 +48,8 @@ STEP_FIELDS: tuple[str, ...] = (
     "applies_when",
     "octt_ids",
     "spec_sections",
+    "start_checks",
+    "automation",
 )
 TEXT_FIELDS = ("description", "manual_actions", "preconditions", "expected_sequence")
 
@@ -147,6 +149,84 @@ def check_judge(rule: object, params: object) -> tuple[str, dict[str, Any]]:
     return rule, params
 
 
+def check_start_checks(checks: object) -> list[str]:
+    """The common preconditions starting the step checks (models.START_CHECKS); None (not
+    given) is all of them, [] none."""
+    from certification.models import START_CHECKS, default_start_checks
+
+    if checks is None:
+        return default_start_checks()
+    if not isinstance(checks, list) or any(check not in START_CHECKS for check in checks):
+        raise PlanDataError(f"start_checks is a list out of {', '.join(START_CHECKS)}.")
+    return list(dict.fromkeys(checks))
+
+
+UNTIL_KEYS = frozenset({"action", "status", "connectorId", "connected", "since"})
+
+
+def _seconds(value: object, what: str) -> None:
+    """A number of seconds, or {"heartbeat_intervals": n} (certification.unattended)."""
+    if isinstance(value, dict) and set(value) == {"heartbeat_intervals"}:
+        value = value["heartbeat_intervals"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
+        raise PlanDataError(
+            f'{what} is a number of seconds from 0 to 86400 or {{"heartbeat_intervals": n}}.'
+        )
+
+
+def check_automation(operations: object) -> list[dict[str, Any]]:
+    """What an unattended run does in the step (certification.unattended, docs/
+    unattended-runs.md): a list of operations, each an object with exactly one of bench,
+    command, commands, fault, wait and until (the first in that order names the operation,
+    as the player reads it: "commands" takes a "wait"), and the arguments it takes."""
+    from certification.unattended import OPERATIONS
+    from chargers import bench
+
+    if not isinstance(operations, list):
+        raise PlanDataError("automation is a list of operations.")
+    for index, operation in enumerate(operations, start=1):
+        where = f"automation operation {index}"
+        if not isinstance(operation, dict):
+            raise PlanDataError(f"{where} is not an object.")
+        kinds = [kind for kind in OPERATIONS if kind in operation]
+        if not kinds:
+            raise PlanDataError(f"{where} needs one of {', '.join(OPERATIONS)}.")
+        kind, value = kinds[0], operation[kinds[0]]
+        others = set(operation) - {kind}
+        if kind == "bench":
+            if value not in bench.ACTIONS:
+                raise PlanDataError(f"{where}: bench is one of {', '.join(bench.ACTIONS)}.")
+            unknown = others - {"card", *bench.ARGUMENTS[value]}
+            if unknown:
+                raise PlanDataError(f"{where}: {value} does not take {', '.join(sorted(unknown))}.")
+            if operation.get("card", "accepted") not in ("accepted", "rejected"):
+                raise PlanDataError(f'{where}: card is "accepted" or "rejected".')
+        elif kind == "command":
+            if not isinstance(value, str) or not value or others:
+                raise PlanDataError(f"{where}: command is the label of one of the step's commands.")
+        elif kind == "commands":
+            if value != "all" or others - {"wait"}:
+                raise PlanDataError(f'{where}: commands is "all", with an optional wait.')
+            if "wait" in operation:
+                _seconds(operation["wait"], f"{where}: wait")
+        elif kind == "fault":
+            if not isinstance(value, str) or not value:
+                raise PlanDataError(f"{where}: fault is the kind of fault to inject.")
+        elif kind == "wait":
+            if others:
+                raise PlanDataError(f"{where}: wait takes nothing else.")
+            _seconds(value, f"{where}: wait")
+        else:
+            if not isinstance(value, dict) or not value or set(value) - UNTIL_KEYS:
+                raise PlanDataError(
+                    f"{where}: until is an object of {', '.join(sorted(UNTIL_KEYS))}."
+                )
+            if others - {"timeout"}:
+                raise PlanDataError(f"{where}: until takes only a timeout besides.")
+            _seconds(operation.get("timeout", 60), f"{where}: timeout")
+    return operations
+
+
 def check_step(data: object, position: int) -> dict[str, Any]:
     """One step of an imported plan, checked field by field; returns TestStep's fields."""
     if not isinstance(data, dict):
@@ -185,6 +265,8 @@ def check_step(data: object, position: int) -> dict[str, Any]:
         )
         fields["octt_ids"] = check_octt_ids(data.get("octt_ids", []))
         fields["spec_sections"] = check_spec_sections(data.get("spec_sections", []))
+        fields["start_checks"] = check_start_checks(data.get("start_checks"))
+        fields["automation"] = check_automation(data.get("automation", []))
     except PlanDataError as error:
         raise PlanDataError(f"{where}: {error}") from None
     return fields

@@ -106,7 +106,7 @@ def install_security_plan() -> TestPlan:
 
 # What the portal's own plans define of a step, compared to tell whether an installed
 # version still is the plan the code describes.
-INSTALLED_STEP_FIELDS = (*plan_data.STEP_FIELDS, "start_checks", "automation")
+INSTALLED_STEP_FIELDS = plan_data.STEP_FIELDS
 
 
 def _plan_steps(steps: list[dict[str, Any]], preconditions: str) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from certification import plan_data, services
 from certification.coverage import StepCoverage, coverage_table
 from certification.default_plan import STEPS
-from certification.models import StepResult, TestPlan, TestRun
+from certification.models import StepResult, TestPlan, TestRun, default_start_checks
 from chargers.models import ChargePoint, FirmwareVersion, User
 
 pytestmark = pytest.mark.django_db
@@ -54,9 +54,62 @@ def test_a_plan_travels_as_json_and_comes_back_as_a_draft_version(
     assert plan_data.export_plan(imported)["steps"][0] == document["steps"][0]
 
 
+def test_an_exported_plan_keeps_every_steps_automation_and_start_checks(
+    default_plan: TestPlan, engineer: User
+) -> None:
+    """A shared plan plays unattended as it did where it was written: the bench actions,
+    waits and start checks travel with it (they were left out of the document)."""
+    steps = list(default_plan.steps.order_by("number"))
+    assert any(step.automation for step in steps)
+    assert any(step.start_checks != default_start_checks() for step in steps)
+    document = json.loads(json.dumps(plan_data.export_plan(default_plan)))
+
+    imported = services.import_plan(document, engineer)
+
+    assert [(step.automation, step.start_checks) for step in imported.steps.order_by("number")] == [
+        (step.automation, step.start_checks) for step in steps
+    ]
+    # A document written before these fields existed still imports, with the defaults.
+    for step in document["steps"]:
+        del step["automation"], step["start_checks"]
+    older = services.import_plan(document, engineer)
+    assert {tuple(step.start_checks) for step in older.steps.all()} == {
+        tuple(default_start_checks())
+    }
+    assert not any(step.automation for step in older.steps.all())
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
+        (
+            lambda d: d["steps"][5].update(automation=[{"bench": "dance"}]),
+            "Step 6: automation operation 1: bench is one of plug_in",
+        ),
+        (
+            lambda d: d["steps"][5].update(automation=[{"wait": 2, "until": {"action": "X"}}]),
+            "Step 6: automation operation 1: wait takes nothing else",
+        ),
+        (
+            lambda d: d["steps"][5].update(automation=[{"timeout": 2}]),
+            "Step 6: automation operation 1 needs one of bench, command",
+        ),
+        (
+            lambda d: d["steps"][5].update(automation=[{"wait": -1}]),
+            "Step 6: automation operation 1: wait is a number of seconds",
+        ),
+        (
+            lambda d: d["steps"][5].update(automation=[{"until": {"colour": "red"}}]),
+            "Step 6: automation operation 1: until is an object of",
+        ),
+        (
+            lambda d: d["steps"][5].update(automation=[{"bench": "plug_in", "idTag": "A"}]),
+            "Step 6: automation operation 1: plug_in does not take idTag",
+        ),
+        (
+            lambda d: d["steps"][5].update(start_checks=["sunny"]),
+            "Step 6: start_checks is a list out of connected",
+        ),
         (lambda d: d["steps"][2].update(judge_rule="guess"), "Step 3: Judge rule 'guess'"),
         (lambda d: d["steps"][0].update(octt_ids=["TC-1"]), "TC-1 is not an OCTT"),
         (
@@ -281,3 +334,15 @@ def test_a_changed_plan_in_the_code_is_installed_as_a_new_version_and_runs_keep_
     run.refresh_from_db()
     assert run.plan == first and first.steps.count() == len(STEPS)
     assert copy.steps.count() == len(STEPS)
+
+
+def test_the_portals_own_plans_pass_the_checks_an_import_makes() -> None:
+    """Every step the portal installs could be exported and imported again as it is."""
+    from certification import full_plan, security_plan
+
+    for plan_steps in (STEPS, full_plan.steps(), security_plan.STEPS):
+        for step in plan_steps:
+            assert plan_data.check_automation(step.get("automation", [])) == step.get(
+                "automation", []
+            ), step["title"]
+            plan_data.check_start_checks(step.get("start_checks"))
