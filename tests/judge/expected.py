@@ -53,3 +53,26 @@ def boot_measurements(**changes: Any) -> dict[str, Any]:
         "configured_interval_s": 300,
         **changes,
     }
+
+
+def transaction_measurements(id_tag: str = "CARD-1") -> dict[str, Any]:
+    """What every session step measures of transaction 42 on connector 1 that the portal
+    authorized."""
+    return {
+        "transaction_id": 42,
+        "connector_id": 1,
+        "id_tag": id_tag,
+        "authorized_by": "Central System (Authorize)",
+    }
+
+
+def timeout_measurements(
+    configured: int | None, measured: float, since_authorize: float
+) -> dict[str, Any]:
+    """Step 8's measurements when the portal authorized the card."""
+    return {
+        "authorized_by": "Central System (Authorize)",
+        "configured_timeout_s": configured,
+        "connection_timeout_s": measured,
+        "authorize_to_available_s": since_authorize,
+    }

@@ -207,6 +207,14 @@ class Wire:
     def diagnostics_status(self, status: str) -> Frame:
         return self.request("DiagnosticsStatusNotification", {"status": status}, {})
 
+    def start_card_first(self) -> None:
+        """A session on connector 1 started card first: Authorize, StatusNotification
+        Preparing, StartTransaction (transaction 42), StatusNotification Charging."""
+        self.authorize()
+        self.status(1, "Preparing")
+        self.start_transaction()
+        self.status(1, "Charging")
+
     def ids(self, action: str, direction: Direction = "in") -> list[int]:
         """The ids of the CALLs of `action` (from the charger unless `direction` "out"), in
         capture order: the frames a finding cites."""

@@ -212,10 +212,7 @@ def test_a_connection_loss_by_silence_needs_three_sample_intervals(
     gap: float, verdict: str
 ) -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    wire.start_card_first()
     cut = wire.now
     wire.wait(gap)
     wire.meter_values(sampled=cut)

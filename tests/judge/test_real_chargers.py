@@ -615,10 +615,7 @@ def test_read_back_compares_values_not_spellings(read: str, verdict: str) -> Non
 
 def test_a_live_value_sampled_after_the_reconnect_is_new_even_before_the_first_frame() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    wire.start_card_first()
     wire.wait(10)
     wire.event("closed")
     cut = wire.now
@@ -642,10 +639,7 @@ def test_a_live_value_sampled_after_the_reconnect_is_new_even_before_the_first_f
 
 def test_values_sampled_after_an_offline_stop_fail() -> None:
     wire = Wire()
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    wire.start_card_first()
     wire.wait(10)
     wire.event("closed")
     cut = wire.now

@@ -14,18 +14,8 @@ from certification.judge.sessions import (
     local_unauthorized,
 )
 from certification.judge.types import Finding, RunSettings
+from tests.judge.expected import timeout_measurements, transaction_measurements
 from tests.judge.frames import Wire
-
-
-def transaction_measurements(id_tag: str = "CARD-1") -> dict[str, Any]:
-    """What every session step measures of transaction 42 on connector 1 that the portal
-    authorized."""
-    return {
-        "transaction_id": 42,
-        "connector_id": 1,
-        "id_tag": id_tag,
-        "authorized_by": "Central System (Authorize)",
-    }
 
 
 def plugin_first_measurements(id_tag: str = "CARD-1", meter_values: int = 1) -> dict[str, Any]:
@@ -54,26 +44,6 @@ def quick_session(
     wire.status(1, "Finishing")
     wire.status(1, "Available")
     return wire
-
-
-def start_charging(wire: Wire) -> None:
-    """Step 7's start: Authorize, Preparing, StartTransaction, Charging."""
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
-
-
-def timeout_measurements(
-    configured: int | None, measured: float, since_authorize: float
-) -> dict[str, Any]:
-    """Step 8's measurements when the portal authorized the card."""
-    return {
-        "authorized_by": "Central System (Authorize)",
-        "configured_timeout_s": configured,
-        "connection_timeout_s": measured,
-        "authorize_to_available_s": since_authorize,
-    }
 
 
 def plugin_first_session(charging_first: bool = False, finishing_first: bool = False) -> Wire:
@@ -120,7 +90,7 @@ def test_plugin_first_session_passes_in_either_order(
 
 def test_plugin_first_session_fails_when_authorize_comes_before_plug_in() -> None:
     wire = Wire()
-    start_charging(wire)
+    wire.start_card_first()
     wire.meter_values()
     wire.stop_transaction()
     wire.status(1, "Finishing")
@@ -373,7 +343,7 @@ def test_connection_loss_fails_when_queued_values_arrive_out_of_order() -> None:
 
 def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
     wire = Wire()
-    start_charging(wire)
+    wire.start_card_first()
     wire.event("closed")
     cut = wire.now
     wire.wait(120)
@@ -411,7 +381,7 @@ def test_connection_loss_fails_when_a_new_value_overtakes_the_queue() -> None:
 
 def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
     wire = Wire()
-    start_charging(wire)
+    wire.start_card_first()
     for _ in range(3):
         wire.wait(10)
         wire.meter_values()
@@ -433,7 +403,7 @@ def test_connection_loss_fails_without_a_gap_in_the_evidence() -> None:
 
 def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
     wire = Wire()
-    start_charging(wire)
+    wire.start_card_first()
     silent_from = wire.now
     wire.wait(180)
     wire.meter_values(sampled=silent_from + timedelta(seconds=60))
@@ -464,7 +434,7 @@ def test_connection_loss_detects_a_gap_from_silence_alone() -> None:
 
 def test_connection_loss_fails_without_queued_meter_values() -> None:
     wire = Wire()
-    start_charging(wire)
+    wire.start_card_first()
     wire.event("closed")
     wire.wait(120)
     wire.meter_values()
@@ -498,7 +468,7 @@ def test_connection_loss_fails_without_queued_meter_values() -> None:
 
 def test_connection_loss_fails_when_offline_stop_overtakes_queued_values() -> None:
     wire = Wire()
-    start_charging(wire)
+    wire.start_card_first()
     wire.event("closed")
     cut = wire.now
     wire.wait(120)
@@ -536,10 +506,7 @@ def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
         {"key": "MeterValueSampleInterval", "value": "60"},
         {"status": "Accepted"},
     )
-    wire.authorize()
-    wire.status(1, "Preparing")
-    wire.start_transaction()
-    wire.status(1, "Charging")
+    wire.start_card_first()
     wire.event("closed")
     cut = wire.now
     wire.wait(90)
