@@ -631,3 +631,35 @@ def test_a_one_second_interval_is_an_interval() -> None:
             "intervals_s": [1.0],
         },
     )
+
+
+def test_the_readings_after_one_without_a_timestamp_are_still_judged() -> None:
+    wire = Wire()
+    set_interval(wire)
+    wire.wait(15)
+    blank = meter_values(wire, reading(None))
+    wire.wait(15)
+    (off,) = aligned(wire, 22)
+
+    assert findings(clock_aligned_meter_values(wire.context()))[1:3] == [
+        ("fail", "A clock-aligned MeterValues carries no timestamp", cited(blank)),
+        (
+            "fail",
+            "Clock-aligned MeterValues timestamped 10:00:22, 7 s off the 15 s boundaries "
+            "counted from midnight",
+            cited(off),
+        ),
+    ]
+
+
+def test_intervals_are_measured_to_the_millisecond() -> None:
+    wire = Wire()
+    set_interval(wire)
+    wire.wait(15)
+    meter_values(wire, reading("2023-09-22T10:00:00.000400Z"))
+    wire.wait(15)
+    meter_values(wire, reading("2023-09-22T10:00:15Z"))
+
+    judgement = clock_aligned_meter_values(wire.context())
+
+    assert judgement.measurements["intervals_s"] == [15.0]
