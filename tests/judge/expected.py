@@ -76,3 +76,12 @@ def timeout_measurements(
         "connection_timeout_s": measured,
         "authorize_to_available_s": since_authorize,
     }
+
+
+def wrong_stop_reason(reason: str, expected: str, stop_id: int) -> Finding:
+    """The fail that StopTransaction `stop_id` gave `reason` where `expected` was due."""
+    return Finding(
+        severity="fail",
+        message=f"StopTransaction reason {reason} where {expected} was expected",
+        frame_ids=(stop_id,),
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from certification.judge.remote import remote_start_stop_cable_first, remote_start_unlock
 from certification.judge.types import Finding, RunSettings
+from tests.judge.expected import wrong_stop_reason
 from tests.judge.frames import Wire, cited
 
 REMOTE_START = {"idTag": "CARD-1", "connectorId": 1}
@@ -72,13 +73,7 @@ def test_remote_stop_with_local_reason_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "reason Local where Remote was expected" in judgement.findings[0].message
-    assert judgement.findings == (
-        Finding(
-            severity="fail",
-            message="StopTransaction reason Local where Remote was expected",
-            frame_ids=(11,),
-        ),
-    )
+    assert judgement.findings == (wrong_stop_reason("Local", "Remote", 11),)
     assert judgement.measurements == cable_first_measurements()
 
 
@@ -324,13 +319,7 @@ def test_unlock_with_wrong_stop_reason_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "reason Local where UnlockCommand was expected" in judgement.findings[0].message
-    assert judgement.findings == (
-        Finding(
-            severity="fail",
-            message="StopTransaction reason Local where UnlockCommand was expected",
-            frame_ids=(11,),
-        ),
-    )
+    assert judgement.findings == (wrong_stop_reason("Local", "UnlockCommand", 11),)
     assert judgement.measurements == unlock_measurements()
 
 

@@ -11,6 +11,7 @@ from certification.judge.resets import (
     soft_reset_idle,
 )
 from certification.judge.types import Finding
+from tests.judge.expected import wrong_stop_reason
 from tests.judge.frames import Wire
 
 
@@ -150,13 +151,7 @@ def test_hard_reset_with_a_wrong_stop_reason_fails() -> None:
 
     assert judgement.verdict == "N"
     assert "reason Reboot where HardReset was expected" in judgement.findings[0].message
-    assert judgement.findings == (
-        Finding(
-            severity="fail",
-            message="StopTransaction reason Reboot where HardReset was expected",
-            frame_ids=(11,),
-        ),
-    )
+    assert judgement.findings == (wrong_stop_reason("Reboot", "HardReset", 11),)
     assert judgement.measurements == reboot_measurements(
         "Finishing", stop_reason="Reboot", stop_before_reboot=True
     )
@@ -341,13 +336,7 @@ def test_soft_reset_during_charging_fails_on_hard_reset_reason() -> None:
 
     assert judgement.verdict == "N"
     assert "where SoftReset was expected" in judgement.findings[0].message
-    assert judgement.findings == (
-        Finding(
-            severity="fail",
-            message="StopTransaction reason HardReset where SoftReset was expected",
-            frame_ids=(13,),
-        ),
-    )
+    assert judgement.findings == (wrong_stop_reason("HardReset", "SoftReset", 13),)
     assert judgement.measurements == {
         "reboots": 0,
         "stop_reason": "HardReset",

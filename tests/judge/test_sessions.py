@@ -14,7 +14,7 @@ from certification.judge.sessions import (
     local_unauthorized,
 )
 from certification.judge.types import Finding, RunSettings
-from tests.judge.expected import timeout_measurements, transaction_measurements
+from tests.judge.expected import timeout_measurements, transaction_measurements, wrong_stop_reason
 from tests.judge.frames import Wire
 
 
@@ -120,13 +120,7 @@ def test_plugin_first_session_fails_on_a_wrong_stop_reason() -> None:
     assert (
         "reason EVDisconnected where Local or omitted was expected" in judgement.findings[0].message
     )
-    assert judgement.findings == (
-        Finding(
-            severity="fail",
-            message="StopTransaction reason EVDisconnected where Local or omitted was expected",
-            frame_ids=(11,),
-        ),
-    )
+    assert judgement.findings == (wrong_stop_reason("EVDisconnected", "Local or omitted", 11),)
     assert judgement.measurements == plugin_first_measurements()
 
 
@@ -538,6 +532,18 @@ def test_connection_loss_shorter_than_three_sample_intervals_is_minor() -> None:
 # Step 8 ------------------------------------------------------------------------------------
 
 
+def timeout_not_applied(configured: int, measured: int, frame_ids: tuple[int, ...]) -> Finding:
+    """The fail that the connector went back to Available after `measured` s where the
+    charger accepted a ConnectionTimeOut of `configured` s."""
+    return Finding(
+        severity="fail",
+        message=f"ConnectionTimeOut is {configured} s (accepted by the charger) but the "
+        f"connector returned to Available after {measured} s: the charger does not apply "
+        "the value it accepted",
+        frame_ids=frame_ids,
+    )
+
+
 def timeout_session(configured: int | None, measured: float) -> Wire:
     wire = Wire()
     if configured is not None:
@@ -573,14 +579,7 @@ def test_connection_timeout_accepted_but_not_applied_fails_naming_both_values() 
     judgement = local_id_first_connection_timeout(wire.context())
 
     assert judgement.verdict == "N"
-    assert judgement.findings == (
-        Finding(
-            "fail",
-            "ConnectionTimeOut is 30 s (accepted by the charger) but the connector returned to "
-            "Available after 60 s: the charger does not apply the value it accepted",
-            (5, 7),
-        ),
-    )
+    assert judgement.findings == (timeout_not_applied(30, 60, (5, 7)),)
     assert judgement.measurements == timeout_measurements(30, 60.0, 61.0)
 
 
@@ -614,15 +613,7 @@ def test_connection_timeout_uses_the_value_accepted_in_an_earlier_step() -> None
 
     assert judgement.verdict == "N"
     assert judgement.measurements["configured_timeout_s"] == 30
-    assert judgement.findings == (
-        Finding(
-            severity="fail",
-            message="ConnectionTimeOut is 30 s (accepted by the charger) but the connector "
-            "returned to Available after 60 s: the charger does not apply the value "
-            "it accepted",
-            frame_ids=(3, 5),
-        ),
-    )
+    assert judgement.findings == (timeout_not_applied(30, 60, (3, 5)),)
     assert judgement.measurements == timeout_measurements(30, 60.0, 61.0)
 
 
@@ -710,13 +701,7 @@ def test_connection_timeout_fails_when_a_transaction_starts() -> None:
             "session was expected to time out",
             frame_ids=(9,),
         ),
-        Finding(
-            severity="fail",
-            message="ConnectionTimeOut is 60 s (accepted by the charger) but the connector "
-            "returned to Available after 10 s: the charger does not apply the value "
-            "it accepted",
-            frame_ids=(5, 7),
-        ),
+        timeout_not_applied(60, 10, (5, 7)),
     )
     assert judgement.measurements == timeout_measurements(60, 10.0, 11.0)
 
