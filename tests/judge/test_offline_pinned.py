@@ -419,6 +419,22 @@ def test_a_transaction_stopped_offline_before_the_answer_is_not_blamed_on_the_ch
     )
 
 
+def test_a_stop_stamped_at_the_answers_own_instant_counts_as_after_it() -> None:
+    """Only a stop stamped strictly before the StartTransaction.conf left the portal is
+    taken as ended before the charger knew the answer."""
+    wire = invalid(None)
+    answer = next(
+        frame
+        for frame in wire.frames
+        if frame.direction == "out" and (frame.payload or {}).get("transactionId") == 42
+    )
+    stop(wire, answer.at, reason="Local")
+
+    judgement = stop_transaction_on_invalid_id(wire.context())
+
+    assert "where DeAuthorized was expected" in judgement.findings[0].message
+
+
 def test_an_unknown_setting_is_taken_as_true_and_said() -> None:
     wire = invalid(None, None, status="Expired")
     call = wire.ids("StartTransaction")[2]

@@ -402,6 +402,28 @@ def test_only_optional_statuses_are_free_of_the_order() -> None:
         assert match.reordered == []
 
 
+def test_a_status_later_than_two_messages_of_one_stage_is_listed_once() -> None:
+    wire = Wire()
+    start = wire.start_transaction()
+    meter = wire.meter_values()
+    preparing = wire.status(1, "Preparing")
+
+    match = match_in_order(
+        wire.frames,
+        [
+            Expect("Preparing", status_is("Preparing"), optional=True),
+            (
+                Expect("Start", charger_call("StartTransaction")),
+                Expect("Meter", charger_call("MeterValues")),
+            ),
+        ],
+    )
+
+    assert match.complete
+    assert match.found == {"Preparing": preparing, "Start": start, "Meter": meter}
+    assert match.reordered == [("Preparing", preparing, "Start", start)]
+
+
 def test_statuses_keep_their_order_among_themselves() -> None:
     """An optional Finishing reported after the Available that ends the session leaves the
     connector Finishing: the Available is early, as before."""
