@@ -1682,3 +1682,21 @@ def test_the_transaction_running_is_found_behind_another_connectors() -> None:
             ]
         },
     )
+
+
+def test_stretches_after_one_without_a_profile_are_still_compared() -> None:
+    later = stamp(START + timedelta(seconds=100))
+    wire = stack([(0, 9000)], [(1, default(301, 0, 6000, validFrom=later))], duration=200)
+
+    assert stacked_profiles(wire.context()) == Judgement(
+        "N",
+        (
+            fail(
+                "The composite schedule allows 9000 W 100 s after its start, where "
+                "TxDefaultProfile 301 (stack level 0) sets 6000 W for connector 1",
+                wire.frames[-2],
+                wire.frames[-1],
+            ),
+        ),
+        {"expected": [(0.0, None), (100.0, 6000.0)], "reported": [(0.0, 9000.0), (100.0, 9000.0)]},
+    )
