@@ -1700,3 +1700,27 @@ def test_stretches_after_one_without_a_profile_are_still_compared() -> None:
         ),
         {"expected": [(0.0, None), (100.0, 6000.0)], "reported": [(0.0, 9000.0), (100.0, 9000.0)]},
     )
+
+
+def test_a_refused_profile_does_not_hide_the_accepted_ones_after_it() -> None:
+    refused = ("set", 1, default(302, 1, 4000), "Rejected")
+
+    assert held_after(refused, BASE) == [(0.0, 6000.0)]
+
+
+def test_the_schedule_starts_when_the_charger_says_not_when_it_answered() -> None:
+    wire = Wire()
+    set_profile(wire, 1, default(301, 0, 6000, (100, 8000)))
+    wire.wait(50)
+    read_composite(
+        wire, composite_periods([(0, 6000), (100, 8000)]), duration=200, scheduleStart=stamp(START)
+    )
+
+    assert stacked_profiles(wire.context()) == Judgement(
+        "Y",
+        (),
+        {
+            "expected": [(0.0, 6000.0), (100.0, 8000.0)],
+            "reported": [(0.0, 6000.0), (100.0, 8000.0)],
+        },
+    )
