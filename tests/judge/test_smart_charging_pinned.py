@@ -1724,3 +1724,40 @@ def test_the_schedule_starts_when_the_charger_says_not_when_it_answered() -> Non
             "reported": [(0.0, 6000.0), (100.0, 8000.0)],
         },
     )
+
+
+@pytest.mark.parametrize(
+    ("bound", "composite", "expected", "message"),
+    [
+        (
+            "validTo",
+            4000,
+            [(0.0, 4000.0), (100.0, 6000.0)],
+            "4000 W 100 s after its start, where TxDefaultProfile 301 (stack level 0) sets 6000 W",
+        ),
+        (
+            "validFrom",
+            6000,
+            [(0.0, 6000.0), (100.0, 4000.0)],
+            "6000 W 100 s after its start, where TxDefaultProfile 302 (stack level 1) sets 4000 W",
+        ),
+    ],
+)
+def test_a_validity_bound_splits_a_composite_that_ignores_it(
+    bound: str, composite: float, expected: list[Any], message: str
+) -> None:
+    at_100 = stamp(START + timedelta(seconds=100))
+    profiles = [(1, default(301, 0, 6000)), (1, default(302, 1, 4000, **{bound: at_100}))]
+    wire = stack([(0, composite)], profiles, duration=200)
+
+    assert stacked_profiles(wire.context()) == Judgement(
+        "N",
+        (
+            fail(
+                f"The composite schedule allows {message} for connector 1",
+                wire.frames[-2],
+                wire.frames[-1],
+            ),
+        ),
+        {"expected": expected, "reported": [(0.0, composite), (100.0, composite)]},
+    )
