@@ -1761,3 +1761,7 @@ def test_a_validity_bound_splits_a_composite_that_ignores_it(
         ),
         {"expected": expected, "reported": [(0.0, composite), (100.0, composite)]},
     )
+
+
+def test_a_profile_set_after_a_clear_is_held() -> None:
+    assert held_after(BASE, ("clear", None, {"id": 301}, "Accepted"), HIGHER) == [(0.0, 4000.0)]
