@@ -601,6 +601,7 @@ def test_a_limit_in_a_counts_on_the_phases_the_profile_allows() -> None:
         (None, {"phases": 2}, 7360.0),
         (None, {"phases": 4}, 11040.0),
         (6, {}, 11040.0),
+        (6, {"phases": 0}, 11040.0),
     ],
 )
 def test_the_phases_are_the_fewer_of_the_profiles_and_the_chargers(
