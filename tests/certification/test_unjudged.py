@@ -5,6 +5,7 @@ engineer decides (the traceback goes to the log)."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -78,32 +79,30 @@ def test_a_message_the_portal_failed_to_handle_is_not_held_against_the_charger(
     connection = charger_services.open_connection(
         run.charge_point, remote_address="127.0.0.1:1", subprotocol="ocpp1.6", worker="test"
     )
-    now = timezone.now()
-    notified = Frame.objects.create(
-        charge_point=run.charge_point,
-        connection=connection,
-        seq=1,
-        captured_at=now,
-        direction="in",
-        message_type=2,
-        unique_id="s1",
-        action="StatusNotification",
-        raw="[2,...]",
+
+    def recorded(seq: int, direction: str, message_type: int, **fields: Any) -> Frame:
+        """A StatusNotification frame of the exchange "s1" on the step's connection."""
+        return Frame.objects.create(
+            charge_point=run.charge_point,
+            connection=connection,
+            seq=seq,
+            captured_at=timezone.now(),
+            direction=direction,
+            message_type=message_type,
+            unique_id="s1",
+            action="StatusNotification",
+            raw=f"[{message_type},...]",
+            **fields,
+        )
+
+    notified = recorded(
+        1,
+        "in",
+        2,
         payload={"connectorId": 1, "status": "Unavailable", "errorCode": "NoError"},
         validation_error=f"timestamp taken as UTC; {CENTRAL_SYSTEM_FAILURE}",
     )
-    Frame.objects.create(
-        charge_point=run.charge_point,
-        connection=connection,
-        seq=2,
-        captured_at=now,
-        direction="out",
-        message_type=4,
-        unique_id="s1",
-        action="StatusNotification",
-        raw="[4,...]",
-        payload={"errorCode": "InternalError"},
-    )
+    recorded(2, "out", 4, payload={"errorCode": "InternalError"})
 
     answer = api.post(f"/api/runs/{run.pk}/steps/2/finish/")
 
