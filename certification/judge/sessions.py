@@ -772,9 +772,7 @@ def local_unauthorized(context: StepContext) -> Judgement:
         findings.fail(f"Authorize for idTag {id_tag} got {authorize.answer}", *authorize.frames)
     # Every sign of a session after the refusal is cited, in the order it arrived: the
     # StartTransaction that proves the transaction, and the statuses around it.
-    started = [
-        frame for frame in frames if is_after(frame, authorize.call) and _is_session_start(frame)
-    ]
+    started = [frame for frame in between(frames, authorize.call, None) if _is_session_start(frame)]
     if started and status != "Accepted":
         names = " and ".join(dict.fromkeys(_describe(frame) for frame in started))
         findings.fail(
