@@ -255,3 +255,36 @@ def cited(*frames: Frame) -> tuple[int, ...]:
 
 def empty_step() -> StepContext:
     return StepContext(frames=())
+
+
+def absolute_profile(
+    purpose: str,
+    profile_id: int,
+    stack: int,
+    periods: list[tuple[float, float]],
+    duration: float | None = None,
+    *,
+    unit: str = "W",
+    phases: int | None = None,
+    **validity: str,
+) -> dict[str, Any]:
+    """An Absolute ChargingProfile starting at START: `periods` as (startPeriod, limit), in
+    `unit` on `phases` (numberPhases left out when None), validFrom/validTo in `validity`."""
+    schedule: dict[str, Any] = {
+        "chargingRateUnit": unit,
+        "startSchedule": stamp(START),
+        "chargingSchedulePeriod": [
+            {"startPeriod": s, "limit": limit, **({"numberPhases": phases} if phases else {})}
+            for s, limit in periods
+        ],
+    }
+    if duration is not None:
+        schedule["duration"] = duration
+    return {
+        "chargingProfileId": profile_id,
+        "stackLevel": stack,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": schedule,
+        **validity,
+    }

@@ -9,7 +9,7 @@ from typing import Any
 
 from certification.judge import judge
 from certification.judge.types import Finding, RunSettings
-from tests.judge.frames import START, Wire, stamp
+from tests.judge.frames import START, Wire, absolute_profile, stamp
 
 CARD = "CERT-TAG-1"
 
@@ -998,41 +998,21 @@ def test_a_skipped_interval_is_minor_and_no_clock_aligned_value_fails() -> None:
 # --- Smart Charging: stacking, validity, ChargePointMaxProfile --------------------------------
 
 
-def absolute(
-    purpose: str,
-    profile_id: int,
-    stack: int,
-    periods: list[tuple[int, float]],
-    duration: int | None = None,
-    **validity: str,
-) -> dict[str, Any]:
-    schedule: dict[str, Any] = {
-        "chargingRateUnit": "W",
-        "startSchedule": stamp(START),
-        "chargingSchedulePeriod": [{"startPeriod": s, "limit": limit} for s, limit in periods],
-    }
-    if duration is not None:
-        schedule["duration"] = duration
-    return {
-        "chargingProfileId": profile_id,
-        "stackLevel": stack,
-        "chargingProfilePurpose": purpose,
-        "chargingProfileKind": "Absolute",
-        "chargingSchedule": schedule,
-        **validity,
-    }
-
-
 def stacked(composite: list[tuple[int, float]]) -> Wire:
     """Stack 0 (6, 8, 10 kW at 0, 100, 200 s for 400 s), stack 1 (4 kW for 150 s), a 7 kW
     ChargePointMaxProfile and a stack 2 profile valid only an hour later (1 kW)."""
     wire = Wire()
     later = stamp(START + timedelta(hours=1))
     for connector, profile in [
-        (1, absolute("TxDefaultProfile", 301, 0, [(0, 6000), (100, 8000), (200, 10000)], 400)),
-        (1, absolute("TxDefaultProfile", 302, 1, [(0, 4000)], 150)),
-        (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 7000)])),
-        (1, absolute("TxDefaultProfile", 304, 2, [(0, 1000)], validFrom=later)),
+        (
+            1,
+            absolute_profile(
+                "TxDefaultProfile", 301, 0, [(0, 6000), (100, 8000), (200, 10000)], 400
+            ),
+        ),
+        (1, absolute_profile("TxDefaultProfile", 302, 1, [(0, 4000)], 150)),
+        (0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 7000)])),
+        (1, absolute_profile("TxDefaultProfile", 304, 2, [(0, 1000)], validFrom=later)),
     ]:
         wire.command(
             "SetChargingProfile",

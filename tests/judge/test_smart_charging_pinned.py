@@ -18,7 +18,7 @@ from certification.judge.smart_charging import (
     tx_profile_refusals,
 )
 from certification.judge.types import Finding, Frame, Judgement, RunSettings
-from tests.judge.frames import START, Wire, cited, stamp
+from tests.judge.frames import START, Wire, absolute_profile, cited, stamp
 
 
 def findings(judgement: Judgement) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -756,46 +756,15 @@ def test_the_first_tx_profile_is_the_one_followed() -> None:
 # stacked_profiles (TC_072) -----------------------------------------------------------------
 
 
-def absolute(
-    purpose: str,
-    profile_id: int,
-    stack: int,
-    periods: list[tuple[float, float]],
-    duration: float | None = None,
-    *,
-    unit: str = "W",
-    phases: int | None = None,
-    **validity: str,
-) -> dict[str, Any]:
-    schedule: dict[str, Any] = {
-        "chargingRateUnit": unit,
-        "startSchedule": stamp(START),
-        "chargingSchedulePeriod": [
-            {"startPeriod": s, "limit": limit, **({"numberPhases": phases} if phases else {})}
-            for s, limit in periods
-        ],
-    }
-    if duration is not None:
-        schedule["duration"] = duration
-    return {
-        "chargingProfileId": profile_id,
-        "stackLevel": stack,
-        "chargingProfilePurpose": purpose,
-        "chargingProfileKind": "Absolute",
-        "chargingSchedule": schedule,
-        **validity,
-    }
-
-
 LATER = stamp(START + timedelta(hours=1))
 
 # TC_072's stack: stack 0 (6, 8, 10 kW at 0, 100, 200 s for 400 s), stack 1 (4 kW for 150 s),
 # a 7 kW ChargePointMaxProfile and a stack 2 profile valid only an hour later (1 kW).
 TC_072 = [
-    (1, absolute("TxDefaultProfile", 301, 0, [(0, 6000), (100, 8000), (200, 10000)], 400)),
-    (1, absolute("TxDefaultProfile", 302, 1, [(0, 4000)], 150)),
-    (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 7000)])),
-    (1, absolute("TxDefaultProfile", 304, 2, [(0, 1000)], validFrom=LATER)),
+    (1, absolute_profile("TxDefaultProfile", 301, 0, [(0, 6000), (100, 8000), (200, 10000)], 400)),
+    (1, absolute_profile("TxDefaultProfile", 302, 1, [(0, 4000)], 150)),
+    (0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 7000)])),
+    (1, absolute_profile("TxDefaultProfile", 304, 2, [(0, 1000)], validFrom=LATER)),
 ]
 
 
@@ -919,7 +888,9 @@ def test_a_reported_limit_may_differ_by_one_percent(reported: float, passes: boo
 
 @pytest.mark.parametrize(("reported", "passes"), [(51, True), (49, True), (51.5, False)])
 def test_a_small_limit_may_differ_by_one_watt(reported: float, passes: bool) -> None:
-    wire = stack([(0, reported)], [(0, absolute("ChargePointMaxProfile", 303, 0, [(0, 50)]))])
+    wire = stack(
+        [(0, reported)], [(0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 50)]))]
+    )
 
     judgement = stacked_profiles(wire.context())
 
@@ -929,8 +900,8 @@ def test_a_small_limit_may_differ_by_one_watt(reported: float, passes: bool) -> 
 
 def test_a_composite_in_a_counts_at_230_v_per_phase_and_its_number_of_phases() -> None:
     profiles = [
-        (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 5520), (100, 5520)])),
-        (0, absolute("ChargePointMaxProfile", 304, 1, [(200, 11040)], 400)),
+        (0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 5520), (100, 5520)])),
+        (0, absolute_profile("ChargePointMaxProfile", 304, 1, [(200, 11040)], 400)),
     ]
     composite = [
         {"startPeriod": 0, "limit": 8},
@@ -946,8 +917,8 @@ def test_a_composite_in_a_counts_at_230_v_per_phase_and_its_number_of_phases() -
 
 def test_a_profile_in_a_counts_at_its_own_number_of_phases() -> None:
     profiles = [
-        (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 16)], unit="A", phases=1)),
-        (1, absolute("TxDefaultProfile", 301, 0, [(0, 16)], unit="A")),
+        (0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 16)], unit="A", phases=1)),
+        (1, absolute_profile("TxDefaultProfile", 301, 0, [(0, 16)], unit="A")),
     ]
 
     judgement = stacked_profiles(stack([(0, 3680)], profiles).context())
@@ -1005,7 +976,7 @@ def rows(wire: Wire, **params: Any) -> tuple[list[Any], list[Any]]:
 
 
 def default(profile_id: int, stack_level: int, limit: float, *more: Any, **kw: Any) -> Any:
-    return absolute("TxDefaultProfile", profile_id, stack_level, [(0, limit), *more], **kw)
+    return absolute_profile("TxDefaultProfile", profile_id, stack_level, [(0, limit), *more], **kw)
 
 
 def test_a_start_without_schedule_start_is_the_composites_reply() -> None:
@@ -1070,7 +1041,7 @@ def test_expected_limit_at_the_exact_bounds_of_validity_schedule_and_duration() 
         (1, default(301, 0, 6000, validFrom=stamp(valid_from), validTo=stamp(valid_to))),
         (1, default(302, 1, 4000, (50, 5000), duration=80)),
     ]
-    cap = (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 4500)], 300))
+    cap = (0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 4500)], 300))
 
     def at(seconds: float, profiles: list[Any] = held) -> Any:
         return expected_limit(profiles, 1, START + timedelta(seconds=seconds))
@@ -1090,7 +1061,10 @@ def test_expected_limit_at_the_exact_bounds_of_validity_schedule_and_duration() 
 
 
 def test_a_tie_between_the_default_and_the_max_profile_names_the_max_profile() -> None:
-    held = [(1, default(301, 0, 7000)), (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 7000)]))]
+    held = [
+        (1, default(301, 0, 7000)),
+        (0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 7000)])),
+    ]
 
     assert expected_limit(held, 1, START) == (7000.0, "ChargePointMaxProfile 303 (stack level 0)")
 
@@ -1183,7 +1157,7 @@ def test_connector_0_reads_only_connector_0s_profiles() -> None:
     profiles = [
         (1, default(301, 0, 3000)),
         (0, default(305, 0, 6000)),
-        (0, absolute("ChargePointMaxProfile", 303, 0, [(0, 9000)])),
+        (0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 9000)])),
     ]
 
     assert rows(stack([(0, 6000)], profiles, connector=0)) == ([(0.0, 6000.0)], [(0.0, 6000.0)])
@@ -1194,7 +1168,7 @@ def test_connector_0_reads_only_connector_0s_profiles() -> None:
 def test_a_max_profile_on_a_connector_does_not_cap() -> None:
     profiles = [
         (1, default(301, 0, 6000)),
-        (1, absolute("ChargePointMaxProfile", 303, 0, [(0, 1000)])),
+        (1, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 1000)])),
     ]
 
     assert rows(stack([(0, 6000)], profiles))[0] == [(0.0, 6000.0)]
@@ -1247,7 +1221,7 @@ def test_the_same_connector_purpose_and_stack_level_replace_a_profile() -> None:
     other_purpose = (
         "set",
         1,
-        absolute("TxProfile", 309, 1, [(0, 7000)]),
+        absolute_profile("TxProfile", 309, 1, [(0, 7000)]),
         "Accepted",
     )
 
@@ -1266,7 +1240,7 @@ def test_a_clear_without_criteria_removes_every_profile() -> None:
 
 
 def test_a_clear_by_purpose_keeps_the_other_purposes() -> None:
-    cap = ("set", 0, absolute("ChargePointMaxProfile", 303, 0, [(0, 5000)]), "Accepted")
+    cap = ("set", 0, absolute_profile("ChargePointMaxProfile", 303, 0, [(0, 5000)]), "Accepted")
     defaults = {"chargingProfilePurpose": "TxDefaultProfile"}
     caps = {"chargingProfilePurpose": "ChargePointMaxProfile"}
 
